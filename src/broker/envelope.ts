@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { WarrenError } from '../errors.js';
+import type { TriggerSource } from '../define/types.js';
+import type { RunRecord } from '../store/port.js';
+
+/**
+ * The job message: the seed's fields (`job_id`, `trigger_source`, `params`,
+ * `next_delay_sec`, `timeout_sec`, `max_attempts`, `run_id`) plus what warren needs to
+ * claim the run safely. A message is only a trigger; Postgres holds the run's state.
+ */
+export const ENVELOPE_VERSION = 1;
+
+/** Params larger than this are refused (a trigger is not a payload store). */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+const TRIGGER_SOURCES = ['scheduler', 'manual', 'retry', 'startup', 'catchup', 'backfill', 'chain'] as const satisfies readonly TriggerSource[];
+
+export const jobMessageSchema = z
+  .object({
+    v: z.literal(ENVELOPE_VERSION),
+    job_id: z.string().min(1).max(100),
+    scope: z.string().min(1).max(40),
+    run_id: z.uuid(),
+    attempt: z.number().int().min(1),
+    trigger_source: z.enum(TRIGGER_SOURCES),
+    params: z.record(z.string(), z.unknown()),
+    scheduled_for: z.iso.datetime({ offset: true }),
+    stale_at: z.iso.datetime({ offset: true }).nullable(),
+    epoch: z.number().int().min(0),
+    next_delay_sec: z.number().min(0).nullable(),
+    timeout_sec: z.number().positive(),
+    max_attempts: z.number().int().min(1),
+  })
+  .strict();
+
+export type JobMessage = z.infer<typeof jobMessageSchema>;
+
+export function encodeMessage(message: JobMessage): Buffer {
+  return Buffer.from(JSON.stringify(message));
+}
+
+export type DecodeResult = { ok: true; message: JobMessage } | { ok: false; reason: string };
+
+/** Never throws: a malformed message becomes a reason for the dead-letter queue. */
+export function decodeMessage(body: Buffer): DecodeResult {
+  if (body.length > MAX_MESSAGE_BYTES) return { ok: false, reason: `message too large: ${body.length} bytes > ${MAX_MESSAGE_BYTES}` };
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  const parsed = jobMessageSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.join('.') || '(root)';
+    return { ok: false, reason: `invalid message field \`${path}\`: ${issue?.message ?? 'invalid'}` };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+/** Builds the trigger for a run row. */
+export function messageForRun(run: RunRecord, opts: { timeoutMs: number; maxAttempts: number; nextDelaySec: number | null }): JobMessage {
+  return {
+    v: ENVELOPE_VERSION,
+    job_id: run.jobId,
+    scope: run.scope,
+    run_id: run.runId,
+    attempt: run.attempt,
+    trigger_source: run.triggerSource,
+    params: run.params,
+    scheduled_for: run.scheduledFor.toISOString(),
+    stale_at: run.staleAt ? run.staleAt.toISOString() : null,
+    epoch: run.epoch,
+    next_delay_sec: opts.nextDelaySec,
+    timeout_sec: Math.max(0.001, opts.timeoutMs / 1000),
+    max_attempts: opts.maxAttempts,
+  };
+}
+
+export function assertMessage(value: unknown): JobMessage {
+  const parsed = jobMessageSchema.safeParse(value);
+  if (!parsed.success) throw new WarrenError('ERR_INVALID_MESSAGE', parsed.error.message);
+  return parsed.data;
+}

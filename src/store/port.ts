@@ -1,0 +1,318 @@
+import type { JobConfig, JobConfigKey, TriggerSource } from '../define/types.js';
+
+/**
+ * The store port: everything the scheduler, workers and control API need from the
+ * source of truth. Two implementations pass one contract suite (test/contract/store):
+ * `PgStore` (PostgreSQL, through any `query(text, values)`) and `MemoryStore`
+ * (`warren/testing`). Every decision that depends on time takes `now` as a parameter.
+ */
+
+export type RunStatus =
+  /** inserted, waiting for a worker to claim it (also: waiting for a retry) */
+  | 'pending'
+  | 'running'
+  | 'succeeded'
+  /** failed with attempts left is `pending` again; `failed` is final without dead-lettering (cancelled by policy…) */
+  | 'failed'
+  /** failed its last attempt or a NonRetryableError; its message went to the dead-letter queue */
+  | 'dead'
+  | 'timed_out'
+  /** not started before its stale-after deadline */
+  | 'expired'
+  /** a slot passed over by the catch-up policy */
+  | 'missed'
+  /** a slot passed over by the overlap policy */
+  | 'skipped'
+  /** stopped by pause (stale epoch), removal, or cancelOther */
+  | 'cancelled';
+
+export const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'dead', 'timed_out', 'expired', 'missed', 'skipped', 'cancelled'];
+
+export interface JobRecord extends JobConfig {
+  scope: string;
+  jobId: string;
+  /** Keys set through the control API; a code sync leaves them alone. */
+  overridden: JobConfigKey[];
+  pauseNote: string | null;
+  /** Bumped by pause/resume and by schedule changes, so a stale queue-mode chain dies. */
+  epoch: number;
+  nextDueAt: Date | null;
+  lastRunAt: Date | null;
+  lastStatus: RunStatus | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  workerId: string | null;
+  startedAt: Date | null;
+  finishedAt: Date;
+  status: RunStatus;
+  error: string | null;
+  /** For a retry: when the next attempt may start. */
+  retryAt: Date | null;
+}
+
+export interface RunRecord {
+  runId: string;
+  scope: string;
+  jobId: string;
+  scheduledFor: Date;
+  triggerSource: TriggerSource;
+  attempt: number;
+  status: RunStatus;
+  params: Record<string, unknown>;
+  /** The job's epoch when the run was created. */
+  epoch: number;
+  /** Not started by then → `expired`. */
+  staleAt: Date | null;
+  /** Not to be started before (retries, delayed runNow, chain links). */
+  availableAt: Date;
+  leaseUntil: Date | null;
+  workerId: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  error: string | null;
+  publishedAt: Date | null;
+  cancelRequestedAt: Date | null;
+  createdAt: Date;
+  /** Earlier attempts, oldest first. */
+  attempts: AttemptRecord[];
+}
+
+export interface NewRun {
+  runId: string;
+  jobId: string;
+  scheduledFor: Date;
+  triggerSource: TriggerSource;
+  params: Record<string, unknown>;
+  epoch: number;
+  /** `pending` for a run to execute; `missed`, `skipped` or `expired` to record a slot not run. */
+  status: 'pending' | 'missed' | 'skipped' | 'expired' | 'cancelled';
+  staleAt: Date | null;
+  availableAt: Date;
+  /** The reason a slot was not run, for the non-pending statuses. */
+  error?: string | null;
+  attempt?: number;
+}
+
+/** Leader fencing: every tick transaction proves it still holds the lease. */
+export interface Fence {
+  instanceId: string;
+  /** The lease's fencing epoch, bumped each time leadership changes hands. */
+  epoch: number;
+}
+
+export interface LeadershipState {
+  leader: boolean;
+  fence: Fence | null;
+  holder: string | null;
+  expiresAt: Date | null;
+}
+
+/** One job's due-slot claim: CAS `next_due_at` from `expectedNextDueAt` to `nextDueAt`, insert `runs`. */
+export interface SlotClaim {
+  jobId: string;
+  expectedNextDueAt: Date | null;
+  nextDueAt: Date | null;
+  runs: NewRun[];
+}
+
+export interface SlotClaimResult {
+  /** Jobs whose CAS succeeded. */
+  claimed: string[];
+  /** Jobs whose `next_due_at` moved under us (another leader, a control action). */
+  conflicts: string[];
+  /** Rows actually inserted (a deterministic id that already existed is not returned). */
+  inserted: RunRecord[];
+}
+
+export interface ClaimRequest {
+  runId: string;
+  attempt: number;
+}
+
+export type ClaimOutcome =
+  | 'claimed'
+  /** no such run (deleted job, wrong scope) */
+  | 'not_found'
+  /** already claimed, finished, or a different attempt: a duplicate message */
+  | 'duplicate'
+  /** the job's epoch moved on (paused/resumed): recorded `cancelled` */
+  | 'stale_epoch'
+  /** past its stale-after deadline: recorded `expired` */
+  | 'expired'
+  /** the job is at maxParallel and its overlap policy says wait (bufferOne/bufferAll) */
+  | 'busy'
+  /** the job is at maxParallel and its overlap policy says skip: recorded `skipped` */
+  | 'skipped'
+  /** not yet available (a retry message that arrived early) */
+  | 'early';
+
+export interface ClaimResult {
+  runId: string;
+  outcome: ClaimOutcome;
+  run: RunRecord | null;
+  job: JobRecord | null;
+}
+
+export interface ClaimContext {
+  now: Date;
+  leaseMs: number;
+  workerId: string;
+}
+
+export type CompletionGuard =
+  /** normal completion by the worker that holds the lease */
+  | { workerId: string }
+  /** the reaper: only if the lease really expired before `now` */
+  | { leaseExpiredBefore: Date };
+
+export interface Completion {
+  runId: string;
+  attempt: number;
+  guard: CompletionGuard;
+  status: 'succeeded' | 'failed' | 'dead' | 'timed_out' | 'cancelled';
+  error: string | null;
+  finishedAt: Date;
+  /** With attempts left: the run goes back to `pending` at `attempt + 1`, available at `retryAt`. */
+  retryAt?: Date;
+  /** Queue mode: the chain's next run, inserted in the same transaction, and the job's new next_due_at. */
+  next?: { run: NewRun; nextDueAt: Date };
+}
+
+export interface CompletionResult {
+  runId: string;
+  /** false when the guard did not hold (lease lost, already completed): nothing was written. */
+  applied: boolean;
+  run: RunRecord | null;
+  /** The chain link inserted by `next`, when it was. */
+  nextRun: RunRecord | null;
+}
+
+export interface HeartbeatResult {
+  /** Runs whose lease was extended. */
+  extended: string[];
+  /** Runs that must stop: cancel requested (cancelOther, removal) or lease lost. */
+  cancel: string[];
+}
+
+export interface ListRunsOptions {
+  jobId?: string;
+  status?: RunStatus | RunStatus[];
+  /** @default 50 */
+  limit?: number;
+}
+
+export type AuditAction = 'create' | 'sync' | 'update' | 'remove' | 'pause' | 'resume' | 'run-now' | 'backfill' | 'upsert';
+
+export interface AuditEntry {
+  id: number;
+  scope: string;
+  jobId: string;
+  action: AuditAction;
+  actor: string | null;
+  details: Record<string, unknown>;
+  at: Date;
+}
+
+export interface NewAuditEntry {
+  jobId: string;
+  action: AuditAction;
+  actor?: string | null;
+  details?: Record<string, unknown>;
+  at: Date;
+}
+
+export interface JobChange {
+  scope: string;
+  jobId: string;
+}
+
+export interface Store {
+  readonly kind: 'postgres' | 'memory';
+
+  // ── jobs ──────────────────────────────────────────────────────────────────
+  /**
+   * Code definitions: inserts new jobs with `nextDueAt`; for existing ones updates every
+   * key that is not in `overridden` (settings changed through the control API survive a
+   * restart of the code). Returns the rows as stored.
+   */
+  syncJob(scope: string, jobId: string, config: JobConfig, opts: { now: Date; nextDueAt: Date | null }): Promise<JobRecord>;
+  /** Control API create-or-replace: writes every key and marks all of them overridden. */
+  upsertJob(scope: string, jobId: string, config: JobConfig, opts: { now: Date; nextDueAt: Date | null }): Promise<JobRecord>;
+  /**
+   * Control API patch: writes the given keys, adds them to `overridden`. When
+   * `nextDueAt` is given it replaces next_due_at; `bumpEpoch` kills a queue-mode chain.
+   * Throws ERR_JOB_NOT_FOUND.
+   */
+  updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean }): Promise<JobRecord>;
+  getJob(scope: string, jobId: string): Promise<JobRecord | null>;
+  listJobs(scope: string): Promise<JobRecord[]>;
+  /** Deletes the job; its pending runs are recorded `cancelled`. Returns false when absent. */
+  removeJob(scope: string, jobId: string, now: Date): Promise<boolean>;
+  /**
+   * Pause (enabled=false, note) or resume (enabled=true, note cleared); both bump the epoch.
+   * On resume `nextDueAt` replaces next_due_at. Throws ERR_JOB_NOT_FOUND.
+   */
+  setEnabled(scope: string, jobId: string, enabled: boolean, opts: { now: Date; note?: string | null; nextDueAt?: Date | null }): Promise<JobRecord>;
+  /** CAS on next_due_at; false when it was not `expected`. */
+  setNextDue(scope: string, jobId: string, expected: Date | null, next: Date | null): Promise<boolean>;
+  /** Enabled jobs with next_due_at <= before, soonest first. */
+  dueJobs(scope: string, before: Date, limit: number): Promise<JobRecord[]>;
+  /** Earliest next_due_at of an enabled job, to sleep until. */
+  earliestDue(scope: string): Promise<Date | null>;
+
+  // ── slots and runs ───────────────────────────────────────────────────────
+  /**
+   * In one transaction: check the fence (when given; ERR_NOT_LEADER when the lease moved),
+   * CAS each job's next_due_at, and insert the runs of the jobs whose CAS held
+   * (`ON CONFLICT DO NOTHING` on the deterministic run id and on (scope, job_id, scheduled_for)).
+   */
+  claimSlots(scope: string, fence: Fence | null, claims: SlotClaim[], now: Date): Promise<SlotClaimResult>;
+  /** Inserts runs outside a slot claim (runNow, startup, backfill, reseed); returns those inserted. */
+  insertRuns(scope: string, runs: NewRun[], now: Date): Promise<RunRecord[]>;
+  /** Pending runs never published, created before `createdBefore` (the outbox). */
+  unpublishedRuns(scope: string, createdBefore: Date, limit: number): Promise<RunRecord[]>;
+  markPublished(runIds: string[], now: Date): Promise<void>;
+  /**
+   * Claims many runs at once (one statement on Postgres): pending → running with a lease,
+   * after checking attempt, epoch, stale-after, availability and the overlap policy.
+   * Results are in request order.
+   */
+  claimRuns(requests: ClaimRequest[], ctx: ClaimContext): Promise<ClaimResult[]>;
+  heartbeat(runIds: string[], ctx: ClaimContext): Promise<HeartbeatResult>;
+  /** Records results in one transaction; a guard that fails leaves that run untouched. */
+  completeRuns(completions: Completion[]): Promise<CompletionResult[]>;
+  /** Running runs whose lease expired before `now`. */
+  expiredLeases(scope: string, now: Date, limit: number): Promise<RunRecord[]>;
+  /** Queue-mode jobs that are enabled, overdue (next_due_at < before) and have no pending or running run. */
+  brokenChains(scope: string, before: Date, limit: number): Promise<JobRecord[]>;
+  /** Running runs of a job with a live lease (the overlap count). */
+  countRunning(scope: string, jobId: string, now: Date): Promise<number>;
+  getRun(runId: string): Promise<RunRecord | null>;
+  listRuns(scope: string, opts?: ListRunsOptions): Promise<RunRecord[]>;
+
+  // ── leadership ───────────────────────────────────────────────────────────
+  /**
+   * Take or renew the scope's lease by CAS inside a transaction holding
+   * `pg_advisory_xact_lock(key(scope))`: succeeds when free, expired, or already ours.
+   * The fence epoch increments whenever the holder changes.
+   */
+  acquireLeadership(scope: string, instanceId: string, ttlMs: number, now: Date): Promise<LeadershipState>;
+  /** Gives the lease up at once so another instance takes over without waiting for expiry. */
+  releaseLeadership(scope: string, instanceId: string): Promise<void>;
+  getLeadership(scope: string, now: Date): Promise<LeadershipState>;
+
+  // ── audit and change notification ────────────────────────────────────────
+  appendAudit(scope: string, entry: NewAuditEntry): Promise<void>;
+  listAudit(scope: string, opts?: { jobId?: string; limit?: number }): Promise<AuditEntry[]>;
+  /** Tells every instance that a job changed (Postgres NOTIFY). */
+  notifyJobChange(scope: string, jobId: string): Promise<void>;
+  /** Subscribes to job changes of a scope (Postgres LISTEN on one held connection). */
+  onJobChange(scope: string, listener: (change: JobChange) => void): Promise<() => Promise<void>>;
+
+  /** Releases what the store itself holds (a LISTEN connection); never the host's pool. */
+  close(): Promise<void>;
+}

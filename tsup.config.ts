@@ -1,0 +1,17 @@
+import { defineConfig } from 'tsup';
+
+// One entry per public subpath. ESM and CJS, each with its own .d.ts / .d.cts so
+// `attw --profile node16` resolves types for both module systems.
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  splitting: true,
+  treeshake: true,
+});
