@@ -1,0 +1,51 @@
+import { messageForRun, encodeMessage } from './envelope.js';
+import { workQueueName } from '../names.js';
+import type { Transport } from './transport.js';
+import type { JobConfig } from '../define/types.js';
+import type { RunRecord, Store } from '../store/port.js';
+
+/** The chain delay a queue-mode job's message carries (`next_delay_sec`), null otherwise. */
+export function nextDelaySec(config: Pick<JobConfig, 'reschedule' | 'schedule'>): number | null {
+  if (config.reschedule !== 'queue' || config.schedule?.kind !== 'every') return null;
+  return config.schedule.everyMs / 1000;
+}
+
+/**
+ * Publishes the trigger of each run to its job's work queue, delayed until the run's
+ * `availableAt` (whole seconds, rounded up: "not before"), then marks the runs published.
+ * Used by the leader (slots, outbox, reseed, runNow) and the worker (retries, chains).
+ * A run whose publish fails stays unpublished, and the outbox publishes it later.
+ */
+export async function publishRuns(
+  transport: Transport,
+  store: Store,
+  runs: readonly RunRecord[],
+  configOf: (run: RunRecord) => JobConfig | undefined,
+  now: number,
+): Promise<{ published: string[]; failed: Array<{ runId: string; error: unknown }> }> {
+  const published: string[] = [];
+  const failed: Array<{ runId: string; error: unknown }> = [];
+  await Promise.all(
+    runs.map(async (run) => {
+      const config = configOf(run);
+      if (!config) {
+        failed.push({ runId: run.runId, error: new Error(`no job config for ${run.jobId}`) });
+        return;
+      }
+      const message = messageForRun(run, { timeoutMs: config.timeoutMs, maxAttempts: config.retry.maxAttempts, nextDelaySec: nextDelaySec(config) });
+      const delaySec = Math.max(0, Math.ceil((run.availableAt.getTime() - now) / 1000));
+      try {
+        await transport.publish(workQueueName(run.scope, config.queue), encodeMessage(message), {
+          messageId: run.runId,
+          headers: { 'x-warren-job': run.jobId, 'x-warren-attempt': run.attempt },
+          delaySec,
+        });
+        published.push(run.runId);
+      } catch (error) {
+        failed.push({ runId: run.runId, error });
+      }
+    }),
+  );
+  if (published.length > 0) await store.markPublished(published, new Date(now));
+  return { published, failed };
+}
