@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import type { OverlapPolicy } from '../../src/define/types.js';
+import { type ContractContext, T0, at, claimOne, ctx, runId, seedJob, seedRun } from './store-fixtures.js';
+
+export function claimsContract(c: ContractContext): void {
+  describe('claimRuns', () => {
+    it('claims a pending run: running, lease = now + leaseMs, worker and start recorded; returns the job', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'work');
+      const run = await seedRun(c.store(), scope, job, 'r');
+      const [result] = await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(10), 'worker-a', 30_000));
+      expect(result).toMatchObject({ runId: run.runId, outcome: 'claimed' });
+      expect(result!.run).toMatchObject({ status: 'running', workerId: 'worker-a', startedAt: at(10), leaseUntil: at(40), attempt: 1 });
+      expect(result!.job).toMatchObject({ scope, jobId: 'work' });
+      expect(await c.store().getRun(run.runId)).toEqual(result!.run);
+      expect(await c.store().countRunning(scope, 'work', at(10))).toBe(1);
+    });
+
+    it('answers in request order, with not_found for unknown ids and wrong scope-less ids', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'work', { overlap: 'allowAll' });
+      const a = await seedRun(c.store(), scope, job, 'a');
+      const b = await seedRun(c.store(), scope, job, 'b');
+      const missing = runId(scope, 'missing');
+      const results = await c.store().claimRuns([{ runId: b.runId, attempt: 1 }, { runId: missing, attempt: 1 }, { runId: a.runId, attempt: 1 }], ctx(at(1)));
+      expect(results.map((r) => [r.runId, r.outcome])).toEqual([[b.runId, 'claimed'], [missing, 'not_found'], [a.runId, 'claimed']]);
+      expect(results[1]).toMatchObject({ run: null, job: null });
+      expect(await c.store().claimRuns([], ctx(at(1)))).toEqual([]);
+    });
+
+    it('not_found when the run belongs to a removed job', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'gone');
+      const run = await seedRun(c.store(), scope, job, 'r');
+      await c.store().removeJob(scope, 'gone', at(1));
+      const [result] = await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(2)));
+      expect(result!.outcome).toBe('not_found');
+      expect(result!.job).toBeNull();
+    });
+
+    it('duplicate for a second claim, a wrong attempt, or a finished run; nothing changes', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'work', { overlap: 'allowAll' });
+      const run = await seedRun(c.store(), scope, job, 'r');
+      const wrong = await c.store().claimRuns([{ runId: run.runId, attempt: 2 }], ctx(at(1)));
+      expect(wrong[0]!.outcome).toBe('duplicate');
+      expect(await c.store().getRun(run.runId)).toEqual(run);
+
+      const claimed = await claimOne(c.store(), run, at(2));
+      const second = await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(3), 'worker-b'));
+      expect(second[0]!.outcome).toBe('duplicate');
+      expect(await c.store().getRun(run.runId)).toEqual(claimed);
+
+      await c.store().completeRuns([{ runId: run.runId, attempt: 1, guard: { workerId: 'worker-a' }, status: 'succeeded', error: null, finishedAt: at(4) }]);
+      expect((await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(5))))[0]!.outcome).toBe('duplicate');
+    });
+
+    it('stale_epoch when the job was paused/resumed since the run was made: recorded cancelled', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'work');
+      const run = await seedRun(c.store(), scope, job, 'r');
+      await c.store().setEnabled(scope, 'work', false, { now: at(1) });
+      await c.store().setEnabled(scope, 'work', true, { now: at(2), nextDueAt: at(60) });
+      const [result] = await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(3)));
+      expect(result!.outcome).toBe('stale_epoch');
+      expect(await c.store().getRun(run.runId)).toMatchObject({ status: 'cancelled', finishedAt: at(3), startedAt: null });
+    });
+
+    it('expired past staleAt: recorded expired', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'work');
+      const run = await seedRun(c.store(), scope, job, 'r', { staleAt: at(48) });
+      const [result] = await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(49)));
+      expect(result!.outcome).toBe('expired');
+      expect(await c.store().getRun(run.runId)).toMatchObject({ status: 'expired', finishedAt: at(49), startedAt: null });
+      // Before the deadline it would have run.
+      const fresh = await seedRun(c.store(), scope, job, 'r2', { staleAt: at(48) });
+      expect((await c.store().claimRuns([{ runId: fresh.runId, attempt: 1 }], ctx(at(47))))[0]!.outcome).toBe('claimed');
+    });
+
+    it('early before availableAt: nothing written, claimable once available', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'work');
+      const run = await seedRun(c.store(), scope, job, 'r', { availableAt: at(30) });
+      expect((await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(29))))[0]!.outcome).toBe('early');
+      expect(await c.store().getRun(run.runId)).toEqual(run);
+      expect((await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(30))))[0]!.outcome).toBe('claimed');
+    });
+
+    describe('overlap at maxParallel', () => {
+      async function busyJob(policy: OverlapPolicy, maxParallel = 1) {
+        const scope = c.scope();
+        const job = await seedJob(c.store(), scope, 'ovl', { overlap: policy, maxParallel });
+        const holders = [];
+        for (let i = 0; i < maxParallel; i++) holders.push(await claimOne(c.store(), await seedRun(c.store(), scope, job, `h${i}`), at(1), `holder-${i}`));
+        const waiting = await seedRun(c.store(), scope, job, 'w');
+        return { scope, job, holders, waiting };
+      }
+
+      for (const policy of ['bufferOne', 'bufferAll'] as const) {
+        it(`${policy}: busy, the run stays pending`, async () => {
+          const { waiting } = await busyJob(policy);
+          const [result] = await c.store().claimRuns([{ runId: waiting.runId, attempt: 1 }], ctx(at(2)));
+          expect(result!.outcome).toBe('busy');
+          expect(await c.store().getRun(waiting.runId)).toEqual(waiting);
+        });
+      }
+
+      it('skip: recorded skipped', async () => {
+        const { waiting } = await busyJob('skip');
+        const [result] = await c.store().claimRuns([{ runId: waiting.runId, attempt: 1 }], ctx(at(2)));
+        expect(result!.outcome).toBe('skipped');
+        expect(await c.store().getRun(waiting.runId)).toMatchObject({ status: 'skipped', finishedAt: at(2) });
+      });
+
+      it('cancelOther: claims and requests cancellation of the running one, which its heartbeat reports', async () => {
+        const { scope, holders, waiting } = await busyJob('cancelOther');
+        const [result] = await c.store().claimRuns([{ runId: waiting.runId, attempt: 1 }], ctx(at(2), 'worker-new'));
+        expect(result!.outcome).toBe('claimed');
+        expect(await c.store().getRun(holders[0]!.runId)).toMatchObject({ status: 'running', cancelRequestedAt: at(2) });
+        expect((await c.store().getRun(waiting.runId))!.cancelRequestedAt).toBeNull();
+        const beat = await c.store().heartbeat([holders[0]!.runId], ctx(at(3), 'holder-0'));
+        expect(beat.cancel).toEqual([holders[0]!.runId]);
+        expect(await c.store().countRunning(scope, 'ovl', at(3))).toBe(2);
+      });
+
+      it('allowAll: ignores the limit', async () => {
+        const { scope, waiting } = await busyJob('allowAll');
+        expect((await c.store().claimRuns([{ runId: waiting.runId, attempt: 1 }], ctx(at(2))))[0]!.outcome).toBe('claimed');
+        expect(await c.store().countRunning(scope, 'ovl', at(2))).toBe(2);
+      });
+
+      it('maxParallel 2 admits a second run before it is busy', async () => {
+        const scope = c.scope();
+        const job = await seedJob(c.store(), scope, 'ovl', { overlap: 'bufferAll', maxParallel: 2 });
+        await claimOne(c.store(), await seedRun(c.store(), scope, job, 'a'), at(1));
+        await claimOne(c.store(), await seedRun(c.store(), scope, job, 'b'), at(1));
+        const third = await seedRun(c.store(), scope, job, 'c');
+        expect((await c.store().claimRuns([{ runId: third.runId, attempt: 1 }], ctx(at(2))))[0]!.outcome).toBe('busy');
+      });
+
+      it('a run whose lease expired no longer counts as running', async () => {
+        const { scope, waiting } = await busyJob('skip');
+        // The holder's lease (1 s + 30 s) is over at 31 s.
+        expect(await c.store().countRunning(scope, 'ovl', at(30))).toBe(1);
+        expect(await c.store().countRunning(scope, 'ovl', at(32))).toBe(0);
+        expect((await c.store().claimRuns([{ runId: waiting.runId, attempt: 1 }], ctx(at(32))))[0]!.outcome).toBe('claimed');
+      });
+    });
+  });
+
+  describe('heartbeat', () => {
+    it('extends the live leases of the calling worker and tells it which runs to stop', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'hb', { overlap: 'allowAll' });
+      const mine = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'a'), at(1), 'worker-a', 10_000);
+      const theirs = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'b'), at(1), 'worker-b', 10_000);
+      const done = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'c'), at(1), 'worker-a', 10_000);
+      await c.store().completeRuns([{ runId: done.runId, attempt: 1, guard: { workerId: 'worker-a' }, status: 'succeeded', error: null, finishedAt: at(2) }]);
+      const unknown = runId(scope, 'unknown');
+
+      const beat = await c.store().heartbeat([mine.runId, theirs.runId, done.runId, unknown], ctx(at(5), 'worker-a', 10_000));
+      expect(beat.extended).toEqual([mine.runId]);
+      expect([...beat.cancel].sort()).toEqual([theirs.runId, done.runId, unknown].sort());
+      expect((await c.store().getRun(mine.runId))!.leaseUntil).toEqual(at(15));
+      expect((await c.store().getRun(theirs.runId))!.leaseUntil).toEqual(at(11));
+      expect(await c.store().countRunning(scope, 'hb', at(12))).toBe(1);
+      expect(await c.store().heartbeat([], ctx(at(5)))).toEqual({ extended: [], cancel: [] });
+    });
+  });
+
+  describe('countRunning', () => {
+    it('counts running runs with a live lease, per job and scope', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'cnt', { overlap: 'allowAll' });
+      await seedJob(c.store(), scope, 'other');
+      expect(await c.store().countRunning(scope, 'cnt', T0)).toBe(0);
+      await claimOne(c.store(), await seedRun(c.store(), scope, job, 'a'), at(1));
+      await claimOne(c.store(), await seedRun(c.store(), scope, job, 'b'), at(1));
+      await seedRun(c.store(), scope, job, 'c');
+      expect(await c.store().countRunning(scope, 'cnt', at(2))).toBe(2);
+      expect(await c.store().countRunning(scope, 'other', at(2))).toBe(0);
+      expect(await c.store().countRunning(c.scope(), 'cnt', at(2))).toBe(0);
+    });
+  });
+}
