@@ -1,0 +1,320 @@
+/**
+ * Schedule math: pure and forward-only. Slots come from cron-parser's `next()` only
+ * (its `prev()` skips a day at spring-forward), and the DST rules are applied here, not
+ * left to cron-parser: with a `tz`, cron-parser 5.10 skips a whole day when a fixed time
+ * falls in a 30-minute gap (Australia/Lord_Howe), drops the repeated quarter hours of a
+ * wildcard cron there, runs a fixed time twice in Antarctica/Troll's 2-hour fall-back,
+ * and moves a gap slot by the gap's length instead of to the gap's end.
+ *
+ * So cron-parser walks *wall-clock* time in UTC (where it has no DST to get wrong), and
+ * this module maps wall times to instants one constant-offset segment at a time:
+ * - wildcard crons (minute or hour field starting with `*`, as Vixie cron decides) fire
+ *   at every real instant whose local time matches: twice in a repeated hour, never in a gap;
+ * - fixed-time crons fire once in a repeated hour (the first pass) and, when their local
+ *   time falls in a spring-forward gap, once at the gap's end (the first valid instant);
+ * - `every` is absolute time aligned to the epoch, so every instance computes the same slots.
+ */
+import { CronExpressionParser, type CronExpression } from 'cron-parser';
+import { WarrenError, describeValue } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
+import type { JobConfig, NormalizedSchedule, ScheduleSpec } from './types.js';
+
+type ErrorCode = 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT';
+
+const SECOND = 1_000;
+const DAY = 86_400_000;
+const MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@hourly', '@minutely', '@secondly', '@weekdays', '@weekends']);
+const CRON_RULE = 'a 5- or 6-field cron expression';
+
+function fail(code: ErrorCode, field: string, rule: string, value: unknown): never {
+  throw new WarrenError(code, `Invalid \`${field}\`: expected ${rule}, got ${describeValue(value)}`, { field });
+}
+
+// ---------------------------------------------------------------------------
+// Time zones through Intl (the tz database Node ships).
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      era: 'short',
+    });
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+/** The canonical IANA name of `tz`, or undefined when Intl does not know it. */
+export function canonicalTimeZone(tz: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Local time minus UTC at `instant`, in ms (constant within a second). */
+export function tzOffsetMs(tz: string, instant: number): number {
+  const whole = Math.floor(instant / SECOND) * SECOND;
+  const parts = formatter(tz).formatToParts(new Date(whole));
+  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value);
+  let year = get('year');
+  if (parts.find((p) => p.type === 'era')?.value === 'BC') year = 1 - year;
+  const wall = Date.UTC(year, get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return wall - whole;
+}
+
+/**
+ * The first instant in (from, to] where the offset differs from the one at `from`, or
+ * null. Probes day by day: two transitions within one day do not happen in the tz database.
+ */
+function nextTransition(tz: string, from: number, to: number): number | null {
+  const offset = tzOffsetMs(tz, from);
+  let lo = from;
+  while (lo < to) {
+    const hi = Math.min(lo + DAY, to);
+    if (tzOffsetMs(tz, hi) !== offset) {
+      // Transitions fall on whole seconds: bisect in seconds.
+      let a = Math.floor(lo / SECOND);
+      let b = Math.floor(hi / SECOND);
+      if (tzOffsetMs(tz, a * SECOND) !== offset) return Math.max(lo, a * SECOND);
+      while (b - a > 1) {
+        const mid = Math.floor((a + b) / 2);
+        if (tzOffsetMs(tz, mid * SECOND) === offset) a = mid;
+        else b = mid;
+      }
+      return b * SECOND;
+    }
+    lo = hi;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// Validation
+
+function cronFields(cron: string): string[] | undefined {
+  const text = cron.trim();
+  if (MACROS.has(text.toLowerCase())) return undefined;
+  return text.split(/\s+/);
+}
+
+/** Vixie cron's rule: a cron whose minute or hour field starts with `*` follows absolute time. */
+function isWildcardCron(cron: string): boolean {
+  const text = cron.trim().toLowerCase();
+  if (MACROS.has(text)) return text === '@hourly' || text === '@minutely' || text === '@secondly';
+  const fields = text.split(/\s+/);
+  const offset = fields.length === 6 ? 1 : 0;
+  return (fields[offset] ?? '').startsWith('*') || (fields[offset + 1] ?? '').startsWith('*');
+}
+
+function parseWallCron(cron: string, wallExclusive: number): CronExpression {
+  return CronExpressionParser.parse(cron.trim(), { tz: 'UTC', currentDate: new Date(wallExclusive) });
+}
+
+/**
+ * Validates a schedule as written in a spec. `field` is the schedule's path (`schedule`);
+ * errors name `schedule.cron`, `schedule.tz` or `schedule.every`.
+ */
+export function validateSchedule(spec: ScheduleSpec, field = 'schedule', code: ErrorCode = 'ERR_INVALID_JOB'): NormalizedSchedule {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+    return fail(code, field, '{ cron, tz? } or { every }', spec);
+  }
+  const raw = spec as Record<string, unknown>;
+  const hasCron = raw.cron !== undefined;
+  const hasEvery = raw.every !== undefined;
+  if (hasCron === hasEvery) return fail(code, field, 'exactly one of `cron` or `every`', spec);
+  for (const key of Object.keys(raw)) {
+    const allowed = hasCron ? ['cron', 'tz'] : ['every'];
+    if (!allowed.includes(key)) fail(code, `${field}.${key}`, `no such field (${hasCron ? '`cron` and `tz`' : '`every`'} only)`, raw[key]);
+  }
+  if (hasEvery) {
+    const everyField = `${field}.every`;
+    const everyMs = parseDuration(raw.every, everyField, code);
+    if (everyMs < SECOND || everyMs % SECOND !== 0) return fail(code, everyField, 'a whole number of seconds >= 1s', raw.every);
+    return { kind: 'every', everyMs };
+  }
+  const cronField = `${field}.cron`;
+  const cron = raw.cron;
+  if (typeof cron !== 'string') return fail(code, cronField, CRON_RULE, cron);
+  const fields = cronFields(cron);
+  if (fields !== undefined && fields.length !== 5 && fields.length !== 6) return fail(code, cronField, CRON_RULE, cron);
+  // cron-parser's `H` picks a random value when no hash seed is given: instances would disagree.
+  if (/(^|[\s,/-])h(?![a-z])/i.test(fields?.join(' ') ?? '')) return fail(code, cronField, `${CRON_RULE} without \`H\``, cron);
+  let expression: CronExpression;
+  try {
+    expression = parseWallCron(cron, Date.UTC(2000, 0, 1));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new WarrenError(code, `Invalid \`${cronField}\`: expected ${CRON_RULE} (${reason}), got ${describeValue(cron)}`, { field: cronField, cause: error });
+  }
+  try {
+    expression.next();
+  } catch (error) {
+    throw new WarrenError(code, `Invalid \`${cronField}\`: expected a cron expression that matches some date, got ${describeValue(cron)}`, { field: cronField, cause: error });
+  }
+  let tz = 'UTC';
+  if (raw.tz !== undefined) {
+    const canonical = typeof raw.tz === 'string' && raw.tz.trim() !== '' ? canonicalTimeZone(raw.tz.trim()) : undefined;
+    if (canonical === undefined) return fail(code, `${field}.tz`, 'an IANA time zone such as "Europe/Berlin"', raw.tz);
+    tz = canonical;
+  }
+  return { kind: 'cron', cron: fields === undefined ? cron.trim().toLowerCase() : fields.join(' '), tz };
+}
+
+// ---------------------------------------------------------------------------
+// Slots
+
+/** Cron slots strictly after `after`, in increasing order, under the DST rules above. */
+function* cronSlots(cron: string, tz: string, after: number): Generator<number, void, undefined> {
+  const wildcard = isWildcardCron(cron);
+  let cursor = after;
+  let offset = tzOffsetMs(tz, cursor);
+  let wallExclusive = cursor + offset;
+  if (!wildcard) {
+    // A fixed-time cron already ran a repeated hour's times in the first pass: when `after`
+    // sits in the second pass, start past the repeated wall times.
+    const previous = nextTransition(tz, cursor - DAY, cursor);
+    if (previous !== null) {
+      const before = tzOffsetMs(tz, previous - SECOND);
+      const now = tzOffsetMs(tz, previous);
+      if (before > now) wallExclusive = Math.max(wallExclusive, previous + before - 1);
+    }
+  }
+  let expression = parseWallCron(cron, wallExclusive);
+  let last = after;
+  for (;;) {
+    let wall: number;
+    try {
+      wall = expression.next().getTime();
+    } catch {
+      return; // no further match (cron-parser's loop limit)
+    }
+    const candidate = wall - offset;
+    const transition = nextTransition(tz, cursor, candidate);
+    if (transition === null) {
+      if (candidate > last) {
+        last = candidate;
+        yield candidate;
+      }
+      cursor = candidate;
+      continue;
+    }
+    // No match in [cursor, transition): handle the offset change at `transition`.
+    const next = tzOffsetMs(tz, transition);
+    if (next > offset) {
+      // Spring forward: wall times [transition+offset, transition+next) do not exist.
+      if (!wildcard && wall < transition + next && transition > last) {
+        last = transition;
+        yield transition;
+      }
+      wallExclusive = transition + next - 1;
+    } else {
+      // Fall back: wall times [transition+next, transition+offset) happen again.
+      wallExclusive = wildcard ? transition + next - 1 : transition + offset - 1;
+    }
+    cursor = transition;
+    offset = next;
+    expression = parseWallCron(cron, wallExclusive);
+  }
+}
+
+function* everySlots(everyMs: number, after: number): Generator<number, void, undefined> {
+  for (let k = Math.floor(after / everyMs) + 1; ; k++) yield k * everyMs;
+}
+
+function slots(schedule: NormalizedSchedule, after: number): Generator<number, void, undefined> {
+  return schedule.kind === 'every' ? everySlots(schedule.everyMs, after) : cronSlots(schedule.cron, schedule.tz, after);
+}
+
+function assertDate(value: Date, field: string): number {
+  const ms = value instanceof Date ? value.getTime() : Number.NaN;
+  if (!Number.isFinite(ms)) fail('ERR_INVALID_ARGUMENT', field, 'a valid Date', value);
+  return ms;
+}
+
+/** The `n` slots strictly after `after`, in increasing order. */
+export function nextRuns(schedule: NormalizedSchedule, after: Date, n: number): Date[] {
+  const from = assertDate(after, 'after');
+  const out: Date[] = [];
+  if (n <= 0) return out;
+  for (const slot of slots(schedule, from)) {
+    out.push(new Date(slot));
+    if (out.length >= n) break;
+  }
+  return out;
+}
+
+/** The first slot strictly after `after`. Throws when the schedule has no further slot. */
+export function nextRun(schedule: NormalizedSchedule, after: Date): Date {
+  const [slot] = nextRuns(schedule, after, 1);
+  if (slot === undefined) throw new WarrenError('ERR_INVALID_ARGUMENT', `Schedule ${describeValue(schedule)} has no slot after ${after.toISOString()}`);
+  return slot;
+}
+
+/** Slots in (afterExclusive, untilInclusive], at most `limit` of them (the earliest). */
+export function slotsBetween(schedule: NormalizedSchedule, afterExclusive: Date, untilInclusive: Date, limit: number): Date[] {
+  const from = assertDate(afterExclusive, 'afterExclusive');
+  const until = assertDate(untilInclusive, 'untilInclusive');
+  const out: Date[] = [];
+  if (limit <= 0 || until <= from) return out;
+  for (const slot of slots(schedule, from)) {
+    if (slot > until) break;
+    out.push(new Date(slot));
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+/** Milliseconds from `slot` to the following slot (for cron, it varies across DST and weekdays). */
+export function periodAt(schedule: NormalizedSchedule, slot: Date): number {
+  if (schedule.kind === 'every') return schedule.everyMs;
+  return nextRun(schedule, slot).getTime() - assertDate(slot, 'slot');
+}
+
+/**
+ * The shortest gap between the first slots after a fixed reference instant: a stable
+ * "period" for defaults (catch-up window) that does not depend on when the code runs.
+ */
+export function typicalPeriod(schedule: NormalizedSchedule): number {
+  if (schedule.kind === 'every') return schedule.everyMs;
+  const runs = nextRuns(schedule, new Date(Date.UTC(2025, 0, 6)), 4);
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < runs.length; i++) best = Math.min(best, runs[i]!.getTime() - runs[i - 1]!.getTime());
+  return Number.isFinite(best) ? best : DAY;
+}
+
+/**
+ * When a trigger for `slot` goes stale (recorded `expired` instead of run), or null for
+ * never. Runs outside the schedule (manual, startup, backfill: `adhoc`) have no period to
+ * measure, so they only expire under a fixed `staleAfter`.
+ */
+export function staleAtFor(config: Pick<JobConfig, 'stale' | 'schedule'>, slot: Date, adhoc: boolean): Date | null {
+  const stale = config.stale;
+  const at = assertDate(slot, 'slot');
+  if (stale.kind === 'never') return null;
+  if (stale.kind === 'fixed') return new Date(at + stale.ms);
+  if (adhoc || config.schedule === null) return null;
+  return new Date(at + Math.round(stale.ratio * periodAt(config.schedule, slot)));
+}
+
+/**
+ * Queue mode (fixed delay): the next run after a run completed at `completedAt`.
+ * `every` waits the period after completion; cron takes the next cron slot.
+ */
+export function nextChainRun(config: Pick<JobConfig, 'schedule'>, completedAt: Date): Date {
+  const schedule = config.schedule;
+  if (schedule === null) throw new WarrenError('ERR_INVALID_ARGUMENT', 'nextChainRun: the job has no schedule to chain on', { field: 'schedule' });
+  if (schedule.kind === 'every') return new Date(assertDate(completedAt, 'completedAt') + schedule.everyMs);
+  return nextRun(schedule, completedAt);
+}
