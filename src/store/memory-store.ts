@@ -1,0 +1,327 @@
+import type { JobConfig, JobConfigKey } from '../define/types.js';
+import { WarrenError } from '../errors.js';
+import { claimRuns, completeRuns, heartbeat } from './memory/runs.js';
+import { type MemoryState, clone, createState, insertRun, jobKey, liveRunsOf, runsOf, sameInstant } from './memory/state.js';
+import type {
+  AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, JobChange, JobRecord,
+  LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, RunRecord, SlotClaim, SlotClaimResult, Store,
+} from './port.js';
+
+const CONFIG_KEYS: readonly JobConfigKey[] = ['queue', 'schedule', 'reschedule', 'params', 'enabled', 'timeoutMs', 'retry', 'overlap', 'maxParallel', 'catchup', 'stale', 'description', 'runOnStartup'];
+const NO_LEADER: LeadershipState = { leader: false, fence: null, holder: null, expiresAt: null };
+
+function notFound(scope: string, jobId: string): WarrenError {
+  return new WarrenError('ERR_JOB_NOT_FOUND', `Job \`${jobId}\` not found in scope \`${scope}\``, { field: 'jobId', details: { scope, jobId } });
+}
+
+function writeKeys(job: JobRecord, config: Partial<JobConfig>, keys: Iterable<JobConfigKey>): void {
+  for (const key of keys) {
+    if (config[key] !== undefined) (job as unknown as Record<string, unknown>)[key] = clone(config[key]);
+  }
+}
+
+function byDueThenId(a: JobRecord, b: JobRecord): number {
+  return a.nextDueAt!.getTime() - b.nextDueAt!.getTime() || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0);
+}
+
+/**
+ * The in-memory store of `warren/testing`: the same contract as PgStore (one suite runs
+ * against both), deterministic (time only from the `now` it is given, no randomness), and
+ * atomic per call since each call's body runs synchronously. Records are deep-copied in
+ * and out, and job-change notifications arrive asynchronously, like Postgres NOTIFY.
+ */
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+  readonly #state: MemoryState = createState();
+
+  // ── jobs ──────────────────────────────────────────────────────────────────
+  async syncJob(scope: string, jobId: string, config: JobConfig, opts: { now: Date; nextDueAt: Date | null }): Promise<JobRecord> {
+    const job = this.#state.jobs.get(jobKey(scope, jobId));
+    if (!job) return clone(this.#insertJob(scope, jobId, config, [], opts));
+    writeKeys(job, config, CONFIG_KEYS.filter((key) => !job.overridden.includes(key)));
+    job.updatedAt = new Date(opts.now);
+    return clone(job);
+  }
+
+  async upsertJob(scope: string, jobId: string, config: JobConfig, opts: { now: Date; nextDueAt: Date | null }): Promise<JobRecord> {
+    const job = this.#state.jobs.get(jobKey(scope, jobId));
+    if (!job) return clone(this.#insertJob(scope, jobId, config, [...CONFIG_KEYS], opts));
+    writeKeys(job, config, CONFIG_KEYS);
+    job.overridden = [...CONFIG_KEYS];
+    if (job.enabled) job.pauseNote = null;
+    job.nextDueAt = opts.nextDueAt === null ? null : new Date(opts.nextDueAt);
+    job.updatedAt = new Date(opts.now);
+    return clone(job);
+  }
+
+  async updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean }): Promise<JobRecord> {
+    const job = this.#requireJob(scope, jobId);
+    const keys = CONFIG_KEYS.filter((key) => patch[key] !== undefined);
+    writeKeys(job, patch, keys);
+    for (const key of keys) if (!job.overridden.includes(key)) job.overridden.push(key);
+    if (opts.nextDueAt !== undefined) job.nextDueAt = opts.nextDueAt === null ? null : new Date(opts.nextDueAt);
+    if (opts.bumpEpoch) job.epoch += 1;
+    job.updatedAt = new Date(opts.now);
+    return clone(job);
+  }
+
+  async getJob(scope: string, jobId: string): Promise<JobRecord | null> {
+    const job = this.#state.jobs.get(jobKey(scope, jobId));
+    return job ? clone(job) : null;
+  }
+
+  async listJobs(scope: string): Promise<JobRecord[]> {
+    return this.#jobsOf(scope)
+      .sort((a, b) => (a.jobId < b.jobId ? -1 : 1))
+      .map(clone);
+  }
+
+  async removeJob(scope: string, jobId: string, now: Date): Promise<boolean> {
+    const key = jobKey(scope, jobId);
+    if (!this.#state.jobs.delete(key)) return false;
+    for (const run of runsOf(this.#state, scope, jobId)) {
+      if (run.status === 'pending') {
+        run.status = 'cancelled';
+        run.finishedAt = new Date(now);
+        run.error = 'the job was removed';
+      } else if (run.status === 'running') {
+        run.cancelRequestedAt ??= new Date(now);
+      }
+    }
+    return true;
+  }
+
+  async setEnabled(scope: string, jobId: string, enabled: boolean, opts: { now: Date; note?: string | null; nextDueAt?: Date | null }): Promise<JobRecord> {
+    const job = this.#requireJob(scope, jobId);
+    job.enabled = enabled;
+    job.pauseNote = enabled ? null : (opts.note ?? null);
+    // A pause is a run-time setting: it survives a code sync like any override.
+    if (!job.overridden.includes('enabled')) job.overridden.push('enabled');
+    job.epoch += 1;
+    if (enabled && opts.nextDueAt !== undefined) job.nextDueAt = opts.nextDueAt === null ? null : new Date(opts.nextDueAt);
+    job.updatedAt = new Date(opts.now);
+    return clone(job);
+  }
+
+  async setNextDue(scope: string, jobId: string, expected: Date | null, next: Date | null): Promise<boolean> {
+    const job = this.#state.jobs.get(jobKey(scope, jobId));
+    if (!job || !sameInstant(job.nextDueAt, expected)) return false;
+    job.nextDueAt = next === null ? null : new Date(next);
+    return true;
+  }
+
+  async dueJobs(scope: string, before: Date, limit: number): Promise<JobRecord[]> {
+    return this.#jobsOf(scope)
+      .filter((job) => job.enabled && job.nextDueAt !== null && job.nextDueAt.getTime() <= before.getTime())
+      .sort(byDueThenId)
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async earliestDue(scope: string): Promise<Date | null> {
+    const due = this.#jobsOf(scope).filter((job) => job.enabled && job.nextDueAt !== null).sort(byDueThenId)[0];
+    return due ? new Date(due.nextDueAt!) : null;
+  }
+
+  // ── slots and runs ───────────────────────────────────────────────────────
+  async claimSlots(scope: string, fence: Fence | null, claims: SlotClaim[], now: Date): Promise<SlotClaimResult> {
+    if (fence !== null) this.#checkFence(scope, fence, now);
+    const result: SlotClaimResult = { claimed: [], conflicts: [], inserted: [] };
+    for (const claim of claims) {
+      const job = this.#state.jobs.get(jobKey(scope, claim.jobId));
+      if (!job || !sameInstant(job.nextDueAt, claim.expectedNextDueAt)) {
+        result.conflicts.push(claim.jobId);
+        continue;
+      }
+      job.nextDueAt = claim.nextDueAt === null ? null : new Date(claim.nextDueAt);
+      result.claimed.push(claim.jobId);
+      for (const run of claim.runs) {
+        const inserted = insertRun(this.#state, scope, run, now);
+        if (inserted) result.inserted.push(clone(inserted));
+      }
+    }
+    return result;
+  }
+
+  async insertRuns(scope: string, runs: NewRun[], now: Date): Promise<RunRecord[]> {
+    const inserted: RunRecord[] = [];
+    for (const run of runs) {
+      const row = insertRun(this.#state, scope, run, now);
+      if (row) inserted.push(clone(row));
+    }
+    return inserted;
+  }
+
+  async unpublishedRuns(scope: string, createdBefore: Date, limit: number): Promise<RunRecord[]> {
+    return this.#runsOfScope(scope)
+      .filter((run) => run.status === 'pending' && run.publishedAt === null && run.createdAt.getTime() < createdBefore.getTime())
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || this.#seq(a) - this.#seq(b))
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async markPublished(runIds: string[], now: Date): Promise<void> {
+    for (const runId of runIds) {
+      const run = this.#state.runs.get(runId);
+      if (run) run.publishedAt = new Date(now);
+    }
+  }
+
+  async claimRuns(requests: ClaimRequest[], ctx: ClaimContext): Promise<ClaimResult[]> {
+    return claimRuns(this.#state, requests, ctx);
+  }
+
+  async heartbeat(runIds: string[], ctx: ClaimContext): Promise<HeartbeatResult> {
+    return heartbeat(this.#state, runIds, ctx);
+  }
+
+  async completeRuns(completions: Completion[]): Promise<CompletionResult[]> {
+    return completeRuns(this.#state, completions);
+  }
+
+  async expiredLeases(scope: string, now: Date, limit: number): Promise<RunRecord[]> {
+    return this.#runsOfScope(scope)
+      .filter((run) => run.status === 'running' && run.leaseUntil !== null && run.leaseUntil.getTime() < now.getTime())
+      .sort((a, b) => a.leaseUntil!.getTime() - b.leaseUntil!.getTime() || this.#seq(a) - this.#seq(b))
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async brokenChains(scope: string, before: Date, limit: number): Promise<JobRecord[]> {
+    return this.#jobsOf(scope)
+      .filter((job) => job.reschedule === 'queue' && job.enabled && job.nextDueAt !== null && job.nextDueAt.getTime() < before.getTime())
+      .filter((job) => !runsOf(this.#state, scope, job.jobId).some((run) => run.status === 'pending' || run.status === 'running'))
+      .sort(byDueThenId)
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async countRunning(scope: string, jobId: string, now: Date): Promise<number> {
+    return liveRunsOf(this.#state, scope, jobId, now).length;
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const run = this.#state.runs.get(runId);
+    return run ? clone(run) : null;
+  }
+
+  async listRuns(scope: string, opts: ListRunsOptions = {}): Promise<RunRecord[]> {
+    const statuses = opts.status === undefined ? null : new Set(Array.isArray(opts.status) ? opts.status : [opts.status]);
+    const source = opts.jobId === undefined ? this.#runsOfScope(scope) : [...runsOf(this.#state, scope, opts.jobId)];
+    return source
+      .filter((run) => statuses === null || statuses.has(run.status))
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.scheduledFor.getTime() - a.scheduledFor.getTime() || this.#seq(b) - this.#seq(a))
+      .slice(0, opts.limit ?? 50)
+      .map(clone);
+  }
+
+  // ── leadership ───────────────────────────────────────────────────────────
+  async acquireLeadership(scope: string, instanceId: string, ttlMs: number, now: Date): Promise<LeadershipState> {
+    const lease = this.#state.leases.get(scope) ?? { holder: null, epoch: 0, expiresAt: null };
+    const free = lease.holder === null || lease.expiresAt === null || lease.expiresAt.getTime() <= now.getTime();
+    if (!free && lease.holder !== instanceId) {
+      return { leader: false, fence: null, holder: lease.holder, expiresAt: new Date(lease.expiresAt!) };
+    }
+    // The fence epoch moves only when the lease changes hands (or was given up).
+    if (lease.holder !== instanceId) lease.epoch += 1;
+    lease.holder = instanceId;
+    lease.expiresAt = new Date(now.getTime() + ttlMs);
+    this.#state.leases.set(scope, lease);
+    return { leader: true, fence: { instanceId, epoch: lease.epoch }, holder: instanceId, expiresAt: new Date(lease.expiresAt) };
+  }
+
+  async releaseLeadership(scope: string, instanceId: string): Promise<void> {
+    const lease = this.#state.leases.get(scope);
+    if (lease && lease.holder === instanceId) {
+      lease.holder = null;
+      lease.expiresAt = null;
+    }
+  }
+
+  async getLeadership(scope: string, now: Date): Promise<LeadershipState> {
+    const lease = this.#state.leases.get(scope);
+    if (!lease || lease.holder === null || lease.expiresAt === null || lease.expiresAt.getTime() <= now.getTime()) return { ...NO_LEADER };
+    return { leader: true, fence: { instanceId: lease.holder, epoch: lease.epoch }, holder: lease.holder, expiresAt: new Date(lease.expiresAt) };
+  }
+
+  // ── audit and change notification ────────────────────────────────────────
+  async appendAudit(scope: string, entry: NewAuditEntry): Promise<void> {
+    this.#state.audit.push({ id: this.#state.audit.length + 1, scope, jobId: entry.jobId, action: entry.action, actor: entry.actor ?? null, details: clone(entry.details ?? {}), at: new Date(entry.at) });
+  }
+
+  async listAudit(scope: string, opts: { jobId?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+    return this.#state.audit
+      .filter((entry) => entry.scope === scope && (opts.jobId === undefined || entry.jobId === opts.jobId))
+      .reverse()
+      .slice(0, opts.limit ?? 50)
+      .map(clone);
+  }
+
+  async notifyJobChange(scope: string, jobId: string): Promise<void> {
+    const listeners = [...(this.#state.listeners.get(scope) ?? [])];
+    for (const listener of listeners) {
+      // Delivered later, like NOTIFY after commit; a throwing listener harms no one else.
+      queueMicrotask(() => {
+        try {
+          listener({ scope, jobId });
+        } catch {
+          // ignored, as a failing LISTEN handler would be
+        }
+      });
+    }
+  }
+
+  async onJobChange(scope: string, listener: (change: JobChange) => void): Promise<() => Promise<void>> {
+    // Wrapped so the same function subscribed twice gets two independent subscriptions.
+    const subscription = (change: JobChange) => listener(change);
+    let set = this.#state.listeners.get(scope);
+    if (!set) this.#state.listeners.set(scope, (set = new Set()));
+    set.add(subscription);
+    return async () => {
+      set.delete(subscription);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#state.listeners.clear();
+  }
+
+  // ── helpers ──────────────────────────────────────────────────────────────
+  #insertJob(scope: string, jobId: string, config: JobConfig, overridden: JobConfigKey[], opts: { now: Date; nextDueAt: Date | null }): JobRecord {
+    const job = {
+      scope, jobId, overridden, pauseNote: null, epoch: 1,
+      nextDueAt: opts.nextDueAt === null ? null : new Date(opts.nextDueAt),
+      lastRunAt: null, lastStatus: null, createdAt: new Date(opts.now), updatedAt: new Date(opts.now),
+    } as unknown as JobRecord;
+    writeKeys(job, config, CONFIG_KEYS);
+    this.#state.jobs.set(jobKey(scope, jobId), job);
+    return job;
+  }
+
+  #requireJob(scope: string, jobId: string): JobRecord {
+    const job = this.#state.jobs.get(jobKey(scope, jobId));
+    if (!job) throw notFound(scope, jobId);
+    return job;
+  }
+
+  #jobsOf(scope: string): JobRecord[] {
+    return [...this.#state.jobs.values()].filter((job) => job.scope === scope);
+  }
+
+  #runsOfScope(scope: string): RunRecord[] {
+    return [...this.#state.runs.values()].filter((run) => run.scope === scope);
+  }
+
+  #seq(run: RunRecord): number {
+    return this.#state.runSeq.get(run.runId) ?? 0;
+  }
+
+  #checkFence(scope: string, fence: Fence, now: Date): void {
+    const lease = this.#state.leases.get(scope);
+    const live = lease !== undefined && lease.holder !== null && lease.expiresAt !== null && lease.expiresAt.getTime() > now.getTime();
+    if (!live || lease.holder !== fence.instanceId || lease.epoch !== fence.epoch) {
+      throw new WarrenError('ERR_NOT_LEADER', `Not the leader of scope \`${scope}\`: the lease is held by ${live ? `\`${lease.holder}\` (epoch ${lease.epoch})` : 'no one'}, not \`${fence.instanceId}\` (epoch ${fence.epoch})`, { details: { scope, fence } });
+    }
+  }
+}
+

@@ -1,0 +1,115 @@
+import type { ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, HeartbeatResult, RunRecord } from '../port.js';
+import { type MemoryState, clone, insertRun, isLive, jobKey, liveRunsOf } from './state.js';
+
+function finish(run: RunRecord, status: RunRecord['status'], now: Date, error: string | null): void {
+  run.status = status;
+  run.finishedAt = new Date(now);
+  run.error = error;
+}
+
+/**
+ * Claims runs in request order. Unlike the single Postgres statement, each request sees
+ * the claims made before it in the same batch (sequential and deterministic).
+ */
+export function claimRuns(state: MemoryState, requests: readonly ClaimRequest[], ctx: ClaimContext): ClaimResult[] {
+  const now = ctx.now;
+  return requests.map((request): ClaimResult => {
+    const run = state.runs.get(request.runId);
+    const job = run ? state.jobs.get(jobKey(run.scope, run.jobId)) : undefined;
+    if (!run || !job) return { runId: request.runId, outcome: 'not_found', run: null, job: null };
+    const answer = (outcome: ClaimResult['outcome']): ClaimResult => ({ runId: run.runId, outcome, run: clone(run), job: clone(job) });
+
+    if (run.status !== 'pending' || run.attempt !== request.attempt) return answer('duplicate');
+    if (run.epoch !== job.epoch) {
+      finish(run, 'cancelled', now, 'the job was paused or rescheduled (epoch moved on)');
+      return answer('stale_epoch');
+    }
+    if (run.staleAt !== null && now.getTime() > run.staleAt.getTime()) {
+      finish(run, 'expired', now, 'not started before its stale-after deadline');
+      return answer('expired');
+    }
+    if (now.getTime() < run.availableAt.getTime()) return answer('early');
+
+    const live = liveRunsOf(state, run.scope, run.jobId, now);
+    if (job.overlap !== 'allowAll' && live.length >= job.maxParallel) {
+      if (job.overlap === 'skip') {
+        finish(run, 'skipped', now, `overlap: ${live.length} running, maxParallel ${job.maxParallel}`);
+        return answer('skipped');
+      }
+      if (job.overlap === 'bufferOne' || job.overlap === 'bufferAll') return answer('busy');
+      // cancelOther: ask the oldest running ones to stop, enough to make room for this one.
+      const oldest = [...live].sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0));
+      for (const other of oldest.slice(0, live.length - job.maxParallel + 1)) {
+        other.cancelRequestedAt ??= new Date(now);
+      }
+    }
+    run.status = 'running';
+    run.workerId = ctx.workerId;
+    run.startedAt = new Date(now);
+    run.leaseUntil = new Date(now.getTime() + ctx.leaseMs);
+    return answer('claimed');
+  });
+}
+
+/** Extends the caller's live leases; anything it may not keep running goes to `cancel`. */
+export function heartbeat(state: MemoryState, runIds: readonly string[], ctx: ClaimContext): HeartbeatResult {
+  const extended: string[] = [];
+  const cancel: string[] = [];
+  for (const runId of runIds) {
+    const run = state.runs.get(runId);
+    if (!run || run.workerId !== ctx.workerId || !isLive(run, ctx.now)) {
+      cancel.push(runId);
+      continue;
+    }
+    // A run asked to stop keeps its lease while its handler winds down.
+    run.leaseUntil = new Date(ctx.now.getTime() + ctx.leaseMs);
+    extended.push(runId);
+    if (run.cancelRequestedAt !== null) cancel.push(runId);
+  }
+  return { extended, cancel };
+}
+
+function guardHolds(run: RunRecord | undefined, c: Completion): run is RunRecord {
+  if (!run || run.status !== 'running' || run.attempt !== c.attempt) return false;
+  if ('workerId' in c.guard) return run.workerId === c.guard.workerId;
+  return run.leaseUntil !== null && run.leaseUntil.getTime() < c.guard.leaseExpiredBefore.getTime();
+}
+
+/** Records results; a guard that fails leaves its run untouched. */
+export function completeRuns(state: MemoryState, completions: readonly Completion[]): CompletionResult[] {
+  return completions.map((c): CompletionResult => {
+    const run = state.runs.get(c.runId);
+    if (!guardHolds(run, c)) return { runId: c.runId, applied: false, run: run ? clone(run) : null, nextRun: null };
+
+    if (c.retryAt !== undefined && c.status !== 'succeeded') {
+      run.attempts.push({ attempt: run.attempt, workerId: run.workerId, startedAt: run.startedAt, finishedAt: new Date(c.finishedAt), status: c.status, error: c.error, retryAt: new Date(c.retryAt) });
+      run.status = 'pending';
+      run.attempt += 1;
+      run.availableAt = new Date(c.retryAt);
+      // The retry's trigger is a new message: the outbox must see it unpublished.
+      run.publishedAt = null;
+      run.leaseUntil = null;
+      run.workerId = null;
+      run.startedAt = null;
+      run.finishedAt = null;
+      run.cancelRequestedAt = null;
+      run.error = c.error;
+    } else {
+      finish(run, c.status, c.finishedAt, c.error);
+      run.leaseUntil = null;
+    }
+
+    const job = state.jobs.get(jobKey(run.scope, run.jobId));
+    if (job) {
+      job.lastRunAt = new Date(c.finishedAt);
+      job.lastStatus = c.status;
+    }
+    let nextRun: RunRecord | null = null;
+    // A chain link from an older epoch (paused, resumed, rescheduled since) dies here.
+    if (c.next && job && job.epoch === c.next.run.epoch) {
+      nextRun = insertRun(state, run.scope, c.next.run, c.finishedAt);
+      job.nextDueAt = new Date(c.next.nextDueAt);
+    }
+    return { runId: c.runId, applied: true, run: clone(run), nextRun: nextRun ? clone(nextRun) : null };
+  });
+}

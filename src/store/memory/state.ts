@@ -1,0 +1,105 @@
+import type { JobChange, JobRecord, NewRun, RunRecord, AuditEntry } from '../port.js';
+
+export interface LeaseRow {
+  holder: string | null;
+  epoch: number;
+  expiresAt: Date | null;
+}
+
+/** What Postgres keeps in tables, held in maps. Records inside are never handed out. */
+export interface MemoryState {
+  /** key: jobKey(scope, jobId) */
+  jobs: Map<string, JobRecord>;
+  /** key: runId (global, like the runs primary key) */
+  runs: Map<string, RunRecord>;
+  /** Insertion order of runs, the last tie-breaker of "newest first". */
+  runSeq: Map<string, number>;
+  /** key: jobKey(scope, jobId) → its runs, an index like runs(scope, job_id). */
+  runsByJob: Map<string, RunRecord[]>;
+  /** The unique key (scope, job_id, scheduled_for). */
+  slots: Set<string>;
+  leases: Map<string, LeaseRow>;
+  audit: AuditEntry[];
+  listeners: Map<string, Set<(change: JobChange) => void>>;
+  seq: number;
+}
+
+export function createState(): MemoryState {
+  return { jobs: new Map(), runs: new Map(), runSeq: new Map(), runsByJob: new Map(), slots: new Set(), leases: new Map(), audit: [], listeners: new Map(), seq: 0 };
+}
+
+export function jobKey(scope: string, jobId: string): string {
+  return `${scope}\u0000${jobId}`;
+}
+
+function slotKey(scope: string, jobId: string, scheduledFor: Date): string {
+  return `${scope}\u0000${jobId}\u0000${scheduledFor.getTime()}`;
+}
+
+/**
+ * Deep copy in and out: a caller mutating what it passed or got back must not change the
+ * store, as with rows read from Postgres. structuredClone keeps Dates.
+ */
+export function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+export function sameInstant(a: Date | null, b: Date | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.getTime() === b.getTime();
+}
+
+const FINAL_ON_INSERT = new Set(['missed', 'skipped', 'expired', 'cancelled']);
+
+/**
+ * `INSERT … ON CONFLICT DO NOTHING` on run_id and on (scope, job_id, scheduled_for):
+ * returns the stored row, or null when either key already exists.
+ */
+export function insertRun(state: MemoryState, scope: string, input: NewRun, now: Date): RunRecord | null {
+  const slot = slotKey(scope, input.jobId, input.scheduledFor);
+  if (state.runs.has(input.runId) || state.slots.has(slot)) return null;
+  const run: RunRecord = {
+    runId: input.runId,
+    scope,
+    jobId: input.jobId,
+    scheduledFor: new Date(input.scheduledFor),
+    triggerSource: input.triggerSource,
+    attempt: input.attempt ?? 1,
+    status: input.status,
+    params: clone(input.params),
+    epoch: input.epoch,
+    staleAt: input.staleAt === null ? null : new Date(input.staleAt),
+    availableAt: new Date(input.availableAt),
+    leaseUntil: null,
+    workerId: null,
+    startedAt: null,
+    // A slot recorded with a final status (missed, skipped…) is finished when recorded.
+    finishedAt: FINAL_ON_INSERT.has(input.status) ? new Date(now) : null,
+    error: input.error ?? null,
+    publishedAt: null,
+    cancelRequestedAt: null,
+    createdAt: new Date(now),
+    attempts: [],
+  };
+  state.runs.set(run.runId, run);
+  state.runSeq.set(run.runId, ++state.seq);
+  state.slots.add(slot);
+  const key = jobKey(scope, run.jobId);
+  const list = state.runsByJob.get(key);
+  if (list) list.push(run);
+  else state.runsByJob.set(key, [run]);
+  return run;
+}
+
+/** Running with a live lease: what the overlap policy and countRunning count. */
+export function isLive(run: RunRecord, now: Date): boolean {
+  return run.status === 'running' && run.leaseUntil !== null && run.leaseUntil.getTime() > now.getTime();
+}
+
+export function runsOf(state: MemoryState, scope: string, jobId: string): readonly RunRecord[] {
+  return state.runsByJob.get(jobKey(scope, jobId)) ?? [];
+}
+
+export function liveRunsOf(state: MemoryState, scope: string, jobId: string, now: Date): RunRecord[] {
+  return runsOf(state, scope, jobId).filter((run) => isLive(run, now));
+}
