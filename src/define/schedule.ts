@@ -140,7 +140,7 @@ export function validateSchedule(spec: ScheduleSpec, field = 'schedule', code: E
   }
   if (hasEvery) {
     const everyField = `${field}.every`;
-    const everyMs = parseDuration(raw.every, everyField, code);
+    const everyMs = typeof raw.every === 'number' && raw.every <= 0 ? 0 : parseDuration(raw.every, everyField, code);
     if (everyMs < SECOND || everyMs % SECOND !== 0) return fail(code, everyField, 'a whole number of seconds >= 1s', raw.every);
     return { kind: 'every', everyMs };
   }
