@@ -1,0 +1,23 @@
+import { AmqpTransport } from '../../src/broker/amqp-transport.js';
+import { deadQueueName, workQueueName } from '../../src/names.js';
+import { transportContract } from '../contract/transport-contract.js';
+import { AMQP_URL, uniqueToken } from '../helpers/env.js';
+import { cleanupScope, openAdmin } from '../helpers/amqp.js';
+
+transportContract('AmqpTransport', async () => {
+  const scope = uniqueToken('amqp_contract');
+  const transport = new AmqpTransport({ url: AMQP_URL });
+  const admin = await openAdmin();
+  await transport.waitForConnect();
+  return {
+    transport,
+    queue: (label) => workQueueName(scope, label),
+    readyCount: async (queue) => (await admin.messageCount(queue)) ?? 0,
+    takeDead: async (queue) => (await admin.drain(deadQueueName(queue))).map((m) => ({ body: m.content, headers: (m.properties.headers ?? {}) as Record<string, unknown> })),
+    cleanup: async () => {
+      await transport.close();
+      await admin.close();
+      await cleanupScope(scope);
+    },
+  };
+});
