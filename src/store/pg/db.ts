@@ -1,0 +1,117 @@
+/**
+ * The one database port (STYLE.md §4): anything with `query(text, values)`. A `pg.Pool`
+ * (or any pool with `connect()` handing out clients with `release()`) gives real
+ * transactions on a checked-out client; a bare client runs its transactions one at a
+ * time, since statements of two interleaved transactions on one connection would mix.
+ */
+import { createHash } from 'node:crypto';
+
+export interface QueryResultLike<R = Record<string, unknown>> {
+  rows: R[];
+  rowCount?: number | null;
+}
+
+/** A connection or pool: what warren needs to run SQL. */
+export interface Queryable {
+  query(text: string, values?: unknown[]): Promise<QueryResultLike<any>>;
+}
+
+/** A client checked out of a pool. */
+export interface PoolClientLike extends Queryable {
+  release(err?: Error | boolean): void;
+  on?(event: string, listener: (...args: any[]) => void): unknown;
+  removeListener?(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/** A pool: `connect()` resolves to a client that must be released. */
+export interface PoolLike extends Queryable {
+  connect(): Promise<PoolClientLike>;
+}
+
+/**
+ * True for a pool. A `pg.Client` also has `connect()` (which opens its socket and resolves
+ * to nothing), so a client is recognised by the properties only a client has.
+ */
+export function isPool(db: Queryable): db is PoolLike {
+  const candidate = db as unknown as Record<string, unknown>;
+  if (typeof candidate.connect !== 'function') return false;
+  if (typeof candidate.release === 'function') return false; // a checked-out PoolClient
+  if ('connectionParameters' in candidate || 'processID' in candidate) return false; // a pg.Client
+  return true;
+}
+
+/** Quotes an identifier (the schema name) for SQL text. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A signed 64-bit advisory lock key (as a decimal string for `$n::bigint`) from a name. */
+export function advisoryKey(name: string): string {
+  return createHash('sha256').update(name, 'utf8').digest().readBigInt64BE(0).toString();
+}
+
+/**
+ * Runs statements and transactions on a pool or a bare client. On a pool a transaction
+ * holds one checked-out client (released, or destroyed when its connection failed); on a
+ * bare client every statement and transaction waits its turn.
+ */
+export class SqlRunner {
+  readonly db: Queryable;
+  readonly pooled: boolean;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(db: Queryable) {
+    this.db = db;
+    this.pooled = isPool(db);
+  }
+
+  query<R = Record<string, any>>(text: string, values?: unknown[]): Promise<QueryResultLike<R>> {
+    if (this.pooled) return this.db.query(text, values);
+    return this.#serial(() => this.db.query(text, values));
+  }
+
+  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    if (!this.pooled) return this.#serial(() => runTx(this.db, fn));
+    return (async () => {
+      const client = await (this.db as PoolLike).connect();
+      let broken: Error | undefined;
+      try {
+        return await runTx(client, fn, () => {
+          broken = new Error('warren: connection failed during a transaction');
+        });
+      } finally {
+        client.release(broken);
+      }
+    })();
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(fn);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+async function runTx<T>(client: Queryable, fn: (q: Queryable) => Promise<T>, onBroken?: () => void): Promise<T> {
+  try {
+    await client.query('BEGIN');
+  } catch (err) {
+    onBroken?.();
+    throw err;
+  }
+  try {
+    const value = await fn(client);
+    await client.query('COMMIT');
+    return value;
+  } catch (err) {
+    // A failed ROLLBACK means the connection itself is gone: the pool must not reuse it.
+    await client.query('ROLLBACK').catch(() => onBroken?.());
+    throw err;
+  }
+}
+
+/** A SQLSTATE, when the error carries one. */
+export function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}

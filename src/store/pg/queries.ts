@@ -1,0 +1,182 @@
+/**
+ * Every statement PgStore runs, named, for one schema. Parameterised only; the schema is
+ * the one identifier interpolated, quoted (and validated by parseSchemaName before).
+ * Batches travel as parallel arrays through `unnest`, so a batch is one statement.
+ */
+import { CONFIG_COLUMNS } from './rows.js';
+
+const configCols = CONFIG_COLUMNS.map((c) => c.column).join(', ');
+/** `$3::text, $4::jsonb, …` for the config columns starting at parameter `first`. */
+const configParams = (first: number) => CONFIG_COLUMNS.map((c, i) => `$${first + i}::${c.cast}`).join(', ');
+const N = CONFIG_COLUMNS.length;
+
+/** Columns of the generic run update (the values come from the caller, computed on locked rows). */
+export const RUN_UPDATE_COLUMNS = [
+  ['status', 'text'],
+  ['attempt', 'integer'],
+  ['available_at', 'timestamptz'],
+  ['lease_until', 'timestamptz'],
+  ['worker_id', 'text'],
+  ['started_at', 'timestamptz'],
+  ['finished_at', 'timestamptz'],
+  ['error', 'text'],
+  ['published_at', 'timestamptz'],
+  ['cancel_requested_at', 'timestamptz'],
+  ['attempts', 'jsonb'],
+] as const;
+
+export type Queries = ReturnType<typeof buildQueries>;
+
+export function buildQueries(s: string) {
+  const insertJob = `INSERT INTO ${s}.jobs (scope, job_id, ${configCols}, overridden, epoch, next_due_at, created_at, updated_at)
+    VALUES ($1, $2, ${configParams(3)}, $${N + 3}::text[], 0, $${N + 4}::timestamptz, $${N + 5}::timestamptz, $${N + 5}::timestamptz)`;
+  const runUpdateArrays = RUN_UPDATE_COLUMNS.map(([, cast], i) => `$${i + 2}::${cast === 'jsonb' ? 'text' : cast}[]`).join(', ');
+  const runUpdateNames = RUN_UPDATE_COLUMNS.map(([name]) => name).join(', ');
+  const runUpdateSets = RUN_UPDATE_COLUMNS.map(([name, cast]) => `${name} = u.${name}${cast === 'jsonb' ? '::jsonb' : ''}`).join(', ');
+
+  return {
+    // ── jobs ──
+    /** Insert, or update the keys not overridden (code sync). Params: scope, job, config…, overridden, next_due_at, now. */
+    syncJob: `${insertJob}
+      ON CONFLICT (scope, job_id) DO UPDATE SET
+        ${CONFIG_COLUMNS.map((c) => `${c.column} = CASE WHEN '${c.key}' = ANY(jobs.overridden) THEN jobs.${c.column} ELSE EXCLUDED.${c.column} END`).join(',\n        ')},
+        updated_at = EXCLUDED.updated_at
+      RETURNING *`,
+    /** Insert or replace every key, all overridden (control API). */
+    upsertJob: `${insertJob}
+      ON CONFLICT (scope, job_id) DO UPDATE SET
+        ${CONFIG_COLUMNS.map((c) => `${c.column} = EXCLUDED.${c.column}`).join(', ')},
+        pause_note = CASE WHEN EXCLUDED.enabled THEN NULL ELSE jobs.pause_note END,
+        overridden = EXCLUDED.overridden, next_due_at = EXCLUDED.next_due_at, updated_at = EXCLUDED.updated_at
+      RETURNING *`,
+    /** Patch. Params: scope, job, patched keys, config…, setNext, next_due_at, bumpEpoch, now. */
+    updateJob: `UPDATE ${s}.jobs SET
+        ${CONFIG_COLUMNS.map((c, i) => `${c.column} = CASE WHEN '${c.key}' = ANY($3::text[]) THEN $${i + 4}::${c.cast} ELSE ${c.column} END`).join(',\n        ')},
+        pause_note = CASE WHEN 'enabled' = ANY($3::text[]) AND $${CONFIG_COLUMNS.findIndex((c) => c.key === 'enabled') + 4}::boolean THEN NULL ELSE pause_note END,
+        overridden = overridden || ARRAY(SELECT k FROM unnest($3::text[]) AS k WHERE k <> ALL(overridden)),
+        next_due_at = CASE WHEN $${N + 4}::boolean THEN $${N + 5}::timestamptz ELSE next_due_at END,
+        epoch = epoch + CASE WHEN $${N + 6}::boolean THEN 1 ELSE 0 END,
+        updated_at = $${N + 7}::timestamptz
+      WHERE scope = $1 AND job_id = $2
+      RETURNING *`,
+    /** Pause/resume. Params: scope, job, enabled, note, setNext, next_due_at, now. */
+    setEnabled: `UPDATE ${s}.jobs SET
+        enabled = $3::boolean,
+        pause_note = CASE WHEN $3::boolean THEN NULL ELSE $4::text END,
+        epoch = epoch + 1,
+        next_due_at = CASE WHEN $5::boolean THEN $6::timestamptz ELSE next_due_at END,
+        overridden = CASE WHEN 'enabled' = ANY(overridden) THEN overridden ELSE overridden || '{enabled}'::text[] END,
+        updated_at = $7::timestamptz
+      WHERE scope = $1 AND job_id = $2
+      RETURNING *`,
+    getJob: `SELECT * FROM ${s}.jobs WHERE scope = $1 AND job_id = $2`,
+    listJobs: `SELECT * FROM ${s}.jobs WHERE scope = $1 ORDER BY job_id`,
+    /** Pending runs cancelled, running ones asked to stop, the job deleted: one statement. */
+    removeJob: `WITH cancelled AS (
+        UPDATE ${s}.runs SET status = 'cancelled', error = 'job removed', finished_at = $3::timestamptz, lease_until = NULL
+        WHERE scope = $1 AND job_id = $2 AND status = 'pending' RETURNING 1
+      ), asked AS (
+        UPDATE ${s}.runs SET cancel_requested_at = $3::timestamptz
+        WHERE scope = $1 AND job_id = $2 AND status = 'running' AND cancel_requested_at IS NULL RETURNING 1
+      ), removed AS (
+        DELETE FROM ${s}.jobs WHERE scope = $1 AND job_id = $2 RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM removed)::int AS removed`,
+    setNextDue: `UPDATE ${s}.jobs SET next_due_at = $4::timestamptz
+      WHERE scope = $1 AND job_id = $2 AND next_due_at IS NOT DISTINCT FROM $3::timestamptz`,
+    dueJobs: `SELECT * FROM ${s}.jobs WHERE scope = $1 AND enabled AND next_due_at <= $2::timestamptz
+      ORDER BY next_due_at, job_id LIMIT $3`,
+    earliestDue: `SELECT min(next_due_at) AS at FROM ${s}.jobs WHERE scope = $1 AND enabled`,
+    brokenChains: `SELECT j.* FROM ${s}.jobs j
+      WHERE j.scope = $1 AND j.enabled AND j.reschedule = 'queue' AND j.next_due_at < $2::timestamptz
+        AND NOT EXISTS (SELECT 1 FROM ${s}.runs r WHERE r.scope = j.scope AND r.job_id = j.job_id AND r.status IN ('pending', 'running'))
+      ORDER BY j.next_due_at, j.job_id LIMIT $3`,
+
+    // ── slots and runs ──
+    /** Fencing: the caller still holds a live lease at this epoch (FOR SHARE: a takeover waits for this tick). */
+    checkFence: `SELECT 1 FROM ${s}.leases
+      WHERE scope = $1 AND holder = $2 AND fence_epoch = $3::bigint AND expires_at > $4::timestamptz FOR SHARE`,
+    /** CAS of many jobs' next_due_at. Params: scope, job ids, expected, next. */
+    casNextDue: `UPDATE ${s}.jobs j SET next_due_at = c.next
+      FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS c(job_id, expected, next)
+      WHERE j.scope = $1 AND j.job_id = c.job_id AND j.next_due_at IS NOT DISTINCT FROM c.expected
+      RETURNING j.job_id`,
+    /** Multi-row insert; a slot or id that exists already is skipped (at most once per slot). */
+    insertRuns: `INSERT INTO ${s}.runs (run_id, scope, job_id, scheduled_for, trigger_source, attempt, status, params, epoch,
+        stale_at, available_at, error, finished_at, created_at)
+      SELECT r.run_id, r.scope, r.job_id, r.scheduled_for, r.trigger_source, r.attempt, r.status, r.params::jsonb, r.epoch,
+        r.stale_at, r.available_at, r.error, CASE WHEN r.status <> 'pending' THEN $1::timestamptz END, $1::timestamptz
+      FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::integer[], $8::text[], $9::text[],
+        $10::integer[], $11::timestamptz[], $12::timestamptz[], $13::text[]) WITH ORDINALITY
+        AS r(run_id, scope, job_id, scheduled_for, trigger_source, attempt, status, params, epoch, stale_at, available_at, error, ord)
+      ORDER BY r.ord
+      ON CONFLICT DO NOTHING
+      RETURNING *`,
+    unpublishedRuns: `SELECT * FROM ${s}.runs
+      WHERE scope = $1 AND status = 'pending' AND published_at IS NULL AND created_at < $2::timestamptz
+      ORDER BY created_at, run_id LIMIT $3`,
+    markPublished: `UPDATE ${s}.runs SET published_at = $2::timestamptz WHERE run_id = ANY($1::uuid[]) AND published_at IS NULL`,
+    /**
+     * Locks the jobs of the given runs in key order, so concurrent claimers and completers
+     * of one job serialise (race-free overlap counting) and never deadlock.
+     */
+    lockJobsOfRuns: `SELECT j.* FROM ${s}.jobs j
+      WHERE (j.scope, j.job_id) IN (SELECT r.scope, r.job_id FROM ${s}.runs r WHERE r.run_id = ANY($1::uuid[]))
+      ORDER BY j.scope, j.job_id FOR UPDATE OF j`,
+    /** The requested runs plus the running runs of the given jobs (overlap), locked in id order. */
+    lockRuns: `SELECT * FROM ${s}.runs
+      WHERE run_id = ANY($1::uuid[])
+         OR (status = 'running' AND (scope, job_id) IN (SELECT * FROM unnest($2::text[], $3::text[])))
+      ORDER BY run_id FOR UPDATE`,
+    /** Writes new values computed on locked rows. Params: run ids, then one array per RUN_UPDATE_COLUMNS. */
+    updateRuns: `UPDATE ${s}.runs r SET ${runUpdateSets}
+      FROM unnest($1::uuid[], ${runUpdateArrays}) AS u(run_id, ${runUpdateNames})
+      WHERE r.run_id = u.run_id
+      RETURNING r.*`,
+    /** After completions: last run per job, and a chain's next_due_at. */
+    updateJobsAfterRuns: `UPDATE ${s}.jobs j SET
+        last_run_at = coalesce(u.last_run_at, j.last_run_at),
+        last_status = coalesce(u.last_status, j.last_status),
+        next_due_at = CASE WHEN u.set_next THEN u.next_due_at ELSE j.next_due_at END
+      FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::boolean[], $6::timestamptz[])
+        AS u(scope, job_id, last_run_at, last_status, set_next, next_due_at)
+      WHERE j.scope = u.scope AND j.job_id = u.job_id`,
+    /** Extends the leases of runs this worker holds, locked in id order. */
+    heartbeat: `WITH held AS (
+        SELECT run_id FROM ${s}.runs WHERE run_id = ANY($1::uuid[]) AND status = 'running' AND worker_id = $2
+        ORDER BY run_id FOR UPDATE
+      )
+      UPDATE ${s}.runs r SET lease_until = $3::timestamptz FROM held WHERE r.run_id = held.run_id
+      RETURNING r.run_id, r.cancel_requested_at`,
+    expiredLeases: `SELECT * FROM ${s}.runs WHERE scope = $1 AND status = 'running' AND lease_until < $2::timestamptz
+      ORDER BY lease_until, run_id LIMIT $3`,
+    countRunning: `SELECT count(*)::int AS n FROM ${s}.runs
+      WHERE scope = $1 AND job_id = $2 AND status = 'running' AND lease_until > $3::timestamptz`,
+    getRun: `SELECT * FROM ${s}.runs WHERE run_id = $1::uuid`,
+    listRuns: `SELECT * FROM ${s}.runs
+      WHERE scope = $1 AND ($2::text IS NULL OR job_id = $2) AND ($3::text[] IS NULL OR status = ANY($3::text[]))
+      ORDER BY created_at DESC, scheduled_for DESC, run_id LIMIT $4`,
+
+    // ── leadership ──
+    leaderLock: `SELECT pg_advisory_xact_lock($1::bigint)`,
+    /** Take (free, expired) or renew (ours) the lease; the epoch moves when the holder changes. */
+    acquireLease: `INSERT INTO ${s}.leases AS l (scope, holder, fence_epoch, expires_at, acquired_at)
+      VALUES ($1, $2, 1, $3::timestamptz, $4::timestamptz)
+      ON CONFLICT (scope) DO UPDATE SET
+        holder = EXCLUDED.holder,
+        fence_epoch = CASE WHEN l.holder IS NOT DISTINCT FROM EXCLUDED.holder THEN l.fence_epoch ELSE l.fence_epoch + 1 END,
+        acquired_at = CASE WHEN l.holder IS NOT DISTINCT FROM EXCLUDED.holder THEN l.acquired_at ELSE EXCLUDED.acquired_at END,
+        expires_at = EXCLUDED.expires_at
+      WHERE l.holder IS NOT DISTINCT FROM EXCLUDED.holder OR l.holder IS NULL OR l.expires_at <= EXCLUDED.acquired_at
+      RETURNING scope, holder, fence_epoch::text AS fence_epoch, expires_at`,
+    getLease: `SELECT scope, holder, fence_epoch::text AS fence_epoch, CASE WHEN isfinite(expires_at) THEN expires_at END AS expires_at
+      FROM ${s}.leases WHERE scope = $1`,
+    /** Gives the lease up at once: no holder, expired (the epoch stays, so the next holder bumps it). */
+    releaseLease: `UPDATE ${s}.leases SET holder = NULL, expires_at = '-infinity' WHERE scope = $1 AND holder = $2`,
+
+    // ── audit and notification ──
+    appendAudit: `INSERT INTO ${s}.audit (scope, job_id, action, actor, details, at) VALUES ($1, $2, $3, $4, $5::jsonb, $6::timestamptz)`,
+    listAudit: `SELECT * FROM ${s}.audit WHERE scope = $1 AND ($2::text IS NULL OR job_id = $2) ORDER BY id DESC LIMIT $3`,
+    notify: `SELECT pg_notify($1, $2)`,
+  };
+}
