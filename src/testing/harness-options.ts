@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { WarrenError, describeValue } from '../errors.js';
+import { assertScope } from '../names.js';
+import { parseDuration } from '../util/duration.js';
+import type { JobDefinition, JobHandler } from '../define/types.js';
+import type { TestHarnessOptions } from './types.js';
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const hasFns = (v: unknown, names: string[]): boolean => isObject(v) && names.every((n) => typeof v[n] === 'function');
+const isDefinition = (v: unknown): v is JobDefinition<any> => isObject(v) && typeof v.id === 'string' && isObject(v.config) && typeof v.parseParams === 'function';
+
+/** The harness's options: one schema, defaults in it. */
+export const harnessOptionsSchema = z
+  .object({
+    jobs: z.array(
+      z.custom<JobDefinition<any> | { definition: JobDefinition<any>; handler?: JobHandler<any> }>(
+        (v) => isDefinition(v) || (isObject(v) && isDefinition(v.definition) && (v.handler === undefined || typeof v.handler === 'function')),
+        { error: 'a job definition from defineJob() or { definition, handler }' },
+      ),
+      { error: 'an array of job definitions' },
+    ),
+    handlers: z.record(z.string(), z.custom<JobHandler<any>>((v) => typeof v === 'function', { error: 'a handler function' }), { error: 'an object of handlers by job id' }).default({}),
+    /** @default '2025-01-06T00:00:00.000Z' (a Monday) */
+    start: z
+      .union([z.date(), z.string(), z.number()], { error: 'a Date, an ISO date string or epoch milliseconds' })
+      .default('2025-01-06T00:00:00.000Z')
+      .transform((value, ctx) => {
+        const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
+        if (!Number.isFinite(ms)) {
+          ctx.addIssue({ code: 'custom', message: 'a valid date', input: value });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+    /** @default 'test' */
+    scope: z.string({ error: 'a scope string' }).default('test'),
+    /** @default 1 */
+    workers: z.number({ error: 'an integer from 0 to 50' }).int({ error: 'an integer from 0 to 50' }).min(0, { error: 'an integer from 0 to 50' }).max(50, { error: 'an integer from 0 to 50' }).default(1),
+    /** @default 1 */
+    schedulers: z.number({ error: 'an integer from 0 to 10' }).int({ error: 'an integer from 0 to 10' }).min(0, { error: 'an integer from 0 to 10' }).max(10, { error: 'an integer from 0 to 10' }).default(1),
+    leaseTtl: z.union([z.string(), z.number()], { error: 'a duration such as "30s"' }).optional(),
+    schedulerOptions: z.record(z.string(), z.unknown()).default({}),
+    workerOptions: z.record(z.string(), z.unknown()).default({}),
+    store: z.custom<NonNullable<TestHarnessOptions['store']>>((v) => hasFns(v, ['claimRuns', 'listRuns', 'acquireLeadership']), { error: 'a Store' }).optional(),
+    transport: z.custom<NonNullable<TestHarnessOptions['transport']>>((v) => hasFns(v, ['consume', 'publish', 'deadLetter']), { error: 'a Transport' }).optional(),
+    clock: z.custom<NonNullable<TestHarnessOptions['clock']>>((v) => hasFns(v, ['now', 'setTimer', 'sleep']), { error: 'a Clock' }).optional(),
+  })
+  .strict();
+
+export type ResolvedHarnessOptions = z.output<typeof harnessOptionsSchema>;
+
+export function resolveHarnessOptions(input: unknown): ResolvedHarnessOptions {
+  if (!isObject(input)) throw new WarrenError('ERR_INVALID_OPTION', `Invalid harness options: expected an object, got ${describeValue(input)}`);
+  const parsed = harnessOptionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') {
+      const field = issue.keys[0] ?? '?';
+      throw new WarrenError('ERR_INVALID_OPTION', `Invalid harness option \`${field}\`: unknown option`, { field });
+    }
+    const field = issue.path.map(String).join('.') || '(options)';
+    let value: unknown = input;
+    for (const key of issue.path) value = isObject(value) ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+    throw new WarrenError('ERR_INVALID_OPTION', `Invalid harness option \`${field}\`: expected ${issue.message}, got ${describeValue(value)}`, { field });
+  }
+  const options = parsed.data;
+  assertScope(options.scope, 'scope', 'ERR_INVALID_OPTION');
+  if (options.leaseTtl !== undefined) parseDuration(options.leaseTtl, 'leaseTtl', 'ERR_INVALID_OPTION');
+  return options;
+}

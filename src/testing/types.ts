@@ -1,0 +1,101 @@
+import type { Clock } from '../clock.js';
+import type { Transport } from '../broker/transport.js';
+import type { JobDefinition, JobHandler, TriggerSource } from '../define/types.js';
+import type { AuditEntry, RunRecord, RunStatus, Store } from '../store/port.js';
+import type { Duration } from '../util/duration.js';
+
+/** A job and the handler the harness's workers run for it. */
+export interface HarnessJob<P = any> {
+  definition: JobDefinition<P>;
+  handler?: JobHandler<P>;
+}
+
+export interface TestHarnessOptions {
+  /** Job definitions (handlers in `handlers`), or `{ definition, handler }` pairs. */
+  jobs: ReadonlyArray<JobDefinition<any> | HarnessJob>;
+  /** Handlers by job id. A job without one gets a handler that succeeds at once. */
+  handlers?: Record<string, JobHandler<any>>;
+  /** Where fake time starts. @default '2025-01-06T00:00:00.000Z' (a Monday) */
+  start?: Date | string | number;
+  /** @default 'test' */
+  scope?: string;
+  /** Worker instances, each consuming every job's queue. @default 1 */
+  workers?: number;
+  /** Scheduler instances in the leader election (one leads). @default 1 */
+  schedulers?: number;
+  /** The schedulers' leader lease. @default the scheduler's own default */
+  leaseTtl?: Duration;
+  /** Extra options passed to every `createScheduler` (advanced; e.g. a safety tick). */
+  schedulerOptions?: Record<string, unknown>;
+  /** Extra options passed to every `createWorker` (advanced; e.g. a run lease). */
+  workerOptions?: Record<string, unknown>;
+  /**
+   * Backends to use instead of the in-memory ones: a `Store`, a `Transport` and a
+   * `Clock`. With a clock that is not a `FakeClock`, `advance()` waits in real time; the
+   * parity tests use this to run the same scenarios on PostgreSQL and RabbitMQ.
+   * The harness does not close a store or transport it was given.
+   */
+  store?: Store;
+  transport?: Transport;
+  clock?: Clock;
+}
+
+export interface HarnessAttempt {
+  attempt: number;
+  status: RunStatus;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  error: string | null;
+  /** For a failed attempt with attempts left: when the next one may start. */
+  retryAt: Date | null;
+  workerId: string | null;
+}
+
+/** A run as the harness reports it: the store's row with its attempt history. */
+export interface HarnessRun {
+  runId: string;
+  jobId: string;
+  status: RunStatus;
+  /** The current (or last) attempt. */
+  attempt: number;
+  triggerSource: TriggerSource;
+  scheduledFor: Date;
+  availableAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  error: string | null;
+  params: Record<string, unknown>;
+  workerId: string | null;
+  /** Every attempt, oldest first, the current one last. */
+  attempts: HarnessAttempt[];
+  /** The store's row, for anything not mapped above. */
+  record: RunRecord;
+}
+
+export interface DeadLetter {
+  /** The dead-letter queue (`{scope}.jobs.{queue}.dead`). */
+  queue: string;
+  jobId: string | null;
+  runId: string | null;
+  reason: string;
+  at: Date;
+  headers: Record<string, unknown>;
+  body: Buffer;
+}
+
+export type HarnessAudit = AuditEntry;
+
+export interface WaitForOptions {
+  /** How much (fake) time to let pass before giving up with ERR_TIMEOUT. @default '1d' */
+  timeout?: Duration;
+}
+
+export interface DowntimeOptions {
+  /** Take the workers down too (their queues then fill up until they return). @default false */
+  workers?: boolean;
+}
+
+export interface CrashOptions {
+  /** Start a fresh worker in the crashed one's place at once (a restarted container). @default true */
+  restart?: boolean;
+}
