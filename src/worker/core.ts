@@ -1,0 +1,84 @@
+import type { Clock } from '../clock.js';
+import type { JobDefinition, JobHandler } from '../define/types.js';
+import type { Transport } from '../broker/transport.js';
+import type { ClaimRequest, ClaimResult, Completion, CompletionResult, JobRecord, RunRecord, Store } from '../store/port.js';
+import type { SafeEmitter } from '../util/events.js';
+import type { Batcher } from './batcher.js';
+import type { WorkerEvents, WorkerStats, RunInfo } from './events.js';
+import type { ResolvedWorkerOptions } from './options.js';
+import type { RunExecution } from './run-executor.js';
+import type { Semaphore } from './semaphore.js';
+import { retryDelayMs } from './retry-delay.js';
+import { workerDebug } from './job-logger.js';
+import { errorText } from './dead-letter.js';
+
+/** A job this worker runs, with its effective scope and work queue. */
+export interface Registration {
+  definition: JobDefinition<unknown>;
+  handler: JobHandler<unknown>;
+  scope: string;
+  /** `{scope}.jobs.{queue}` */
+  workQueue: string;
+}
+
+/** A claimed run, from claim until its completion is recorded (its lease is heartbeated meanwhile). */
+export interface RunningRun {
+  info: RunInfo;
+  run: RunRecord;
+  job: JobRecord;
+  execution: RunExecution;
+  /** The trigger as it arrived, for the dead-letter queue. */
+  body: Buffer;
+  startedAt: number;
+}
+
+/** The state the worker's parts share. */
+export interface WorkerCore {
+  readonly opts: ResolvedWorkerOptions;
+  readonly clock: Clock;
+  readonly store: Store;
+  readonly transport: Transport;
+  readonly events: SafeEmitter<WorkerEvents>;
+  readonly counters: WorkerStats;
+  readonly jobs: ReadonlyMap<string, Registration>;
+  /** Work queue → the scope its messages must carry. */
+  readonly queueScopes: ReadonlyMap<string, string>;
+  readonly slots: ReadonlyMap<string, Semaphore>;
+  readonly claims: Batcher<ClaimRequest, ClaimResult>;
+  readonly completions: Batcher<Completion, CompletionResult>;
+  readonly running: Map<string, RunningRun>;
+  /** Run ids whose claim is in flight, so a duplicate delivery in the same batch is dropped locally. */
+  readonly claiming: Set<string>;
+  /** Aborted when close() begins: background retries stop. */
+  readonly closing: AbortSignal;
+  /** Keeps a background task (publish, dead-letter) so close() can wait for it. */
+  track(task: Promise<unknown>): void;
+}
+
+/**
+ * Retries `fn` with capped, jittered backoff until it succeeds or `signal` aborts
+ * (then resolves `undefined`). Used where giving up would lose work: boot steps,
+ * dead-lettering, republishing.
+ */
+export async function retryUntil<T>(
+  what: string,
+  fn: () => Promise<T>,
+  opts: { clock: Clock; signal: AbortSignal; baseMs?: number; capMs?: number; onError?: (err: unknown, attempt: number) => void },
+): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    if (opts.signal.aborted) return undefined;
+    try {
+      return await fn();
+    } catch (err) {
+      if (opts.signal.aborted) return undefined;
+      const delay = retryDelayMs(attempt, opts.baseMs ?? 250, opts.capMs ?? 10_000);
+      workerDebug('%s failed (attempt %d), retrying in %d ms: %s', what, attempt, delay, errorText(err));
+      opts.onError?.(err, attempt);
+      try {
+        await opts.clock.sleep(delay, opts.signal);
+      } catch {
+        return undefined;
+      }
+    }
+  }
+}

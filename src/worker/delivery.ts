@@ -1,0 +1,150 @@
+import { decodeMessage, type JobMessage } from '../broker/envelope.js';
+import type { Delivery } from '../broker/transport.js';
+import type { ClaimResult } from '../store/port.js';
+import { retryUntil, type Registration, type WorkerCore } from './core.js';
+import { clip, deadLetterReason, errorText } from './dead-letter.js';
+import { workerDebug } from './job-logger.js';
+import { startRun } from './finish-run.js';
+
+/**
+ * The per-message state machine (docs/worker.md):
+ *
+ *   received ─ decode/scope/job check fails ─► dead-letter ─► ack
+ *      │
+ *   take a concurrency slot (unacked meanwhile) ─► claim (batched; retried while the store is down)
+ *      ├ claimed ──────────────────────────► ack ─► run ─► record result
+ *      ├ not_found ────────────────────────► dead-letter ─► ack
+ *      ├ duplicate/stale_epoch/expired/skipped ─► ack (dropped, counted)
+ *      └ busy (1 s) / early (remaining delay) ─► republish delayed ─► ack
+ *
+ * Anything that cannot finish (broker down, closing) leaves the delivery unacked: the
+ * broker requeues it when the channel goes, so nothing is lost and nothing hot-loops.
+ */
+export function onDelivery(core: WorkerCore, delivery: Delivery): void {
+  core.counters.received += 1;
+  // Not awaited: the transport may serialise deliveries on its handler, and claims must batch.
+  processDelivery(core, delivery).catch((err: unknown) => {
+    workerDebug('delivery on %s failed: %O', delivery.queue, err);
+    core.events.emit('error', err instanceof Error ? err : new Error(errorText(err)));
+  });
+}
+
+async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<void> {
+  const decoded = decodeMessage(delivery.body);
+  if (!decoded.ok) return deadLetterAndAck(core, delivery, deadLetterReason.malformed(decoded.reason));
+  const message = decoded.message;
+  const expectedScope = core.queueScopes.get(delivery.queue);
+  if (expectedScope !== undefined && message.scope !== expectedScope) {
+    return deadLetterAndAck(core, delivery, deadLetterReason.wrongScope(message.scope, expectedScope));
+  }
+  const registration = core.jobs.get(message.job_id);
+  if (!registration) return deadLetterAndAck(core, delivery, deadLetterReason.unknownJob(message.job_id));
+  if (registration.scope !== message.scope) {
+    return deadLetterAndAck(core, delivery, deadLetterReason.wrongScope(message.scope, registration.scope));
+  }
+  if (isLocalDuplicate(core, message)) return dropDuplicate(core, delivery, message);
+
+  const slots = core.slots.get(delivery.queue) ?? core.slots.get(registration.workQueue);
+  let release: (() => void) | undefined;
+  try {
+    release = await slots!.acquire();
+  } catch {
+    return; // closing: stays unacked, the broker requeues it
+  }
+  if (isLocalDuplicate(core, message)) {
+    release();
+    return dropDuplicate(core, delivery, message);
+  }
+  let result: ClaimResult;
+  core.claiming.add(message.run_id);
+  try {
+    result = await core.claims.submit({ runId: message.run_id, attempt: message.attempt });
+  } catch (err) {
+    release();
+    workerDebug('claim of %s abandoned (%s); left unacked', message.run_id, errorText(err));
+    return;
+  } finally {
+    core.claiming.delete(message.run_id);
+  }
+  if (result.outcome === 'claimed') {
+    delivery.ack();
+    core.track(startRun(core, registration, delivery, result, release));
+    return;
+  }
+  release();
+  await onNotClaimed(core, delivery, message, registration, result);
+}
+
+async function onNotClaimed(core: WorkerCore, delivery: Delivery, message: JobMessage, registration: Registration, result: ClaimResult): Promise<void> {
+  switch (result.outcome) {
+    case 'not_found':
+      return deadLetterAndAck(core, delivery, deadLetterReason.unknownRun(message.run_id));
+    case 'duplicate':
+    case 'stale_epoch':
+    case 'expired':
+    case 'skipped': {
+      const counter = ({ duplicate: 'duplicates', stale_epoch: 'staleEpoch', expired: 'expired', skipped: 'skipped' } as const)[result.outcome];
+      core.counters[counter] += 1;
+      delivery.ack();
+      core.events.emit('message:dropped', { queue: delivery.queue, runId: message.run_id, outcome: result.outcome });
+      workerDebug('dropped %s (%s) on %s', message.run_id, result.outcome, delivery.queue);
+      return;
+    }
+    case 'busy':
+      // The job is at maxParallel and its policy buffers: look again in a second.
+      core.counters.busy += 1;
+      return republishAndAck(core, delivery, message, 1);
+    case 'early': {
+      core.counters.early += 1;
+      const availableAt = result.run?.availableAt.getTime() ?? core.clock.now() + 1000;
+      const delaySec = Math.max(1, Math.ceil((availableAt - core.clock.now()) / 1000));
+      return republishAndAck(core, delivery, message, delaySec);
+    }
+    default:
+      workerDebug('unexpected claim outcome %s for %s (job %s)', String(result.outcome), message.run_id, registration.definition.id);
+  }
+}
+
+function isLocalDuplicate(core: WorkerCore, message: JobMessage): boolean {
+  return core.running.has(message.run_id) || core.claiming.has(message.run_id);
+}
+
+function dropDuplicate(core: WorkerCore, delivery: Delivery, message: JobMessage): void {
+  core.counters.duplicates += 1;
+  delivery.ack();
+  core.events.emit('message:dropped', { queue: delivery.queue, runId: message.run_id, outcome: 'duplicate' });
+}
+
+async function republishAndAck(core: WorkerCore, delivery: Delivery, message: JobMessage, delaySec: number): Promise<void> {
+  const done = await retryUntil(
+    `republish ${message.run_id}`,
+    async () => {
+      // Headers built from scratch: a copied x-death makes RabbitMQ drop it as a cycle.
+      await core.transport.publish(delivery.queue, delivery.body, {
+        messageId: delivery.messageId ?? message.run_id,
+        headers: { 'x-warren-job': message.job_id, 'x-warren-attempt': message.attempt },
+        delaySec,
+      });
+      return true;
+    },
+    { clock: core.clock, signal: core.closing },
+  );
+  if (done) delivery.ack();
+}
+
+export async function deadLetterAndAck(core: WorkerCore, delivery: Delivery, reason: string): Promise<void> {
+  const text = clip(reason);
+  const done = await retryUntil(
+    `dead-letter on ${delivery.queue}`,
+    async () => {
+      await core.transport.deadLetter(delivery.queue, delivery.body, text);
+      return true;
+    },
+    { clock: core.clock, signal: core.closing },
+  );
+  if (!done) return;
+  delivery.ack();
+  core.counters.deadLettered += 1;
+  core.events.emit('message:dead-lettered', { queue: delivery.queue, reason: text, messageId: delivery.messageId });
+  workerDebug('dead-lettered a message on %s: %s', delivery.queue, text);
+}

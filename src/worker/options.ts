@@ -1,0 +1,170 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../clock.js';
+import { WarrenError, describeValue } from '../errors.js';
+import { DEFAULT_SCHEMA } from '../names.js';
+import { parseDuration, formatDuration, type Duration } from '../util/duration.js';
+import type { JobDefinition, JobHandler, JobLogger } from '../define/types.js';
+import type { Queryable } from '../store/pg/db.js';
+import type { Store } from '../store/port.js';
+import type { Transport } from '../broker/transport.js';
+
+/** Where the worker's log lines go besides `debug('warren:worker')`: any pino/winston-like object. */
+export type WorkerLogger = JobLogger;
+
+/** One job this worker runs: its definition and the handler. */
+export interface WorkerJob {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  definition: JobDefinition<any>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  handler: JobHandler<any>;
+}
+
+const SCOPE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const hasFns = (v: unknown, names: string[]): boolean => isObject(v) && names.every((n) => typeof v[n] === 'function');
+
+/** A duration option, normalised to milliseconds; `min` in ms. */
+function duration(minMs: number) {
+  const rule = `a duration >= ${formatDuration(minMs)} (such as "30s", or a number of seconds)`;
+  return z.custom<Duration>((v) => typeof v === 'string' || typeof v === 'number', { error: rule }).transform((value, ctx) => {
+    let ms: number;
+    try {
+      ms = parseDuration(value, 'option', 'ERR_INVALID_OPTION');
+    } catch {
+      ctx.addIssue({ code: 'custom', message: rule, input: value });
+      return z.NEVER;
+    }
+    if (ms < minMs) {
+      ctx.addIssue({ code: 'custom', message: rule, input: value });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const int = (min: number, max: number) =>
+  z.number({ error: `an integer from ${min} to ${max}` }).int({ error: `an integer from ${min} to ${max}` }).min(min, { error: `an integer from ${min} to ${max}` }).max(max, { error: `an integer from ${min} to ${max}` });
+
+/**
+ * The worker's options: the one source of their types, defaults and validation.
+ * Durations are strings like `'30s'` or numbers of seconds; the parsed form is in ms.
+ */
+export const workerOptionsSchema = z
+  .object({
+    /** The host's `pg.Pool` (or anything with `query(text, values)`); the worker builds a PgStore on it and never ends it. Exactly one of `pool` / `store`. */
+    pool: z.custom<Queryable>((v) => hasFns(v, ['query']), { error: 'a pg.Pool (an object with query(text, values))' }).optional(),
+    /** Postgres schema of warren's tables (with `pool`). @default 'scheduler' */
+    schema: z.string({ error: 'a Postgres schema name (a-z, 0-9, _)' }).regex(SCHEMA, { error: 'a Postgres schema name (a-z, 0-9, _)' }).default(DEFAULT_SCHEMA),
+    /** A ready Store (PgStore, MemoryStore). Not closed by the worker. */
+    store: z.custom<Store>((v) => hasFns(v, ['claimRuns', 'completeRuns', 'heartbeat', 'insertRuns']), { error: 'a Store (PgStore or MemoryStore)' }).optional(),
+    /** RabbitMQ URL; the worker builds (and closes) its own AmqpTransport. Exactly one of `amqpUrl` / `transport`. */
+    amqpUrl: z.string({ error: 'an amqp:// or amqps:// URL' }).regex(/^amqps?:\/\/.+/, { error: 'an amqp:// or amqps:// URL' }).optional(),
+    /** A ready Transport (AmqpTransport, MemoryTransport). Not closed by the worker. */
+    transport: z.custom<Transport>((v) => hasFns(v, ['consume', 'publish', 'assertQueue', 'deadLetter']), { error: 'a Transport (AmqpTransport or MemoryTransport)' }).optional(),
+    /** The scope (`mock`, `real`, …): queues are `{scope}.jobs.{queue}`. */
+    scope: z.string({ error: '1-40 characters of a-z, 0-9, "_" or "-"' }).regex(SCOPE, { error: '1-40 characters of a-z, 0-9, "_" or "-"' }),
+    /** Jobs to run; more can be added with `worker.handle()` before `start()`. @default [] */
+    jobs: z
+      .array(
+        z.object({
+          definition: z.custom<WorkerJob['definition']>((v) => isObject(v) && typeof v.id === 'string' && isObject(v.config) && typeof v.parseParams === 'function', {
+            error: 'a job definition from defineJob()',
+          }),
+          handler: z.custom<WorkerJob['handler']>((v) => typeof v === 'function', { error: 'a handler function' }),
+        }),
+        { error: 'an array of { definition, handler }' },
+      )
+      .default([]),
+    /** Handlers running at once per queue; the consumer's prefetch follows it. @default 10 */
+    concurrency: int(1, 10_000).default(10),
+    /** How long a claimed run's lease lasts without a heartbeat. @default '30s' */
+    leaseTtl: duration(1000).default(30_000),
+    /** How often running runs' leases are extended (one batched statement). @default leaseTtl / 3 */
+    heartbeatInterval: duration(50).optional(),
+    /** How long close() waits for running handlers before aborting them. @default '30s' */
+    shutdownGrace: duration(0).default(30_000),
+    /** After a timeout aborts the signal, how long a handler may take to settle before the run is recorded `timed_out` anyway. @default '5s' */
+    timeoutGrace: duration(0).default(5_000),
+    /** Identifies this worker in run rows and leases. @default `${hostname}-${pid}-${random}` */
+    workerId: z.string({ error: '1-200 characters' }).min(1, { error: '1-200 characters' }).max(200, { error: '1-200 characters' }).optional(),
+    /** @default systemClock */
+    clock: z.custom<Clock>((v) => hasFns(v, ['now', 'setTimer', 'sleep']), { error: 'a Clock (now, setTimer, sleep)' }).default(systemClock),
+    /** Optional structured logger; `debug('warren:worker')` is always written. */
+    logger: z.custom<WorkerLogger>((v) => hasFns(v, ['debug', 'info', 'warn', 'error']), { error: 'a logger with debug/info/warn/error' }).optional(),
+    /** Claims and completions are batched into single statements. */
+    batch: z
+      .object(
+        {
+          /** Most runs claimed or completed in one statement. @default 100 */
+          maxSize: int(1, 10_000).default(100),
+        },
+        { error: 'an object { maxSize }' },
+      )
+      .strict()
+      .default({ maxSize: 100 }),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if ((o.pool === undefined) === (o.store === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['pool'], message: `exactly one of \`pool\` or \`store\``, input: o.pool === undefined ? 'neither' : 'both' });
+    }
+    if ((o.amqpUrl === undefined) === (o.transport === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['amqpUrl'], message: `exactly one of \`amqpUrl\` or \`transport\``, input: o.amqpUrl === undefined ? 'neither' : 'both' });
+    }
+    if (o.heartbeatInterval !== undefined && o.heartbeatInterval >= o.leaseTtl) {
+      ctx.addIssue({ code: 'custom', path: ['heartbeatInterval'], message: `a duration shorter than leaseTtl (${formatDuration(o.leaseTtl)})`, input: o.heartbeatInterval });
+    }
+  });
+
+/** What `createWorker()` accepts. */
+export type WorkerOptions = z.input<typeof workerOptionsSchema>;
+
+/** Options after validation: durations in ms, every default applied. */
+export type ResolvedWorkerOptions = Omit<z.output<typeof workerOptionsSchema>, 'heartbeatInterval' | 'workerId'> & {
+  heartbeatInterval: number;
+  workerId: string;
+};
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (!isObject(value) && !Array.isArray(value)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+export function defaultWorkerId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Validates and normalises; a bad option throws ERR_INVALID_OPTION naming the field. */
+export function resolveWorkerOptions(input: unknown): ResolvedWorkerOptions {
+  if (!isObject(input)) {
+    throw new WarrenError('ERR_INVALID_OPTION', `Invalid worker options: expected an object, got ${describeValue(input)}`);
+  }
+  const parsed = workerOptionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') {
+      const key = issue.keys[0] ?? '?';
+      const field = [...issue.path, key].join('.');
+      throw new WarrenError('ERR_INVALID_OPTION', `Invalid worker option \`${field}\`: unknown option`, { field });
+    }
+    const field = issue.path.map(String).join('.') || '(options)';
+    const got = issue.code === 'custom' && 'input' in issue && typeof issue.input === 'string' && (issue.input === 'both' || issue.input === 'neither')
+      ? issue.input
+      : describeValue(valueAt(input, issue.path));
+    throw new WarrenError('ERR_INVALID_OPTION', `Invalid worker option \`${field}\`: expected ${issue.message}, got ${got}`, { field });
+  }
+  const o = parsed.data;
+  return {
+    ...o,
+    heartbeatInterval: o.heartbeatInterval ?? Math.max(50, Math.floor(o.leaseTtl / 3)),
+    workerId: o.workerId ?? defaultWorkerId(),
+  };
+}

@@ -1,0 +1,137 @@
+import type { Clock, Timer } from '../clock.js';
+import { NonRetryableError, WarrenError, isNonRetryable, retryAfterMs } from '../errors.js';
+import type { JobContext, JobDefinition, JobHandler, JobLogger } from '../define/types.js';
+import type { JobRecord, RunRecord } from '../store/port.js';
+import { formatDuration } from '../util/duration.js';
+import { errorText } from './dead-letter.js';
+
+/** How a run's handler ended, from the worker's point of view. */
+export type RunOutcome =
+  | { kind: 'success' }
+  /** The handler threw or rejected (or its params were invalid). */
+  | { kind: 'failure'; error: unknown; nonRetryable: boolean; retryAfterMs: number | undefined }
+  /** The job's timeout passed: the signal was aborted and the handler rejected or did not settle within timeoutGrace. */
+  | { kind: 'timeout'; error: WarrenError }
+  /** The store asked the run to stop (cancelOther, lease lost) and the handler rejected or did not settle. */
+  | { kind: 'cancelled'; error: WarrenError }
+  /** The worker shut down past its grace: nothing is recorded, the lease expires and the leader retries. */
+  | { kind: 'abandoned' };
+
+export interface RunExecutionInput {
+  definition: JobDefinition<unknown>;
+  handler: JobHandler<unknown>;
+  run: RunRecord;
+  job: JobRecord;
+  clock: Clock;
+  timeoutGraceMs: number;
+  log: JobLogger;
+}
+
+type AbortKind = 'timeout' | 'cancel' | 'shutdown';
+
+/**
+ * Runs one handler with its AbortSignal and enforces the job's timeout. A handler that
+ * ignores the signal cannot be stopped in JavaScript; after `timeoutGrace` the outcome is
+ * decided without it (its promise is left to settle on its own).
+ */
+export class RunExecution {
+  readonly runId: string;
+  readonly outcome: Promise<RunOutcome>;
+  readonly #input: RunExecutionInput;
+  readonly #controller = new AbortController();
+  #resolve!: (outcome: RunOutcome) => void;
+  #settled = false;
+  #aborted: { kind: AbortKind; reason: WarrenError } | null = null;
+  #timeoutTimer: Timer | null = null;
+  #graceTimer: Timer | null = null;
+
+  constructor(input: RunExecutionInput) {
+    this.#input = input;
+    this.runId = input.run.runId;
+    this.outcome = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  start(): void {
+    const { definition, handler, run, job, clock } = this.#input;
+    let params: unknown;
+    try {
+      params = definition.parseParams(run.params);
+    } catch (err) {
+      this.#settle({ kind: 'failure', error: new NonRetryableError(`invalid params: ${errorText(err)}`, { cause: err }), nonRetryable: true, retryAfterMs: undefined });
+      return;
+    }
+    const ctx: JobContext<unknown> = {
+      jobId: run.jobId,
+      scope: run.scope,
+      runId: run.runId,
+      params,
+      attempt: run.attempt,
+      maxAttempts: job.retry.maxAttempts,
+      triggerSource: run.triggerSource,
+      scheduledFor: run.scheduledFor,
+      signal: this.#controller.signal,
+      log: this.#input.log,
+    };
+    this.#timeoutTimer = clock.setTimer(() => {
+      this.abort('timeout', new WarrenError('ERR_TIMEOUT', `job ${run.jobId} timed out after ${formatDuration(job.timeoutMs)}`));
+    }, job.timeoutMs);
+    let result: unknown;
+    try {
+      result = handler(ctx);
+    } catch (err) {
+      this.#onRejected(err);
+      return;
+    }
+    Promise.resolve(result).then(
+      () => this.#onResolved(),
+      (err: unknown) => this.#onRejected(err),
+    );
+  }
+
+  /**
+   * Aborts the signal. `timeout` and `cancel` give the handler `timeoutGrace` to settle;
+   * `shutdown` ends the execution at once, leaving the run to lease expiry.
+   */
+  abort(kind: AbortKind, reason: WarrenError): void {
+    if (this.#settled || this.#aborted) return;
+    this.#aborted = { kind, reason };
+    this.#controller.abort(reason);
+    if (kind === 'shutdown') {
+      this.#settle({ kind: 'abandoned' });
+      return;
+    }
+    this.#graceTimer = this.#input.clock.setTimer(() => this.#settleAborted(), this.#input.timeoutGraceMs);
+  }
+
+  #onResolved(): void {
+    // A handler that finished its work after the signal aborted still succeeded.
+    this.#settle({ kind: 'success' });
+  }
+
+  #onRejected(error: unknown): void {
+    if (this.#aborted) {
+      this.#settleAborted();
+      return;
+    }
+    this.#settle({ kind: 'failure', error, nonRetryable: isNonRetryable(error), retryAfterMs: retryAfterMs(error) });
+  }
+
+  #settleAborted(): void {
+    const aborted = this.#aborted!;
+    if (aborted.kind === 'timeout') this.#settle({ kind: 'timeout', error: aborted.reason });
+    else if (aborted.kind === 'cancel') this.#settle({ kind: 'cancelled', error: aborted.reason });
+    else this.#settle({ kind: 'abandoned' });
+  }
+
+  #settle(outcome: RunOutcome): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#timeoutTimer?.cancel();
+    this.#graceTimer?.cancel();
+    this.#resolve(outcome);
+  }
+}

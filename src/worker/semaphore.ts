@@ -1,0 +1,38 @@
+import { WarrenError } from '../errors.js';
+
+/**
+ * Bounds running handlers per queue. The trigger is acked once its run is claimed, so the
+ * broker's prefetch alone would not bound concurrency: a delivery takes a slot before its
+ * claim, and waits unacked (within prefetch) while all slots are busy.
+ */
+export class Semaphore {
+  #free: number;
+  #waiters: Array<{ resolve(): void; reject(err: unknown): void }> = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  async acquire(): Promise<() => void> {
+    if (this.#free > 0) {
+      this.#free -= 1;
+    } else {
+      await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiters.shift();
+      if (next) next.resolve();
+      else this.#free += 1;
+    };
+  }
+
+  /** Fails every waiter (shutdown): their deliveries stay unacked and the broker requeues them. */
+  rejectWaiters(reason = new WarrenError('ERR_CLOSED', 'worker closing')): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(reason);
+  }
+}

@@ -1,0 +1,334 @@
+import { AmqpTransport } from '../broker/amqp-transport.js';
+import type { Consumer, Transport } from '../broker/transport.js';
+import type { Clock } from '../clock.js';
+import type { JobDefinition, JobHandler, ParamsOf } from '../define/types.js';
+import { WarrenError, describeValue } from '../errors.js';
+import { assertScope, workQueueName } from '../names.js';
+import { publishRuns } from '../broker/publish-run.js';
+import { PgStore } from '../store/pg/index.js';
+import type { ClaimRequest, ClaimResult, Completion, CompletionResult, JobRecord, RunRecord, Store } from '../store/port.js';
+import { syncDefinitions } from '../store/sync-definitions.js';
+import { SafeEmitter } from '../util/events.js';
+import { Batcher } from './batcher.js';
+import { retryUntil, type Registration, type RunningRun, type WorkerCore } from './core.js';
+import { errorText } from './dead-letter.js';
+import { onDelivery } from './delivery.js';
+import { emptyStats, type WorkerEvents, type WorkerStats } from './events.js';
+import { Heartbeat } from './heartbeat.js';
+import { workerDebug } from './job-logger.js';
+import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
+import { Semaphore } from './semaphore.js';
+import { startupRun } from './startup-runs.js';
+
+export type WorkerState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+
+/** What `createWorker()` returns. */
+export interface Worker {
+  readonly workerId: string;
+  readonly scope: string;
+  readonly state: WorkerState;
+  /** Registers a handler; its params are typed by the definition. Only before start(). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  handle<D extends JobDefinition<any>>(definition: D, handler: JobHandler<ParamsOf<D>>): Worker;
+  /** Starts in the background and resolves at once: an unreachable broker or database is retried, never thrown. */
+  start(): Promise<void>;
+  /** Resolves once definitions are synced and the queues are consumed with the broker connected (the `started` event). */
+  ready(signal?: AbortSignal): Promise<void>;
+  /** Stops consuming, waits for running handlers up to shutdownGrace, then aborts them; idempotent. */
+  close(): Promise<void>;
+  stats(): WorkerStats;
+  on<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): Worker;
+  once<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): Worker;
+  off<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): Worker;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Creates a worker; only invalid options throw (ERR_INVALID_OPTION naming the field). */
+export function createWorker(options: WorkerOptions): Worker {
+  return new WorkerImpl(resolveWorkerOptions(options));
+}
+
+class WorkerImpl implements Worker, WorkerCore {
+  readonly opts: ResolvedWorkerOptions;
+  readonly clock: Clock;
+  readonly events = new SafeEmitter<WorkerEvents>();
+  readonly #stats = emptyStats();
+  readonly jobs = new Map<string, Registration>();
+  readonly queueScopes = new Map<string, string>();
+  readonly slots = new Map<string, Semaphore>();
+  readonly running = new Map<string, RunningRun>();
+  readonly claiming = new Set<string>();
+  readonly claims: Batcher<ClaimRequest, ClaimResult>;
+  readonly completions: Batcher<Completion, CompletionResult>;
+  readonly #closeController = new AbortController();
+  readonly #tasks = new Set<Promise<unknown>>();
+  readonly #consumers: Consumer[] = [];
+  readonly #heartbeat: Heartbeat;
+  #store: Store | undefined;
+  #transport: Transport | undefined;
+  #ownsStore = false;
+  #ownsTransport = false;
+  #state: WorkerState = 'idle';
+  #booting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #ready = false;
+
+  constructor(opts: ResolvedWorkerOptions) {
+    this.opts = opts;
+    this.clock = opts.clock;
+    for (const job of opts.jobs) this.handle(job.definition, job.handler);
+    const ctx = () => ({ now: new Date(this.clock.now()), leaseMs: opts.leaseTtl, workerId: opts.workerId });
+    this.claims = new Batcher({
+      name: 'claim',
+      maxSize: opts.batch.maxSize,
+      clock: this.clock,
+      run: (items) => this.store.claimRuns(items, ctx()),
+      onRetry: (err, attempt, delay) => workerDebug('claimRuns failed (attempt %d), retrying in %d ms with deliveries held: %s', attempt, delay, errorText(err)),
+    });
+    this.completions = new Batcher({
+      name: 'complete',
+      maxSize: opts.batch.maxSize,
+      clock: this.clock,
+      run: (items) => this.store.completeRuns(items),
+      onRetry: (err, attempt, delay) => workerDebug('completeRuns failed (attempt %d), retrying in %d ms: %s', attempt, delay, errorText(err)),
+    });
+    this.#heartbeat = new Heartbeat(this);
+  }
+
+  get workerId(): string {
+    return this.opts.workerId;
+  }
+
+  get scope(): string {
+    return this.opts.scope;
+  }
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  stats(): WorkerStats {
+    return { ...this.#stats };
+  }
+
+  /** The live counters, for the worker's parts (WorkerCore). */
+  get counters(): WorkerStats {
+    return this.#stats;
+  }
+
+  get store(): Store {
+    if (!this.#store) throw new WarrenError('ERR_CLOSED', 'worker not started');
+    return this.#store;
+  }
+
+  get transport(): Transport {
+    if (!this.#transport) throw new WarrenError('ERR_CLOSED', 'worker not started');
+    return this.#transport;
+  }
+
+  get closing(): AbortSignal {
+    return this.#closeController.signal;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  handle<D extends JobDefinition<any>>(definition: D, handler: JobHandler<ParamsOf<D>>): Worker {
+    if (this.#state !== 'idle') throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle(${describeValue(definition?.id)}): the worker already started; register handlers before start()`, { field: 'definition' });
+    if (typeof definition !== 'object' || definition === null || typeof definition.id !== 'string' || typeof definition.parseParams !== 'function') {
+      throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle: expected a job definition from defineJob(), got ${describeValue(definition)}`, { field: 'definition' });
+    }
+    if (typeof handler !== 'function') throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle(${definition.id}): expected a handler function, got ${describeValue(handler)}`, { field: 'handler' });
+    if (this.jobs.has(definition.id)) throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle: job ${definition.id} is already registered`, { field: 'definition.id' });
+    const scope = definition.scope !== undefined ? assertScope(definition.scope, 'definition.scope', 'ERR_INVALID_ARGUMENT') : this.opts.scope;
+    const workQueue = workQueueName(scope, definition.config.queue);
+    this.jobs.set(definition.id, { definition: definition as JobDefinition<unknown>, handler: handler as JobHandler<unknown>, scope, workQueue });
+    this.queueScopes.set(workQueue, scope);
+    if (!this.slots.has(workQueue)) this.slots.set(workQueue, new Semaphore(this.opts.concurrency));
+    return this;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') throw new WarrenError('ERR_CLOSED', 'worker.start(): the worker is closed');
+    if (this.#state !== 'idle') return;
+    this.#state = 'starting';
+    if (this.opts.store) this.#store = this.opts.store;
+    else {
+      this.#store = new PgStore({ pool: this.opts.pool!, schema: this.opts.schema, clock: this.clock });
+      this.#ownsStore = true;
+    }
+    if (this.opts.transport) this.#transport = this.opts.transport;
+    else {
+      this.#transport = new AmqpTransport({ url: this.opts.amqpUrl!, scope: this.opts.scope });
+      this.#ownsTransport = true;
+      // An owned transport's errors are ours to log (a reconnecting broker is not fatal).
+      this.#transport.on('error', (err) => workerDebug('transport error: %s', err.message));
+    }
+    this.#transport.on('return', (queue, messageId) => workerDebug('broker returned %s for %s', messageId, queue));
+    this.#heartbeat.start();
+    this.#booting = this.#boot().catch((err: unknown) => {
+      workerDebug('boot failed: %O', err);
+      this.events.emit('error', err instanceof Error ? err : new Error(errorText(err)));
+    });
+    workerDebug('worker %s starting in scope %s with %d job(s)', this.workerId, this.scope, this.jobs.size);
+  }
+
+  ready(signal?: AbortSignal): Promise<void> {
+    if (this.#ready) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.events.off('started', onStarted);
+        reject(signal?.reason);
+      };
+      const onStarted = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.events.once('started', onStarted);
+    });
+  }
+
+  async #boot(): Promise<void> {
+    const signal = this.closing;
+    await Promise.all([this.#bootStore(signal), this.#bootTransport(signal)]);
+    if (signal.aborted) return;
+    await this.transport.waitForConnect(signal).catch(() => undefined);
+    if (signal.aborted) return;
+    this.#state = 'running';
+    this.#ready = true;
+    workerDebug('worker %s started', this.workerId);
+    this.events.emit('started');
+  }
+
+  /** Boot in any order: the database may be down; keep trying until it answers. */
+  async #bootStore(signal: AbortSignal): Promise<void> {
+    const definitions = [...this.jobs.values()].map((r) => r.definition);
+    const records = await retryUntil('sync definitions', () => syncDefinitions(this.store, this.scope, definitions, new Date(this.clock.now())), { clock: this.clock, signal });
+    if (!records) return;
+    const startup = records.filter((r) => r.runOnStartup && r.enabled);
+    if (startup.length > 0) await this.#insertStartupRuns(startup, signal);
+  }
+
+  async #insertStartupRuns(jobs: JobRecord[], signal: AbortSignal): Promise<void> {
+    const now = this.clock.now();
+    const byScope = new Map<string, JobRecord[]>();
+    for (const job of jobs) byScope.set(job.scope, [...(byScope.get(job.scope) ?? []), job]);
+    for (const [scope, scoped] of byScope) {
+      const inserted = await retryUntil('insert startup runs', () => this.store.insertRuns(scope, scoped.map((j) => startupRun(scope, j, now)), new Date(now)), { clock: this.clock, signal });
+      if (!inserted || inserted.length === 0) continue;
+      workerDebug('inserted %d startup run(s) in %s', inserted.length, scope);
+      const configOf = (run: RunRecord) => scoped.find((j) => j.jobId === run.jobId);
+      let left = inserted;
+      await retryUntil(
+        'publish startup runs',
+        async () => {
+          const { failed } = await publishRuns(this.transport, this.store, left, configOf, this.clock.now());
+          if (failed.length === 0) return true;
+          left = left.filter((r) => failed.some((f) => f.runId === r.runId));
+          throw failed[0]!.error;
+        },
+        { clock: this.clock, signal },
+      );
+    }
+  }
+
+  /** Declares and consumes every distinct work queue (several jobs may share one). */
+  async #bootTransport(signal: AbortSignal): Promise<void> {
+    const queues = [...new Set([...this.jobs.values()].map((r) => r.workQueue))];
+    const consumed = new Set<string>();
+    await retryUntil(
+      'assert and consume queues',
+      async () => {
+        for (const queue of queues) {
+          if (consumed.has(queue) || signal.aborted) continue;
+          await this.transport.assertQueue(queue);
+          const consumer = await this.transport.consume(queue, (delivery) => onDelivery(this, delivery), { prefetch: this.opts.concurrency });
+          if (signal.aborted) {
+            await consumer.cancel().catch(() => undefined);
+            return true;
+          }
+          this.#consumers.push(consumer);
+          consumed.add(queue);
+          workerDebug('consuming %s (prefetch %d)', queue, this.opts.concurrency);
+        }
+        return true;
+      },
+      { clock: this.clock, signal },
+    );
+  }
+
+  track(task: Promise<unknown>): void {
+    const t = task.catch((err: unknown) => {
+      workerDebug('background task failed: %O', err);
+      this.events.emit('error', err instanceof Error ? err : new Error(errorText(err)));
+    });
+    this.#tasks.add(t);
+    void t.finally(() => this.#tasks.delete(t));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const wasStarted = this.#state !== 'idle';
+    this.#state = 'closing';
+    this.#closeController.abort(new WarrenError('ERR_CLOSED', 'worker closing'));
+    if (!wasStarted) {
+      this.#state = 'closed';
+      return;
+    }
+    workerDebug('worker %s closing: %d run(s) in progress', this.workerId, this.running.size);
+    await Promise.all(this.#consumers.map((c) => c.cancel().catch((err: Error) => workerDebug('cancel consumer: %s', err.message))));
+    for (const slots of this.slots.values()) slots.rejectWaiters();
+    // Queued claims are dropped (their deliveries stay unacked and go back to the queue);
+    // the claim in flight finishes, so a run claimed in Postgres is also run.
+    this.claims.drain();
+    await this.#booting;
+    // Handlers get shutdownGrace to finish; then their signal aborts and their runs are left to lease expiry.
+    const graceOver = new AbortController();
+    const timer = this.clock.setTimer(() => graceOver.abort(), this.opts.shutdownGrace);
+    await this.#waitUntil(() => this.claims.size === 0 && [...this.running.values()].every((r) => r.execution.settled), graceOver.signal);
+    for (const entry of this.running.values()) {
+      entry.execution.abort('shutdown', new WarrenError('ERR_CLOSED', `worker ${this.workerId} shut down before run ${entry.run.runId} finished`));
+    }
+    // Results of finished handlers are flushed (bounded by the same grace).
+    await this.#waitUntil(() => this.completions.size === 0 && this.#tasks.size === 0, graceOver.signal);
+    timer.cancel();
+    this.claims.stop();
+    this.completions.stop();
+    await this.#heartbeat.stop();
+    await Promise.allSettled([...this.#tasks]);
+    if (this.#ownsTransport) await this.#transport?.close().catch((err: Error) => workerDebug('transport close: %s', err.message));
+    if (this.#ownsStore) await this.#store?.close().catch((err: Error) => workerDebug('store close: %s', err.message));
+    this.#state = 'closed';
+    workerDebug('worker %s closed', this.workerId);
+  }
+
+  /** Polls a condition on the clock until it holds or `signal` aborts. */
+  async #waitUntil(condition: () => boolean, signal: AbortSignal): Promise<void> {
+    while (!condition() && !signal.aborted) {
+      await this.clock.sleep(20, signal).catch(() => undefined);
+    }
+  }
+
+  on<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): Worker {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  once<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): Worker {
+    this.events.once(event, listener);
+    return this;
+  }
+
+  off<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): Worker {
+    this.events.off(event, listener);
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
