@@ -1,0 +1,148 @@
+/**
+ * Races on real PostgreSQL: separate pools (separate connections, separate processes'
+ * worth of sessions) hitting the same rows at once. Correctness comes from the CAS on
+ * next_due_at, the unique slot key and the job-row lock, never from timing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { migrate } from '../../src/store/migrate.js';
+import { PgStore } from '../../src/store/pg/index.js';
+import type { ClaimResult, JobRecord } from '../../src/store/port.js';
+import { slotRunId } from '../../src/util/uuid.js';
+import { uniqueToken } from '../helpers/env.js';
+import { type TestDatabase, createTestDatabase } from '../helpers/pg.js';
+import { T0, at, config, pendingRun } from '../helpers/pg-fixtures.js';
+
+const CLAIMERS = 8;
+let db: TestDatabase;
+let stores: PgStore[];
+let pools: pg.Pool[];
+
+beforeAll(async () => {
+  db = await createTestDatabase('pg_race');
+  await migrate(db.pool, { schema: db.schema });
+  pools = Array.from({ length: CLAIMERS }, () => db.newPool(2));
+  stores = pools.map((pool) => new PgStore({ pool, schema: db.schema }));
+});
+
+afterAll(async () => {
+  await Promise.all(stores.map((s) => s.close()));
+  await db.drop();
+});
+
+const count = async (sql: string, values: unknown[]) => Number((await db.pool.query(sql, values)).rows[0].n);
+
+describe('claimSlots under contention', () => {
+  it('8 claimers racing over 200 slots insert exactly one run per slot', async () => {
+    const scope = uniqueToken('slots');
+    const jobs = ['a', 'b'];
+    for (const jobId of jobs) await stores[0]!.syncJob(scope, jobId, config(), { now: T0, nextDueAt: at(0) });
+    const SLOTS = 100; // per job: 200 slots in all
+    const claimedBy = new Map<string, number>();
+
+    // Every claimer walks the same schedule, reading next_due_at and claiming what it sees due;
+    // a lost CAS means another claimer took that slot, so it re-reads and moves on.
+    await Promise.all(
+      stores.map(async (store, who) => {
+        for (;;) {
+          const due = (await store.listJobs(scope)).filter((j): j is JobRecord & { nextDueAt: Date } => j.nextDueAt !== null && j.nextDueAt.getTime() < at(SLOTS * 1000).getTime());
+          if (due.length === 0) return;
+          const claims = due.map((job) => {
+            const slot = job.nextDueAt;
+            return { jobId: job.jobId, expectedNextDueAt: slot, nextDueAt: new Date(slot.getTime() + 1000), runs: [pendingRun(slotRunId(scope, job.jobId, slot), job.jobId, slot)] };
+          });
+          const result = await store.claimSlots(scope, null, claims, T0);
+          for (const jobId of result.claimed) {
+            const slot = claims.find((c) => c.jobId === jobId)!.expectedNextDueAt.toISOString();
+            expect(claimedBy.has(`${jobId}@${slot}`), `${jobId}@${slot} claimed twice`).toBe(false);
+            claimedBy.set(`${jobId}@${slot}`, who);
+          }
+          for (const run of result.inserted) expect(result.claimed).toContain(run.jobId);
+        }
+      }),
+    );
+
+    expect(claimedBy.size).toBe(jobs.length * SLOTS);
+    expect(await count(`SELECT count(*) AS n FROM "${db.schema}".runs WHERE scope = $1`, [scope])).toBe(jobs.length * SLOTS);
+    expect(await count(`SELECT count(DISTINCT (job_id, scheduled_for)) AS n FROM "${db.schema}".runs WHERE scope = $1`, [scope])).toBe(jobs.length * SLOTS);
+    // The race was real: more than one claimer won slots.
+    expect(new Set(claimedBy.values()).size).toBeGreaterThan(1);
+  });
+
+  it('8 concurrent inserts of one slot's run leave one row', async () => {
+    const scope = uniqueToken('dup');
+    await stores[0]!.syncJob(scope, 'j', config(), { now: T0, nextDueAt: at(0) });
+    const slot = at(0);
+    const run = pendingRun(slotRunId(scope, 'j', slot), 'j', slot);
+    const results = await Promise.all(stores.map((store) => store.insertRuns(scope, [run], T0)));
+    expect(results.flat()).toHaveLength(1);
+    expect(await count(`SELECT count(*) AS n FROM "${db.schema}".runs WHERE scope = $1`, [scope])).toBe(1);
+  });
+});
+
+describe('claimRuns under contention', () => {
+  it('8 workers claiming the same run: exactly one claims it', async () => {
+    const scope = uniqueToken('claim');
+    await stores[0]!.syncJob(scope, 'j', config({ overlap: 'allowAll' }), { now: T0, nextDueAt: null });
+    for (let round = 0; round < 10; round += 1) {
+      const slot = at(round * 1000);
+      const [run] = await stores[0]!.insertRuns(scope, [pendingRun(slotRunId(scope, 'j', slot), 'j', slot)], T0);
+      const results = await Promise.all(stores.map((store, i) => store.claimRuns([{ runId: run!.runId, attempt: 1 }], { now: at(60_000), leaseMs: 30_000, workerId: `w${i}` })));
+      const outcomes = results.map((r) => r[0]!.outcome);
+      expect(outcomes.filter((o) => o === 'claimed')).toHaveLength(1);
+      expect(outcomes.filter((o) => o !== 'claimed').every((o) => o === 'duplicate')).toBe(true);
+      const winner = results.findIndex((r) => r[0]!.outcome === 'claimed');
+      expect((await stores[0]!.getRun(run!.runId))?.workerId).toBe(`w${winner}`);
+    }
+  });
+
+  it('overlap maxParallel=1: concurrent claims of different runs of one job leave exactly one running', async () => {
+    for (const overlap of ['skip', 'bufferOne', 'cancelOther'] as const) {
+      const scope = uniqueToken(overlap);
+      await stores[0]!.syncJob(scope, 'j', config({ overlap, maxParallel: 1 }), { now: T0, nextDueAt: null });
+      const runs = await stores[0]!.insertRuns(
+        scope,
+        stores.map((_, i) => pendingRun(slotRunId(scope, 'j', at(i)), 'j', at(i))),
+        T0,
+      );
+      expect(runs).toHaveLength(CLAIMERS);
+      const results: ClaimResult[] = (
+        await Promise.all(stores.map((store, i) => store.claimRuns([{ runId: runs[i]!.runId, attempt: 1 }], { now: at(60_000), leaseMs: 30_000, workerId: `w${i}` })))
+      ).flat();
+      const outcomes = results.map((r) => r.outcome);
+      if (overlap === 'cancelOther') {
+        // Each newcomer claims and asks the one before to stop: all claimed, all but the last asked to cancel.
+        expect(outcomes.every((o) => o === 'claimed')).toBe(true);
+        const notCancelled = await count(`SELECT count(*) AS n FROM "${db.schema}".runs WHERE scope = $1 AND status = 'running' AND cancel_requested_at IS NULL`, [scope]);
+        expect(notCancelled).toBe(1);
+      } else {
+        expect(outcomes.filter((o) => o === 'claimed')).toHaveLength(1);
+        expect(outcomes.filter((o) => o !== 'claimed').every((o) => o === (overlap === 'skip' ? 'skipped' : 'busy'))).toBe(true);
+        expect(await count(`SELECT count(*) AS n FROM "${db.schema}".runs WHERE scope = $1 AND status = 'running'`, [scope])).toBe(1);
+      }
+    }
+  });
+
+  it('claims and completions of one hot job in parallel batches never deadlock and account for every run', async () => {
+    const scope = uniqueToken('hot');
+    await stores[0]!.syncJob(scope, 'j', config({ overlap: 'allowAll' }), { now: T0, nextDueAt: null });
+    const runs = await stores[0]!.insertRuns(scope, Array.from({ length: 400 }, (_, i) => pendingRun(slotRunId(scope, 'j', at(i)), 'j', at(i))), T0);
+    const batches = Array.from({ length: CLAIMERS }, (_, w) => runs.filter((_, i) => i % CLAIMERS === w));
+    await Promise.all(
+      batches.map(async (mine, w) => {
+        const store = stores[w]!;
+        for (let i = 0; i < mine.length; i += 25) {
+          const slice = mine.slice(i, i + 25);
+          // Every worker also tries a neighbour's runs: duplicates are answered, never double-claimed.
+          const theirs = batches[(w + 1) % CLAIMERS]!.slice(i, i + 5);
+          const claimed = await store.claimRuns([...slice, ...theirs].map((r) => ({ runId: r.runId, attempt: 1 })), { now: at(60_000), leaseMs: 30_000, workerId: `w${w}` });
+          const won = claimed.filter((c) => c.outcome === 'claimed').map((c) => c.run!);
+          const done = await store.completeRuns(won.map((r) => ({ runId: r.runId, attempt: 1, guard: { workerId: `w${w}` }, status: 'succeeded', error: null, finishedAt: at(61_000) })));
+          expect(done.every((d) => d.applied)).toBe(true);
+        }
+      }),
+    );
+    expect(await count(`SELECT count(*) AS n FROM "${db.schema}".runs WHERE scope = $1 AND status = 'succeeded'`, [scope])).toBe(400);
+    expect((await stores[0]!.getJob(scope, 'j'))?.lastStatus).toBe('succeeded');
+  });
+});
