@@ -2,12 +2,13 @@ import type { JobConfig, JobConfigKey } from '../define/types.js';
 import { WarrenError } from '../errors.js';
 import { claimRuns, completeRuns, heartbeat } from './memory/runs.js';
 import { type MemoryState, clone, createState, insertRun, jobKey, liveRunsOf, runsOf, sameInstant } from './memory/state.js';
+import * as v from './memory/validate.js';
 import type {
   AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, JobChange, JobRecord,
   LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, RunRecord, SlotClaim, SlotClaimResult, Store,
 } from './port.js';
 
-const CONFIG_KEYS: readonly JobConfigKey[] = ['queue', 'schedule', 'reschedule', 'params', 'enabled', 'timeoutMs', 'retry', 'overlap', 'maxParallel', 'catchup', 'stale', 'description', 'runOnStartup'];
+const { CONFIG_KEYS } = v;
 const NO_LEADER: LeadershipState = { leader: false, fence: null, holder: null, expiresAt: null };
 
 function notFound(scope: string, jobId: string): WarrenError {
@@ -36,6 +37,9 @@ export class MemoryStore implements Store {
 
   // ── jobs ──────────────────────────────────────────────────────────────────
   async syncJob(scope: string, jobId: string, config: JobConfig, opts: { now: Date; nextDueAt: Date | null }): Promise<JobRecord> {
+    v.checkJob(scope, jobId);
+    v.checkConfig(config);
+    v.checkJobOpts(opts);
     const job = this.#state.jobs.get(jobKey(scope, jobId));
     if (!job) return clone(this.#insertJob(scope, jobId, config, [], opts));
     writeKeys(job, config, CONFIG_KEYS.filter((key) => !job.overridden.includes(key)));
@@ -44,6 +48,9 @@ export class MemoryStore implements Store {
   }
 
   async upsertJob(scope: string, jobId: string, config: JobConfig, opts: { now: Date; nextDueAt: Date | null }): Promise<JobRecord> {
+    v.checkJob(scope, jobId);
+    v.checkConfig(config);
+    v.checkJobOpts(opts);
     const job = this.#state.jobs.get(jobKey(scope, jobId));
     if (!job) return clone(this.#insertJob(scope, jobId, config, [...CONFIG_KEYS], opts));
     writeKeys(job, config, CONFIG_KEYS);
@@ -55,6 +62,9 @@ export class MemoryStore implements Store {
   }
 
   async updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean }): Promise<JobRecord> {
+    v.checkJob(scope, jobId);
+    v.checkPatch(patch);
+    v.checkJobOpts(opts);
     const job = this.#requireJob(scope, jobId);
     const keys = CONFIG_KEYS.filter((key) => patch[key] !== undefined);
     writeKeys(job, patch, keys);
@@ -66,17 +76,21 @@ export class MemoryStore implements Store {
   }
 
   async getJob(scope: string, jobId: string): Promise<JobRecord | null> {
+    v.checkJob(scope, jobId);
     const job = this.#state.jobs.get(jobKey(scope, jobId));
     return job ? clone(job) : null;
   }
 
   async listJobs(scope: string): Promise<JobRecord[]> {
+    v.checkScope(scope);
     return this.#jobsOf(scope)
       .sort((a, b) => (a.jobId < b.jobId ? -1 : 1))
       .map(clone);
   }
 
   async removeJob(scope: string, jobId: string, now: Date): Promise<boolean> {
+    v.checkJob(scope, jobId);
+    v.checkDate(now, 'now');
     const key = jobKey(scope, jobId);
     if (!this.#state.jobs.delete(key)) return false;
     for (const run of runsOf(this.#state, scope, jobId)) {
@@ -92,6 +106,10 @@ export class MemoryStore implements Store {
   }
 
   async setEnabled(scope: string, jobId: string, enabled: boolean, opts: { now: Date; note?: string | null; nextDueAt?: Date | null }): Promise<JobRecord> {
+    v.checkJob(scope, jobId);
+    if (typeof enabled !== 'boolean') v.fail('enabled', 'a boolean', enabled);
+    const o = v.checkJobOpts(opts);
+    if (o.note !== undefined && o.note !== null && typeof o.note !== 'string') v.fail('opts.note', 'a string or null', o.note);
     const job = this.#requireJob(scope, jobId);
     job.enabled = enabled;
     job.pauseNote = enabled ? null : (opts.note ?? null);
@@ -104,6 +122,9 @@ export class MemoryStore implements Store {
   }
 
   async setNextDue(scope: string, jobId: string, expected: Date | null, next: Date | null): Promise<boolean> {
+    v.checkJob(scope, jobId);
+    v.checkDateOrNull(expected, 'expected');
+    v.checkDateOrNull(next, 'next');
     const job = this.#state.jobs.get(jobKey(scope, jobId));
     if (!job || !sameInstant(job.nextDueAt, expected)) return false;
     job.nextDueAt = next === null ? null : new Date(next);
@@ -111,6 +132,9 @@ export class MemoryStore implements Store {
   }
 
   async dueJobs(scope: string, before: Date, limit: number): Promise<JobRecord[]> {
+    v.checkScope(scope);
+    v.checkDate(before, 'before');
+    v.checkPositiveInt(limit, 'limit');
     return this.#jobsOf(scope)
       .filter((job) => job.enabled && job.nextDueAt !== null && job.nextDueAt.getTime() <= before.getTime())
       .sort(byDueThenId)
@@ -119,12 +143,14 @@ export class MemoryStore implements Store {
   }
 
   async earliestDue(scope: string): Promise<Date | null> {
+    v.checkScope(scope);
     const due = this.#jobsOf(scope).filter((job) => job.enabled && job.nextDueAt !== null).sort(byDueThenId)[0];
     return due ? new Date(due.nextDueAt!) : null;
   }
 
   // ── slots and runs ───────────────────────────────────────────────────────
   async claimSlots(scope: string, fence: Fence | null, claims: SlotClaim[], now: Date): Promise<SlotClaimResult> {
+    this.#checkClaims(scope, fence, claims, now);
     if (fence !== null) this.#checkFence(scope, fence, now);
     const result: SlotClaimResult = { claimed: [], conflicts: [], inserted: [] };
     for (const claim of claims) {
@@ -144,6 +170,9 @@ export class MemoryStore implements Store {
   }
 
   async insertRuns(scope: string, runs: NewRun[], now: Date): Promise<RunRecord[]> {
+    v.checkScope(scope);
+    v.checkDate(now, 'now');
+    v.checkNewRuns(runs, 'runs');
     const inserted: RunRecord[] = [];
     for (const run of runs) {
       const row = insertRun(this.#state, scope, run, now);
@@ -153,6 +182,9 @@ export class MemoryStore implements Store {
   }
 
   async unpublishedRuns(scope: string, createdBefore: Date, limit: number): Promise<RunRecord[]> {
+    v.checkScope(scope);
+    v.checkDate(createdBefore, 'createdBefore');
+    v.checkPositiveInt(limit, 'limit');
     return this.#runsOfScope(scope)
       .filter((run) => run.status === 'pending' && run.publishedAt === null && run.createdAt.getTime() < createdBefore.getTime())
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || this.#seq(a) - this.#seq(b))
@@ -161,6 +193,8 @@ export class MemoryStore implements Store {
   }
 
   async markPublished(runIds: string[], now: Date): Promise<void> {
+    v.checkArray(runIds, 'runIds');
+    v.checkDate(now, 'now');
     for (const runId of runIds) {
       const run = this.#state.runs.get(runId);
       if (run) run.publishedAt = new Date(now);
@@ -168,18 +202,26 @@ export class MemoryStore implements Store {
   }
 
   async claimRuns(requests: ClaimRequest[], ctx: ClaimContext): Promise<ClaimResult[]> {
+    v.checkRequests(requests);
+    v.checkContext(ctx);
     return claimRuns(this.#state, requests, ctx);
   }
 
   async heartbeat(runIds: string[], ctx: ClaimContext): Promise<HeartbeatResult> {
+    v.checkArray(runIds, 'runIds');
+    v.checkContext(ctx);
     return heartbeat(this.#state, runIds, ctx);
   }
 
   async completeRuns(completions: Completion[]): Promise<CompletionResult[]> {
+    v.checkCompletions(completions);
     return completeRuns(this.#state, completions);
   }
 
   async expiredLeases(scope: string, now: Date, limit: number): Promise<RunRecord[]> {
+    v.checkScope(scope);
+    v.checkDate(now, 'now');
+    v.checkPositiveInt(limit, 'limit');
     return this.#runsOfScope(scope)
       .filter((run) => run.status === 'running' && run.leaseUntil !== null && run.leaseUntil.getTime() < now.getTime())
       .sort((a, b) => a.leaseUntil!.getTime() - b.leaseUntil!.getTime() || this.#seq(a) - this.#seq(b))
@@ -188,6 +230,9 @@ export class MemoryStore implements Store {
   }
 
   async brokenChains(scope: string, before: Date, limit: number): Promise<JobRecord[]> {
+    v.checkScope(scope);
+    v.checkDate(before, 'before');
+    v.checkPositiveInt(limit, 'limit');
     return this.#jobsOf(scope)
       .filter((job) => job.reschedule === 'queue' && job.enabled && job.nextDueAt !== null && job.nextDueAt.getTime() < before.getTime())
       .filter((job) => !runsOf(this.#state, scope, job.jobId).some((run) => run.status === 'pending' || run.status === 'running'))
@@ -197,15 +242,22 @@ export class MemoryStore implements Store {
   }
 
   async countRunning(scope: string, jobId: string, now: Date): Promise<number> {
+    v.checkJob(scope, jobId);
+    v.checkDate(now, 'now');
     return liveRunsOf(this.#state, scope, jobId, now).length;
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
+    v.checkString(runId, 'runId');
     const run = this.#state.runs.get(runId);
     return run ? clone(run) : null;
   }
 
   async listRuns(scope: string, opts: ListRunsOptions = {}): Promise<RunRecord[]> {
+    v.checkScope(scope);
+    const o = v.checkObject(opts, 'opts');
+    if (o.jobId !== undefined) v.checkJob(scope, o.jobId, 'opts.jobId');
+    if (o.limit !== undefined) v.checkPositiveInt(o.limit, 'opts.limit');
     const statuses = opts.status === undefined ? null : new Set(Array.isArray(opts.status) ? opts.status : [opts.status]);
     const source = opts.jobId === undefined ? this.#runsOfScope(scope) : [...runsOf(this.#state, scope, opts.jobId)];
     return source
@@ -217,6 +269,10 @@ export class MemoryStore implements Store {
 
   // ── leadership ───────────────────────────────────────────────────────────
   async acquireLeadership(scope: string, instanceId: string, ttlMs: number, now: Date): Promise<LeadershipState> {
+    v.checkScope(scope);
+    v.checkString(instanceId, 'instanceId');
+    v.checkPositiveInt(ttlMs, 'ttlMs');
+    v.checkDate(now, 'now');
     const lease = this.#state.leases.get(scope) ?? { holder: null, epoch: 0, expiresAt: null };
     const free = lease.holder === null || lease.expiresAt === null || lease.expiresAt.getTime() <= now.getTime();
     if (!free && lease.holder !== instanceId) {
@@ -231,6 +287,8 @@ export class MemoryStore implements Store {
   }
 
   async releaseLeadership(scope: string, instanceId: string): Promise<void> {
+    v.checkScope(scope);
+    v.checkString(instanceId, 'instanceId');
     const lease = this.#state.leases.get(scope);
     if (lease && lease.holder === instanceId) {
       lease.holder = null;
@@ -239,6 +297,8 @@ export class MemoryStore implements Store {
   }
 
   async getLeadership(scope: string, now: Date): Promise<LeadershipState> {
+    v.checkScope(scope);
+    v.checkDate(now, 'now');
     const lease = this.#state.leases.get(scope);
     if (!lease || lease.holder === null || lease.expiresAt === null || lease.expiresAt.getTime() <= now.getTime()) return { ...NO_LEADER };
     return { leader: true, fence: { instanceId: lease.holder, epoch: lease.epoch }, holder: lease.holder, expiresAt: new Date(lease.expiresAt) };
@@ -246,10 +306,19 @@ export class MemoryStore implements Store {
 
   // ── audit and change notification ────────────────────────────────────────
   async appendAudit(scope: string, entry: NewAuditEntry): Promise<void> {
+    v.checkScope(scope);
+    const e = v.checkObject(entry, 'entry');
+    v.checkJob(scope, e.jobId, 'entry.jobId');
+    v.checkString(e.action, 'entry.action');
+    v.checkDate(e.at, 'entry.at');
     this.#state.audit.push({ id: this.#state.audit.length + 1, scope, jobId: entry.jobId, action: entry.action, actor: entry.actor ?? null, details: clone(entry.details ?? {}), at: new Date(entry.at) });
   }
 
   async listAudit(scope: string, opts: { jobId?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+    v.checkScope(scope);
+    const o = v.checkObject(opts, 'opts');
+    if (o.jobId !== undefined) v.checkJob(scope, o.jobId, 'opts.jobId');
+    if (o.limit !== undefined) v.checkPositiveInt(o.limit, 'opts.limit');
     return this.#state.audit
       .filter((entry) => entry.scope === scope && (opts.jobId === undefined || entry.jobId === opts.jobId))
       .reverse()
@@ -258,6 +327,7 @@ export class MemoryStore implements Store {
   }
 
   async notifyJobChange(scope: string, jobId: string): Promise<void> {
+    v.checkJob(scope, jobId);
     const listeners = [...(this.#state.listeners.get(scope) ?? [])];
     for (const listener of listeners) {
       // Delivered later, like NOTIFY after commit; a throwing listener harms no one else.
@@ -272,6 +342,8 @@ export class MemoryStore implements Store {
   }
 
   async onJobChange(scope: string, listener: (change: JobChange) => void): Promise<() => Promise<void>> {
+    v.checkScope(scope);
+    if (typeof listener !== 'function') v.fail('listener', 'a function', listener);
     // Wrapped so the same function subscribed twice gets two independent subscriptions.
     const subscription = (change: JobChange) => listener(change);
     let set = this.#state.listeners.get(scope);
@@ -314,6 +386,26 @@ export class MemoryStore implements Store {
 
   #seq(run: RunRecord): number {
     return this.#state.runSeq.get(run.runId) ?? 0;
+  }
+
+  #checkClaims(scope: string, fence: Fence | null, claims: SlotClaim[], now: Date): void {
+    v.checkScope(scope);
+    v.checkDate(now, 'now');
+    if (fence !== null) {
+      const f = v.checkObject(fence, 'fence');
+      v.checkString(f.instanceId, 'fence.instanceId');
+      if (typeof f.epoch !== 'number' || !Number.isInteger(f.epoch)) v.fail('fence.epoch', 'an integer', f.epoch);
+    }
+    const seen = new Set<string>();
+    v.checkArray(claims, 'claims').forEach((item, i) => {
+      const claim = v.checkObject(item, `claims[${i}]`) as unknown as SlotClaim;
+      v.checkJob(scope, claim.jobId, `claims[${i}].jobId`);
+      if (seen.has(claim.jobId)) v.fail(`claims[${i}].jobId`, 'each job once per claimSlots call', claim.jobId);
+      seen.add(claim.jobId);
+      v.checkDateOrNull(claim.expectedNextDueAt, `claims[${i}].expectedNextDueAt`);
+      v.checkDateOrNull(claim.nextDueAt, `claims[${i}].nextDueAt`);
+      v.checkNewRuns(claim.runs, `claims[${i}].runs`);
+    });
   }
 
   #checkFence(scope: string, fence: Fence, now: Date): void {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import type { Store } from '../../src/store/port.js';
 import { claimsContract } from './store-contract-claims.js';
 import { completeContract } from './store-contract-complete.js';
+import { inputContract } from './store-contract-input.js';
 import { jobsContract } from './store-contract-jobs.js';
 import { sharedContract } from './store-contract-shared.js';
 import { slotsContract } from './store-contract-slots.js';
@@ -42,5 +43,6 @@ export function storeContract(name: string, makeStore: () => Promise<ContractSto
     claimsContract(context);
     completeContract(context);
     sharedContract(context);
+    inputContract(context);
   });
 }
