@@ -1,0 +1,382 @@
+/**
+ * The control API, on every instance (leader or not): it writes to the store, records an
+ * audit entry, and NOTIFYs, so the leader (wherever it runs) re-plans at once. Nothing
+ * here needs leadership: slot claims are fenced, everything else is idempotent through
+ * deterministic run ids or is a single-row update.
+ */
+import type { Clock } from '../clock.js';
+import { WarrenError, describeValue, isWarrenError } from '../errors.js';
+import { nextRun, slotsBetween, staleAtFor } from '../define/schedule.js';
+import { parseConfigPatch, parseJobInput } from '../define/job-input.js';
+import type { JobConfig, JobDefinition, NormalizedSchedule, RescheduleMode } from '../define/types.js';
+import type { AuditAction, AuditEntry, JobRecord, NewRun, RunRecord, RunStatus, Store } from '../store/port.js';
+import { parseDuration, type Duration } from '../util/duration.js';
+import { randomUUID, slotRunId } from '../util/uuid.js';
+import type { RunPublisher } from './publisher.js';
+import { chainSeed } from './tick.js';
+
+/** Most slots one `backfill` call may create. */
+export const MAX_BACKFILL_SLOTS = 1000;
+/** How many recent runs `list()` looks at to count failures. */
+const RECENT_RUNS = 20;
+const FAILURE_STATUSES: readonly RunStatus[] = ['failed', 'dead', 'timed_out', 'expired'];
+
+export interface ActorOption {
+  /** Who did it, for the audit table (a user name, `telegram:123`, `http`). */
+  actor?: string | null;
+}
+
+/** One line of `list()`. */
+export interface JobStatus {
+  id: string;
+  queue: string;
+  schedule: NormalizedSchedule | null;
+  reschedule: RescheduleMode;
+  enabled: boolean;
+  paused: boolean;
+  pauseNote: string | null;
+  nextDueAt: Date | null;
+  lastRunAt: Date | null;
+  lastStatus: RunStatus | null;
+  /** Running runs with a live lease. */
+  running: number;
+  /** Failed, dead, timed-out or expired among the last 20 runs. */
+  recentFailures: number;
+  /** Settings changed through the control API (a code sync leaves them alone). */
+  overridden: string[];
+  description: string | null;
+}
+
+/** `get(id)`: the status line plus the full stored row. */
+export interface JobDetails extends JobStatus {
+  job: JobRecord;
+}
+
+export interface RunNowOptions extends ActorOption {
+  /** Merged over the job's params; validated by the code definition's schema when there is one. */
+  params?: Record<string, unknown>;
+  /** Not before this long from now (through the delay topology). */
+  delay?: Duration;
+}
+
+export interface BackfillOptions extends ActorOption {
+  from: Date | string;
+  to: Date | string;
+}
+
+export interface BackfillResult {
+  /** Slots in [from, to]. */
+  slots: number;
+  /** Runs created (a slot whose run already exists is not created again). */
+  inserted: RunRecord[];
+}
+
+export interface ControlDeps {
+  store: Store;
+  scope: string;
+  clock: Clock;
+  publisher: RunPublisher;
+  definitions: ReadonlyMap<string, JobDefinition<unknown>>;
+  /** Throws when the instance may not serve control calls (role, stopped). */
+  guard(): void;
+}
+
+function argError(field: string, rule: string, value: unknown): WarrenError {
+  return new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`${field}\`: expected ${rule}, got ${describeValue(value)}`, { field });
+}
+
+function notFound(scope: string, jobId: unknown): WarrenError {
+  return new WarrenError('ERR_JOB_NOT_FOUND', `No job ${describeValue(jobId)} in scope "${scope}"`, { field: 'id', details: { scope, jobId } });
+}
+
+function toDate(value: unknown, field: string): Date {
+  const date = value instanceof Date ? value : typeof value === 'string' || typeof value === 'number' ? new Date(value) : new Date(Number.NaN);
+  if (Number.isNaN(date.getTime())) throw argError(field, 'a Date or an ISO-8601 timestamp', value);
+  return date;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+export class ControlApi {
+  readonly #d: ControlDeps;
+
+  constructor(deps: ControlDeps) {
+    this.#d = deps;
+  }
+
+  async list(): Promise<JobStatus[]> {
+    this.#d.guard();
+    const jobs = await this.#d.store.listJobs(this.#d.scope);
+    return Promise.all(jobs.map((job) => this.#status(job)));
+  }
+
+  async get(id: string): Promise<JobDetails> {
+    this.#d.guard();
+    const job = await this.#job(id);
+    return { ...(await this.#status(job)), job };
+  }
+
+  /**
+   * Create or replace a job from the seed's `POST /jobs` body or a JSON JobSpec. Every key
+   * becomes overridden, so a later code sync leaves the job as written here.
+   */
+  async upsert(body: unknown, options: ActorOption = {}): Promise<JobDetails> {
+    this.#d.guard();
+    const { store, scope } = this.#d;
+    const input = parseJobInput(body);
+    if (input.scope !== undefined && input.scope !== scope) {
+      throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`scope\`: this scheduler steers scope "${scope}", the job names scope "${input.scope}"`, { field: 'scope', details: { expected: scope, got: input.scope } });
+    }
+    const now = this.#now();
+    const before = await store.getJob(scope, input.id);
+    const config = input.config;
+    const sameTiming = before !== null && sameSchedule(before.schedule, config.schedule) && before.reschedule === config.reschedule && before.enabled === config.enabled;
+    const nextDueAt = sameTiming ? before.nextDueAt : config.schedule ? nextRun(config.schedule, now) : null;
+    let job = await store.upsertJob(scope, input.id, config, { now, nextDueAt });
+    // A replaced queue-mode timing must not leave the old chain running beside the new one.
+    if (before !== null && !sameTiming && (before.reschedule === 'queue' || config.reschedule === 'queue')) {
+      job = await store.updateJob(scope, input.id, {}, { now, bumpEpoch: true });
+      await this.#seedChain(job, now);
+    } else if (before === null) {
+      await this.#seedChain(job, now);
+    }
+    await this.#record(input.id, before === null ? 'create' : 'upsert', options, { config });
+    return { ...(await this.#status(job)), job };
+  }
+
+  /**
+   * Patch settings at run time (period, cron, params, enabled, …). The changed keys are
+   * remembered as overridden, so the change survives a restart of the code. A schedule
+   * change takes effect at the new schedule's next slot; in queue mode it also bumps the
+   * epoch, so the old chain dies, and seeds the new one.
+   */
+  async update(id: string, patch: unknown, options: ActorOption = {}): Promise<JobDetails> {
+    this.#d.guard();
+    const { store, scope } = this.#d;
+    const current = await this.#job(id);
+    const changes = parseConfigPatch(patch, current);
+    const now = this.#now();
+    const next: JobConfig = { ...current, ...changes };
+    const scheduleChanged = 'schedule' in changes && !sameSchedule(current.schedule, next.schedule);
+    const modeChanged = 'reschedule' in changes && current.reschedule !== next.reschedule;
+    const enabledChanged = 'enabled' in changes && current.enabled !== next.enabled;
+    const retime = scheduleChanged || modeChanged || (enabledChanged && next.enabled);
+    const queueMode = current.reschedule === 'queue' || next.reschedule === 'queue';
+    const opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean } = { now };
+    if (retime) opts.nextDueAt = next.schedule ? nextRun(next.schedule, now) : null;
+    if ((queueMode && (scheduleChanged || modeChanged)) || enabledChanged) opts.bumpEpoch = true;
+    let job = await store.updateJob(scope, id, changes, opts);
+    if (job.enabled && job.reschedule === 'queue' && opts.bumpEpoch) await this.#seedChain(job, now);
+    job = (await store.getJob(scope, id)) ?? job;
+    await this.#record(id, 'update', options, { patch: patch as Record<string, unknown>, keys: Object.keys(changes) });
+    return { ...(await this.#status(job)), job };
+  }
+
+  async remove(id: string, options: ActorOption = {}): Promise<void> {
+    this.#d.guard();
+    if (!(await this.#d.store.removeJob(this.#d.scope, this.#checkId(id), this.#now()))) throw notFound(this.#d.scope, id);
+    await this.#record(id, 'remove', options, {});
+  }
+
+  /** Stops new runs (a queue-mode chain too: the epoch bump makes its next link a no-op). */
+  async pause(id: string, options: ActorOption & { note?: string | null } = {}): Promise<JobDetails> {
+    this.#d.guard();
+    const note = options.note ?? null;
+    if (note !== null && typeof note !== 'string') throw argError('note', 'a string', note);
+    const job = await this.#d.store.setEnabled(this.#d.scope, this.#checkId(id), false, { now: this.#now(), note });
+    await this.#record(id, 'pause', options, { note });
+    return { ...(await this.#status(job)), job };
+  }
+
+  /** Restarts at the next slot after now; a queue-mode job gets one fresh chain run at once. */
+  async resume(id: string, options: ActorOption = {}): Promise<JobDetails> {
+    this.#d.guard();
+    const { store, scope } = this.#d;
+    const current = await this.#job(id);
+    const now = this.#now();
+    let job = await store.setEnabled(scope, id, true, { now, nextDueAt: current.schedule ? nextRun(current.schedule, now) : null });
+    if (job.reschedule === 'queue' && job.schedule) {
+      await this.#seedChain(job, now, now);
+      job = (await store.getJob(scope, id)) ?? job;
+    }
+    await this.#record(id, 'resume', options, {});
+    return { ...(await this.#status(job)), job };
+  }
+
+  /** One run now (or after `delay`), even while paused; trigger_source `manual`. */
+  async runNow(id: string, options: RunNowOptions = {}): Promise<RunRecord> {
+    this.#d.guard();
+    const { store, scope } = this.#d;
+    const job = await this.#job(id);
+    if (options.params !== undefined && !isPlainObject(options.params)) throw argError('params', 'a JSON object', options.params);
+    let params: Record<string, unknown> = { ...job.params, ...(options.params ?? {}) };
+    const definition = this.#d.definitions.get(id);
+    if (definition) params = definition.parseParams(params) as Record<string, unknown>;
+    else assertJson(params, 'params');
+    const delayMs = options.delay === undefined ? 0 : parseDuration(options.delay, 'delay', 'ERR_INVALID_ARGUMENT');
+    const now = this.#now();
+    const availableAt = new Date(now.getTime() + delayMs);
+    let inserted: RunRecord | undefined;
+    // (scope, job_id, scheduled_for) is unique: two runs requested in the same millisecond,
+    // or one landing on a slot instant, move to the next free millisecond.
+    for (let shift = 0; inserted === undefined && shift < 10; shift++) {
+      const at = new Date(now.getTime() + shift);
+      if (job.schedule && shift === 0 && nextRun(job.schedule, new Date(at.getTime() - 1)).getTime() === at.getTime()) continue;
+      const run: NewRun = {
+        runId: randomUUID(),
+        jobId: id,
+        scheduledFor: at,
+        triggerSource: 'manual',
+        params,
+        epoch: job.epoch,
+        status: 'pending',
+        staleAt: staleAtFor(job, availableAt, true),
+        availableAt,
+      };
+      [inserted] = await store.insertRuns(scope, [run], now);
+    }
+    if (inserted === undefined) throw new WarrenError('ERR_CONFLICT', `Could not record a manual run of "${id}": too many at once`, { field: 'id' });
+    await this.#publish([inserted], now);
+    await this.#record(id, 'run-now', options, { runId: inserted.runId, params, delayMs });
+    return (await store.getRun(inserted.runId)) ?? inserted;
+  }
+
+  async runs(id: string, options: { limit?: number; status?: RunStatus | RunStatus[] } = {}): Promise<RunRecord[]> {
+    this.#d.guard();
+    await this.#job(id);
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw argError('limit', 'an integer in 1..10000', limit);
+    return this.#d.store.listRuns(this.#d.scope, { jobId: id, limit, ...(options.status ? { status: options.status } : {}) });
+  }
+
+  /**
+   * Runs for the schedule's slots in [from, to], with the slots' deterministic ids, so a
+   * second identical call (or a slot that already ran) creates nothing.
+   */
+  async backfill(id: string, options: BackfillOptions): Promise<BackfillResult> {
+    this.#d.guard();
+    const { store, scope } = this.#d;
+    const job = await this.#job(id);
+    if (!isPlainObject(options)) throw argError('options', '{ from, to }', options);
+    const from = toDate(options.from, 'from');
+    const to = toDate(options.to, 'to');
+    const now = this.#now();
+    if (to.getTime() < from.getTime()) throw argError('to', `a time at or after \`from\` (${from.toISOString()})`, options.to);
+    if (to.getTime() > now.getTime()) throw argError('to', `a time not in the future (now is ${now.toISOString()})`, options.to);
+    if (job.schedule === null) throw new WarrenError('ERR_INVALID_ARGUMENT', `Job "${id}" has no schedule to backfill`, { field: 'id' });
+    const slots = slotsBetween(job.schedule, new Date(from.getTime() - 1), to, MAX_BACKFILL_SLOTS + 1);
+    if (slots.length > MAX_BACKFILL_SLOTS) {
+      throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`to\`: [from, to] holds more than ${MAX_BACKFILL_SLOTS} slots of "${id}"; backfill a shorter range`, { field: 'to', details: { max: MAX_BACKFILL_SLOTS } });
+    }
+    const runs: NewRun[] = slots.map((slot) => ({
+      runId: slotRunId(scope, id, slot),
+      jobId: id,
+      scheduledFor: slot,
+      triggerSource: 'backfill',
+      params: job.params,
+      epoch: job.epoch,
+      status: 'pending',
+      // A backfilled slot is old by definition: only a fixed staleAfter applies, from now.
+      staleAt: staleAtFor(job, now, true),
+      availableAt: now,
+    }));
+    const inserted = runs.length > 0 ? await store.insertRuns(scope, runs, now) : [];
+    await this.#publish(inserted, now);
+    await this.#record(id, 'backfill', options, { from: from.toISOString(), to: to.toISOString(), slots: slots.length, inserted: inserted.length });
+    return { slots: slots.length, inserted };
+  }
+
+  async audit(options: { jobId?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+    this.#d.guard();
+    const limit = options.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw argError('limit', 'an integer in 1..10000', limit);
+    return this.#d.store.listAudit(this.#d.scope, { limit, ...(options.jobId !== undefined ? { jobId: options.jobId } : {}) });
+  }
+
+  // ── helpers ──────────────────────────────────────────────────────────────
+
+  #now(): Date {
+    return new Date(this.#d.clock.now());
+  }
+
+  #checkId(id: unknown): string {
+    if (typeof id !== 'string' || id.length === 0) throw argError('id', 'a job id', id);
+    return id;
+  }
+
+  async #job(id: unknown): Promise<JobRecord> {
+    const jobId = this.#checkId(id);
+    const job = await this.#d.store.getJob(this.#d.scope, jobId);
+    if (job === null) throw notFound(this.#d.scope, id);
+    return job;
+  }
+
+  async #status(job: JobRecord): Promise<JobStatus> {
+    const { store, scope } = this.#d;
+    const now = this.#now();
+    const [running, recent] = await Promise.all([store.countRunning(scope, job.jobId, now), store.listRuns(scope, { jobId: job.jobId, limit: RECENT_RUNS })]);
+    return {
+      id: job.jobId,
+      queue: job.queue,
+      schedule: job.schedule,
+      reschedule: job.reschedule,
+      enabled: job.enabled,
+      paused: !job.enabled,
+      pauseNote: job.pauseNote,
+      nextDueAt: job.nextDueAt,
+      lastRunAt: job.lastRunAt,
+      lastStatus: job.lastStatus,
+      running,
+      recentFailures: recent.filter((run) => FAILURE_STATUSES.includes(run.status)).length,
+      overridden: [...job.overridden],
+      description: job.description,
+    };
+  }
+
+  /** Seeds a queue-mode chain of the job's current epoch: at `at`, or at its next slot. */
+  async #seedChain(job: JobRecord, now: Date, at?: Date): Promise<void> {
+    if (!job.enabled || job.reschedule !== 'queue' || job.schedule === null) return;
+    const slot = at ?? job.nextDueAt ?? nextRun(job.schedule, now);
+    const seed = chainSeed(job, slot, now);
+    const inserted = await this.#d.store.insertRuns(this.#d.scope, [seed], now);
+    // The chain's next_due_at is the pending link's slot, so brokenChains sees it as alive.
+    if (job.nextDueAt?.getTime() !== slot.getTime()) await this.#d.store.setNextDue(this.#d.scope, job.jobId, job.nextDueAt, slot);
+    await this.#publish(inserted, now);
+  }
+
+  async #publish(runs: RunRecord[], now: Date): Promise<void> {
+    if (runs.length === 0 || !this.#d.publisher.enabled) return;
+    // A failed publish is not an error of the call: the run is recorded and the leader's outbox publishes it.
+    await this.#d.publisher.publish(runs, (jobId) => this.#d.store.getJob(this.#d.scope, jobId), now.getTime()).catch(() => {});
+  }
+
+  async #record(jobId: string, action: AuditAction, options: ActorOption, details: Record<string, unknown>): Promise<void> {
+    const { store, scope } = this.#d;
+    await store.appendAudit(scope, { jobId, action, actor: options.actor ?? null, details: jsonSafe(details), at: this.#now() });
+    await store.notifyJobChange(scope, jobId).catch(() => {});
+  }
+}
+
+function sameSchedule(a: NormalizedSchedule | null, b: NormalizedSchedule | null): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function assertJson(value: Record<string, unknown>, field: string): void {
+  try {
+    const text = JSON.stringify(value);
+    if (text === undefined || !isPlainObject(JSON.parse(text))) throw new Error('not an object');
+  } catch (error) {
+    if (isWarrenError(error)) throw error;
+    throw argError(field, 'a JSON object', value);
+  }
+}
+
+function jsonSafe(value: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return JSON.parse(JSON.stringify(value, (_k, v) => (v instanceof Date ? v.toISOString() : v))) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,9 @@
+export { Scheduler, createScheduler } from './scheduler.js';
+export type { SchedulerEvents } from './scheduler.js';
+export type { SchedulerOptions, SchedulerRole, ResolvedSchedulerOptions } from './options.js';
+export type { JobStatus, JobDetails, RunNowOptions, BackfillOptions, BackfillResult, ActorOption } from './control.js';
+export { MAX_BACKFILL_SLOTS } from './control.js';
+export type { TickSummary } from './tick.js';
+export type { ReapedRun } from './reaper.js';
+export { planSlots } from './plan.js';
+export type { PlanCounts, SlotPlan } from './plan.js';

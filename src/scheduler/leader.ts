@@ -1,0 +1,174 @@
+/**
+ * Leader election per scope, pg-boss style: the store takes or renews a lease row by
+ * compare-and-set inside a transaction holding `pg_advisory_xact_lock(key(scope))`, so it
+ * is safe on a host's pooled connections and behind PgBouncer (a session-level advisory
+ * lock would stay with whichever pooled connection took it). The lease carries a fencing
+ * epoch that every tick transaction checks: leadership here is an optimisation, the fence
+ * and the deterministic run ids are the correctness mechanism.
+ */
+import createDebug from 'debug';
+import type { Clock, Timer } from '../clock.js';
+import type { Fence, Store } from '../store/port.js';
+
+const debug = createDebug('warren:leader');
+
+export interface LeaderElectorOptions {
+  store: Store;
+  scope: string;
+  instanceId: string;
+  clock: Clock;
+  ttlMs: number;
+  renewMs: number;
+  onGained(fence: Fence): void;
+  onLost(reason: string): void;
+  onError(error: unknown): void;
+}
+
+/** The job-change notification a releasing leader sends so followers retry at once. */
+export const LEADER_RELEASED = 'warren.leader-released';
+
+export class LeaderElector {
+  readonly #o: LeaderElectorOptions;
+  #fence: Fence | null = null;
+  /** Until when the lease is proven ours: the start of the last successful renewal + TTL. */
+  #provenUntil = 0;
+  #timer: Timer | null = null;
+  #expiryTimer: Timer | null = null;
+  #inFlight: Promise<void> | null = null;
+  #again = false;
+  #running = false;
+  #failures = 0;
+
+  constructor(options: LeaderElectorOptions) {
+    this.#o = options;
+  }
+
+  isLeader(): boolean {
+    return this.#fence !== null;
+  }
+
+  fence(): Fence | null {
+    return this.#fence;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(0);
+  }
+
+  /** A follower heard that the lease was released (or a job changed): try at once. */
+  wake(): void {
+    if (!this.#running || this.isLeader()) return;
+    this.#schedule(0);
+  }
+
+  /** The tick saw ERR_NOT_LEADER: the fence moved, so step down at once. */
+  lost(reason: string): void {
+    if (this.#fence === null) return;
+    this.#stepDown(reason);
+    if (this.#running) this.#schedule(this.#o.renewMs);
+  }
+
+  /** Stops the loop and, when leading, releases the lease so another instance takes over at once. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#timer?.cancel();
+    this.#timer = null;
+    this.#expiryTimer?.cancel();
+    this.#expiryTimer = null;
+    await this.#inFlight?.catch(() => {});
+    if (this.#fence === null) return;
+    this.#stepDown('stopped');
+    try {
+      await this.#o.store.releaseLeadership(this.#o.scope, this.#o.instanceId);
+      await this.#o.store.notifyJobChange(this.#o.scope, LEADER_RELEASED);
+      debug('%s released the lease of %s', this.#o.instanceId, this.#o.scope);
+    } catch (error) {
+      // The lease then expires on its own after the TTL.
+      debug('release failed: %O', error);
+      this.#o.onError(error);
+    }
+  }
+
+  #schedule(ms: number): void {
+    this.#timer?.cancel();
+    this.#timer = this.#o.clock.setTimer(() => {
+      this.#timer = null;
+      void this.#attempt();
+    }, ms);
+  }
+
+  async #attempt(): Promise<void> {
+    if (this.#inFlight) {
+      this.#again = true;
+      return;
+    }
+    const run = this.#acquire().finally(() => {
+      this.#inFlight = null;
+    });
+    this.#inFlight = run;
+    await run;
+    if (this.#again && this.#running) {
+      this.#again = false;
+      this.#schedule(0);
+    }
+  }
+
+  async #acquire(): Promise<void> {
+    if (!this.#running) return;
+    const { store, scope, instanceId, clock, ttlMs, renewMs } = this.#o;
+    // The lease is proven from the moment the request was sent, never from its answer.
+    const sentAt = clock.now();
+    try {
+      const state = await store.acquireLeadership(scope, instanceId, ttlMs, new Date(sentAt));
+      this.#failures = 0;
+      if (!this.#running) {
+        if (state.leader) await store.releaseLeadership(scope, instanceId).catch(() => {});
+        return;
+      }
+      if (state.leader && state.fence) {
+        this.#provenUntil = sentAt + ttlMs;
+        this.#armExpiry();
+        const previous = this.#fence;
+        this.#fence = state.fence;
+        if (previous === null || previous.epoch !== state.fence.epoch) {
+          if (previous !== null) this.#o.onLost('fence moved');
+          debug('%s leads %s (fence %d)', instanceId, scope, state.fence.epoch);
+          this.#o.onGained(state.fence);
+        }
+      } else if (this.#fence !== null) {
+        this.#stepDown(`lease held by ${state.holder ?? 'another instance'}`);
+      }
+      this.#schedule(renewMs);
+    } catch (error) {
+      this.#failures += 1;
+      debug('lease renewal failed (%d in a row): %s', this.#failures, (error as Error)?.message ?? error);
+      this.#o.onError(error);
+      if (!this.#running) return;
+      // Retry sooner than the renew interval while leading, so a brief outage does not cost
+      // the lease; followers back off (capped, jittered).
+      const base = this.#fence !== null ? Math.min(renewMs, 500 * this.#failures) : Math.min(renewMs * 2 ** Math.min(this.#failures, 4), 30_000);
+      this.#schedule(Math.round(base * (0.75 + Math.random() * 0.5)));
+    }
+  }
+
+  /** Never act on a lease we cannot prove: step down the instant it would have expired. */
+  #armExpiry(): void {
+    this.#expiryTimer?.cancel();
+    const left = this.#provenUntil - this.#o.clock.now();
+    this.#expiryTimer = this.#o.clock.setTimer(() => {
+      this.#expiryTimer = null;
+      if (this.#fence !== null && this.#o.clock.now() >= this.#provenUntil) this.#stepDown('lease not renewed in time');
+    }, Math.max(0, left));
+  }
+
+  #stepDown(reason: string): void {
+    if (this.#fence === null) return;
+    this.#fence = null;
+    this.#expiryTimer?.cancel();
+    this.#expiryTimer = null;
+    debug('%s stepped down in %s: %s', this.#o.instanceId, this.#o.scope, reason);
+    this.#o.onLost(reason);
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * What a due job's slots become: a pure function of (job row, now, cluster counts), so the
+ * catch-up and overlap rules are tested on fixed instants and every leader decides alike.
+ */
+import { nextRun, slotsBetween, staleAtFor } from '../define/schedule.js';
+import type { TriggerSource } from '../define/types.js';
+import type { JobRecord, NewRun, SlotClaim } from '../store/port.js';
+import { slotRunId } from '../util/uuid.js';
+
+export interface PlanCounts {
+  /** Running runs of the job with a live lease, cluster-wide. */
+  running: number;
+  /** Pending runs of the job (only consulted by `bufferOne`). */
+  pending: number;
+}
+
+export interface SlotPlan {
+  claim: SlotClaim;
+  /** More past slots remain after this batch (a long downtime): tick again at once. */
+  more: boolean;
+}
+
+type PlanJob = Pick<JobRecord, 'scope' | 'jobId' | 'schedule' | 'nextDueAt' | 'catchup' | 'stale' | 'overlap' | 'maxParallel' | 'params' | 'epoch'>;
+
+interface Decision {
+  slot: Date;
+  run: boolean;
+  trigger: TriggerSource;
+  reason: string | null;
+}
+
+/**
+ * Plans the slots in [next_due_at, now] of a scheduler-mode job, at most `limit` of them
+ * (oldest first), as one {@link SlotClaim}. Returns null when nothing is due.
+ *
+ * A slot is *on time* when it is the latest slot <= now and its stale-after deadline has
+ * not passed (with `staleAfter: null`, when it is the only slot in the range): it runs with
+ * trigger `scheduler` under every catch-up mode. The other (older or stale) slots follow
+ * the catch-up mode: `none` records them `missed`; `latest` runs the latest of them if it
+ * lies within the window (trigger `catchup`) and records the rest `missed`; `all` runs the
+ * oldest `max` of those within the window (`catchup`) and records the rest `missed`.
+ * A catch-up run's stale deadline is shifted to start now, so it is not expired on arrival.
+ * Then overlap: with `running >= maxParallel`, `skip` records the runs `skipped`,
+ * `bufferOne` keeps one pending run at most, the other policies insert them pending.
+ */
+export function planSlots(job: PlanJob, now: Date, counts: PlanCounts, limit = 500): SlotPlan | null {
+  const first = job.nextDueAt;
+  if (first === null || first.getTime() > now.getTime()) return null;
+  const schedule = job.schedule;
+  if (schedule === null) {
+    // An on-demand job (its schedule was removed): nothing is due any more.
+    return { claim: { jobId: job.jobId, expectedNextDueAt: first, nextDueAt: null, runs: [] }, more: false };
+  }
+  const cap = Math.max(1, limit);
+  // next_due_at is the first unclaimed slot, whether or not it lies on the current grid
+  // (a control action may have set it).
+  const slots = [first, ...slotsBetween(schedule, first, now, cap - 1)];
+  const last = slots[slots.length - 1]!;
+  const following = nextRun(schedule, last);
+  const more = following.getTime() <= now.getTime();
+  const nowMs = now.getTime();
+  const windowStart = nowMs - job.catchup.windowMs;
+
+  const staleOf = (slot: Date) => staleAtFor(job, slot, false);
+  const onTime = (slot: Date, index: number): boolean => {
+    if (more || index !== slots.length - 1) return false;
+    const staleAt = staleOf(slot);
+    return staleAt === null ? slots.length === 1 : nowMs < staleAt.getTime();
+  };
+
+  const decisions: Decision[] = [];
+  const late: number[] = [];
+  slots.forEach((slot, index) => {
+    if (onTime(slot, index)) decisions.push({ slot, run: true, trigger: 'scheduler', reason: null });
+    else {
+      late.push(decisions.length);
+      decisions.push({ slot, run: false, trigger: 'catchup', reason: null });
+    }
+  });
+  const mode = job.catchup.mode;
+  const inWindow = (d: Decision) => d.slot.getTime() >= windowStart;
+  if (mode === 'latest' && !more) {
+    const latest = late[late.length - 1];
+    if (latest !== undefined && latest === slots.length - 1 && inWindow(decisions[latest]!)) decisions[latest]!.run = true;
+  } else if (mode === 'all') {
+    let budget = job.catchup.max;
+    for (const index of late) {
+      const d = decisions[index]!;
+      if (budget > 0 && inWindow(d)) {
+        d.run = true;
+        budget -= 1;
+      }
+    }
+  }
+  for (const index of late) {
+    const d = decisions[index]!;
+    if (d.run) continue;
+    d.reason = !inWindow(d) && mode !== 'none'
+      ? `catch-up ${mode}: outside the catch-up window`
+      : mode === 'none'
+        ? 'catch-up none: the slot passed while no scheduler was leading'
+        : mode === 'latest'
+          ? 'catch-up latest: superseded by a later slot'
+          : `catch-up all: over the limit of ${job.catchup.max} catch-up runs`;
+  }
+
+  // Overlap, counted cluster-wide from running runs with live leases.
+  const atLimit = counts.running >= job.maxParallel;
+  let pendingLeft = job.overlap === 'bufferOne' ? Math.max(0, 1 - counts.pending) : Number.POSITIVE_INFINITY;
+  const runs: NewRun[] = decisions.map((d) => {
+    const base = {
+      runId: slotRunId(job.scope, job.jobId, d.slot),
+      jobId: job.jobId,
+      scheduledFor: d.slot,
+      params: job.params,
+      epoch: job.epoch,
+    };
+    if (!d.run) {
+      return { ...base, triggerSource: d.trigger, status: 'missed', staleAt: null, availableAt: d.slot, error: d.reason };
+    }
+    if (atLimit && (job.overlap === 'skip' || (job.overlap === 'bufferOne' && pendingLeft <= 0))) {
+      const why = job.overlap === 'skip' ? 'overlap skip' : 'overlap bufferOne: a run is already waiting';
+      return { ...base, triggerSource: d.trigger, status: 'skipped', staleAt: null, availableAt: d.slot, error: `${why} (${counts.running} running, maxParallel ${job.maxParallel})` };
+    }
+    if (atLimit) pendingLeft -= 1;
+    const staleAt = staleOf(d.slot);
+    const shifted = d.trigger === 'catchup' && staleAt !== null ? new Date(nowMs + (staleAt.getTime() - d.slot.getTime())) : staleAt;
+    return { ...base, triggerSource: d.trigger, status: 'pending', staleAt: shifted, availableAt: d.trigger === 'catchup' ? now : d.slot };
+  });
+
+  return {
+    claim: { jobId: job.jobId, expectedNextDueAt: first, nextDueAt: more ? following : nextRun(schedule, new Date(Math.max(nowMs, last.getTime()))), runs },
+    more,
+  };
+}

@@ -1,0 +1,54 @@
+import type { Transport } from '../broker/transport.js';
+import { publishRuns } from '../broker/publish-run.js';
+import type { JobConfig } from '../define/types.js';
+import { workQueueName } from '../names.js';
+import type { JobRecord, RunRecord, Store } from '../store/port.js';
+
+/**
+ * Publishes run triggers for the leader and the control API. The work queue is declared
+ * first (idempotently; the transport re-declares it after a reconnect) so a trigger waits
+ * in the queue for a worker that has not booted yet instead of coming back unroutable.
+ * A failed publish leaves the run unpublished: the leader's outbox pass retries it.
+ */
+export class RunPublisher {
+  readonly #asserted = new Set<string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly transportOf: () => Transport | null,
+  ) {}
+
+  /** False for a control-only instance without a broker: its runs wait for the leader's outbox. */
+  get enabled(): boolean {
+    return this.transportOf() !== null;
+  }
+
+  async publish(runs: readonly RunRecord[], jobOf: (jobId: string) => Promise<JobRecord | null>, now: number): Promise<{ published: RunRecord[]; failed: Array<{ runId: string; error: unknown }> }> {
+    const transport = this.transportOf();
+    if (transport === null || runs.length === 0) return { published: [], failed: [] };
+    const configs = new Map<string, JobConfig>();
+    const failed: Array<{ runId: string; error: unknown }> = [];
+    const seen = new Set<string>();
+    for (const run of runs) {
+      if (seen.has(run.jobId)) continue;
+      seen.add(run.jobId);
+      const job = await jobOf(run.jobId);
+      if (job === null) continue;
+      configs.set(run.jobId, job);
+      const queue = workQueueName(run.scope, job.queue);
+      if (!this.#asserted.has(queue)) {
+        try {
+          await transport.assertQueue(queue);
+          this.#asserted.add(queue);
+        } catch (error) {
+          configs.delete(run.jobId);
+          for (const r of runs) if (r.jobId === run.jobId) failed.push({ runId: r.runId, error });
+        }
+      }
+    }
+    const publishable = runs.filter((run) => configs.has(run.jobId));
+    const result = await publishRuns(transport, this.store, publishable, (run) => configs.get(run.jobId), now);
+    const ids = new Set(result.published);
+    return { published: publishable.filter((run) => ids.has(run.runId)), failed: [...failed, ...result.failed] };
+  }
+}

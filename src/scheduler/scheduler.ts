@@ -1,0 +1,279 @@
+/**
+ * `createScheduler(options)`: joins leader election for a scope, syncs the code's job
+ * definitions, and while leader runs the tick; on every instance it is also the control
+ * API. Boots in any order: a database or broker that is down at start is retried with
+ * capped, jittered backoff in the background; only a configuration error throws.
+ */
+import createDebug from 'debug';
+import type { Timer } from '../clock.js';
+import { WarrenError, isWarrenError } from '../errors.js';
+import { AmqpTransport } from '../broker/amqp-transport.js';
+import type { Transport } from '../broker/transport.js';
+import type { JobDefinition } from '../define/types.js';
+import { migrate } from '../store/migrate.js';
+import { PgStore } from '../store/pg/index.js';
+import type { AuditEntry, Fence, RunRecord, RunStatus, Store } from '../store/port.js';
+import { syncDefinitions } from '../store/sync-definitions.js';
+import { SafeEmitter } from '../util/events.js';
+import { ControlApi, type ActorOption, type BackfillOptions, type BackfillResult, type JobDetails, type JobStatus, type RunNowOptions } from './control.js';
+import { LEADER_RELEASED, LeaderElector } from './leader.js';
+import { parseSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions, type SchedulerRole } from './options.js';
+import { RunPublisher } from './publisher.js';
+import type { ReapedRun } from './reaper.js';
+import { Ticker, type TickSummary } from './tick.js';
+
+const debug = createDebug('warren:scheduler');
+
+export interface SchedulerEvents {
+  /** A tick finished (leader only). */
+  tick: [summary: TickSummary];
+  /** A run's trigger was published by this leader (slot, outbox, reseed). */
+  'slot:published': [run: RunRecord];
+  /** A run whose lease expired was retried or failed. */
+  'run:reaped': [reaped: ReapedRun];
+  /** A failure the scheduler recovers from on its own (database or broker down, …). */
+  error: [error: Error];
+  'leader:gained': [fence: Fence];
+  'leader:lost': [reason: string];
+}
+
+/** Errors that retrying cannot fix: thrown from `start()`. */
+const FATAL = new Set(['ERR_SCHEMA_TOO_NEW', 'ERR_INVALID_OPTION', 'ERR_INVALID_JOB', 'ERR_MIGRATION_FAILED']);
+
+export class Scheduler extends SafeEmitter<SchedulerEvents> {
+  readonly scope: string;
+  readonly instanceId: string;
+  readonly role: SchedulerRole;
+  readonly store: Store;
+  readonly #o: ResolvedSchedulerOptions;
+  readonly #ownsStore: boolean;
+  #transport: Transport | null;
+  readonly #ownsTransport: boolean;
+  readonly #control: ControlApi;
+  readonly #elector: LeaderElector | null;
+  readonly #ticker: Ticker | null;
+  #state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
+  #starting: Promise<void> | null = null;
+  #stopping: Promise<void> | null = null;
+  #bootTimer: Timer | null = null;
+  #bootFailures = 0;
+  #booted = false;
+  #unsubscribe: (() => Promise<void>) | null = null;
+
+  constructor(options: SchedulerOptions) {
+    super();
+    const o = parseSchedulerOptions(options);
+    this.#o = o;
+    this.scope = o.scope;
+    this.instanceId = o.instanceId;
+    this.role = o.role;
+    this.#ownsStore = o.store === undefined;
+    this.store = o.store ?? new PgStore({ pool: o.pool as never, schema: o.schema });
+    this.#ownsTransport = o.transport === undefined && o.amqpUrl !== undefined;
+    this.#transport = o.transport ?? null;
+    const publisher = new RunPublisher(this.store, () => this.#transport);
+    const definitions = new Map<string, JobDefinition<unknown>>();
+    for (const definition of o.jobs) if ((definition.scope ?? o.scope) === o.scope) definitions.set(definition.id, definition);
+    this.#control = new ControlApi({
+      store: this.store,
+      scope: o.scope,
+      clock: o.clock,
+      publisher,
+      definitions,
+      guard: () => this.#guardControl(),
+    });
+    if (o.role === 'control-only') {
+      this.#elector = null;
+      this.#ticker = null;
+      return;
+    }
+    const ticker = new Ticker({
+      store: this.store,
+      publisher,
+      scope: o.scope,
+      clock: o.clock,
+      safetyTickMs: o.safetyTickMs,
+      outboxGraceMs: o.outboxGraceMs,
+      maxSlotsPerTick: o.maxSlotsPerTick,
+      fence: () => this.#elector?.fence() ?? null,
+      onNotLeader: (reason) => this.#elector?.lost(reason),
+      onTick: (summary) => this.emit('tick', summary),
+      onPublished: (run) => this.emit('slot:published', run),
+      onReaped: (reaped) => this.emit('run:reaped', reaped),
+      onError: (error) => this.#error(error, 'tick'),
+    });
+    this.#ticker = ticker;
+    this.#elector = new LeaderElector({
+      store: this.store,
+      scope: o.scope,
+      instanceId: o.instanceId,
+      clock: o.clock,
+      ttlMs: o.leaseTtlMs,
+      renewMs: o.renewIntervalMs,
+      onGained: (fence) => {
+        this.#log('info', 'leading', { scope: o.scope, fence: fence.epoch });
+        ticker.start();
+        this.emit('leader:gained', fence);
+      },
+      onLost: (reason) => {
+        this.#log('warn', 'no longer leading', { scope: o.scope, reason });
+        void ticker.stop();
+        this.emit('leader:lost', reason);
+      },
+      onError: (error) => this.#error(error, 'leader'),
+    });
+  }
+
+  isLeader(): boolean {
+    return this.#elector?.isLeader() ?? false;
+  }
+
+  /**
+   * Migrates (with a pool, unless `migrate: false`), syncs the code's definitions, listens
+   * for job changes and joins leader election. Resolves after the first attempt: when the
+   * database is down it keeps retrying in the background and logs; only a configuration
+   * error (a newer schema, an invalid definition) rejects.
+   */
+  start(): Promise<void> {
+    if (this.#closed()) return Promise.reject(new WarrenError('ERR_CLOSED', 'The scheduler was stopped; create a new one'));
+    if (this.#starting) return this.#starting;
+    this.#state = 'starting';
+    this.#starting = (async () => {
+      if (this.#ownsTransport && this.#transport === null) {
+        const transport = new AmqpTransport({ url: this.#o.amqpUrl!, scope: this.#o.scope });
+        transport.on('error', (error) => this.#error(error, 'broker'));
+        this.#transport = transport;
+      }
+      await this.#boot();
+      if (this.#state === 'starting') this.#state = 'started';
+    })();
+    return this.#starting;
+  }
+
+  async #boot(): Promise<void> {
+    if (this.#closed()) return;
+    const o = this.#o;
+    try {
+      if (o.pool && o.migrate) await migrate(o.pool as never, { schema: o.schema });
+      const now = new Date(o.clock.now());
+      await syncDefinitions(this.store, o.scope, o.jobs, now);
+      if (this.#unsubscribe === null) {
+        this.#unsubscribe = await this.store.onJobChange(o.scope, (change) => {
+          if (change.jobId === LEADER_RELEASED || !this.isLeader()) this.#elector?.wake();
+          if (this.isLeader() && change.jobId !== LEADER_RELEASED) this.#ticker?.wake();
+        });
+      }
+      if (this.#closed()) return;
+      this.#booted = true;
+      this.#bootFailures = 0;
+      this.#elector?.start();
+      debug('%s started in scope %s (role %s)', this.instanceId, o.scope, this.role);
+    } catch (error) {
+      if (isWarrenError(error) && FATAL.has(error.code)) throw error;
+      this.#bootFailures += 1;
+      const step = Math.min(30_000, 500 * 2 ** Math.min(this.#bootFailures - 1, 6));
+      const delay = Math.round(step / 2 + Math.random() * (step / 2));
+      this.#error(error, 'start');
+      this.#log('warn', `start failed, retrying in ${delay} ms`, { attempt: this.#bootFailures, error: (error as Error)?.message });
+      this.#bootTimer = o.clock.setTimer(() => {
+        this.#bootTimer = null;
+        this.#boot().catch((fatal) => this.#error(fatal, 'start'));
+      }, delay);
+    }
+  }
+
+  /** Releases the lease (another instance takes over at once), cancels timers, closes what it created. Idempotent. */
+  stop(): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    this.#state = 'stopping';
+    this.#stopping = (async () => {
+      this.#bootTimer?.cancel();
+      this.#bootTimer = null;
+      await this.#starting?.catch(() => {});
+      await this.#ticker?.stop();
+      await this.#elector?.stop();
+      const unsubscribe = this.#unsubscribe;
+      this.#unsubscribe = null;
+      await unsubscribe?.().catch(() => {});
+      if (this.#ownsTransport) await this.#transport?.close().catch(() => {});
+      if (this.#ownsStore) await this.store.close().catch(() => {});
+      this.#state = 'stopped';
+      debug('%s stopped', this.instanceId);
+    })();
+    return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** True once definitions are synced and the instance takes part in election. */
+  isReady(): boolean {
+    return this.#booted;
+  }
+
+  // ── control API (any instance) ───────────────────────────────────────────
+  list(): Promise<JobStatus[]> {
+    return this.#control.list();
+  }
+  get(id: string): Promise<JobDetails> {
+    return this.#control.get(id);
+  }
+  upsert(body: unknown, options?: ActorOption): Promise<JobDetails> {
+    return this.#control.upsert(body, options);
+  }
+  update(id: string, patch: unknown, options?: ActorOption): Promise<JobDetails> {
+    return this.#control.update(id, patch, options);
+  }
+  remove(id: string, options?: ActorOption): Promise<void> {
+    return this.#control.remove(id, options);
+  }
+  pause(id: string, options?: ActorOption & { note?: string | null }): Promise<JobDetails> {
+    return this.#control.pause(id, options);
+  }
+  resume(id: string, options?: ActorOption): Promise<JobDetails> {
+    return this.#control.resume(id, options);
+  }
+  runNow(id: string, options?: RunNowOptions): Promise<RunRecord> {
+    return this.#control.runNow(id, options);
+  }
+  runs(id: string, options?: { limit?: number; status?: RunStatus | RunStatus[] }): Promise<RunRecord[]> {
+    return this.#control.runs(id, options);
+  }
+  backfill(id: string, options: BackfillOptions): Promise<BackfillResult> {
+    return this.#control.backfill(id, options);
+  }
+  audit(options?: { jobId?: string; limit?: number }): Promise<AuditEntry[]> {
+    return this.#control.audit(options);
+  }
+
+  #closed(): boolean {
+    return this.#state === 'stopping' || this.#state === 'stopped';
+  }
+
+  #guardControl(): void {
+    if (this.role === 'scheduler-only') {
+      throw new WarrenError('ERR_INVALID_OPTION', 'The control API is disabled on this instance (role "scheduler-only")', { field: 'role' });
+    }
+    if (this.#closed()) throw new WarrenError('ERR_CLOSED', 'The scheduler was stopped');
+  }
+
+  #error(error: unknown, where: string): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    debug('%s error in %s: %s', this.instanceId, where, err.message);
+    this.#o.logger?.error(`scheduler ${where}: ${err.message}`, { scope: this.scope, instanceId: this.instanceId });
+    this.emit('error', err);
+  }
+
+  #log(level: 'info' | 'warn', message: string, fields: Record<string, unknown>): void {
+    debug('%s %s %o', this.instanceId, message, fields);
+    this.#o.logger?.[level](message, { instanceId: this.instanceId, ...fields });
+  }
+}
+
+/** Creates a scheduler (validated options; nothing connects until `start()`). */
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  return new Scheduler(options);
+}
+
+export type { SchedulerOptions, SchedulerRole } from './options.js';
