@@ -1,5 +1,6 @@
 import type { JobConfig, JobConfigKey } from '../define/types.js';
 import { WarrenError } from '../errors.js';
+import { acquireLeadership, checkFence, getLeadership, releaseLeadership } from './memory/leadership.js';
 import { claimRuns, completeRuns, heartbeat } from './memory/runs.js';
 import { type MemoryState, clone, createState, insertRun, jobKey, liveRunsOf, runsOf, sameInstant } from './memory/state.js';
 import * as v from './memory/validate.js';
@@ -9,7 +10,6 @@ import type {
 } from './port.js';
 
 const { CONFIG_KEYS } = v;
-const NO_LEADER: LeadershipState = { leader: false, fence: null, holder: null, expiresAt: null };
 
 function notFound(scope: string, jobId: string): WarrenError {
   return new WarrenError('ERR_JOB_NOT_FOUND', `Job \`${jobId}\` not found in scope \`${scope}\``, { field: 'jobId', details: { scope, jobId } });
@@ -151,7 +151,7 @@ export class MemoryStore implements Store {
   // ── slots and runs ───────────────────────────────────────────────────────
   async claimSlots(scope: string, fence: Fence | null, claims: SlotClaim[], now: Date): Promise<SlotClaimResult> {
     this.#checkClaims(scope, fence, claims, now);
-    if (fence !== null) this.#checkFence(scope, fence, now);
+    if (fence !== null) checkFence(this.#state, scope, fence, now);
     const result: SlotClaimResult = { claimed: [], conflicts: [], inserted: [] };
     for (const claim of claims) {
       const job = this.#state.jobs.get(jobKey(scope, claim.jobId));
@@ -273,35 +273,19 @@ export class MemoryStore implements Store {
     v.checkString(instanceId, 'instanceId');
     v.checkPositiveInt(ttlMs, 'ttlMs');
     v.checkDate(now, 'now');
-    const lease = this.#state.leases.get(scope) ?? { holder: null, epoch: 0, expiresAt: null };
-    const free = lease.holder === null || lease.expiresAt === null || lease.expiresAt.getTime() <= now.getTime();
-    if (!free && lease.holder !== instanceId) {
-      return { leader: false, fence: null, holder: lease.holder, expiresAt: new Date(lease.expiresAt!) };
-    }
-    // The fence epoch moves only when the lease changes hands (or was given up).
-    if (lease.holder !== instanceId) lease.epoch += 1;
-    lease.holder = instanceId;
-    lease.expiresAt = new Date(now.getTime() + ttlMs);
-    this.#state.leases.set(scope, lease);
-    return { leader: true, fence: { instanceId, epoch: lease.epoch }, holder: instanceId, expiresAt: new Date(lease.expiresAt) };
+    return acquireLeadership(this.#state, scope, instanceId, ttlMs, now);
   }
 
   async releaseLeadership(scope: string, instanceId: string): Promise<void> {
     v.checkScope(scope);
     v.checkString(instanceId, 'instanceId');
-    const lease = this.#state.leases.get(scope);
-    if (lease && lease.holder === instanceId) {
-      lease.holder = null;
-      lease.expiresAt = null;
-    }
+    releaseLeadership(this.#state, scope, instanceId);
   }
 
   async getLeadership(scope: string, now: Date): Promise<LeadershipState> {
     v.checkScope(scope);
     v.checkDate(now, 'now');
-    const lease = this.#state.leases.get(scope);
-    if (!lease || lease.holder === null || lease.expiresAt === null || lease.expiresAt.getTime() <= now.getTime()) return { ...NO_LEADER };
-    return { leader: true, fence: { instanceId: lease.holder, epoch: lease.epoch }, holder: lease.holder, expiresAt: new Date(lease.expiresAt) };
+    return getLeadership(this.#state, scope, now);
   }
 
   // ── audit and change notification ────────────────────────────────────────
@@ -407,13 +391,4 @@ export class MemoryStore implements Store {
       v.checkNewRuns(claim.runs, `claims[${i}].runs`);
     });
   }
-
-  #checkFence(scope: string, fence: Fence, now: Date): void {
-    const lease = this.#state.leases.get(scope);
-    const live = lease !== undefined && lease.holder !== null && lease.expiresAt !== null && lease.expiresAt.getTime() > now.getTime();
-    if (!live || lease.holder !== fence.instanceId || lease.epoch !== fence.epoch) {
-      throw new WarrenError('ERR_NOT_LEADER', `Not the leader of scope \`${scope}\`: the lease is held by ${live ? `\`${lease.holder}\` (epoch ${lease.epoch})` : 'no one'}, not \`${fence.instanceId}\` (epoch ${fence.epoch})`, { details: { scope, fence } });
-    }
-  }
 }
-
