@@ -422,7 +422,7 @@ export class PgStore implements Store {
 }
 
 function notFound(scope: string, jobId: string): WarrenError {
-  return new WarrenError('ERR_JOB_NOT_FOUND', `Job "${jobId}" not found in scope "${scope}"`, { field: 'jobId', details: { scope, jobId } });
+  return new WarrenError('ERR_JOB_NOT_FOUND', `Job \`${jobId}\` not found in scope \`${scope}\``, { field: 'jobId', details: { scope, jobId } });
 }
 
 function leadershipOf(row: Record<string, any> | undefined, now: Date, instanceId: string | null): LeadershipState {
