@@ -69,7 +69,7 @@ describe('claimSlots under contention', () => {
     expect(new Set(claimedBy.values()).size).toBeGreaterThan(1);
   });
 
-  it('8 concurrent inserts of one slot's run leave one row', async () => {
+  it('8 concurrent inserts of one slot run leave one row', async () => {
     const scope = uniqueToken('dup');
     await stores[0]!.syncJob(scope, 'j', config(), { now: T0, nextDueAt: at(0) });
     const slot = at(0);
