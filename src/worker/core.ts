@@ -49,7 +49,7 @@ export interface WorkerCore {
   readonly running: Map<string, RunningRun>;
   /** Run ids whose claim is in flight, so a duplicate delivery in the same batch is dropped locally. */
   readonly claiming: Set<string>;
-  /** Aborted when close() begins: background retries stop. */
+  /** Aborted when close() gives up (its grace is over): background retries stop. */
   readonly closing: AbortSignal;
   /** Keeps a background task (publish, dead-letter) so close() can wait for it. */
   track(task: Promise<unknown>): void;

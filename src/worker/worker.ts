@@ -1,6 +1,6 @@
 import { AmqpTransport } from '../broker/amqp-transport.js';
 import type { Consumer, Transport } from '../broker/transport.js';
-import type { Clock } from '../clock.js';
+import { settle, type Clock, type Timer } from '../clock.js';
 import type { JobDefinition, JobHandler, ParamsOf } from '../define/types.js';
 import { WarrenError, describeValue } from '../errors.js';
 import { assertScope, workQueueName } from '../names.js';
@@ -60,6 +60,9 @@ class WorkerImpl implements Worker, WorkerCore {
   readonly claiming = new Set<string>();
   readonly claims: Batcher<ClaimRequest, ClaimResult>;
   readonly completions: Batcher<Completion, CompletionResult>;
+  /** Aborted when close() begins: boot retries stop. */
+  readonly #bootController = new AbortController();
+  /** Aborted when close() gives up (grace over): background retries stop. */
   readonly #closeController = new AbortController();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #consumers: Consumer[] = [];
@@ -189,7 +192,7 @@ class WorkerImpl implements Worker, WorkerCore {
   }
 
   async #boot(): Promise<void> {
-    const signal = this.closing;
+    const signal = this.#bootController.signal;
     await Promise.all([this.#bootStore(signal), this.#bootTransport(signal)]);
     if (signal.aborted) return;
     await this.transport.waitForConnect(signal).catch(() => undefined);
@@ -274,8 +277,9 @@ class WorkerImpl implements Worker, WorkerCore {
   async #close(): Promise<void> {
     const wasStarted = this.#state !== 'idle';
     this.#state = 'closing';
-    this.#closeController.abort(new WarrenError('ERR_CLOSED', 'worker closing'));
+    this.#bootController.abort(new WarrenError('ERR_CLOSED', 'worker closing'));
     if (!wasStarted) {
+      this.#closeController.abort(new WarrenError('ERR_CLOSED', 'worker closed'));
       this.#state = 'closed';
       return;
     }
@@ -285,32 +289,41 @@ class WorkerImpl implements Worker, WorkerCore {
     // Queued claims are dropped (their deliveries stay unacked and go back to the queue);
     // the claim in flight finishes, so a run claimed in Postgres is also run.
     this.claims.drain();
-    await this.#booting;
+    let timer: Timer | undefined;
+    const graceOver = new Promise<void>((resolve) => (timer = this.clock.setTimer(resolve, this.opts.shutdownGrace)));
+    await Promise.race([this.#booting, graceOver]);
     // Handlers get shutdownGrace to finish; then their signal aborts and their runs are left to lease expiry.
-    const graceOver = new AbortController();
-    const timer = this.clock.setTimer(() => graceOver.abort(), this.opts.shutdownGrace);
-    await this.#waitUntil(() => this.claims.size === 0 && [...this.running.values()].every((r) => r.execution.settled), graceOver.signal);
+    await Promise.race([this.#handlersSettled(), graceOver]);
     for (const entry of this.running.values()) {
       entry.execution.abort('shutdown', new WarrenError('ERR_CLOSED', `worker ${this.workerId} shut down before run ${entry.run.runId} finished`));
     }
-    // Results of finished handlers are flushed (bounded by the same grace).
-    await this.#waitUntil(() => this.completions.size === 0 && this.#tasks.size === 0, graceOver.signal);
-    timer.cancel();
+    // Results of finished handlers, retries and chain links are flushed within the same grace.
+    await Promise.race([this.#tasksDone(), graceOver]);
+    timer?.cancel();
+    this.#closeController.abort(new WarrenError('ERR_CLOSED', 'worker closed'));
     this.claims.stop();
     this.completions.stop();
     await this.#heartbeat.stop();
-    await Promise.allSettled([...this.#tasks]);
+    await this.#tasksDone();
     if (this.#ownsTransport) await this.#transport?.close().catch((err: Error) => workerDebug('transport close: %s', err.message));
     if (this.#ownsStore) await this.#store?.close().catch((err: Error) => workerDebug('store close: %s', err.message));
     this.#state = 'closed';
     workerDebug('worker %s closed', this.workerId);
   }
 
-  /** Polls a condition on the clock until it holds or `signal` aborts. */
-  async #waitUntil(condition: () => boolean, signal: AbortSignal): Promise<void> {
-    while (!condition() && !signal.aborted) {
-      await this.clock.sleep(20, signal).catch(() => undefined);
+  async #handlersSettled(): Promise<void> {
+    for (;;) {
+      await this.claims.idle();
+      // Let deliveries whose claim just resolved register their run.
+      await settle(1);
+      const pending = [...this.running.values()].filter((r) => !r.execution.settled);
+      if (pending.length === 0 && this.claims.size === 0) return;
+      await Promise.all(pending.map((r) => r.execution.outcome));
     }
+  }
+
+  async #tasksDone(): Promise<void> {
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
   }
 
   on<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): Worker {
