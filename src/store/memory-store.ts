@@ -345,7 +345,7 @@ export class MemoryStore implements Store {
   // ── helpers ──────────────────────────────────────────────────────────────
   #insertJob(scope: string, jobId: string, config: JobConfig, overridden: JobConfigKey[], opts: { now: Date; nextDueAt: Date | null }): JobRecord {
     const job = {
-      scope, jobId, overridden, pauseNote: null, epoch: 1,
+      scope, jobId, overridden, pauseNote: null, epoch: 0,
       nextDueAt: opts.nextDueAt === null ? null : new Date(opts.nextDueAt),
       lastRunAt: null, lastStatus: null, createdAt: new Date(opts.now), updatedAt: new Date(opts.now),
     } as unknown as JobRecord;

@@ -92,7 +92,8 @@ export function claimsContract(c: ContractContext): void {
         const scope = c.scope();
         const job = await seedJob(c.store(), scope, 'ovl', { overlap: policy, maxParallel });
         const holders = [];
-        for (let i = 0; i < maxParallel; i++) holders.push(await claimOne(c.store(), await seedRun(c.store(), scope, job, `h${i}`), at(1), `holder-${i}`));
+        // Started one after the other (0 s, 1 s…), so the oldest is holders[0].
+        for (let i = 0; i < maxParallel; i++) holders.push(await claimOne(c.store(), await seedRun(c.store(), scope, job, `h${i}`), at(i), `holder-${i}`));
         const waiting = await seedRun(c.store(), scope, job, 'w');
         return { scope, job, holders, waiting };
       }
@@ -124,6 +125,15 @@ export function claimsContract(c: ContractContext): void {
         expect(await c.store().countRunning(scope, 'ovl', at(3))).toBe(2);
       });
 
+      // Reading: cancelOther makes room for the new run: it asks the oldest running runs to
+      // stop, just enough to stay within maxParallel (with maxParallel 2 and 2 running: one).
+      it('cancelOther at maxParallel 2 asks only the oldest running run to stop', async () => {
+        const { holders, waiting } = await busyJob('cancelOther', 2);
+        expect((await c.store().claimRuns([{ runId: waiting.runId, attempt: 1 }], ctx(at(2), 'worker-new')))[0]!.outcome).toBe('claimed');
+        const requested = await Promise.all(holders.map(async (h) => (await c.store().getRun(h.runId))!.cancelRequestedAt));
+        expect(requested).toEqual([at(2), null]);
+      });
+
       it('allowAll: ignores the limit', async () => {
         const { scope, waiting } = await busyJob('allowAll');
         expect((await c.store().claimRuns([{ runId: waiting.runId, attempt: 1 }], ctx(at(2))))[0]!.outcome).toBe('claimed');
@@ -141,10 +151,10 @@ export function claimsContract(c: ContractContext): void {
 
       it('a run whose lease expired no longer counts as running', async () => {
         const { scope, waiting } = await busyJob('skip');
-        // The holder's lease (1 s + 30 s) is over at 31 s.
-        expect(await c.store().countRunning(scope, 'ovl', at(30))).toBe(1);
-        expect(await c.store().countRunning(scope, 'ovl', at(32))).toBe(0);
-        expect((await c.store().claimRuns([{ runId: waiting.runId, attempt: 1 }], ctx(at(32))))[0]!.outcome).toBe('claimed');
+        // The holder's lease (0 s + 30 s) is over at 30 s.
+        expect(await c.store().countRunning(scope, 'ovl', at(29))).toBe(1);
+        expect(await c.store().countRunning(scope, 'ovl', at(31))).toBe(0);
+        expect((await c.store().claimRuns([{ runId: waiting.runId, attempt: 1 }], ctx(at(31))))[0]!.outcome).toBe('claimed');
       });
     });
   });
@@ -166,6 +176,24 @@ export function claimsContract(c: ContractContext): void {
       expect((await c.store().getRun(theirs.runId))!.leaseUntil).toEqual(at(11));
       expect(await c.store().countRunning(scope, 'hb', at(12))).toBe(1);
       expect(await c.store().heartbeat([], ctx(at(5)))).toEqual({ extended: [], cancel: [] });
+    });
+  });
+
+  describe('heartbeat after the lease ran out', () => {
+    // Reading: "lease lost" means another party took the run (the reaper, a completion); a
+    // lease that ran out but was not reaped is still the worker's, and extending it makes
+    // the reaper's guard (lease expired before now) fail, so the run never runs twice.
+    it('extends an expired lease that nobody reaped, and cancels one that was reaped', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'hb', { overlap: 'allowAll' });
+      const late = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'a'), at(0), 'worker-a', 10_000);
+      const reaped = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'b'), at(0), 'worker-a', 10_000);
+      await c.store().completeRuns([{ runId: reaped.runId, attempt: 1, guard: { leaseExpiredBefore: at(11) }, status: 'timed_out', error: 'lease expired', finishedAt: at(11) }]);
+      const beat = await c.store().heartbeat([late.runId, reaped.runId], ctx(at(12), 'worker-a', 10_000));
+      expect(beat).toEqual({ extended: [late.runId], cancel: [reaped.runId] });
+      expect((await c.store().getRun(late.runId))!.leaseUntil).toEqual(at(22));
+      const [reaper] = await c.store().completeRuns([{ runId: late.runId, attempt: 1, guard: { leaseExpiredBefore: at(13) }, status: 'timed_out', error: 'lease expired', finishedAt: at(13) }]);
+      expect(reaper!.applied).toBe(false);
     });
   });
 

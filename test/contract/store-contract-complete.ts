@@ -15,6 +15,8 @@ export function completeContract(c: ContractContext): void {
       const [result] = await c.store().completeRuns([done(run.runId)]);
       expect(result).toMatchObject({ runId: run.runId, applied: true, nextRun: null });
       expect(result!.run).toMatchObject({ status: 'succeeded', finishedAt: at(20), error: null, startedAt: at(10), workerId: 'worker-a', attempt: 1 });
+      // `attempts` holds the earlier attempts only; the last one is the run's own fields.
+      expect(result!.run!.attempts).toEqual([]);
       expect(await c.store().getRun(run.runId)).toEqual(result!.run);
       // Reading: last_run_at is when the last run finished.
       expect(await c.store().getJob(scope, 'cmp')).toMatchObject({ lastStatus: 'succeeded', lastRunAt: at(20) });
@@ -32,6 +34,8 @@ export function completeContract(c: ContractContext): void {
       expect(result!.run).toMatchObject({ status: 'pending', attempt: 2, availableAt: at(50), publishedAt: null, leaseUntil: null, workerId: null, startedAt: null, finishedAt: null });
       expect(result!.run!.attempts).toEqual([{ attempt: 1, workerId: 'worker-a', startedAt: at(10), finishedAt: at(20), status: 'failed', error: 'boom', retryAt: at(50) }]);
       expect(await c.store().getRun(run.runId)).toEqual(result!.run);
+      // Reading: the job's last run is a finished one; an attempt that will be retried is not.
+      expect(await c.store().getJob(scope, 'cmp')).toMatchObject({ lastRunAt: null, lastStatus: null });
 
       // The retry is claimed with its new attempt only, once available.
       expect((await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], { now: at(60), workerId: 'worker-b', leaseMs: 30_000 }))[0]!.outcome).toBe('duplicate');
@@ -40,6 +44,11 @@ export function completeContract(c: ContractContext): void {
       const [second] = await c.store().completeRuns([done(run.runId, { attempt: 2, guard: { workerId: 'worker-b' }, status: 'failed', error: 'again', finishedAt: at(61), retryAt: at(100) })]);
       expect(second!.run!.attempts.map((a) => [a.attempt, a.workerId, a.error])).toEqual([[1, 'worker-a', 'boom'], [2, 'worker-b', 'again']]);
       expect(second!.run!.attempt).toBe(3);
+      expect((await c.store().claimRuns([{ runId: run.runId, attempt: 3 }], { now: at(100), workerId: 'worker-c', leaseMs: 30_000 }))[0]!.outcome).toBe('claimed');
+      const [last] = await c.store().completeRuns([done(run.runId, { attempt: 3, guard: { workerId: 'worker-c' }, status: 'dead', error: 'final', finishedAt: at(101) })]);
+      expect(last!.run).toMatchObject({ status: 'dead', attempt: 3, error: 'final', workerId: 'worker-c', startedAt: at(100), finishedAt: at(101) });
+      expect(last!.run!.attempts.map((a) => a.attempt)).toEqual([1, 2]);
+      expect(await c.store().getJob(scope, 'cmp')).toMatchObject({ lastRunAt: at(101), lastStatus: 'dead' });
     });
 
     it('final failure: dead with its error', async () => {

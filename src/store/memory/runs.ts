@@ -1,5 +1,5 @@
 import type { ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, HeartbeatResult, RunRecord } from '../port.js';
-import { type MemoryState, clone, insertRun, isLive, jobKey, liveRunsOf } from './state.js';
+import { type MemoryState, clone, insertRun, jobKey, liveRunsOf } from './state.js';
 
 function finish(run: RunRecord, status: RunRecord['status'], now: Date, error: string | null): void {
   run.status = status;
@@ -57,7 +57,9 @@ export function heartbeat(state: MemoryState, runIds: readonly string[], ctx: Cl
   const cancel: string[] = [];
   for (const runId of runIds) {
     const run = state.runs.get(runId);
-    if (!run || run.workerId !== ctx.workerId || !isLive(run, ctx.now)) {
+    // A lease that ran out but was not reaped yet is still this worker's: the reaper's
+    // guard (lease expired before now) fails once it is extended, so nobody runs it twice.
+    if (!run || run.status !== 'running' || run.workerId !== ctx.workerId) {
       cancel.push(runId);
       continue;
     }
@@ -100,7 +102,8 @@ export function completeRuns(state: MemoryState, completions: readonly Completio
     }
 
     const job = state.jobs.get(jobKey(run.scope, run.jobId));
-    if (job) {
+    // The job's last run is a finished one; an attempt that will be retried is not yet.
+    if (job && run.status !== 'pending') {
       job.lastRunAt = new Date(c.finishedAt);
       job.lastStatus = c.status;
     }
