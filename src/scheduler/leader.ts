@@ -156,11 +156,13 @@ export class LeaderElector {
   /** Never act on a lease we cannot prove: step down the instant it would have expired. */
   #armExpiry(): void {
     this.#expiryTimer?.cancel();
-    const left = this.#provenUntil - this.#o.clock.now();
+    // A small margin before the proven expiry absorbs timer lag, so the old leader has
+    // stepped down by the time a follower may take the expired lease.
+    const until = this.#provenUntil - Math.min(500, Math.floor(this.#o.ttlMs / 10));
     this.#expiryTimer = this.#o.clock.setTimer(() => {
       this.#expiryTimer = null;
-      if (this.#fence !== null && this.#o.clock.now() >= this.#provenUntil) this.#stepDown('lease not renewed in time');
-    }, Math.max(0, left));
+      if (this.#fence !== null && this.#o.clock.now() >= until) this.#stepDown('lease not renewed in time');
+    }, Math.max(0, until - this.#o.clock.now()));
   }
 
   #stepDown(reason: string): void {
