@@ -28,14 +28,20 @@ export interface AmqpTransportStats {
   staleSettles: number;
   /** Publishes the broker returned as unroutable. */
   returned: number;
-  /** Channels re-opened or connections re-established. */
+  /** Connections re-established after the first. */
   reconnects: number;
+  /** Publishes sent again because their channel closed before the confirm. */
+  publishRetries: number;
 }
+
+/** amqplib's errors for a publish whose channel closed before its confirm arrived. */
+const CHANNEL_LOSS = /channel closed|channel ended|connection closed|unexpected close/i;
+const MAX_PUBLISH_ATTEMPTS = 10;
 
 export class AmqpTransport implements Transport {
   readonly kind = 'amqp' as const;
   readonly options: ResolvedAmqpTransportOptions;
-  readonly stats: AmqpTransportStats = { staleSettles: 0, returned: 0, reconnects: 0 };
+  readonly stats: AmqpTransportStats = { staleSettles: 0, returned: 0, reconnects: 0, publishRetries: 0 };
 
   #events = new SafeEmitter<TransportEvents>();
   #manager: AmqpConnectionManager;
@@ -177,17 +183,29 @@ export class AmqpTransport implements Transport {
     const headers = { ...cleanHeaders(options.headers), [PUBLISH_ID_HEADER]: id };
     this.#pending.add(id);
     try {
-      // Never `expiration`: on a delayed message it would cut the delay short.
-      await this.#publisher.wrapper.publish(exchange, routingKey, body, {
-        persistent: true,
-        mandatory: true,
-        ...(options.messageId !== undefined ? { messageId: options.messageId } : {}),
-        headers,
-      });
-    } catch (err) {
-      if (this.#closing) throw new WarrenError('ERR_CLOSED', `Transport closed before the publish to ${queue} was confirmed`, { cause: err });
-      if (isWarrenError(err)) throw err;
-      throw new WarrenError('ERR_PUBLISH_NACKED', `The broker did not accept the publish to ${queue}: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: { queue } });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          // Never `expiration`: on a delayed message it would cut the delay short.
+          await this.#publisher.wrapper.publish(exchange, routingKey, body, {
+            persistent: true,
+            mandatory: true,
+            ...(options.messageId !== undefined ? { messageId: options.messageId } : {}),
+            headers,
+          });
+          break;
+        } catch (err) {
+          if (this.#closing) throw new WarrenError('ERR_CLOSED', `Transport closed before the publish to ${queue} was confirmed`, { cause: err });
+          if (isWarrenError(err)) throw err;
+          // The channel died before the broker confirmed: send it again once a channel is
+          // back (at-least-once; the consumer side deduplicates by run id).
+          if (CHANNEL_LOSS.test((err as Error)?.message ?? '') && attempt < MAX_PUBLISH_ATTEMPTS) {
+            this.stats.publishRetries++;
+            this.#returned.delete(id);
+            continue;
+          }
+          throw new WarrenError('ERR_PUBLISH_NACKED', `The broker did not accept the publish to ${queue}: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: { queue } });
+        }
+      }
     } finally {
       this.#pending.delete(id);
     }
@@ -211,7 +229,17 @@ export class AmqpTransport implements Transport {
       },
     });
     this.#consumers.add(consumer);
-    if (this.#manager.isConnected()) await consumer.waitForConnect();
+    if (this.#manager.isConnected()) {
+      try {
+        await consumer.waitForConnect();
+      } catch (err) {
+        // The first attempt failed (e.g. 406 on the queue's arguments): report it rather
+        // than leave a consumer retrying in the background.
+        this.#consumers.delete(consumer);
+        await consumer.close();
+        throw err;
+      }
+    }
     return {
       cancel: async () => {
         this.#consumers.delete(consumer);
