@@ -137,7 +137,8 @@ export async function deadLetterAndAck(core: WorkerCore, delivery: Delivery, rea
   const done = await retryUntil(
     `dead-letter on ${delivery.queue}`,
     async () => {
-      await core.transport.deadLetter(delivery.queue, delivery.body, text);
+      // Transport.deadLetter does not carry the AMQP messageId over; a header keeps it.
+      await core.transport.deadLetter(delivery.queue, delivery.body, text, delivery.messageId !== undefined ? { 'x-warren-message-id': delivery.messageId } : {});
       return true;
     },
     { clock: core.clock, signal: core.closing },

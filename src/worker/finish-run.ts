@@ -163,6 +163,7 @@ async function deadLetterRun(core: WorkerCore, entry: RunningRun, completion: Co
       await core.transport.deadLetter(entry.info.queue, entry.body, reason, {
         'x-warren-error': completion.error ?? '',
         'x-warren-run-id': entry.run.runId,
+        'x-warren-message-id': entry.run.runId,
         'x-warren-job': entry.run.jobId,
         'x-warren-attempt': entry.run.attempt,
         'x-warren-status': completion.status,
