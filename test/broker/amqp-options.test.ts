@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { AmqpTransport } from '../../src/broker/amqp-transport.js';
+import { parseAmqpTransportOptions } from '../../src/broker/amqp/options.js';
+import { Backoff } from '../../src/broker/amqp/backoff.js';
+import { isWarrenError } from '../../src/errors.js';
+
+function errorOf(fn: () => unknown): { code: string; field: string | undefined; message: string } | undefined {
+  try {
+    fn();
+  } catch (err) {
+    if (isWarrenError(err)) return { code: err.code, field: err.field, message: err.message };
+    throw err;
+  }
+  return undefined;
+}
+
+describe('AmqpTransport options', () => {
+  it('fills documented defaults', () => {
+    expect(parseAmqpTransportOptions({ url: 'amqp://localhost' })).toEqual({
+      url: 'amqp://localhost',
+      heartbeatSec: 30,
+      maxBufferedPublishes: 10_000,
+      queueType: 'quorum',
+      connectTimeoutMs: 10_000,
+      reconnect: { minMs: 500, maxMs: 30_000 },
+    });
+  });
+
+  it('names the bad option, the rule and the value, without leaking a password', () => {
+    expect(errorOf(() => parseAmqpTransportOptions({ url: 'http://x' }))).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'url' });
+    const hb = errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', heartbeatSec: 5 }));
+    expect(hb).toMatchObject({ field: 'heartbeatSec' });
+    expect(hb?.message).toBe('Invalid transport option `heartbeatSec`: expected an integer number of seconds from 30 to 3600, got 5');
+    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', reconnect: { minMs: 10, maxMs: 5 } }))).toMatchObject({ field: 'reconnect.minMs' });
+    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', queueType: 'lazy' as 'quorum' }))).toMatchObject({ field: 'queueType' });
+    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', scope: 'Bad Scope' }))).toMatchObject({ field: 'scope' });
+    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', bogus: 1 } as never))).toMatchObject({ field: 'bogus' });
+    const bad = errorOf(() => parseAmqpTransportOptions({ url: 'amqp://u:secret@h', heartbeatSec: 1 }));
+    expect(bad?.message).not.toContain('secret');
+    expect(() => new AmqpTransport({ url: 'nope' })).toThrow(/`url`/);
+  });
+
+  it('backs off exponentially with full jitter inside [min, max]', () => {
+    const high = new Backoff(100, 1000, () => 1);
+    expect([1, 2, 3, 4, 5, 6].map(() => high.next())).toEqual([100, 200, 400, 800, 1000, 1000]);
+    high.reset();
+    expect(high.next()).toBe(100);
+    const low = new Backoff(100, 1000, () => 0);
+    expect([1, 2, 3].map(() => low.next())).toEqual([100, 100, 100]);
+  });
+});
