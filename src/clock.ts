@@ -140,6 +140,18 @@ export class FakeClock implements Clock {
     await settle();
   }
 
+  /**
+   * Fires the earliest live timer due at or before `until` (moving time to it), without
+   * settling: for a driver that lets promises settle its own way between steps (the test
+   * harness). Returns false when no timer is due by then.
+   */
+  fireNext(until: number = this.#now): boolean {
+    const next = this.#peek();
+    if (next === undefined || next.at > until) return false;
+    this.#fire(next);
+    return true;
+  }
+
   /** Fires only the timers due now (or earlier), without moving time. */
   async flush(): Promise<void> {
     await this.advanceTo(this.#now);

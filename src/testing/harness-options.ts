@@ -38,8 +38,13 @@ export const harnessOptionsSchema = z
     workers: z.number({ error: 'an integer from 0 to 50' }).int({ error: 'an integer from 0 to 50' }).min(0, { error: 'an integer from 0 to 50' }).max(50, { error: 'an integer from 0 to 50' }).default(1),
     /** @default 1 */
     schedulers: z.number({ error: 'an integer from 0 to 10' }).int({ error: 'an integer from 0 to 10' }).min(0, { error: 'an integer from 0 to 10' }).max(10, { error: 'an integer from 0 to 10' }).default(1),
-    leaseTtl: z.union([z.string(), z.number()], { error: 'a duration such as "30s"' }).optional(),
-    schedulerOptions: z.record(z.string(), z.unknown()).default({}),
+    /** @default '1m' (fewer idle renewals per fake hour than the scheduler's 15s) */
+    leaseTtl: z.union([z.string(), z.number()], { error: 'a duration such as "30s"' }).default('1m'),
+    /** @default { safetyTick: '1m' } */
+    schedulerOptions: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .transform((o) => ({ safetyTick: '1m', ...o })),
     workerOptions: z.record(z.string(), z.unknown()).default({}),
     store: z.custom<NonNullable<TestHarnessOptions['store']>>((v) => hasFns(v, ['claimRuns', 'listRuns', 'acquireLeadership']), { error: 'a Store' }).optional(),
     transport: z.custom<NonNullable<TestHarnessOptions['transport']>>((v) => hasFns(v, ['consume', 'publish', 'deadLetter']), { error: 'a Transport' }).optional(),
@@ -65,6 +70,6 @@ export function resolveHarnessOptions(input: unknown): ResolvedHarnessOptions {
   }
   const options = parsed.data;
   assertScope(options.scope, 'scope', 'ERR_INVALID_OPTION');
-  if (options.leaseTtl !== undefined) parseDuration(options.leaseTtl, 'leaseTtl', 'ERR_INVALID_OPTION');
+  parseDuration(options.leaseTtl, 'leaseTtl', 'ERR_INVALID_OPTION');
   return options;
 }

@@ -15,8 +15,8 @@ import { ProcessSandbox } from './process-sandbox.js';
 import { toHarnessRun } from './run-view.js';
 import type { CrashOptions, DeadLetter, DowntimeOptions, HarnessAudit, HarnessRun, TestHarnessOptions, WaitForOptions } from './types.js';
 
-/** A component left spinning without timers would hang a test: bound every wait in real time too. */
-const REAL_DEADLINE_MS = 10_000;
+/** Macrotask turns a driven call may sit with no timer armed before it is declared stuck. */
+const IDLE_TURNS = 2_000;
 /** Timer steps one `advance` may take before it is declared a runaway loop. */
 const MAX_STEPS = 5_000_000;
 const USURPER = 'warren-harness-usurper';
@@ -141,11 +141,8 @@ export class TestHarness implements AsyncDisposable {
       return;
     }
     await this.#quiesce();
-    for (let steps = 0; ; steps++) {
-      const next = fake.nextTimerAt();
-      if (next === undefined || next > target) break;
+    for (let steps = 0; fake.fireNext(target); steps++) {
       if (steps > MAX_STEPS) throw new WarrenError('ERR_TIMEOUT', `advance: more than ${MAX_STEPS} timer steps before ${new Date(target).toISOString()}; a component keeps re-arming a timer at the same instant`);
-      await fake.advanceTo(Math.max(next, fake.now()));
       await this.#activity.quiesce();
     }
     if (target > fake.now()) await fake.advanceTo(target);
@@ -192,8 +189,8 @@ export class TestHarness implements AsyncDisposable {
         throw new WarrenError('ERR_TIMEOUT', `waitFor: ${what} did not hold within ${formatDuration(timeoutMs)}`);
       }
       if (this.#fake) {
-        const next = this.#fake.nextTimerAt();
-        await this.advanceTo(next === undefined || next > deadline ? deadline : Math.max(next, now));
+        if (this.#fake.fireNext(deadline)) await this.#activity.quiesce();
+        else await this.advanceTo(deadline);
       } else {
         await realSleep(Math.min(25, deadline - now));
       }
@@ -340,7 +337,7 @@ export class TestHarness implements AsyncDisposable {
     const now = new Date(this.clock.now());
     const state = await this.store.getLeadership(this.scope, now);
     if (state.holder) await this.store.releaseLeadership(this.scope, state.holder);
-    const ttl = parseDuration(this.#options.leaseTtl ?? '1h', 'leaseTtl', 'ERR_INVALID_OPTION');
+    const ttl = parseDuration(this.#options.leaseTtl, 'leaseTtl', 'ERR_INVALID_OPTION');
     await this.store.acquireLeadership(this.scope, USURPER, Math.max(ttl, 3_600_000), now);
     try {
       await this.waitFor(() => !this.#schedulers[index]!.proc.isLeader(), { timeout: options.timeout ?? '1h' });
@@ -381,7 +378,7 @@ export class TestHarness implements AsyncDisposable {
       scope: this.scope,
       instanceId: `${this.scope}-scheduler-${n}`,
       jobs: this.#jobs.map((j) => j.definition),
-      ...(this.#options.leaseTtl === undefined ? {} : { leaseTtl: this.#options.leaseTtl }),
+      leaseTtl: this.#options.leaseTtl,
       extra: this.#options.schedulerOptions,
     });
     return { sandbox, proc };
@@ -440,9 +437,10 @@ export class TestHarness implements AsyncDisposable {
   }
 
   async #quiesce(): Promise<void> {
-    if (this.#fake) {
-      await this.#fake.flush();
+    const fake = this.#fake;
+    if (fake) {
       await this.#activity.quiesce();
+      while (fake.fireNext(fake.now())) await this.#activity.quiesce();
     } else {
       await settle(2);
     }
@@ -460,14 +458,14 @@ export class TestHarness implements AsyncDisposable {
       done = true;
     });
     tracked.catch(() => {});
-    const realDeadline = Date.now() + REAL_DEADLINE_MS;
+    let idleTurns = 0;
     for (let steps = 0; !done; steps++) {
       await this.#activity.quiesce();
       if (done) break;
-      const next = fake.nextTimerAt();
-      if (next !== undefined) await fake.advanceTo(Math.max(next, fake.now()));
-      else if (Date.now() > realDeadline) throw new WarrenError('ERR_TIMEOUT', `${what} did not finish and no timer is armed to move it on`);
-      else await settle(5);
+      if (fake.fireNext(Number.POSITIVE_INFINITY)) continue;
+      // No timer armed: only real I/O could move it on (none in memory); give up after a while.
+      if (++idleTurns > IDLE_TURNS) throw new WarrenError('ERR_TIMEOUT', `${what} did not finish and no timer is armed to move it on`);
+      await settle(5);
       if (steps > MAX_STEPS) throw new WarrenError('ERR_TIMEOUT', `${what} did not finish within ${MAX_STEPS} timer steps`);
     }
     return tracked;

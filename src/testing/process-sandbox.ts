@@ -83,6 +83,26 @@ export class ProcessSandbox {
     });
   }
 
+  /** A call of the process into a shared backend: counted as in flight, its answer dropped if the process died meanwhile. */
+  #call<T>(activity: Activity, start: () => T): T {
+    if (this.#dead) return never() as T;
+    const result = start();
+    if (!(result instanceof Promise)) return result;
+    activity.begin();
+    return new Promise((resolve, reject) => {
+      result.then(
+        (value) => {
+          activity.end();
+          if (!this.#dead) resolve(value);
+        },
+        (error) => {
+          activity.end();
+          if (!this.#dead) reject(error);
+        },
+      );
+    }) as T;
+  }
+
   #clockView(base: Clock, activity: Activity): Clock {
     const view: Clock = {
       now: () => base.now(),
@@ -121,13 +141,18 @@ export class ProcessSandbox {
   }
 
   #storeView(base: Store, activity: Activity): Store {
+    const methods = new Map<PropertyKey, unknown>();
     return new Proxy(base, {
       get: (target, prop, receiver) => {
+        const cached = methods.get(prop);
+        if (cached !== undefined) return cached;
         const value = Reflect.get(target, prop, receiver);
         if (typeof value !== 'function') return value;
-        if (prop === 'close') return async () => {}; // the store is shared: a process closing it closes only itself
-        if (prop === 'onJobChange') {
-          return async (scope: string, listener: (change: { scope: string; jobId: string }) => void) => {
+        let method: unknown;
+        if (prop === 'close') {
+          method = async () => {}; // the store is shared: a process closing it closes only itself
+        } else if (prop === 'onJobChange') {
+          method = async (scope: string, listener: (change: { scope: string; jobId: string }) => void) => {
             if (this.#dead) return never();
             const unsubscribe = await target.onJobChange(scope, (change) => {
               if (!this.#dead) listener(change);
@@ -138,13 +163,11 @@ export class ProcessSandbox {
               await unsubscribe();
             };
           };
+        } else {
+          method = (...args: unknown[]) => this.#call(activity, () => (value as (...a: unknown[]) => unknown).apply(target, args));
         }
-        return (...args: unknown[]) => {
-          if (this.#dead) return never();
-          const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-          if (!(result instanceof Promise)) return result;
-          return this.guard(activity.track(result));
-        };
+        methods.set(prop, method);
+        return method;
       },
     });
   }
@@ -181,9 +204,9 @@ export class ProcessSandbox {
 
     const view: Transport = {
       kind: base.kind,
-      assertQueue: (queue) => (this.#dead ? never() : this.guard(activity.track(base.assertQueue(queue)))),
-      publish: (queue, body, options) => (this.#dead ? never() : this.guard(activity.track(base.publish(queue, body, options)))),
-      deadLetter: (queue, body, reason, headers) => (this.#dead ? never() : this.guard(activity.track(base.deadLetter(queue, body, reason, headers)))),
+      assertQueue: (queue) => this.#call(activity, () => base.assertQueue(queue)),
+      publish: (queue, body, options) => this.#call(activity, () => base.publish(queue, body, options)),
+      deadLetter: (queue, body, reason, headers) => this.#call(activity, () => base.deadLetter(queue, body, reason, headers)),
       consume: async (queue: string, handler: DeliveryHandler, options) => {
         if (this.#dead) return never();
         const consumer = await base.consume(

@@ -23,9 +23,17 @@ export interface TestHarnessOptions {
   workers?: number;
   /** Scheduler instances in the leader election (one leads). @default 1 */
   schedulers?: number;
-  /** The schedulers' leader lease. @default the scheduler's own default */
+  /**
+   * The schedulers' leader lease. Longer than the scheduler's own default (15s) so fake
+   * hours pass with fewer idle renewals; slots do not depend on it.
+   * @default '1m'
+   */
   leaseTtl?: Duration;
-  /** Extra options passed to every `createScheduler` (advanced; e.g. a safety tick). */
+  /**
+   * Extra options passed to every `createScheduler`. The harness sets `safetyTick: '1m'`
+   * (the scheduler's default is 10s): the tick that reaps expired worker leases, so a
+   * crashed worker's run is retried up to a minute after its lease ran out.
+   */
   schedulerOptions?: Record<string, unknown>;
   /** Extra options passed to every `createWorker` (advanced; e.g. a run lease). */
   workerOptions?: Record<string, unknown>;
