@@ -66,6 +66,16 @@ export function claimsContract(c: ContractContext): void {
       expect(await c.store().getRun(run.runId)).toMatchObject({ status: 'cancelled', finishedAt: at(3), startedAt: null });
     });
 
+    // Reading: the epoch guards slots and chains; a manual run (runNow) belongs to neither,
+    // so a pause/resume after it was requested does not cancel it.
+    it('a manual run survives an epoch change', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'work');
+      const run = await seedRun(c.store(), scope, job, 'm', { triggerSource: 'manual' });
+      await c.store().updateJob(scope, 'work', {}, { now: at(1), bumpEpoch: true });
+      expect((await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(2))))[0]!.outcome).toBe('claimed');
+    });
+
     it('expired past staleAt: recorded expired', async () => {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'work');

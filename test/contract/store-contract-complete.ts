@@ -15,8 +15,9 @@ export function completeContract(c: ContractContext): void {
       const [result] = await c.store().completeRuns([done(run.runId)]);
       expect(result).toMatchObject({ runId: run.runId, applied: true, nextRun: null });
       expect(result!.run).toMatchObject({ status: 'succeeded', finishedAt: at(20), error: null, startedAt: at(10), workerId: 'worker-a', attempt: 1 });
-      // `attempts` holds the earlier attempts only; the last one is the run's own fields.
-      expect(result!.run!.attempts).toEqual([]);
+      // Reading of "earlier attempts": every finished attempt is appended, the final one too,
+      // so a finished run carries its whole history (the worker and harness rely on it).
+      expect(result!.run!.attempts).toEqual([{ attempt: 1, workerId: 'worker-a', startedAt: at(10), finishedAt: at(20), status: 'succeeded', error: null, retryAt: null }]);
       expect(await c.store().getRun(run.runId)).toEqual(result!.run);
       // Reading: last_run_at is when the last run finished.
       expect(await c.store().getJob(scope, 'cmp')).toMatchObject({ lastStatus: 'succeeded', lastRunAt: at(20) });
@@ -47,7 +48,7 @@ export function completeContract(c: ContractContext): void {
       expect((await c.store().claimRuns([{ runId: run.runId, attempt: 3 }], { now: at(100), workerId: 'worker-c', leaseMs: 30_000 }))[0]!.outcome).toBe('claimed');
       const [last] = await c.store().completeRuns([done(run.runId, { attempt: 3, guard: { workerId: 'worker-c' }, status: 'dead', error: 'final', finishedAt: at(101) })]);
       expect(last!.run).toMatchObject({ status: 'dead', attempt: 3, error: 'final', workerId: 'worker-c', startedAt: at(100), finishedAt: at(101) });
-      expect(last!.run!.attempts.map((a) => a.attempt)).toEqual([1, 2]);
+      expect(last!.run!.attempts.map((a) => [a.attempt, a.status, a.retryAt])).toEqual([[1, 'failed', at(50)], [2, 'failed', at(100)], [3, 'dead', null]]);
       expect(await c.store().getJob(scope, 'cmp')).toMatchObject({ lastRunAt: at(101), lastStatus: 'dead' });
     });
 
@@ -110,6 +111,18 @@ export function completeContract(c: ContractContext): void {
       expect(result!.nextRun).toBeNull();
       expect(await c.store().getRun(link.runId)).toBeNull();
       expect((await c.store().getJob(scope, 'chain'))!.nextDueAt).toEqual(paused.nextDueAt);
+    });
+
+    it('`next` waits for the final completion: a retry does not move the chain', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'chain', { reschedule: 'queue' }, at(0));
+      const run = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'r'), at(10));
+      const link = newRun(job, runId(scope, 'link'), { scheduledFor: at(80), availableAt: at(80), triggerSource: 'chain' });
+      const [result] = await c.store().completeRuns([done(run.runId, { status: 'failed', error: 'boom', retryAt: at(30), next: { run: link, nextDueAt: at(80) } })]);
+      expect(result).toMatchObject({ applied: true, nextRun: null });
+      expect(result!.run!.status).toBe('pending');
+      expect(await c.store().getRun(link.runId)).toBeNull();
+      expect((await c.store().getJob(scope, 'chain'))!.nextDueAt).toEqual(at(0));
     });
 
     it('`next` is not inserted when the guard fails', async () => {

@@ -16,11 +16,13 @@ export function claimRuns(state: MemoryState, requests: readonly ClaimRequest[],
   return requests.map((request): ClaimResult => {
     const run = state.runs.get(request.runId);
     const job = run ? state.jobs.get(jobKey(run.scope, run.jobId)) : undefined;
-    if (!run || !job) return { runId: request.runId, outcome: 'not_found', run: null, job: null };
+    if (!run) return { runId: request.runId, outcome: 'not_found', run: null, job: null };
+    if (!job) return { runId: request.runId, outcome: 'not_found', run: clone(run), job: null };
     const answer = (outcome: ClaimResult['outcome']): ClaimResult => ({ runId: run.runId, outcome, run: clone(run), job: clone(job) });
 
     if (run.status !== 'pending' || run.attempt !== request.attempt) return answer('duplicate');
-    if (run.epoch !== job.epoch) {
+    // A manual run belongs to no slot or chain, so a pause/resume does not invalidate it.
+    if (run.epoch !== job.epoch && run.triggerSource !== 'manual') {
       finish(run, 'cancelled', now, 'the job was paused or rescheduled (epoch moved on)');
       return answer('stale_epoch');
     }
@@ -37,11 +39,10 @@ export function claimRuns(state: MemoryState, requests: readonly ClaimRequest[],
         return answer('skipped');
       }
       if (job.overlap === 'bufferOne' || job.overlap === 'bufferAll') return answer('busy');
-      // cancelOther: ask the oldest running ones to stop, enough to make room for this one.
-      const oldest = [...live].sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0));
-      for (const other of oldest.slice(0, live.length - job.maxParallel + 1)) {
-        other.cancelRequestedAt ??= new Date(now);
-      }
+      // cancelOther: ask the oldest running ones to stop, just enough to make room for this
+      // one (runs already asked to stop are on their way out and are not asked twice).
+      const active = live.filter((other) => other.cancelRequestedAt === null).sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0));
+      for (const other of active.slice(0, Math.max(0, active.length - job.maxParallel + 1))) other.cancelRequestedAt = new Date(now);
     }
     run.status = 'running';
     run.workerId = ctx.workerId;
@@ -83,11 +84,13 @@ export function completeRuns(state: MemoryState, completions: readonly Completio
     const run = state.runs.get(c.runId);
     if (!guardHolds(run, c)) return { runId: c.runId, applied: false, run: run ? clone(run) : null, nextRun: null };
 
-    if (c.retryAt !== undefined && c.status !== 'succeeded') {
-      run.attempts.push({ attempt: run.attempt, workerId: run.workerId, startedAt: run.startedAt, finishedAt: new Date(c.finishedAt), status: c.status, error: c.error, retryAt: new Date(c.retryAt) });
+    const retryAt = c.retryAt;
+    const retry = retryAt !== undefined;
+    if (retry) {
+      run.attempts.push({ attempt: run.attempt, workerId: run.workerId, startedAt: run.startedAt, finishedAt: new Date(c.finishedAt), status: c.status, error: c.error, retryAt: new Date(retryAt) });
       run.status = 'pending';
       run.attempt += 1;
-      run.availableAt = new Date(c.retryAt);
+      run.availableAt = new Date(retryAt);
       // The retry's trigger is a new message: the outbox must see it unpublished.
       run.publishedAt = null;
       run.leaseUntil = null;
@@ -97,21 +100,24 @@ export function completeRuns(state: MemoryState, completions: readonly Completio
       run.cancelRequestedAt = null;
       run.error = c.error;
     } else {
+      // Every finished attempt goes into the history, the last one too.
+      run.attempts.push({ attempt: run.attempt, workerId: run.workerId, startedAt: run.startedAt, finishedAt: new Date(c.finishedAt), status: c.status, error: c.error, retryAt: null });
       finish(run, c.status, c.finishedAt, c.error);
       run.leaseUntil = null;
     }
 
     const job = state.jobs.get(jobKey(run.scope, run.jobId));
-    // The job's last run is a finished one; an attempt that will be retried is not yet.
-    if (job && run.status !== 'pending') {
+    let nextRun: RunRecord | null = null;
+    // The job's last run is a finished one, and a chain moves on only once the run is
+    // over: an attempt that will be retried is neither.
+    if (job && !retry) {
       job.lastRunAt = new Date(c.finishedAt);
       job.lastStatus = c.status;
-    }
-    let nextRun: RunRecord | null = null;
-    // A chain link from an older epoch (paused, resumed, rescheduled since) dies here.
-    if (c.next && job && job.epoch === c.next.run.epoch) {
-      nextRun = insertRun(state, run.scope, c.next.run, c.finishedAt);
-      job.nextDueAt = new Date(c.next.nextDueAt);
+      // A chain whose job was paused/resumed since this run was made dies here instead of doubling.
+      if (c.next && job.epoch === run.epoch) {
+        nextRun = insertRun(state, run.scope, c.next.run, c.finishedAt);
+        job.nextDueAt = new Date(c.next.nextDueAt);
+      }
     }
     return { runId: c.runId, applied: true, run: clone(run), nextRun: nextRun ? clone(nextRun) : null };
   });
