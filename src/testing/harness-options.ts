@@ -38,8 +38,8 @@ export const harnessOptionsSchema = z
     workers: z.number({ error: 'an integer from 0 to 50' }).int({ error: 'an integer from 0 to 50' }).min(0, { error: 'an integer from 0 to 50' }).max(50, { error: 'an integer from 0 to 50' }).default(1),
     /** @default 1 */
     schedulers: z.number({ error: 'an integer from 0 to 10' }).int({ error: 'an integer from 0 to 10' }).min(0, { error: 'an integer from 0 to 10' }).max(10, { error: 'an integer from 0 to 10' }).default(1),
-    /** @default '1m' (fewer idle renewals per fake hour than the scheduler's 15s) */
-    leaseTtl: z.union([z.string(), z.number()], { error: 'a duration such as "30s"' }).default('1m'),
+    /** @default '5m' (fewer idle renewals per fake hour than the scheduler's 15s) */
+    leaseTtl: z.union([z.string(), z.number()], { error: 'a duration such as "30s"' }).default('5m'),
     /** @default { safetyTick: '1m' } */
     schedulerOptions: z
       .record(z.string(), z.unknown())

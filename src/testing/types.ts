@@ -24,9 +24,10 @@ export interface TestHarnessOptions {
   /** Scheduler instances in the leader election (one leads). @default 1 */
   schedulers?: number;
   /**
-   * The schedulers' leader lease. Longer than the scheduler's own default (15s) so fake
-   * hours pass with fewer idle renewals; slots do not depend on it.
-   * @default '1m'
+   * The schedulers' leader lease (renewed every third of it). Longer than the scheduler's
+   * own default (15s) so fake days pass with fewer idle renewals; slots do not depend on it,
+   * failover after `crashScheduler()` does.
+   * @default '5m'
    */
   leaseTtl?: Duration;
   /**
