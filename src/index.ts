@@ -4,3 +4,7 @@ export { SystemClock, systemClock } from './clock.js';
 export type { Clock, Timer } from './clock.js';
 export type { Duration } from './util/duration.js';
 export type * from './define/types.js';
+export { defineJob } from './define/define-job.js';
+export type { DefaultParamsSchema, NormalizedJobSpec } from './define/define-job.js';
+export { nextRuns, nextRun, slotsBetween, periodAt } from './define/schedule.js';
+export { backoffDelayMs } from './util/backoff.js';
