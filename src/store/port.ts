@@ -77,7 +77,7 @@ export interface RunRecord {
   publishedAt: Date | null;
   cancelRequestedAt: Date | null;
   createdAt: Date;
-  /** Earlier attempts, oldest first. */
+  /** Finished attempts, oldest first (the final one too). */
   attempts: AttemptRecord[];
 }
 
