@@ -1,0 +1,66 @@
+import type { ConsumeOptions, Consumer, DeliveryHandler, PublishOptions, Transport, TransportEvents } from './warren.js';
+
+/**
+ * Delegates to a real transport and notes when the first delivery reached the consumer,
+ * so warren's drain time starts where raw amqplib's does: at the first delivery, not at
+ * the first handler call (which comes after the batched claim).
+ */
+export class TransportProbe implements Transport {
+  readonly kind: Transport['kind'];
+  firstDeliveryAt = 0;
+  deliveries = 0;
+  /** performance.now() of each message's first delivery, by message id (the run id). */
+  readonly deliveredAt = new Map<string, number>();
+
+  constructor(readonly inner: Transport) {
+    this.kind = inner.kind;
+  }
+
+  assertQueue(queue: string): Promise<void> {
+    return this.inner.assertQueue(queue);
+  }
+
+  publish(queue: string, body: Buffer, options?: PublishOptions): Promise<void> {
+    return this.inner.publish(queue, body, options);
+  }
+
+  deadLetter(queue: string, body: Buffer, reason: string, headers?: Record<string, unknown>): Promise<void> {
+    return this.inner.deadLetter(queue, body, reason, headers);
+  }
+
+  consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Consumer> {
+    return this.inner.consume(
+      queue,
+      (delivery) => {
+        const now = performance.now();
+        if (this.firstDeliveryAt === 0) this.firstDeliveryAt = now;
+        this.deliveries++;
+        if (delivery.messageId !== undefined && !this.deliveredAt.has(delivery.messageId)) this.deliveredAt.set(delivery.messageId, now);
+        return handler(delivery);
+      },
+      options,
+    );
+  }
+
+  isConnected(): boolean {
+    return this.inner.isConnected();
+  }
+
+  waitForConnect(signal?: AbortSignal): Promise<void> {
+    return this.inner.waitForConnect(signal);
+  }
+
+  on<E extends keyof TransportEvents>(event: E, listener: (...args: TransportEvents[E]) => void): this {
+    this.inner.on(event, listener);
+    return this;
+  }
+
+  off<E extends keyof TransportEvents>(event: E, listener: (...args: TransportEvents[E]) => void): this {
+    this.inner.off(event, listener);
+    return this;
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { deleteScopeTopology } from '../lib/amqp-cleanup.js';
+import { TransportProbe } from '../lib/transport-probe.js';
+import { AmqpTransport, PgStore, createWorker, defineJob, migrate, publishRuns, syncDefinitions, workQueueName, type NewRun, type RunRecord } from '../lib/warren.js';
+import { summarize, type Summary } from '../lib/stats.js';
+import { elapsedSince, withDeadline, type ThroughputResult } from './common.js';
+
+export interface WarrenWorkerOptions {
+  databaseUrl: string;
+  amqpUrl: string;
+  /** Used as the scope and the Postgres schema (both fresh, both removed afterwards). */
+  token: string;
+  jobs: number;
+  concurrency: number;
+  timeoutMs: number;
+  /** Pool size given to the worker. @default concurrency + 2, at most 20 */
+  poolSize?: number;
+}
+
+const SEED_BATCH = 1000;
+
+const fmt = (s: Summary) => `p50 ${s.p50.toFixed(1)} p99 ${s.p99.toFixed(1)} max ${s.max.toFixed(1)}`;
+
+/**
+ * warren's worker on the real services. The backlog is prepared the way the scheduler
+ * would leave it: run rows inserted (`store.insertRuns`, 1,000 per statement) and their
+ * triggers published persistently with confirms through the AmqpTransport
+ * (`publishRuns`, which also marks them published). Then `createWorker` (concurrency N:
+ * prefetch N) drains the queue: per message it validates, claims the run in Postgres
+ * (batched), acks, runs the no-op handler and records `succeeded` (batched).
+ * Measured: first delivery → the last run row `succeeded` (polled every 20 ms).
+ */
+export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<ThroughputResult> {
+  const scope = opts.token;
+  const schema = opts.token;
+  const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? Math.min(20, opts.concurrency + 2) });
+  pool.on('error', () => {});
+  const admin = new pg.Pool({ connectionString: opts.databaseUrl, max: 1 });
+  const transport = new AmqpTransport({ url: opts.amqpUrl, scope });
+  const probe = new TransportProbe(transport);
+  let worker: ReturnType<typeof createWorker> | undefined;
+  try {
+    await migrate(pool, { schema });
+    const store = new PgStore({ pool, schema });
+    // allowAll: thousands of runs of one job at once is the point here (the default overlap, skip, would record them `skipped`).
+    const noop = defineJob({ id: 'noop', queue: 'noop', overlap: 'allowAll', retry: { maxAttempts: 1 } });
+    const [record] = await syncDefinitions(store, scope, [noop], new Date());
+    const queue = workQueueName(scope, 'noop');
+    await transport.waitForConnect();
+    await transport.assertQueue(queue);
+
+    const enqueueStart = performance.now();
+    const base = Date.now();
+    for (let i = 0; i < opts.jobs; i += SEED_BATCH) {
+      const now = new Date();
+      const runs: NewRun[] = Array.from({ length: Math.min(SEED_BATCH, opts.jobs - i) }, (_, k) => ({
+        runId: randomUUID(),
+        jobId: 'noop',
+        // (scope, job_id, scheduled_for) is unique: one millisecond apart.
+        scheduledFor: new Date(base + i + k),
+        triggerSource: 'manual',
+        params: {},
+        epoch: record!.epoch,
+        status: 'pending',
+        staleAt: null,
+        availableAt: now,
+      }));
+      const inserted: RunRecord[] = await store.insertRuns(scope, runs, now);
+      const { failed } = await publishRuns(transport, store, inserted, () => noop.config, Date.now());
+      if (failed.length > 0) throw new Error(`${failed.length} triggers failed to publish: ${String(failed[0]!.error)}`);
+    }
+    const enqueueMs = elapsedSince(enqueueStart);
+
+    let handled = 0;
+    worker = createWorker({
+      store,
+      transport: probe,
+      scope,
+      concurrency: opts.concurrency,
+      jobs: [{ definition: noop, handler: () => void handled++ }],
+    });
+    worker.on('error', (err) => console.error('warren worker error:', err.message));
+    // Where the time goes, per run: delivery → handler start (validate + batched claim + ack)
+    // and handler start → success event (handler + batched completion).
+    const startedAt = new Map<string, number>();
+    const toStart: number[] = [];
+    const toSuccess: number[] = [];
+    worker.on('run:start', (run) => {
+      const now = performance.now();
+      startedAt.set(run.runId, now);
+      const delivered = probe.deliveredAt.get(run.runId);
+      if (delivered !== undefined) toStart.push(now - delivered);
+    });
+    worker.on('run:success', (run) => {
+      const started = startedAt.get(run.runId);
+      if (started !== undefined) toSuccess.push(performance.now() - started);
+    });
+    void worker.start();
+    const done = (async () => {
+      for (;;) {
+        const { rows } = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".runs WHERE scope = $1 AND status = 'succeeded'`, [scope]);
+        if (Number(rows[0]!.n) >= opts.jobs) return performance.now();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const last = await withDeadline(done, opts.timeoutMs, `warren worker concurrency ${opts.concurrency}`);
+    const drainMs = last - probe.firstDeliveryAt;
+    const stats = worker.stats();
+    return {
+      side: `warren createWorker (concurrency ${opts.concurrency})`,
+      jobs: opts.jobs,
+      concurrency: opts.concurrency,
+      enqueueMs,
+      drainMs,
+      jobsPerSec: (opts.jobs / drainMs) * 1000,
+      notes: [
+        `quorum work queue, Postgres schema ${schema}; enqueue = insertRuns + publishRuns (confirms) in batches of ${SEED_BATCH}`,
+        `handler calls ${handled}, deliveries ${probe.deliveries}, stats ${JSON.stringify(stats)}`,
+        `delivery → handler start ms ${fmt(summarize(toStart))}; handler start → run:success ms ${fmt(summarize(toSuccess))}`,
+      ],
+    };
+  } finally {
+    await worker?.close().catch(() => {});
+    await transport.close().catch(() => {});
+    await deleteScopeTopology(opts.amqpUrl, scope).catch((err: Error) => console.error('cleanup (RabbitMQ):', err.message));
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch((err: Error) => console.error('cleanup (Postgres):', err.message));
+    await admin.end().catch(() => {});
+    await pool.end().catch(() => {});
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * worker-throughput: 20,000 no-op jobs through warren's createWorker against raw amqplib
+ * doing the same publish/consume/ack, in one run on one machine (issue 3).
+ *
+ *   npx tsx bench/worker-throughput.ts            # from the repo root
+ *   npx tsx bench/worker-throughput.ts --help
+ */
+import pg from 'pg';
+import { parseCli, intOption, durationOption } from './lib/cli.js';
+import { AMQP_URL, DATABASE_URL, assertLoopback, benchToken } from './lib/env.js';
+import { machineInfo, printTable, serverVersions, writeResult, formatNumber } from './lib/report.js';
+import { runAmqplibRaw } from './sides/amqplib-raw.js';
+import { runPgBoss } from './sides/pg-boss.js';
+import { runWarrenWorker } from './sides/warren-worker.js';
+import { SideNotReady, type ThroughputResult } from './sides/common.js';
+
+const USAGE = `
+Usage: npx tsx bench/worker-throughput.ts [options]     (run from the repository root)
+
+Drains a backlog of no-op jobs through each side, one side after the other, and reports
+jobs/s measured from the first delivery to the last job recorded done.
+
+  --jobs N             jobs per side                                  (default 20000)
+  --concurrency N      warren concurrency = amqplib prefetch           (default 10)
+  --extra N            also run every side at concurrency/prefetch N   (default: none; 0 = none)
+  --sides LIST         comma list of: amqplib,warren,pgboss            (default amqplib,warren)
+  --queue-type T       quorum | classic for the raw amqplib queue      (default quorum, as warren's work queues)
+  --timeout D          bound per side, e.g. 120s                       (default 120s)
+  --allow-remote       allow non-loopback service URLs
+  -h, --help           this text
+
+Services: RabbitMQ ${AMQP_URL.replace(/\/\/[^@]*@/, '//')}, PostgreSQL ${DATABASE_URL}
+(override with AMQP_URL / DATABASE_URL). Results: bench/results/worker-throughput-<date>.json
+`;
+
+const args = parseCli(USAGE, {
+  jobs: { type: 'string', default: '20000' },
+  concurrency: { type: 'string', default: '10' },
+  extra: { type: 'string', default: '0' },
+  sides: { type: 'string', default: 'amqplib,warren' },
+  'queue-type': { type: 'string', default: 'quorum' },
+  timeout: { type: 'string', default: '120s' },
+  'allow-remote': { type: 'boolean', default: false },
+});
+
+const jobs = intOption(args.jobs, 'jobs', 1, 200_000);
+const concurrency = intOption(args.concurrency, 'concurrency', 1, 1000);
+const extra = intOption(args.extra, 'extra', 0, 1000);
+const timeoutMs = durationOption(args.timeout, 'timeout', 5_000, 290_000);
+const queueType = args['queue-type'] === 'classic' ? 'classic' : 'quorum';
+const sides = String(args.sides)
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const side of sides) {
+  if (!['amqplib', 'warren', 'pgboss'].includes(side)) {
+    console.error(`--sides: unknown side ${side}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+if (!args['allow-remote']) {
+  assertLoopback(AMQP_URL, 'AMQP_URL');
+  assertLoopback(DATABASE_URL, 'DATABASE_URL');
+}
+
+const levels = [concurrency, ...(extra > 0 && extra !== concurrency ? [extra] : [])];
+const results: ThroughputResult[] = [];
+const skipped: Array<{ side: string; reason: string }> = [];
+const started = new Date();
+
+async function measure(label: string, run: () => Promise<ThroughputResult>): Promise<void> {
+  process.stdout.write(`… ${label}\n`);
+  try {
+    const result = await run();
+    results.push(result);
+    console.log(`  ${result.side}: ${formatNumber(result.jobsPerSec)} jobs/s (drain ${formatNumber(result.drainMs)} ms, enqueue ${formatNumber(result.enqueueMs)} ms)`);
+  } catch (err) {
+    const reason = err instanceof SideNotReady ? `not ready: ${err.message}` : `failed: ${(err as Error).stack ?? String(err)}`;
+    skipped.push({ side: label, reason });
+    console.log(`  ${label}: ${reason}`);
+  }
+}
+
+for (const level of levels) {
+  if (sides.includes('amqplib')) {
+    await measure(`amqplib raw, prefetch ${level}`, () =>
+      runAmqplibRaw({ url: AMQP_URL, queue: `${benchToken('raw')}.jobs.noop`, jobs, prefetch: level, queueType, timeoutMs }),
+    );
+  }
+  if (sides.includes('warren')) {
+    await measure(`warren createWorker, concurrency ${level}`, () =>
+      runWarrenWorker({ databaseUrl: DATABASE_URL, amqpUrl: AMQP_URL, token: benchToken('warren'), jobs, concurrency: level, timeoutMs }),
+    );
+  }
+  if (sides.includes('pgboss')) {
+    await measure(`pg-boss, batchSize ${level}`, () =>
+      runPgBoss({ databaseUrl: DATABASE_URL, schema: benchToken('pgboss'), jobs, concurrency: level, timeoutMs }),
+    );
+  }
+}
+
+const raw = (level: number) => results.find((r) => r.side.startsWith('amqplib raw') && r.concurrency === level);
+const table = results.map((r) => {
+  const ref = raw(r.concurrency);
+  return {
+    side: r.side,
+    jobs: r.jobs,
+    'enqueue s': r.enqueueMs / 1000,
+    'drain s': r.drainMs / 1000,
+    'jobs/s': Math.round(r.jobsPerSec),
+    'vs raw amqplib': ref && ref !== r ? `${(r.jobsPerSec / ref.jobsPerSec).toFixed(2)}×` : ref === r ? '1.00×' : null,
+  };
+});
+console.log('');
+printTable(table);
+for (const s of skipped) console.log(`(${s.side}: ${s.reason.split('\n')[0]})`);
+
+const pgVersion = await (async () => {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  try {
+    await client.connect();
+    return (await client.query<{ v: string }>('SHOW server_version')).rows[0]?.v ?? null;
+  } catch {
+    return null;
+  } finally {
+    await client.end().catch(() => {});
+  }
+})();
+const file = writeResult('worker-throughput', {
+  bench: 'worker-throughput',
+  startedAt: started.toISOString(),
+  finishedAt: new Date().toISOString(),
+  options: { jobs, concurrency, extra, sides, queueType, timeoutMs },
+  method:
+    'Each side: fresh queue/schema; enqueue every job first (not timed in jobs/s), then start the consumer; drain = first delivery → last job done (raw: last ack; warren: last run row succeeded; pg-boss: last job row completed).',
+  machine: machineInfo({ bullmq: null }),
+  servers: { ...serverVersions(), postgresServer: pgVersion },
+  results,
+  table,
+  skipped,
+});
+console.log(`\nwrote ${file}`);
