@@ -110,10 +110,10 @@ export const workerOptionsSchema = z
   .strict()
   .superRefine((o, ctx) => {
     if ((o.pool === undefined) === (o.store === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['pool'], message: `exactly one of \`pool\` or \`store\``, input: o.pool === undefined ? 'neither' : 'both' });
+      ctx.addIssue({ code: 'custom', path: ['pool'], message: `exactly one of \`pool\` or \`store\``, params: { got: o.pool === undefined ? 'neither' : 'both' } });
     }
     if ((o.amqpUrl === undefined) === (o.transport === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['amqpUrl'], message: `exactly one of \`amqpUrl\` or \`transport\``, input: o.amqpUrl === undefined ? 'neither' : 'both' });
+      ctx.addIssue({ code: 'custom', path: ['amqpUrl'], message: `exactly one of \`amqpUrl\` or \`transport\``, params: { got: o.amqpUrl === undefined ? 'neither' : 'both' } });
     }
     if (o.heartbeatInterval !== undefined && o.heartbeatInterval >= o.leaseTtl) {
       ctx.addIssue({ code: 'custom', path: ['heartbeatInterval'], message: `a duration shorter than leaseTtl (${formatDuration(o.leaseTtl)})`, input: o.heartbeatInterval });
@@ -156,9 +156,8 @@ export function resolveWorkerOptions(input: unknown): ResolvedWorkerOptions {
       throw new WarrenError('ERR_INVALID_OPTION', `Invalid worker option \`${field}\`: unknown option`, { field });
     }
     const field = issue.path.map(String).join('.') || '(options)';
-    const got = issue.code === 'custom' && 'input' in issue && typeof issue.input === 'string' && (issue.input === 'both' || issue.input === 'neither')
-      ? issue.input
-      : describeValue(valueAt(input, issue.path));
+    const params = issue.code === 'custom' ? (issue.params as { got?: string } | undefined) : undefined;
+    const got = params?.got ?? describeValue(valueAt(input, issue.path));
     throw new WarrenError('ERR_INVALID_OPTION', `Invalid worker option \`${field}\`: expected ${issue.message}, got ${got}`, { field });
   }
   const o = parsed.data;
