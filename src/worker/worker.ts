@@ -206,7 +206,11 @@ class WorkerImpl implements Worker, WorkerCore {
   /** Boot in any order: the database may be down; keep trying until it answers. */
   async #bootStore(signal: AbortSignal): Promise<void> {
     const definitions = [...this.jobs.values()].map((r) => r.definition);
-    const records = await retryUntil('sync definitions', () => syncDefinitions(this.store, this.scope, definitions, new Date(this.clock.now())), { clock: this.clock, signal });
+    const records = await retryUntil('sync definitions', () => syncDefinitions(this.store, this.scope, definitions, new Date(this.clock.now())), {
+      clock: this.clock,
+      signal,
+      onError: (err, attempt) => this.#warn('store unreachable at start; retrying', err, attempt),
+    });
     if (!records) return;
     const startup = records.filter((r) => r.runOnStartup && r.enabled);
     if (startup.length > 0) await this.#insertStartupRuns(startup, signal);
@@ -256,8 +260,18 @@ class WorkerImpl implements Worker, WorkerCore {
         }
         return true;
       },
-      { clock: this.clock, signal },
+      { clock: this.clock, signal, onError: (err, attempt) => this.#warn('cannot consume the work queues; retrying', err, attempt) },
     );
+  }
+
+  #warn(message: string, err: unknown, attempt: number): void {
+    // The first failure and then every tenth, so a long outage does not flood the host's log.
+    if (attempt !== 1 && attempt % 10 !== 0) return;
+    try {
+      this.opts.logger?.warn(message, { worker_id: this.workerId, scope: this.scope, attempt, error: errorText(err) });
+    } catch {
+      // a throwing host logger must not break the boot loop
+    }
   }
 
   track(task: Promise<unknown>): void {

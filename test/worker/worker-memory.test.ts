@@ -273,3 +273,24 @@ describe('claim outcomes', () => {
     expect((await r.inner.getRun(fresh!.runId))?.status).toBe('succeeded');
   });
 });
+
+describe('params', () => {
+  it('params the definition rejects fail the run at once (dead, not retried), with the reason', async () => {
+    const r = rig();
+    const job = defineJob({ id: 'strict', params: z.object({ n: z.number() }), defaultParams: { n: 1 }, retry: { maxAttempts: 5 } });
+    let calls = 0;
+    const w = r.worker([{ definition: job, handler: async () => void (calls += 1) }]);
+    await w.start();
+    await r.clock.flush();
+    const [run] = await r.enqueue(job, [{ params: { n: 'not a number' } }]);
+    await settle(10);
+    const row = await r.inner.getRun(run!.runId);
+    expect(calls).toBe(0);
+    expect(row).toMatchObject({ status: 'dead', attempt: 1 });
+    expect(row!.error).toMatch(/invalid params: .*params\.n/);
+    const dead = r.transport.deadLetters(workQueueName(SCOPE, 'strict'));
+    expect(dead).toHaveLength(1);
+    expect(String(dead[0]!.headers['x-warren-reason'])).toMatch(/^non-retryable failure: invalid params/);
+  });
+});
+
