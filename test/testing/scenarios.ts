@@ -132,7 +132,10 @@ export const scenarios: Scenario[] = [
   {
     name: 'catch-up-policies',
     options: () => ({
-      jobs: (['none', 'latest', 'all'] as const).map((mode) => defineJob({ id: `catchup-${mode}`, schedule: { every: '1s' }, catchup: { mode, window: '1h' }, staleAfter: null })),
+      jobs: (['none', 'latest', 'all'] as const).map((mode) =>
+        // `all` publishes its backlog at once: buffered, not skipped by the default overlap policy.
+        defineJob({ id: `catchup-${mode}`, schedule: { every: '1s' }, catchup: { mode, window: '1h' }, staleAfter: null, ...(mode === 'all' ? { overlap: 'bufferAll' as const } : {}) }),
+      ),
     }),
     async drive(h) {
       const ids = ['catchup-none', 'catchup-latest', 'catchup-all'];
