@@ -1,0 +1,88 @@
+/**
+ * `createAdminHandler(options)`: the seed's REST API as a plain Node request listener, so it
+ * mounts in `http.createServer`, Express (`app.use('/admin', handler)`) or any framework
+ * that hands over the raw request and response. No framework dependency.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import createDebug from 'debug';
+import { bearerCheck } from './auth.js';
+import { readJsonBody } from './body.js';
+import { parseAdminHandlerOptions, type AdminHandlerOptions } from './options.js';
+import { HttpError, describeError, requestLabel, sendJson } from './respond.js';
+import { matchRoute, type Method } from './routes.js';
+
+const debug = createDebug('warren:http');
+
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const METHODS: readonly string[] = ['GET', 'POST', 'PATCH', 'DELETE'];
+
+/** Validates the options at once (a bad one throws `ERR_INVALID_OPTION`) and returns the listener. */
+export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
+  const o = parseAdminHandlerOptions(options);
+  const authenticate = o.token === undefined ? null : bearerCheck(o.token);
+  const base = o.basePath.split('/').filter((s) => s !== '');
+
+  const actorOf = (req: IncomingMessage): string => {
+    if (o.actorHeader !== undefined) {
+      const value = req.headers[o.actorHeader];
+      const user = (Array.isArray(value) ? value[0] : value)?.trim();
+      if (user) return user.slice(0, 200);
+    }
+    return `http:${req.socket?.remoteAddress ?? 'unknown'}`;
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    let segments: string[];
+    try {
+      segments = url.pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+    } catch {
+      throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'The request path is not valid percent-encoding');
+    }
+    if (base.some((part, i) => segments[i] !== part)) throw routeNotFound(req);
+    // Authenticate before routing, so an unauthenticated caller learns nothing about the API.
+    authenticate?.(req);
+    const match = matchRoute(segments.slice(base.length));
+    if (match === null) throw routeNotFound(req);
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
+    const run = METHODS.includes(method) ? match.route.methods[method as Method] : undefined;
+    if (run === undefined) {
+      const allow = Object.keys(match.route.methods);
+      if (allow.includes('GET')) allow.push('HEAD');
+      throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${allow.join(', ')}`, undefined, { Allow: allow.join(', ') });
+    }
+    const result = await run({
+      control: o.control,
+      params: match.params,
+      query: url.searchParams,
+      body: () => readJsonBody(req, o.maxBodyBytes),
+      actor: actorOf(req),
+    });
+    sendJson(res, result.status, result.body);
+  };
+
+  return (req, res) => {
+    serve(req, res).catch((error: unknown) => {
+      const { status, body, headers, internal } = describeError(error);
+      if (internal) {
+        debug('%s failed: %O', requestLabel(req), error);
+        o.logger?.error(`warren admin API: ${requestLabel(req)} failed: ${(error as Error)?.message ?? String(error)}`, { error });
+      } else {
+        debug('%s → %d %s', requestLabel(req), status, body.error.code);
+      }
+      // A body the route never read must still be drained, or a kept-alive socket stalls.
+      if (!req.readableEnded) req.resume();
+      try {
+        sendJson(res, status, body, headers);
+      } catch (sendError) {
+        debug('could not answer %s: %O', requestLabel(req), sendError);
+        res.destroy();
+      }
+    });
+  };
+}
+
+function routeNotFound(req: IncomingMessage): HttpError {
+  return new HttpError(404, 'ERR_ROUTE_NOT_FOUND', `No route ${req.method ?? ''} ${(req.url ?? '').split('?')[0]}`);
+}

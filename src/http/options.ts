@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import type { AdminControl } from './control.js';
+import { parseWith } from './validate.js';
+
+const hasFunctions = (...names: string[]) => (value: unknown) =>
+  typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
+
+const CONTROL_METHODS = ['list', 'get', 'upsert', 'update', 'remove', 'pause', 'resume', 'runNow', 'runs', 'backfill', 'audit'];
+
+/** Where error details go besides `debug('warren:http')`: any pino/winston-like object. */
+export interface AdminLogger {
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+const adminHandlerOptionsSchema = z
+  .object({
+    /** The control API: a `createScheduler()` instance (any role but `scheduler-only`). */
+    control: z.custom<AdminControl>(hasFunctions(...CONTROL_METHODS), `a control API (a scheduler, with ${CONTROL_METHODS.join('/')})`),
+    /**
+     * The bearer token every request must carry (`Authorization: Bearer <token>`). Without
+     * it the handler does no authentication: mount it behind your own.
+     * @default undefined
+     */
+    token: z.string({ error: 'a string of at least 16 characters' }).min(16, 'a string of at least 16 characters').optional(),
+    /**
+     * The path prefix the handler answers under (`/admin/scheduler`) when it sees full
+     * URLs, as in `http.createServer(handler)`. Frameworks that strip their mount path
+     * (Express `app.use('/admin', handler)`) need none.
+     * @default ''
+     */
+    basePath: z
+      .string({ error: 'a path such as "/admin"' })
+      .regex(/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/, 'a path such as "/admin" (leading slash, no trailing slash)')
+      .default(''),
+    /**
+     * Largest request body accepted; a larger one is answered 413.
+     * @default 65536 (64 KiB)
+     */
+    maxBodyBytes: z.number({ error: 'an integer in 1..16777216' }).int('an integer in 1..16777216').min(1, 'an integer in 1..16777216').max(16 * 1024 * 1024, 'an integer in 1..16777216').default(64 * 1024),
+    /**
+     * A request header naming the user, recorded as the actor of control actions (say
+     * `x-forwarded-user` set by an authenticating proxy). Only trust it behind such a proxy.
+     * Without it, or when the request lacks it, the actor is `http:<remote address>`.
+     * @default undefined
+     */
+    actorHeader: z
+      .string({ error: 'a header name' })
+      .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name')
+      .transform((name) => name.toLowerCase())
+      .optional(),
+    /** Receives unexpected errors (answered 500) besides `debug('warren:http')`. */
+    logger: z.custom<AdminLogger>(hasFunctions('error'), 'a logger with error()').optional(),
+  })
+  .strict();
+
+export type AdminHandlerOptions = z.input<typeof adminHandlerOptionsSchema>;
+export type ResolvedAdminHandlerOptions = z.output<typeof adminHandlerOptionsSchema>;
+
+export function parseAdminHandlerOptions(options: unknown): ResolvedAdminHandlerOptions {
+  return parseWith(adminHandlerOptionsSchema, options ?? {}, 'ERR_INVALID_OPTION', 'admin handler option');
+}
