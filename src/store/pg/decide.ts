@@ -44,7 +44,10 @@ export function planClaims(requests: readonly ClaimRequest[], runs: Map<string, 
       if (live.length >= job.maxParallel) {
         if (job.overlap === 'bufferOne' || job.overlap === 'bufferAll') return result('busy', run);
         if (job.overlap === 'skip') return result('skipped', finish(run, 'skipped', `overlap: ${live.length} run(s) still running (maxParallel ${job.maxParallel})`));
-        for (const other of live) if (other.cancelRequestedAt === null) write({ ...other, cancelRequestedAt: ctx.now });
+        // cancelOther: ask the oldest running runs to stop, just enough to make room for this one
+        // (runs already asked are on their way out and are not asked twice).
+        const active = live.filter((r) => r.cancelRequestedAt === null).sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0) || (a.runId < b.runId ? -1 : 1));
+        for (const other of active.slice(0, Math.max(0, active.length - job.maxParallel + 1))) write({ ...other, cancelRequestedAt: ctx.now });
       }
     }
     return result('claimed', write({ ...run, status: 'running', leaseUntil: new Date(now + ctx.leaseMs), workerId: ctx.workerId, startedAt: ctx.now, cancelRequestedAt: null }));

@@ -115,7 +115,13 @@ export class PgStore implements Store {
 
   async removeJob(scope: string, jobId: string, now: Date): Promise<boolean> {
     this.#jobArgs(scope, jobId);
-    const { rows } = await this.#exec(this.#q.removeJob, [scope, jobId, v.checkDate(now, 'now')]);
+    v.checkDate(now, 'now');
+    // The lock order every writer follows (the job, then its runs in id order), so no deadlock.
+    const { rows } = await this.#tx(async (exec) => {
+      await exec(this.#q.lockJob, [scope, jobId]);
+      await exec(this.#q.lockLiveRunsOfJob, [scope, jobId]);
+      return exec(this.#q.removeJob, [scope, jobId, now]);
+    });
     return Number(rows[0]?.removed ?? 0) > 0;
   }
 
@@ -239,7 +245,7 @@ export class PgStore implements Store {
 
     return this.#tx(async (exec) => {
       // Jobs first, in key order (the lock order every writer of runs follows), then runs.
-      const jobRows = (await exec(this.#q.lockJobsOfRuns, [ids])).rows.map(toJob);
+      const jobRows = (await exec(this.#q.jobsOfRuns, [ids])).rows.map(toJob);
       const jobs = new Map(jobRows.map((j) => [jobKey(j.scope, j.jobId), j]));
       const counted = jobRows.filter((j) => j.overlap !== 'allowAll');
       const runRows = (await exec(this.#q.lockRuns, [ids, counted.map((j) => j.scope), counted.map((j) => j.jobId)])).rows.map(toRun);
@@ -288,7 +294,7 @@ export class PgStore implements Store {
     if (ids.length === 0) return completions.map((c) => ({ runId: c.runId, applied: false, run: null, nextRun: null }));
 
     return this.#tx(async (exec) => {
-      const jobRows = (await exec(this.#q.lockJobsOfRuns, [ids])).rows.map(toJob);
+      const jobRows = (await exec(this.#q.jobsOfRuns, [ids])).rows.map(toJob);
       const jobs = new Map(jobRows.map((j) => [jobKey(j.scope, j.jobId), j]));
       const runRows = (await exec(this.#q.lockRuns, [ids, [], []])).rows.map(toRun);
       const plan = planCompletions(completions, new Map(runRows.map((r) => [r.runId, r])), jobs);

@@ -71,7 +71,9 @@ export function buildQueries(s: string) {
       RETURNING *`,
     getJob: `SELECT * FROM ${s}.jobs WHERE scope = $1 AND job_id = $2`,
     listJobs: `SELECT * FROM ${s}.jobs WHERE scope = $1 ORDER BY job_id`,
-    /** Pending runs cancelled, running ones asked to stop, the job deleted: one statement. */
+    /** Pending runs cancelled, running ones asked to stop, the job deleted (after lockJob: jobs before runs). */
+    lockJob: `SELECT 1 FROM ${s}.jobs WHERE scope = $1 AND job_id = $2 FOR UPDATE`,
+    lockLiveRunsOfJob: `SELECT 1 FROM ${s}.runs WHERE scope = $1 AND job_id = $2 AND status IN ('pending', 'running') ORDER BY run_id FOR UPDATE`,
     removeJob: `WITH cancelled AS (
         UPDATE ${s}.runs SET status = 'cancelled', error = 'job removed', finished_at = $3::timestamptz, lease_until = NULL
         WHERE scope = $1 AND job_id = $2 AND status = 'pending' RETURNING 1
@@ -117,12 +119,20 @@ export function buildQueries(s: string) {
       ORDER BY created_at, run_id LIMIT $3`,
     markPublished: `UPDATE ${s}.runs SET published_at = $2::timestamptz WHERE run_id = ANY($1::uuid[]) AND published_at IS NULL`,
     /**
-     * Locks the jobs of the given runs in key order, so concurrent claimers and completers
-     * of one job serialise (race-free overlap counting) and never deadlock.
+     * The jobs of the given runs. Those with an overlap limit are locked in key order, so
+     * concurrent claimers of one job serialise (race-free overlap counting) and never
+     * deadlock; `allowAll` jobs are only read, so a hot unlimited job does not serialise its
+     * workers. A job whose lock re-check drops it (its policy just changed) is still returned.
      */
-    lockJobsOfRuns: `SELECT j.* FROM ${s}.jobs j
-      WHERE (j.scope, j.job_id) IN (SELECT r.scope, r.job_id FROM ${s}.runs r WHERE r.run_id = ANY($1::uuid[]))
-      ORDER BY j.scope, j.job_id FOR UPDATE OF j`,
+    jobsOfRuns: `WITH k AS (SELECT DISTINCT scope, job_id FROM ${s}.runs WHERE run_id = ANY($1::uuid[])),
+      locked AS (
+        SELECT j.* FROM ${s}.jobs j JOIN k ON j.scope = k.scope AND j.job_id = k.job_id
+        WHERE j.overlap <> 'allowAll' ORDER BY j.scope, j.job_id FOR UPDATE OF j
+      )
+      SELECT * FROM locked
+      UNION ALL
+      SELECT j.* FROM ${s}.jobs j JOIN k ON j.scope = k.scope AND j.job_id = k.job_id
+      WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.scope = j.scope AND l.job_id = j.job_id)`,
     /** The requested runs plus the running runs of the given jobs (overlap), locked in id order. */
     lockRuns: `SELECT * FROM ${s}.runs
       WHERE run_id = ANY($1::uuid[])
@@ -133,13 +143,19 @@ export function buildQueries(s: string) {
       FROM unnest($1::uuid[], ${runUpdateArrays}) AS u(run_id, ${runUpdateNames})
       WHERE r.run_id = u.run_id
       RETURNING r.*`,
-    /** After completions: last run per job, and a chain's next_due_at. */
-    updateJobsAfterRuns: `UPDATE ${s}.jobs j SET
+    /** After completions: last run per job, and a chain's next_due_at (rows locked in key order: no deadlock between completers). */
+    updateJobsAfterRuns: `WITH u AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::boolean[], $6::timestamptz[])
+          AS u(scope, job_id, last_run_at, last_status, set_next, next_due_at)
+      ), l AS (
+        SELECT j.scope, j.job_id FROM ${s}.jobs j JOIN u ON j.scope = u.scope AND j.job_id = u.job_id
+        ORDER BY j.scope, j.job_id FOR NO KEY UPDATE OF j
+      )
+      UPDATE ${s}.jobs j SET
         last_run_at = coalesce(u.last_run_at, j.last_run_at),
         last_status = coalesce(u.last_status, j.last_status),
         next_due_at = CASE WHEN u.set_next THEN u.next_due_at ELSE j.next_due_at END
-      FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::boolean[], $6::timestamptz[])
-        AS u(scope, job_id, last_run_at, last_status, set_next, next_due_at)
+      FROM u JOIN l ON l.scope = u.scope AND l.job_id = u.job_id
       WHERE j.scope = u.scope AND j.job_id = u.job_id`,
     /** Extends the leases of runs this worker holds, locked in id order. */
     heartbeat: `WITH held AS (
