@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { parseCli, intOption, durationOption } from './lib/cli.js';
 import { AMQP_URL, DATABASE_URL, assertLoopback, benchToken } from './lib/env.js';
-import { machineInfo, printTable, serverVersions, writeResult, formatNumber } from './lib/report.js';
+import { loadNow, machineInfo, printTable, serverVersions, writeResult, formatNumber } from './lib/report.js';
 import { runAmqplibRaw } from './sides/amqplib-raw.js';
 import { runPgBoss } from './sides/pg-boss.js';
 import { runWarrenWorker } from './sides/warren-worker.js';
@@ -67,6 +67,7 @@ const levels = [concurrency, ...(extra > 0 && extra !== concurrency ? [extra] : 
 const results: ThroughputResult[] = [];
 const skipped: Array<{ side: string; reason: string }> = [];
 const started = new Date();
+const loadAtStart = loadNow();
 
 async function measure(label: string, run: () => Promise<ThroughputResult>): Promise<void> {
   process.stdout.write(`… ${label}\n`);
@@ -133,7 +134,7 @@ const file = writeResult('worker-throughput', {
   options: { jobs, concurrency, extra, sides, queueType, timeoutMs },
   method:
     'Each side: fresh queue/schema; enqueue every job first (not timed in jobs/s), then start the consumer; drain = first delivery → last job done (raw: last ack; warren: last run row succeeded; pg-boss: last job row completed).',
-  machine: machineInfo({ bullmq: null }),
+  machine: { ...machineInfo(), loadavgAtStart: loadAtStart },
   servers: { ...serverVersions(), postgresServer: pgVersion },
   results,
   table,

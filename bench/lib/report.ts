@@ -25,19 +25,29 @@ function packageVersion(name: string): string | null {
   return null;
 }
 
+/** 1/5/15-minute load averages: on a shared 2-core machine they say how noisy a figure is. */
+export function loadNow(): number[] {
+  return os.loadavg().map((v) => Math.round(v * 100) / 100);
+}
+
 /** What the figures were measured on: printed with every bench and saved with its JSON. */
 export function machineInfo(extra: Record<string, string | null> = {}): Record<string, unknown> {
   return {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? null,
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    loadavg: os.loadavg().map((v) => Math.round(v * 100) / 100),
+    loadavgAtEnd: loadNow(),
     platform: `${os.type()} ${os.release()}`,
     node: process.version,
     gitCommit: tryRun('git', ['-C', path.join(BENCH_DIR, '..'), 'rev-parse', '--short', 'HEAD']),
     packages: {
       amqplib: packageVersion('amqplib'),
+      'amqp-connection-manager': packageVersion('amqp-connection-manager'),
       pg: packageVersion('pg'),
+      bullmq: packageVersion('bullmq'),
+      ioredis: packageVersion('ioredis'),
+      'pg-boss': packageVersion('pg-boss'),
+      tsx: packageVersion('tsx'),
       ...extra,
     },
   };

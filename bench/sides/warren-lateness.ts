@@ -1,0 +1,81 @@
+import pg from 'pg';
+import { deleteScopeTopology } from '../lib/amqp-cleanup.js';
+import { createScheduler, createWorker, defineJob } from '../lib/warren.js';
+import type { LatenessRun, LatenessSample } from './bullmq-repeat.js';
+
+export interface WarrenLatenessOptions {
+  databaseUrl: string;
+  amqpUrl: string;
+  /** Used as the scope and the Postgres schema (both fresh, both removed afterwards). */
+  token: string;
+  jobs: number;
+  schedule: { cron: string } | { every: string };
+  concurrency: number;
+  durationMs: number;
+}
+
+/**
+ * warren end to end on the real services: one scheduler (leader of its scope) publishes
+ * each due slot of `jobs` jobs to one shared queue, one worker (concurrency N) runs them.
+ * Lateness = handler start (Date.now() on entry) − `ctx.scheduledFor` (the slot).
+ * Only slots inside the measuring window count; the window opens once the scheduler
+ * leads and the worker consumes. Slots that did not run are read from the runs table.
+ */
+export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<LatenessRun> {
+  const scope = opts.token;
+  const schema = opts.token;
+  const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
+  pool.on('error', () => {});
+  const samples: LatenessSample[] = [];
+  let windowStart = Number.POSITIVE_INFINITY;
+  let windowEnd = Number.POSITIVE_INFINITY;
+  let outside = 0;
+  const definitions = Array.from({ length: opts.jobs }, (_, i) =>
+    defineJob({ id: `job-${String(i).padStart(2, '0')}`, queue: 'lateness', schedule: opts.schedule, catchup: 'none' }),
+  );
+  const scheduler = createScheduler({ pool, schema, amqpUrl: opts.amqpUrl, scope, jobs: definitions });
+  scheduler.on('error', (err) => console.error('warren scheduler error:', err.message));
+  const worker = createWorker({
+    pool,
+    schema,
+    amqpUrl: opts.amqpUrl,
+    scope,
+    concurrency: opts.concurrency,
+    jobs: definitions.map((definition) => ({
+      definition,
+      handler: (ctx: { jobId: string; scheduledFor: Date }) => {
+        const startedAt = Date.now();
+        const scheduledFor = ctx.scheduledFor.getTime();
+        if (scheduledFor < windowStart || scheduledFor >= windowEnd) {
+          outside++;
+          return;
+        }
+        samples.push({ job: ctx.jobId, scheduledFor, startedAt, latenessMs: startedAt - scheduledFor });
+      },
+    })),
+  });
+  worker.on('error', (err) => console.error('warren worker error:', err.message));
+  const notes: string[] = [];
+  try {
+    const leading = new Promise<void>((resolve) => scheduler.once('leader:gained', () => resolve()));
+    await scheduler.start();
+    await worker.start();
+    await Promise.race([Promise.all([leading, worker.ready()]), new Promise((_, reject) => setTimeout(() => reject(new Error('warren did not become ready within 60 s')), 60_000))]);
+    windowStart = Date.now();
+    windowEnd = windowStart + opts.durationMs;
+    await new Promise((r) => setTimeout(r, opts.durationMs + 3000));
+    const { rows } = await pool.query<{ status: string; n: string }>(
+      `SELECT status, count(*) AS n FROM "${schema}".runs WHERE scope = $1 AND scheduled_for >= $2 AND scheduled_for < $3 GROUP BY status ORDER BY status`,
+      [scope, new Date(windowStart), new Date(windowEnd)],
+    );
+    notes.push(`run rows in the window by status: ${rows.map((r) => `${r.status} ${r.n}`).join(', ') || 'none'}`);
+    notes.push(`${outside} runs outside the window ignored; worker stats ${JSON.stringify(worker.stats())}`);
+  } finally {
+    await worker.close().catch(() => {});
+    await scheduler.stop().catch(() => {});
+    await deleteScopeTopology(opts.amqpUrl, scope).catch((err: Error) => console.error('cleanup (RabbitMQ):', err.message));
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch((err: Error) => console.error('cleanup (Postgres):', err.message));
+    await pool.end().catch(() => {});
+  }
+  return { side: `warren createScheduler + createWorker (concurrency ${opts.concurrency})`, samples, notes };
+}
