@@ -165,7 +165,7 @@ class WorkerImpl implements Worker, WorkerCore {
       // An owned transport's errors are ours to log (a reconnecting broker is not fatal).
       this.#transport.on('error', (err) => workerDebug('transport error: %s', err.message));
     }
-    this.#transport.on('return', (queue, messageId) => workerDebug('broker returned %s for %s', messageId, queue));
+    this.#transport.on('return', this.#onReturn);
     this.#heartbeat.start();
     this.#booting = this.#boot().catch((err: unknown) => {
       workerDebug('boot failed: %O', err);
@@ -173,6 +173,10 @@ class WorkerImpl implements Worker, WorkerCore {
     });
     workerDebug('worker %s starting in scope %s with %d job(s)', this.workerId, this.scope, this.jobs.size);
   }
+
+  readonly #onReturn = (queue: string, messageId: string | undefined): void => {
+    workerDebug('broker returned %s for %s', messageId, queue);
+  };
 
   ready(signal?: AbortSignal): Promise<void> {
     if (this.#ready) return Promise.resolve();
@@ -319,6 +323,7 @@ class WorkerImpl implements Worker, WorkerCore {
     this.completions.stop();
     await this.#heartbeat.stop();
     await this.#tasksDone();
+    this.#transport?.off('return', this.#onReturn);
     if (this.#ownsTransport) await this.#transport?.close().catch((err: Error) => workerDebug('transport close: %s', err.message));
     if (this.#ownsStore) await this.#store?.close().catch((err: Error) => workerDebug('store close: %s', err.message));
     this.#state = 'closed';
