@@ -400,9 +400,23 @@ export class TestHarness implements AsyncDisposable {
     return (ctx) => {
       this.#activity.bump();
       const injected = this.#failures.get(jobId)?.shift();
-      const result = injected !== undefined ? Promise.reject(injected) : Promise.resolve().then(() => handler(ctx));
+      // The handler's signal also aborts when its worker crashes: the process is gone.
+      const controller = new AbortController();
+      const abort = (signal: AbortSignal) => controller.abort(signal.reason);
+      const onWorker = () => abort(ctx.signal);
+      const onDeath = () => abort(sandbox.deathSignal);
+      if (ctx.signal.aborted) onWorker();
+      else ctx.signal.addEventListener('abort', onWorker, { once: true });
+      sandbox.deathSignal.addEventListener('abort', onDeath, { once: true });
+      const result = injected !== undefined ? Promise.reject(injected) : Promise.resolve().then(() => handler({ ...ctx, signal: controller.signal }));
       // A crashed worker never learns how its handler ended.
-      return sandbox.guard(result.finally(() => this.#activity.bump()));
+      return sandbox.guard(
+        result.finally(() => {
+          ctx.signal.removeEventListener('abort', onWorker);
+          sandbox.deathSignal.removeEventListener('abort', onDeath);
+          this.#activity.bump();
+        }),
+      );
     };
   }
 

@@ -23,6 +23,7 @@ export class ProcessSandbox {
   readonly store: Store;
   readonly transport: Transport;
   #dead = false;
+  readonly #death = new AbortController();
   #timers = new Set<Timer>();
   #consumers = new Set<Consumer>();
   /** Deliveries handed to the process and not yet acked, to their originals. */
@@ -41,10 +42,20 @@ export class ProcessSandbox {
     return this.#dead;
   }
 
+  /**
+   * Aborted when the process is killed. The harness links each handler's signal to it, so
+   * handler code awaiting signal-aware work stops as it would with the process gone
+   * (JavaScript cannot be halted from outside; code ignoring its signal runs on, unseen).
+   */
+  get deathSignal(): AbortSignal {
+    return this.#death.signal;
+  }
+
   /** Crash: everything this process had in motion stops here. */
   async kill(): Promise<void> {
     if (this.#dead) return;
     this.#dead = true;
+    this.#death.abort(new Error(`${this.name} crashed (simulated)`));
     for (const timer of this.#timers) timer.cancel();
     this.#timers.clear();
     const consumers = [...this.#consumers];
