@@ -146,3 +146,34 @@ describe('claimRuns under contention', () => {
     expect((await stores[0]!.getJob(scope, 'j'))?.lastStatus).toBe('succeeded');
   });
 });
+
+describe('completions and leadership under contention', () => {
+  it('a worker completing and the reaper reaping the same expired lease: exactly one applies', async () => {
+    const scope = uniqueToken('reap');
+    await stores[0]!.syncJob(scope, 'j', config({ overlap: 'allowAll' }), { now: T0, nextDueAt: null });
+    const runs = await stores[0]!.insertRuns(scope, Array.from({ length: 20 }, (_, i) => pendingRun(slotRunId(scope, 'j', at(i)), 'j', at(i))), T0);
+    await stores[0]!.claimRuns(runs.map((r) => ({ runId: r.runId, attempt: 1 })), { now: at(100), leaseMs: 1000, workerId: 'slow' });
+    const results = await Promise.all(
+      runs.flatMap((run, i) => [
+        stores[i % CLAIMERS]!.completeRuns([{ runId: run.runId, attempt: 1, guard: { workerId: 'slow' }, status: 'succeeded', error: null, finishedAt: at(5000) }]),
+        stores[(i + 1) % CLAIMERS]!.completeRuns([{ runId: run.runId, attempt: 1, guard: { leaseExpiredBefore: at(5000) }, status: 'timed_out', error: 'lease expired', finishedAt: at(5000) }]),
+      ]),
+    );
+    for (let i = 0; i < runs.length; i += 1) {
+      const applied = [results[2 * i]![0]!.applied, results[2 * i + 1]![0]!.applied];
+      expect(applied.filter(Boolean), `run ${i}`).toHaveLength(1);
+      const stored = await stores[0]!.getRun(runs[i]!.runId);
+      expect(stored!.attempts).toHaveLength(1);
+      expect(stored!.status).toBe(applied[0] ? 'succeeded' : 'timed_out');
+    }
+  });
+
+  it('8 instances racing for one scope: exactly one leader, the others see it', async () => {
+    const scope = uniqueToken('lead');
+    const states = await Promise.all(stores.map((store, i) => store.acquireLeadership(scope, `i${i}`, 30_000, T0)));
+    const leaders = states.filter((s) => s.leader);
+    expect(leaders).toHaveLength(1);
+    for (const state of states) expect(state.holder).toBe(leaders[0]!.holder);
+  });
+});
+
