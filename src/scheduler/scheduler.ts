@@ -38,7 +38,20 @@ export interface SchedulerEvents {
 }
 
 /** Errors that retrying cannot fix: thrown from `start()`. */
-const FATAL = new Set(['ERR_SCHEMA_TOO_NEW', 'ERR_INVALID_OPTION', 'ERR_INVALID_JOB', 'ERR_MIGRATION_FAILED']);
+const FATAL = new Set(['ERR_SCHEMA_TOO_NEW', 'ERR_INVALID_OPTION', 'ERR_INVALID_JOB']);
+
+/**
+ * A migration that Postgres itself rejected (syntax, privileges) is fatal; one that failed
+ * because the connection did (SQLSTATE classes 08 connection, 53 resources, 57 operator
+ * intervention, or no SQLSTATE at all: a socket error) is retried like any boot failure.
+ */
+function isFatal(error: unknown): boolean {
+  if (!isWarrenError(error)) return false;
+  if (FATAL.has(error.code)) return true;
+  if (error.code !== 'ERR_MIGRATION_FAILED') return false;
+  const state = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof state === 'string' && /^[0-9A-Z]{5}$/.test(state) && !/^(08|53|57)/.test(state);
+}
 
 export class Scheduler extends SafeEmitter<SchedulerEvents> {
   readonly scope: string;
@@ -157,7 +170,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
       if (o.pool && o.migrate) await migrate(o.pool as never, { schema: o.schema });
       const now = new Date(o.clock.now());
       await syncDefinitions(this.store, o.scope, o.jobs, now);
-      if (this.#unsubscribe === null) {
+      // A control-only instance neither leads nor ticks: it only sends notifications.
+      if (this.#unsubscribe === null && this.#elector !== null) {
         this.#unsubscribe = await this.store.onJobChange(o.scope, (change) => {
           if (change.jobId === LEADER_RELEASED || !this.isLeader()) this.#elector?.wake();
           if (this.isLeader() && change.jobId !== LEADER_RELEASED) this.#ticker?.wake();
@@ -169,7 +183,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
       this.#elector?.start();
       debug('%s started in scope %s (role %s)', this.instanceId, o.scope, this.role);
     } catch (error) {
-      if (isWarrenError(error) && FATAL.has(error.code)) throw error;
+      if (isFatal(error)) throw error;
       this.#bootFailures += 1;
       const step = Math.min(30_000, 500 * 2 ** Math.min(this.#bootFailures - 1, 6));
       const delay = Math.round(step / 2 + Math.random() * (step / 2));
