@@ -10,6 +10,10 @@ export interface ControlActor {
   actor?: string | null;
 }
 
+/** The statuses a run can have (the store's `RunStatus`). */
+export const RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'dead', 'timed_out', 'expired', 'missed', 'skipped', 'cancelled'] as const;
+export type RunStatusName = (typeof RUN_STATUSES)[number];
+
 export interface AdminControl {
   list(): Promise<unknown>;
   get(id: string): Promise<unknown>;
@@ -19,8 +23,7 @@ export interface AdminControl {
   pause(id: string, options?: ControlActor & { note?: string | null }): Promise<unknown>;
   resume(id: string, options?: ControlActor): Promise<unknown>;
   runNow(id: string, options?: ControlActor & { params?: Record<string, unknown>; delay?: string | number }): Promise<unknown>;
-  /** `status`: run statuses (`pending`, `running`, `succeeded`, `failed`, `dead`, …). */
-  runs(id: string, options?: { limit?: number; status?: string[] }): Promise<unknown>;
+  runs(id: string, options?: { limit?: number; status?: RunStatusName[] }): Promise<unknown>;
   backfill(id: string, options: ControlActor & { from: Date | string; to: Date | string }): Promise<unknown>;
   audit(options?: { jobId?: string; limit?: number }): Promise<unknown>;
 }

@@ -4,7 +4,7 @@
  * values and throws typed errors the handler turns into 400/404.
  */
 import { z } from 'zod';
-import type { AdminControl } from './control.js';
+import { RUN_STATUSES, type AdminControl, type RunStatusName } from './control.js';
 import { HttpError } from './respond.js';
 import { parseWith } from './validate.js';
 
@@ -29,8 +29,6 @@ export interface Route {
   pattern: string[];
   methods: Partial<Record<Method, (ctx: RouteContext) => Promise<RouteResult>>>;
 }
-
-const RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'dead', 'timed_out', 'expired', 'missed', 'skipped', 'cancelled'];
 
 const pauseBody = z
   .object({ note: z.string({ error: 'a string (or null)' }).max(1000, 'at most 1000 characters').nullable().optional() }, { error: 'a JSON object such as {"note": "..."}' })
@@ -68,14 +66,14 @@ function limitOf(query: URLSearchParams, fallback: number): number {
   return Number(raw);
 }
 
-function statusesOf(query: URLSearchParams): string[] | undefined {
+function statusesOf(query: URLSearchParams): RunStatusName[] | undefined {
   const raw = query.getAll('status').flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
   if (raw.length === 0) return undefined;
-  const bad = raw.find((s) => !RUN_STATUSES.includes(s));
+  const bad = raw.find((s) => !(RUN_STATUSES as readonly string[]).includes(s));
   if (bad !== undefined) {
     throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `Invalid \`status\`: expected one of ${RUN_STATUSES.join(', ')}, got ${JSON.stringify(bad)}`, 'status');
   }
-  return raw;
+  return raw as RunStatusName[];
 }
 
 const id = (ctx: RouteContext): string => ctx.params.id!;

@@ -1,0 +1,65 @@
+/**
+ * Per-file fixture for the adapter tests: a real scheduler (leader) and worker over the
+ * file's own PostgreSQL schema and RabbitMQ scope, and cleanup of everything declared.
+ */
+import { defineJob } from '../../src/define/define-job.js';
+import type { JobContext } from '../../src/define/types.js';
+import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
+import { migrate } from '../../src/store/migrate.js';
+import { PgStore } from '../../src/store/pg/index.js';
+import { createWorker, type Worker } from '../../src/worker/index.js';
+import { cleanupScope } from '../helpers/amqp.js';
+import { AMQP_URL, uniqueToken } from '../helpers/env.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+
+/** Hourly: no slot comes due while a test runs, and backfill has slots in the past. */
+export const report = defineJob({ id: 'report', queue: 'reports', schedule: { every: '1h' }, description: 'hourly report' });
+
+export interface Execution {
+  jobId: string;
+  runId: string;
+  trigger: string;
+  params: Record<string, unknown>;
+}
+
+export interface AdapterFixture {
+  db: TestDatabase;
+  scope: string;
+  store: PgStore;
+  scheduler: Scheduler;
+  worker: Worker;
+  executions: Execution[];
+  teardown(): Promise<void>;
+}
+
+export async function adapterFixture(label: string): Promise<AdapterFixture> {
+  const db = await createTestDatabase(label, 6);
+  await migrate(db.pool, { schema: db.schema });
+  const scope = uniqueToken(label).replace(/_/g, '-');
+  const store = new PgStore({ pool: db.pool, schema: db.schema });
+  const executions: Execution[] = [];
+  const handler = (ctx: JobContext) => {
+    executions.push({ jobId: ctx.jobId, runId: ctx.runId, trigger: ctx.triggerSource, params: ctx.params });
+  };
+  const scheduler = createScheduler({ pool: db.pool, schema: db.schema, scope, amqpUrl: AMQP_URL, jobs: [report], instanceId: `${label}-scheduler`, safetyTick: '1s', outboxGrace: '1s' });
+  scheduler.on('error', () => {});
+  const worker = createWorker({ pool: db.pool, schema: db.schema, amqpUrl: AMQP_URL, scope, jobs: [{ definition: report, handler }] });
+  worker.on('error', () => {});
+  await scheduler.start();
+  await worker.start();
+  return {
+    db,
+    scope,
+    store,
+    scheduler,
+    worker,
+    executions,
+    async teardown() {
+      await scheduler.stop().catch(() => {});
+      await worker.close().catch(() => {});
+      await store.close().catch(() => {});
+      await cleanupScope(scope).catch(() => {});
+      await db.drop();
+    },
+  };
+}
