@@ -8,3 +8,5 @@ export { defineJob } from './define/define-job.js';
 export type { DefaultParamsSchema, NormalizedJobSpec } from './define/define-job.js';
 export { nextRuns, nextRun, slotsBetween, periodAt } from './define/schedule.js';
 export { backoffDelayMs } from './util/backoff.js';
+export { createWorker } from './worker/index.js';
+export type { Worker, WorkerState, WorkerOptions, WorkerJob, WorkerLogger, WorkerEvents, WorkerStats, RunInfo } from './worker/index.js';
