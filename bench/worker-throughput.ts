@@ -25,6 +25,8 @@ jobs/s measured from the first delivery to the last job recorded done.
   --extra N            also run every side at concurrency/prefetch N   (default: none; 0 = none)
   --sides LIST         comma list of: amqplib,warren,pgboss            (default amqplib,warren)
   --queue-type T       quorum | classic for the raw amqplib queue      (default quorum, as warren's work queues)
+  --rounds N           repeat the whole sequence N times, sides interleaved; the table
+                       shows each side's median (and range) over the rounds (default 1)
   --timeout D          bound per side, e.g. 120s                       (default 120s)
   --allow-remote       allow non-loopback service URLs
   -h, --help           this text
@@ -39,6 +41,7 @@ const args = parseCli(USAGE, {
   extra: { type: 'string', default: '0' },
   sides: { type: 'string', default: 'amqplib,warren' },
   'queue-type': { type: 'string', default: 'quorum' },
+  rounds: { type: 'string', default: '1' },
   timeout: { type: 'string', default: '120s' },
   'allow-remote': { type: 'boolean', default: false },
 });
@@ -46,6 +49,7 @@ const args = parseCli(USAGE, {
 const jobs = intOption(args.jobs, 'jobs', 1, 200_000);
 const concurrency = intOption(args.concurrency, 'concurrency', 1, 1000);
 const extra = intOption(args.extra, 'extra', 0, 1000);
+const rounds = intOption(args.rounds, 'rounds', 1, 10);
 const timeoutMs = durationOption(args.timeout, 'timeout', 5_000, 290_000);
 const queueType = args['queue-type'] === 'classic' ? 'classic' : 'quorum';
 const sides = String(args.sides)
@@ -64,7 +68,8 @@ if (!args['allow-remote']) {
 }
 
 const levels = [concurrency, ...(extra > 0 && extra !== concurrency ? [extra] : [])];
-const results: ThroughputResult[] = [];
+const results: Array<ThroughputResult & { round: number }> = [];
+let currentRound = 1;
 const skipped: Array<{ side: string; reason: string }> = [];
 const started = new Date();
 const loadAtStart = loadNow();
@@ -73,7 +78,7 @@ async function measure(label: string, run: () => Promise<ThroughputResult>): Pro
   process.stdout.write(`… ${label}\n`);
   try {
     const result = await run();
-    results.push(result);
+    results.push({ ...result, round: currentRound });
     console.log(`  ${result.side}: ${formatNumber(result.jobsPerSec)} jobs/s (drain ${formatNumber(result.drainMs)} ms, enqueue ${formatNumber(result.enqueueMs)} ms)`);
   } catch (err) {
     const reason = err instanceof SideNotReady ? `not ready: ${err.message}` : `failed: ${(err as Error).stack ?? String(err)}`;
@@ -82,6 +87,9 @@ async function measure(label: string, run: () => Promise<ThroughputResult>): Pro
   }
 }
 
+for (let round = 1; round <= rounds; round++) {
+currentRound = round;
+if (rounds > 1) console.log(`round ${round} of ${rounds}`);
 for (const level of levels) {
   if (sides.includes('amqplib')) {
     await measure(`amqplib raw, prefetch ${level}`, () =>
@@ -99,17 +107,27 @@ for (const level of levels) {
     );
   }
 }
+}
 
-const raw = (level: number) => results.find((r) => r.side.startsWith('amqplib raw') && r.concurrency === level);
-const table = results.map((r) => {
-  const ref = raw(r.concurrency);
+// One row per side: the median round (by jobs/s), with the range when there were several.
+const bySide = new Map<string, ThroughputResult[]>();
+for (const r of results) bySide.set(r.side, [...(bySide.get(r.side) ?? []), r]);
+const median = (rs: ThroughputResult[]) => [...rs].sort((a, b) => a.jobsPerSec - b.jobsPerSec)[Math.floor((rs.length - 1) / 2)]!;
+const medianOf = (side: string | undefined) => (side ? median(bySide.get(side)!) : undefined);
+const table = [...bySide.entries()].map(([side, rs]) => {
+  const m = median(rs);
+  const refSide = [...bySide.keys()].find((k) => k.startsWith('amqplib raw') && bySide.get(k)![0]!.concurrency === m.concurrency);
+  const ref = medianOf(refSide);
+  const speeds = rs.map((r) => r.jobsPerSec);
   return {
-    side: r.side,
-    jobs: r.jobs,
-    'enqueue s': r.enqueueMs / 1000,
-    'drain s': r.drainMs / 1000,
-    'jobs/s': Math.round(r.jobsPerSec),
-    'vs raw amqplib': ref && ref !== r ? `${(r.jobsPerSec / ref.jobsPerSec).toFixed(2)}×` : ref === r ? '1.00×' : null,
+    side,
+    jobs: m.jobs,
+    rounds: rs.length,
+    'enqueue s': m.enqueueMs / 1000,
+    'drain s': m.drainMs / 1000,
+    'jobs/s': Math.round(m.jobsPerSec),
+    range: rs.length > 1 ? `${Math.round(Math.min(...speeds))}–${Math.round(Math.max(...speeds))}` : null,
+    'vs raw amqplib': ref ? `${(m.jobsPerSec / ref.jobsPerSec).toFixed(2)}×` : null,
   };
 });
 console.log('');
@@ -131,7 +149,7 @@ const file = writeResult('worker-throughput', {
   bench: 'worker-throughput',
   startedAt: started.toISOString(),
   finishedAt: new Date().toISOString(),
-  options: { jobs, concurrency, extra, sides, queueType, timeoutMs },
+  options: { jobs, concurrency, extra, sides, queueType, rounds, timeoutMs },
   method:
     'Each side: fresh queue/schema; enqueue every job first (not timed in jobs/s), then start the consumer; drain = first delivery → last job done (raw: last ack; warren: last run row succeeded; pg-boss: last job row completed).',
   machine: { ...machineInfo(), loadavgAtStart: loadAtStart },
