@@ -10,3 +10,8 @@ export { nextRuns, nextRun, slotsBetween, periodAt } from './define/schedule.js'
 export { backoffDelayMs } from './util/backoff.js';
 export { createWorker } from './worker/index.js';
 export type { Worker, WorkerState, WorkerOptions, WorkerJob, WorkerLogger, WorkerEvents, WorkerStats, RunInfo } from './worker/index.js';
+export { migrate } from './store/migrate.js';
+export type { MigrateOptions, MigrateResult } from './store/migrate.js';
+export { PgStore } from './store/pg/index.js';
+export type { PgStoreOptions, Queryable } from './store/pg/index.js';
+export type * from './store/port.js';
