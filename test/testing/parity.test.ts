@@ -48,6 +48,7 @@ describe.concurrent('harness ≡ production', () => {
   for (const scenario of scenarios) {
     test(scenario.name, async () => {
       const harness = await runScenario(scenario, memoryBackend);
+      expect(harness).toEqual(scenario.expected);
       const production = await runScenario(scenario, realBackend);
       expect(production).toEqual(harness);
     });

@@ -26,6 +26,8 @@ export interface Scenario {
   options(h: () => TestHarness): Omit<TestHarnessOptions, 'scope' | 'store' | 'transport' | 'clock'>;
   /** Drives the scenario and reduces what happened to a comparable outcome. */
   drive(h: TestHarness): Promise<unknown>;
+  /** The outcome DESIGN.md calls for: both backends must produce it. */
+  expected: unknown;
 }
 
 export const isFinal = (run: HarnessRun): boolean => FINAL_STATUSES.includes(run.status);
@@ -70,6 +72,7 @@ const gaps = (runs: readonly HarnessRun[]) => runs.slice(1).map((r, i) => r.sche
 export const scenarios: Scenario[] = [
   {
     name: 'every-1s',
+    expected: { statuses: ['succeeded:scheduler', 'succeeded:scheduler', 'succeeded:scheduler'], gapsMs: [1000, 1000] },
     options: () => ({ jobs: [job({ id: 'tick', schedule: { every: '1s' } })] }),
     async drive(h) {
       const runs = await finalRuns(h, 'tick', 3);
@@ -78,6 +81,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'cron-6-field',
+    expected: { statuses: ['succeeded:scheduler', 'succeeded:scheduler'], gapsMs: [2000], onEvenSeconds: true },
     options: () => ({ jobs: [job({ id: 'even-seconds', schedule: { cron: '*/2 * * * * *', tz: 'UTC' } })] }),
     async drive(h) {
       const runs = await finalRuns(h, 'even-seconds', 2);
@@ -90,6 +94,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'retry-backoff',
+    expected: { final: 'succeeded@3', triggerSource: 'manual', attempts: ['1:failed', '2:failed', '3:succeeded'], backoffMs: [1000, 1000], retriesWaited: true },
     options: () => ({ jobs: [defineJob({ id: 'flaky', retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '1s', jitter: 0 } } })] }),
     async drive(h) {
       h.failNext('flaky', 2);
@@ -106,6 +111,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'crash-lease-expiry',
+    expected: { lostTheRunningRun: true, final: 'succeeded@2', firstAttempt: 'failed', firstError: true, retriedAfterLease: true },
     options: (h) => ({
       jobs: [defineJob({ id: 'slow', retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '1s', jitter: 0 } } })],
       handlers: {
@@ -135,6 +141,12 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'catch-up-policies',
+    expected: {
+      'catchup-none': ['succeeded:scheduler', 'missed:catchup', 'succeeded:scheduler'],
+      'catchup-latest': ['succeeded:scheduler', 'missed:catchup', 'succeeded:catchup', 'succeeded:scheduler'],
+      'catchup-all': ['succeeded:scheduler', 'succeeded:catchup', 'succeeded:scheduler'],
+      downtimeCoveredSlots: true,
+    },
     options: () => ({
       jobs: (['none', 'latest', 'all'] as const).map((mode) =>
         // `all` publishes its backlog at once: buffered (see `job`), not skipped.
@@ -169,6 +181,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'pause-run-now-resume',
+    expected: { sequence: ['succeeded:scheduler', 'succeeded:manual', 'succeeded:scheduler'], manualRuns: 1 },
     options: () => ({ jobs: [job({ id: 'ctl', schedule: { every: '1s' } })] }),
     async drive(h) {
       await finalRuns(h, 'ctl', 1);
