@@ -357,6 +357,43 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
     }
   });
 
+  it('mounts like Express middleware: a stripped mount path and a body parsed before it', async () => {
+    const admin = createAdminHandler({ control: fx.scheduler, token: TOKEN });
+    // What `app.use(express.json()); app.use('/ops/scheduler', admin)` does to the request.
+    const framework = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        (req as http.IncomingMessage & { body?: unknown }).body = text === '' ? {} : JSON.parse(text);
+        if (!req.url?.startsWith('/ops/scheduler')) {
+          res.statusCode = 404;
+          res.end('framework 404');
+          return;
+        }
+        req.url = req.url.slice('/ops/scheduler'.length) || '/';
+        admin(req, res);
+      });
+    });
+    await new Promise<void>((resolve) => framework.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(framework.address() as AddressInfo).port}/ops/scheduler`;
+    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    try {
+      const paused = await fetch(`${base}/jobs/report/pause`, { method: 'POST', headers, body: JSON.stringify({ note: 'via framework' }) });
+      expect(paused.status).toBe(200);
+      expect(await fx.store.getJob(fx.scope, 'report')).toMatchObject({ enabled: false, pauseNote: 'via framework' });
+      const resumed = await fetch(`${base}/jobs/report/resume`, { method: 'POST', headers });
+      expect(resumed.status).toBe(200);
+      expect(await fx.store.getJob(fx.scope, 'report')).toMatchObject({ enabled: true });
+      const head = await fetch(`${base}/jobs`, { method: 'HEAD', headers });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toMatch(/^application\/json/);
+    } finally {
+      framework.closeAllConnections();
+      await new Promise<void>((resolve) => framework.close(() => resolve()));
+    }
+  });
+
   it('rejects bad options at construction with ERR_INVALID_OPTION naming the option', () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ control: {} }, 'control'],
