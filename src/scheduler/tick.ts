@@ -167,7 +167,8 @@ export class Ticker {
         claims.push(plan.claim);
         more ||= plan.more;
       }
-      const broken = await o.store.brokenChains(o.scope, now, limit);
+      // `next_due_at < before` in the port: +1 ms makes a chain due exactly now count as overdue.
+      const broken = await o.store.brokenChains(o.scope, new Date(nowMs + 1), limit);
       for (const job of broken) {
         if (job.nextDueAt === null || job.reschedule !== 'queue') continue;
         cache.set(job.jobId, Promise.resolve(job));
