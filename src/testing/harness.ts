@@ -1,7 +1,6 @@
 import { FakeClock, settle, type Clock } from '../clock.js';
-import { decodeMessage } from '../broker/envelope.js';
 import { WarrenError } from '../errors.js';
-import { deadQueueName, workQueueName } from '../names.js';
+import { workQueueName } from '../names.js';
 import { formatDuration, parseDuration, type Duration } from '../util/duration.js';
 import { FINAL_STATUSES, type RunRecord, type Store } from '../store/port.js';
 import { MemoryStore } from '../store/memory-store.js';
@@ -9,6 +8,8 @@ import { MemoryTransport } from '../broker/memory-transport.js';
 import type { Transport } from '../broker/transport.js';
 import type { JobDefinition, JobHandler } from '../define/types.js';
 import { Activity } from './activity.js';
+import { DeadLetterLog } from './dead-letters.js';
+import { HandlerWrapper } from './handler-wrapper.js';
 import { spawnScheduler, spawnWorker, type ControlApi, type SchedulerProcess, type WorkerProcess } from './components.js';
 import { resolveHarnessOptions, type ResolvedHarnessOptions } from './harness-options.js';
 import { ProcessSandbox } from './process-sandbox.js';
@@ -53,8 +54,8 @@ export class TestHarness implements AsyncDisposable {
   readonly #activity = new Activity();
   readonly #ownsBackends: boolean;
   readonly #jobs: Array<{ definition: JobDefinition<any>; handler: JobHandler<any> }>;
-  readonly #failures = new Map<string, unknown[]>();
-  readonly #deadLetters: DeadLetter[] = [];
+  readonly #handlers: HandlerWrapper;
+  readonly #deadLetterLog: DeadLetterLog;
   readonly #observedTransport: Transport;
   #schedulers: Array<Slot<SchedulerProcess>> = [];
   #workers: Array<Slot<WorkerProcess>> = [];
@@ -71,7 +72,9 @@ export class TestHarness implements AsyncDisposable {
     this.#ownsBackends = o.store === undefined && o.transport === undefined;
     this.store = o.store ?? new MemoryStore();
     this.transport = o.transport ?? new MemoryTransport({ clock: this.clock });
-    this.#observedTransport = this.#observeDeadLetters(this.transport);
+    this.#handlers = new HandlerWrapper(this.#activity);
+    this.#deadLetterLog = new DeadLetterLog(this.transport, this.clock);
+    this.#observedTransport = this.#deadLetterLog.observe(this.transport);
     this.#jobs = o.jobs.map((entry) => {
       const pair = 'definition' in entry ? entry : { definition: entry, handler: undefined };
       const handler = pair.handler ?? o.handlers[pair.definition.id] ?? (() => undefined);
@@ -219,16 +222,8 @@ export class TestHarness implements AsyncDisposable {
 
   /** Messages in the jobs' dead-letter queues (poison messages, exhausted retries), oldest first. */
   deadLetters(jobId?: string): DeadLetter[] {
-    const transport = this.transport;
-    // The in-memory broker holds every dead letter, including those its "dead-letter
-    // exchange" routed itself (a rejected delivery); other backends: what passed through.
-    const all =
-      transport instanceof MemoryTransport
-        ? [...new Set(this.#jobs.map((j) => workQueueName(j.definition.scope ?? this.scope, j.definition.config.queue)))].flatMap((queue) =>
-            transport.deadLetters(queue).map((m) => this.#toDeadLetter(deadQueueName(queue), m.body, String(m.headers['x-warren-reason'] ?? m.headers['x-first-death-reason'] ?? ''), m.headers)),
-          )
-        : this.#deadLetters;
-    return all.filter((d) => jobId === undefined || d.jobId === jobId).sort((a, b) => a.at.getTime() - b.at.getTime());
+    const queues = this.#jobs.map((j) => workQueueName(j.definition.scope ?? this.scope, j.definition.config.queue));
+    return this.#deadLetterLog.list(queues, jobId);
   }
 
   /** Index of the scheduler that leads now, or -1. */
@@ -253,13 +248,7 @@ export class TestHarness implements AsyncDisposable {
    */
   failNext(jobId: string, errorOrCount: unknown = 1, count?: number): void {
     if (!this.#jobs.some((j) => j.definition.id === jobId)) throw new WarrenError('ERR_JOB_NOT_FOUND', `failNext: no job "${jobId}" in this harness`, { field: 'jobId' });
-    const queue = this.#failures.get(jobId) ?? [];
-    if (typeof errorOrCount === 'number') {
-      for (let i = 1; i <= errorOrCount; i++) queue.push(new Error(`injected failure ${i} of ${errorOrCount} (harness.failNext)`));
-    } else {
-      for (let i = 0; i < (count ?? 1); i++) queue.push(errorOrCount);
-    }
-    this.#failures.set(jobId, queue);
+    this.#handlers.failNext(jobId, errorOrCount, count);
   }
 
   /**
@@ -387,67 +376,13 @@ export class TestHarness implements AsyncDisposable {
   #newWorker(): Slot<WorkerProcess> {
     const n = ++this.#instances;
     const sandbox = new ProcessSandbox(`worker-${n}`, this.#backends(), this.#activity);
-    const jobs = this.#jobs.map(({ definition, handler }) => ({ definition, handler: this.#wrapHandler(definition.id, handler, sandbox) }));
+    const jobs = this.#jobs.map(({ definition, handler }) => ({ definition, handler: this.#handlers.wrap(definition.id, handler, sandbox) }));
     const proc = spawnWorker(sandbox, { scope: this.scope, workerId: `${this.scope}-worker-${n}`, jobs, extra: this.#options.workerOptions });
     return { sandbox, proc };
   }
 
   #backends(): { clock: Clock; store: Store; transport: Transport } {
     return { clock: this.clock, store: this.store, transport: this.#observedTransport };
-  }
-
-  #wrapHandler(jobId: string, handler: JobHandler<any>, sandbox: ProcessSandbox): JobHandler<any> {
-    return (ctx) => {
-      this.#activity.bump();
-      const injected = this.#failures.get(jobId)?.shift();
-      // The handler's signal also aborts when its worker crashes: the process is gone.
-      const controller = new AbortController();
-      const abort = (signal: AbortSignal) => controller.abort(signal.reason);
-      const onWorker = () => abort(ctx.signal);
-      const onDeath = () => abort(sandbox.deathSignal);
-      if (ctx.signal.aborted) onWorker();
-      else ctx.signal.addEventListener('abort', onWorker, { once: true });
-      sandbox.deathSignal.addEventListener('abort', onDeath, { once: true });
-      const result = injected !== undefined ? Promise.reject(injected) : Promise.resolve().then(() => handler({ ...ctx, signal: controller.signal }));
-      // A crashed worker never learns how its handler ended.
-      return sandbox.guard(
-        result.finally(() => {
-          ctx.signal.removeEventListener('abort', onWorker);
-          sandbox.deathSignal.removeEventListener('abort', onDeath);
-          this.#activity.bump();
-        }),
-      );
-    };
-  }
-
-  #observeDeadLetters(base: Transport): Transport {
-    return new Proxy(base, {
-      get: (target, prop, receiver) => {
-        if (prop === 'deadLetter') {
-          return async (queue: string, body: Buffer, reason: string, headers: Record<string, unknown> = {}) => {
-            await target.deadLetter(queue, body, reason, headers);
-            this.#deadLetters.push(this.#toDeadLetter(deadQueueName(queue), body, reason, headers));
-          };
-        }
-        const value = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  }
-
-  #toDeadLetter(queue: string, body: Buffer, reason: string, headers: Record<string, unknown>): DeadLetter {
-    const decoded = decodeMessage(body);
-    const header = headers['x-warren-job'];
-    const failedAt = typeof headers['x-warren-failed-at'] === 'string' ? Date.parse(headers['x-warren-failed-at']) : NaN;
-    return {
-      queue,
-      jobId: decoded.ok ? decoded.message.job_id : typeof header === 'string' ? header : null,
-      runId: decoded.ok ? decoded.message.run_id : null,
-      reason,
-      at: new Date(Number.isFinite(failedAt) ? failedAt : this.clock.now()),
-      headers,
-      body,
-    };
   }
 
   async #quiesce(): Promise<void> {
