@@ -19,7 +19,15 @@ export const harnessOptionsSchema = z
       ),
       { error: 'an array of job definitions' },
     ),
-    handlers: z.record(z.string(), z.custom<JobHandler<any>>((v) => typeof v === 'function', { error: 'a handler function' }), { error: 'an object of handlers by job id' }).default({}),
+    handlers: z
+      .union(
+        [
+          z.record(z.string(), z.custom<JobHandler<any>>((v) => typeof v === 'function', { error: 'a handler function' })),
+          z.array(z.custom<{ definition: JobDefinition<any>; handler: JobHandler<any> }>((v) => isObject(v) && isDefinition(v.definition) && typeof v.handler === 'function')),
+        ],
+        { error: 'an object of handlers by job id, or an array of { definition, handler }' },
+      )
+      .default({}),
     /** @default '2025-01-06T00:00:00.000Z' (a Monday) */
     start: z
       .union([z.date(), z.string(), z.number()], { error: 'a Date, an ISO date string or epoch milliseconds' })

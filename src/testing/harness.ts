@@ -75,13 +75,16 @@ export class TestHarness implements AsyncDisposable {
     this.#handlers = new HandlerWrapper(this.#activity);
     this.#deadLetterLog = new DeadLetterLog(this.transport, this.clock);
     this.#observedTransport = this.#deadLetterLog.observe(this.transport);
-    this.#jobs = o.jobs.map((entry) => {
+    const pairs = Array.isArray(o.handlers) ? o.handlers : [];
+    const byId: Record<string, JobHandler<any>> = Array.isArray(o.handlers) ? Object.fromEntries(pairs.map((p) => [p.definition.id, p.handler])) : o.handlers;
+    const entries = [...o.jobs, ...pairs.filter((p) => !o.jobs.some((j) => ('definition' in j ? j.definition : j).id === p.definition.id))];
+    this.#jobs = entries.map((entry) => {
       const pair = 'definition' in entry ? entry : { definition: entry, handler: undefined };
-      const handler = pair.handler ?? o.handlers[pair.definition.id] ?? (() => undefined);
+      const handler = pair.handler ?? byId[pair.definition.id] ?? (() => undefined);
       return { definition: pair.definition, handler };
     });
     const known = new Set(this.#jobs.map((j) => j.definition.id));
-    for (const id of Object.keys(o.handlers)) {
+    for (const id of Object.keys(byId)) {
       if (!known.has(id)) throw new WarrenError('ERR_INVALID_OPTION', `Invalid harness option \`handlers.${id}\`: no job with id "${id}" in \`jobs\``, { field: `handlers.${id}` });
     }
   }

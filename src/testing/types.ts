@@ -13,8 +13,11 @@ export interface HarnessJob<P = any> {
 export interface TestHarnessOptions {
   /** Job definitions (handlers in `handlers`), or `{ definition, handler }` pairs. */
   jobs: ReadonlyArray<JobDefinition<any> | HarnessJob>;
-  /** Handlers by job id. A job without one gets a handler that succeeds at once. */
-  handlers?: Record<string, JobHandler<any>>;
+  /**
+   * Handlers by job id, or `{ definition, handler }` pairs (their definitions join `jobs`).
+   * A job without a handler gets one that succeeds at once.
+   */
+  handlers?: Record<string, JobHandler<any>> | ReadonlyArray<{ definition: JobDefinition<any>; handler: JobHandler<any> }>;
   /** Where fake time starts. @default '2025-01-06T00:00:00.000Z' (a Monday) */
   start?: Date | string | number;
   /** @default 'test' */

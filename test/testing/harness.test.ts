@@ -249,6 +249,14 @@ describe('harness ergonomics', () => {
     ]);
   });
 
+  test('handlers may be given as [{ definition, handler }]', async () => {
+    const job = defineJob({ id: 'pair', schedule: { every: '1h' } });
+    const seen: number[] = [];
+    const h = await started({ jobs: [], handlers: [{ definition: job, handler: (ctx) => void seen.push(ctx.attempt) }] });
+    await h.advance('3h');
+    expect(seen).toEqual([1, 1, 1]);
+  });
+
   test('waitFor gives up with ERR_TIMEOUT after its fake-time bound', async () => {
     const h = await started({ jobs: [defineJob({ id: 'idle' })] });
     await expect(h.waitFor(() => false, { timeout: '1h' })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
