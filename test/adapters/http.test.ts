@@ -63,7 +63,7 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
     expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
     expect(answer.headers.get('cache-control')).toBe('no-store');
     expect(answer.body.jobs).toHaveLength(1);
-    expect(answer.body.jobs[0]).toMatchObject({ id: 'report', queue: 'reports', enabled: true, paused: false, description: 'hourly report', running: 0 });
+    expect(answer.body.jobs[0]).toMatchObject({ id: 'report', queue: 'reports', enabled: true, paused: false, description: 'yearly report', running: 0 });
     expect(Date.parse(answer.body.jobs[0].nextDueAt)).toBeGreaterThan(Date.now());
   });
 
@@ -190,13 +190,15 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
   });
 
   it('POST /jobs/:id/backfill creates the slots once; a bad range is a 400', async () => {
-    const to = new Date(Date.now() - 60_000);
-    const from = new Date(to.getTime() - 3 * 3_600_000);
+    // Slots 2022-01-01, 2023-01-01 and 2024-01-01.
+    const from = new Date('2021-06-01T00:00:00Z');
+    const to = new Date('2024-06-01T00:00:00Z');
     const first = await call('POST', '/admin/jobs/report/backfill', { body: { from: from.toISOString(), to: to.toISOString() } });
     expect(first.status).toBe(200);
     expect(first.body.slots).toBe(3);
     expect(first.body.inserted).toHaveLength(3);
     expect(first.body.inserted.every((r: { triggerSource: string }) => r.triggerSource === 'backfill')).toBe(true);
+    expect(first.body.inserted.map((r: { scheduledFor: string }) => r.scheduledFor).sort()).toEqual(['2022-01-01T00:00:00.000Z', '2023-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z']);
     const stored = await fx.store.listRuns(fx.scope, { jobId: 'report', limit: 100 });
     expect(stored.filter((r) => r.triggerSource === 'backfill')).toHaveLength(3);
 

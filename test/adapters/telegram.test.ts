@@ -49,19 +49,19 @@ describe('warren/telegram over a real scheduler (PostgreSQL + RabbitMQ)', () => 
 
   it('/job status summarises every job; /job status <id> shows one with its runs', async () => {
     const all = await say('/job status');
-    expect(all).toMatch(/^Jobs \(1\):\nreport: active, every 1h, next \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, never ran$/);
+    expect(all).toMatch(/^Jobs \(1\):\nreport: active, cron 0 0 1 1 \*, next \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, never ran$/);
     const one = await say('/job@WarrenBot status report');
     expect(one).toContain('report: active');
-    expect(one).toContain('schedule: every 1h');
+    expect(one).toContain('schedule: cron 0 0 1 1 *');
     expect(one).toContain('last run: never');
-    expect(one).toContain('description: hourly report');
+    expect(one).toContain('description: yearly report');
   });
 
   it('/job pause <id> <note> pauses in the store with the note and the sender as actor; /job resume resumes', async () => {
     const paused = await say('/job pause report deploying v2, back at 10', OPS_CHAT, 'alice');
     expect(paused).toBe('Paused report (note: deploying v2, back at 10). Resume with /job resume report');
     expect(await fx.store.getJob(fx.scope, 'report')).toMatchObject({ enabled: false, pauseNote: 'deploying v2, back at 10' });
-    expect(await say('/job status')).toContain('report: PAUSED (deploying v2, back at 10), every 1h, never ran');
+    expect(await say('/job status')).toContain('report: PAUSED (deploying v2, back at 10), cron 0 0 1 1 *, never ran');
     expect(await say('/job status report')).toContain('next run: paused');
 
     const resumed = await say('/JOB Resume report');
