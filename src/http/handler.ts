@@ -33,10 +33,14 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   };
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    // Split by hand: `new URL('//host/x', base)` would read a doubled slash as a host.
+    const target = req.url ?? '/';
+    const mark = target.indexOf('?');
+    const pathname = mark === -1 ? target : target.slice(0, mark);
+    const query = new URLSearchParams(mark === -1 ? '' : target.slice(mark + 1));
     let segments: string[];
     try {
-      segments = url.pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+      segments = pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
     } catch {
       throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'The request path is not valid percent-encoding');
     }
@@ -55,7 +59,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     const result = await run({
       control: o.control,
       params: match.params,
-      query: url.searchParams,
+      query,
       body: () => readJsonBody(req, o.maxBodyBytes),
       actor: actorOf(req),
     });
