@@ -2,6 +2,7 @@ import { publishRuns } from '../broker/publish-run.js';
 import type { Delivery } from '../broker/transport.js';
 import { nextChainRun, staleAtFor } from '../define/schedule.js';
 import type { ClaimResult, Completion, JobRecord, NewRun, RunRecord } from '../store/port.js';
+import type { TriggerSource } from '../define/types.js';
 import { backoffDelayMs } from '../util/backoff.js';
 import { slotRunId } from '../util/uuid.js';
 import { retryUntil, type Registration, type RunningRun, type WorkerCore } from './core.js';
@@ -80,9 +81,14 @@ function plan(core: WorkerCore, entry: RunningRun, outcome: RunOutcome, now: num
   }
 }
 
+const CHAIN_SOURCES: ReadonlySet<TriggerSource> = new Set<TriggerSource>(['scheduler', 'chain', 'catchup']);
+
 /** Queue mode (fixed delay): the chain's next link, `period` after this run finished. */
 function chainNext(run: RunRecord, job: JobRecord, now: number): Completion['next'] {
   if (job.reschedule !== 'queue' || job.schedule === null) return undefined;
+  // Only a link of the chain carries it on: a manual, startup or backfill run of a
+  // queue-mode job would otherwise start a second chain beside the live one.
+  if (!CHAIN_SOURCES.has(run.triggerSource)) return undefined;
   const scheduledFor = nextChainRun(job, new Date(now));
   const link: NewRun = {
     runId: slotRunId(run.scope, run.jobId, scheduledFor),

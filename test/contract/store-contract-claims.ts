@@ -124,6 +124,19 @@ export function claimsContract(c: ContractContext): void {
         expect(await c.store().getRun(waiting.runId)).toMatchObject({ status: 'skipped', finishedAt: at(2) });
       });
 
+      // Reading: `skip` passes over a scheduled slot only. A run somebody asked for (a
+      // catch-up backlog, runNow, backfill, startup, the next link of a queue-mode chain)
+      // waits for room: skipping it would lose what was asked, or break the chain.
+      for (const source of ['catchup', 'manual', 'backfill', 'startup', 'chain'] as const) {
+        it(`skip: a ${source} run is busy, not skipped`, async () => {
+          const { scope, job } = await busyJob('skip');
+          const asked = await seedRun(c.store(), scope, job, `asked-${source}`, { triggerSource: source });
+          const [result] = await c.store().claimRuns([{ runId: asked.runId, attempt: 1 }], ctx(at(2)));
+          expect(result!.outcome).toBe('busy');
+          expect(await c.store().getRun(asked.runId)).toEqual(asked);
+        });
+      }
+
       it('cancelOther: claims and requests cancellation of the running one, which its heartbeat reports', async () => {
         const { scope, holders, waiting } = await busyJob('cancelOther');
         const [result] = await c.store().claimRuns([{ runId: waiting.runId, attempt: 1 }], ctx(at(2), 'worker-new'));

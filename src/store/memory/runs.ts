@@ -34,11 +34,13 @@ export function claimRuns(state: MemoryState, requests: readonly ClaimRequest[],
 
     const live = liveRunsOf(state, run.scope, run.jobId, now);
     if (job.overlap !== 'allowAll' && live.length >= job.maxParallel) {
-      if (job.overlap === 'skip') {
+      // `skip` passes over a scheduled slot; a run somebody asked for (manual, catch-up,
+      // backfill, startup, a chain link) waits for room instead of vanishing.
+      if (job.overlap === 'skip' && run.triggerSource === 'scheduler') {
         finish(run, 'skipped', now, `overlap: ${live.length} running, maxParallel ${job.maxParallel}`);
         return answer('skipped');
       }
-      if (job.overlap === 'bufferOne' || job.overlap === 'bufferAll') return answer('busy');
+      if (job.overlap !== 'cancelOther') return answer('busy');
       // cancelOther: ask the oldest running ones to stop, just enough to make room for this
       // one (runs already asked to stop are on their way out and are not asked twice).
       const active = live.filter((other) => other.cancelRequestedAt === null).sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0));

@@ -42,7 +42,9 @@ export function planClaims(requests: readonly ClaimRequest[], runs: Map<string, 
     if (job.overlap !== 'allowAll') {
       const live = liveRunning(job);
       if (live.length >= job.maxParallel) {
-        if (job.overlap === 'bufferOne' || job.overlap === 'bufferAll') return result('busy', run);
+        // `skip` passes over a scheduled slot; a run somebody asked for (manual, catch-up,
+        // backfill, startup, a chain link) waits for room instead of vanishing.
+        if (job.overlap === 'bufferOne' || job.overlap === 'bufferAll' || (job.overlap === 'skip' && run.triggerSource !== 'scheduler')) return result('busy', run);
         if (job.overlap === 'skip') return result('skipped', finish(run, 'skipped', `overlap: ${live.length} run(s) still running (maxParallel ${job.maxParallel})`));
         // cancelOther: ask the oldest running runs to stop, just enough to make room for this one
         // (runs already asked are on their way out and are not asked twice).
