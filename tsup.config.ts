@@ -6,6 +6,8 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     testing: 'src/testing/index.ts',
+    http: 'src/http/index.ts',
+    telegram: 'src/telegram/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
