@@ -38,6 +38,17 @@ export interface AmqpTransportStats {
 const CHANNEL_LOSS = /channel closed|channel ended|connection closed|unexpected close/i;
 const MAX_PUBLISH_ATTEMPTS = 10;
 
+/** The heartbeat in the URL wins over the manager's option: pin it to ours (>= 30 s). */
+function withHeartbeat(url: string, heartbeatSec: number): string {
+  try {
+    const parsed = new URL(url);
+    parsed.searchParams.set('heartbeat', String(heartbeatSec));
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
 export class AmqpTransport implements Transport {
   readonly kind = 'amqp' as const;
   readonly options: ResolvedAmqpTransportOptions;
@@ -57,6 +68,7 @@ export class AmqpTransport implements Transport {
   #publishToken = Math.random().toString(36).slice(2, 8);
   #closing: Promise<void> | undefined;
   #connectedOnce = false;
+  #waiters = new Set<(err: unknown) => void>();
 
   constructor(options: AmqpTransportOptions) {
     this.options = parseAmqpTransportOptions(options);
@@ -65,7 +77,7 @@ export class AmqpTransport implements Transport {
     this.#backoff = new Backoff(reconnect.minMs, reconnect.maxMs);
     // Nothing connects before this line runs, and nothing here throws for an unreachable
     // broker: the manager retries in the background (boot in any order).
-    this.#manager = new AmqpConnectionManagerClass(url, {
+    this.#manager = new AmqpConnectionManagerClass(withHeartbeat(url, heartbeatSec), {
       heartbeatIntervalInSeconds: heartbeatSec,
       reconnectTimeInSeconds: reconnect.minMs / 1000,
       // Nagle's algorithm holds small frames (acks, confirms) ~40 ms.
@@ -149,7 +161,8 @@ export class AmqpTransport implements Transport {
   async publish(queue: string, body: Buffer, options: PublishOptions = {}): Promise<void> {
     this.#assertOpen();
     const delay = normalizeDelaySec(options.delaySec ?? 0);
-    if (!this.#manager.isConnected() && this.#pending.size >= this.options.maxBufferedPublishes) {
+    const canSend = this.#manager.isConnected() && this.#publisher.channel !== undefined;
+    if (!canSend && this.#pending.size >= this.options.maxBufferedPublishes) {
       throw new WarrenError('ERR_BUFFER_FULL', `Publish buffer full: ${this.#pending.size} publishes held while the broker is unreachable (maxBufferedPublishes)`, {
         details: { queue, buffered: this.#pending.size },
       });
@@ -257,16 +270,24 @@ export class AmqpTransport implements Transport {
     if (this.#manager.isConnected()) return;
     await new Promise<void>((resolve, reject) => {
       const onConnect = () => {
+        this.#waiters.delete(onClose);
         signal?.removeEventListener('abort', onAbort);
         resolve();
       };
       const onAbort = () => {
+        this.#waiters.delete(onClose);
         this.#events.off('connect', onConnect);
         reject(signal?.reason);
+      };
+      const onClose = (err: unknown) => {
+        this.#events.off('connect', onConnect);
+        signal?.removeEventListener('abort', onAbort);
+        reject(err);
       };
       if (signal?.aborted) return reject(signal.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#events.once('connect', onConnect);
+      this.#waiters.add(onClose);
     });
   }
 
@@ -284,6 +305,8 @@ export class AmqpTransport implements Transport {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       log('closing');
+      for (const reject of this.#waiters) reject(new WarrenError('ERR_CLOSED', 'The transport closed while waiting for a connection'));
+      this.#waiters.clear();
       await Promise.all([...this.#consumers].map((c) => c.close()));
       this.#consumers.clear();
       await this.#publisher.close();

@@ -60,6 +60,17 @@ describe('AmqpTransport under faults', () => {
     expect(transport.isConnected()).toBe(true);
   });
 
+  it('closes cleanly while still unreachable, rejecting waiters and buffered publishes', async () => {
+    const p = await proxy({ paused: true });
+    const transport = transportVia(p);
+    const queue = workQueueName(scope, 'never');
+    const waiting = transport.waitForConnect().catch((e: unknown) => e);
+    const publishing = transport.publish(queue, Buffer.from('x')).catch((e: unknown) => e);
+    await transport.close();
+    expect(isWarrenError(await waiting, 'ERR_CLOSED')).toBe(true);
+    expect(isWarrenError(await publishing, 'ERR_CLOSED')).toBe(true);
+  });
+
   it('loses nothing when the connection is cut while 500 messages flow', async () => {
     const p = await proxy();
     const publisher = transportVia(p);

@@ -88,18 +88,28 @@ export async function cleanupScope(scope: string, extra: { queues?: string[]; ex
     // rabbitmqctl unavailable: the known names are still deleted.
   }
   const admin = await openAdmin(url);
+  const failed: string[] = [];
+  // A failed delete closes its channel: one channel per name, a few tries each (a loaded
+  // broker can time out deleting a quorum queue).
+  const attempt = async (name: string, del: (ch: amqp.Channel) => Promise<unknown>) => {
+    for (let i = 0; i < 3; i++) {
+      const ch = await admin.channel();
+      try {
+        await del(ch);
+        return;
+      } catch {
+        // retried below
+      } finally {
+        await ch.close().catch(() => {});
+      }
+    }
+    failed.push(name);
+  };
   try {
-    for (const queue of queues) {
-      const ch = await admin.channel();
-      await ch.deleteQueue(queue).catch(() => {});
-      await ch.close().catch(() => {});
-    }
-    for (const exchange of exchanges) {
-      const ch = await admin.channel();
-      await ch.deleteExchange(exchange).catch(() => {});
-      await ch.close().catch(() => {});
-    }
+    for (const queue of queues) await attempt(queue, (ch) => ch.deleteQueue(queue));
+    for (const exchange of exchanges) await attempt(exchange, (ch) => ch.deleteExchange(exchange));
   } finally {
     await admin.close();
   }
+  if (failed.length > 0) console.warn(`[cleanupScope] could not delete: ${failed.join(', ')}`);
 }
