@@ -138,7 +138,7 @@ const pgVersion = await (async () => {
   const client = new pg.Client({ connectionString: DATABASE_URL });
   try {
     await client.connect();
-    return (await client.query<{ v: string }>('SHOW server_version')).rows[0]?.v ?? null;
+    return (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? null;
   } catch {
     return null;
   } finally {
