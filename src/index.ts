@@ -17,3 +17,8 @@ export type { PgStoreOptions, Queryable } from './store/pg/index.js';
 export type * from './store/port.js';
 export { createScheduler, Scheduler, MAX_BACKFILL_SLOTS } from './scheduler/index.js';
 export type { SchedulerOptions, SchedulerRole, SchedulerEvents, JobStatus, JobDetails, RunNowOptions, BackfillOptions, BackfillResult, ActorOption, TickSummary, ReapedRun } from './scheduler/index.js';
+export { delayTopology, MAX_DELAY_SEC, DELAY_LEVELS } from './broker/delay-topology.js';
+export type { DelayTopology, DelayTopologyOptions, DelayQueueType, DelayExchange, DelayQueue, DelayBinding, DelayPublishOptions, TopologyChannel, PublishChannel } from './broker/delay-topology.js';
+export { AmqpTransport } from './broker/amqp-transport.js';
+export type { AmqpTransportOptions } from './broker/amqp-transport.js';
+export type { Transport, Delivery, PublishOptions, ConsumeOptions, Consumer } from './broker/transport.js';
