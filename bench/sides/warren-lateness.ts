@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { deleteScopeTopology } from '../lib/amqp-cleanup.js';
 import { createScheduler, createWorker, defineJob } from '../lib/warren.js';
+import { summarize } from '../lib/stats.js';
 import type { LatenessRun, LatenessSample } from './bullmq-repeat.js';
 
 export interface WarrenLatenessOptions {
@@ -35,6 +36,13 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
   );
   const scheduler = createScheduler({ pool, schema, amqpUrl: opts.amqpUrl, scope, jobs: definitions });
   scheduler.on('error', (err) => console.error('warren scheduler error:', err.message));
+  // The scheduler's share of the lateness: slot → trigger published (claimed, inserted,
+  // confirmed by RabbitMQ, marked published). The rest is the broker and the worker's claim.
+  const publishLag: number[] = [];
+  scheduler.on('slot:published', (run) => {
+    const scheduledFor = run.scheduledFor.getTime();
+    if (scheduledFor >= windowStart && scheduledFor < windowEnd) publishLag.push(Date.now() - scheduledFor);
+  });
   const worker = createWorker({
     pool,
     schema,
@@ -69,6 +77,8 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
       [scope, new Date(windowStart), new Date(windowEnd)],
     );
     notes.push(`run rows in the window by status: ${rows.map((r) => `${r.status} ${r.n}`).join(', ') || 'none'}`);
+    const lag = summarize(publishLag);
+    notes.push(`slot → slot:published event (scheduler share) ms: n ${lag.count}, p50 ${lag.p50}, p90 ${lag.p90}, p99 ${lag.p99}, max ${lag.max}`);
     notes.push(`${outside} runs outside the window ignored; worker stats ${JSON.stringify(worker.stats())}`);
   } finally {
     await worker.close().catch(() => {});
