@@ -118,7 +118,8 @@ export function planSlots(job: PlanJob, now: Date, counts: PlanCounts, limit = 5
     if (!d.run) {
       return { ...base, triggerSource: d.trigger, status: 'missed', staleAt: null, availableAt: d.slot, error: d.reason };
     }
-    if (atLimit && (job.overlap === 'skip' || (job.overlap === 'bufferOne' && pendingLeft <= 0))) {
+    // `skip` passes over scheduled slots only; a catch-up run waits for room, as at claim time.
+    if (atLimit && ((job.overlap === 'skip' && d.trigger === 'scheduler') || (job.overlap === 'bufferOne' && pendingLeft <= 0))) {
       const why = job.overlap === 'skip' ? 'overlap skip' : 'overlap bufferOne: a run is already waiting';
       return { ...base, triggerSource: d.trigger, status: 'skipped', staleAt: null, availableAt: d.slot, error: `${why} (${counts.running} running, maxParallel ${job.maxParallel})` };
     }

@@ -133,6 +133,12 @@ describe('planSlots', () => {
       expect(plan.claim.nextDueAt).toEqual(slot(2));
     });
 
+    it('skip leaves a catch-up backlog pending: it waits for room instead of being skipped', () => {
+      const behind = job({ catchup: { mode: 'all', windowMs: 3_600_000, max: 3 } });
+      const plan = planSlots(behind, at(5 * MIN + 500), busy)!;
+      expect(summary(plan)).toEqual(['1:pending:catchup', '2:pending:catchup', '3:pending:catchup', '4:missed:catchup', '5:skipped:scheduler']);
+    });
+
     it('bufferOne keeps one pending run at most', () => {
       expect(planSlots(job({ overlap: 'bufferOne' }), now, busy)!.claim.runs[0]!.status).toBe('pending');
       expect(planSlots(job({ overlap: 'bufferOne' }), now, { running: 1, pending: 1 })!.claim.runs[0]!.status).toBe('skipped');
