@@ -3,7 +3,8 @@ import { WarrenError } from '../errors.js';
 import { acquireLeadership, checkFence, getLeadership, releaseLeadership } from './memory/leadership.js';
 import { claimRuns, completeRuns, heartbeat } from './memory/runs.js';
 import { type MemoryState, clone, createState, insertRun, jobKey, liveRunsOf, runsOf, sameInstant } from './memory/state.js';
-import * as v from './memory/validate.js';
+import { checkScope } from './validate.js';
+import * as v from './validate-calls.js';
 import type {
   AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, JobChange, JobRecord,
   LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, RunRecord, SlotClaim, SlotClaimResult, Store,
@@ -37,9 +38,7 @@ export class MemoryStore implements Store {
 
   // ── jobs ──────────────────────────────────────────────────────────────────
   async syncJob(scope: string, jobId: string, config: JobConfig, opts: { now: Date; nextDueAt: Date | null }): Promise<JobRecord> {
-    v.checkJob(scope, jobId);
-    v.checkConfig(config);
-    v.checkJobOpts(opts);
+    v.checkWriteJobArgs(scope, jobId, config, opts);
     const job = this.#state.jobs.get(jobKey(scope, jobId));
     if (!job) return clone(this.#insertJob(scope, jobId, config, [], opts));
     writeKeys(job, config, CONFIG_KEYS.filter((key) => !job.overridden.includes(key)));
@@ -48,9 +47,7 @@ export class MemoryStore implements Store {
   }
 
   async upsertJob(scope: string, jobId: string, config: JobConfig, opts: { now: Date; nextDueAt: Date | null }): Promise<JobRecord> {
-    v.checkJob(scope, jobId);
-    v.checkConfig(config);
-    v.checkJobOpts(opts);
+    v.checkWriteJobArgs(scope, jobId, config, opts);
     const job = this.#state.jobs.get(jobKey(scope, jobId));
     if (!job) return clone(this.#insertJob(scope, jobId, config, [...CONFIG_KEYS], opts));
     writeKeys(job, config, CONFIG_KEYS);
@@ -62,9 +59,7 @@ export class MemoryStore implements Store {
   }
 
   async updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean }): Promise<JobRecord> {
-    v.checkJob(scope, jobId);
-    v.checkPatch(patch);
-    v.checkJobOpts(opts);
+    v.checkUpdateJobArgs(scope, jobId, patch, opts);
     const job = this.#requireJob(scope, jobId);
     const keys = CONFIG_KEYS.filter((key) => patch[key] !== undefined);
     writeKeys(job, patch, keys);
@@ -76,21 +71,20 @@ export class MemoryStore implements Store {
   }
 
   async getJob(scope: string, jobId: string): Promise<JobRecord | null> {
-    v.checkJob(scope, jobId);
+    v.checkJobArgs(scope, jobId);
     const job = this.#state.jobs.get(jobKey(scope, jobId));
     return job ? clone(job) : null;
   }
 
   async listJobs(scope: string): Promise<JobRecord[]> {
-    v.checkScope(scope);
+    checkScope(scope);
     return this.#jobsOf(scope)
       .sort((a, b) => (a.jobId < b.jobId ? -1 : 1))
       .map(clone);
   }
 
   async removeJob(scope: string, jobId: string, now: Date): Promise<boolean> {
-    v.checkJob(scope, jobId);
-    v.checkDate(now, 'now');
+    v.checkJobNowArgs(scope, jobId, now);
     const key = jobKey(scope, jobId);
     if (!this.#state.jobs.delete(key)) return false;
     for (const run of runsOf(this.#state, scope, jobId)) {
@@ -106,10 +100,7 @@ export class MemoryStore implements Store {
   }
 
   async setEnabled(scope: string, jobId: string, enabled: boolean, opts: { now: Date; note?: string | null; nextDueAt?: Date | null }): Promise<JobRecord> {
-    v.checkJob(scope, jobId);
-    if (typeof enabled !== 'boolean') v.fail('enabled', 'a boolean', enabled);
-    const o = v.checkJobOpts(opts);
-    if (o.note !== undefined && o.note !== null && typeof o.note !== 'string') v.fail('opts.note', 'a string or null', o.note);
+    v.checkSetEnabledArgs(scope, jobId, enabled, opts);
     const job = this.#requireJob(scope, jobId);
     job.enabled = enabled;
     job.pauseNote = enabled ? null : (opts.note ?? null);
@@ -122,9 +113,7 @@ export class MemoryStore implements Store {
   }
 
   async setNextDue(scope: string, jobId: string, expected: Date | null, next: Date | null): Promise<boolean> {
-    v.checkJob(scope, jobId);
-    v.checkDateOrNull(expected, 'expected');
-    v.checkDateOrNull(next, 'next');
+    v.checkSetNextDueArgs(scope, jobId, expected, next);
     const job = this.#state.jobs.get(jobKey(scope, jobId));
     if (!job || !sameInstant(job.nextDueAt, expected)) return false;
     job.nextDueAt = next === null ? null : new Date(next);
@@ -132,9 +121,7 @@ export class MemoryStore implements Store {
   }
 
   async dueJobs(scope: string, before: Date, limit: number): Promise<JobRecord[]> {
-    v.checkScope(scope);
-    v.checkDate(before, 'before');
-    v.checkPositiveInt(limit, 'limit');
+    v.checkScanArgs(scope, before, 'before', limit);
     return this.#jobsOf(scope)
       .filter((job) => job.enabled && job.nextDueAt !== null && job.nextDueAt.getTime() <= before.getTime())
       .sort(byDueThenId)
@@ -143,14 +130,14 @@ export class MemoryStore implements Store {
   }
 
   async earliestDue(scope: string): Promise<Date | null> {
-    v.checkScope(scope);
+    checkScope(scope);
     const due = this.#jobsOf(scope).filter((job) => job.enabled && job.nextDueAt !== null).sort(byDueThenId)[0];
     return due ? new Date(due.nextDueAt!) : null;
   }
 
   // ── slots and runs ───────────────────────────────────────────────────────
   async claimSlots(scope: string, fence: Fence | null, claims: SlotClaim[], now: Date): Promise<SlotClaimResult> {
-    this.#checkClaims(scope, fence, claims, now);
+    v.checkClaimSlotsArgs(scope, fence, claims, now);
     if (fence !== null) checkFence(this.#state, scope, fence, now);
     const result: SlotClaimResult = { claimed: [], conflicts: [], inserted: [] };
     for (const claim of claims) {
@@ -170,9 +157,7 @@ export class MemoryStore implements Store {
   }
 
   async insertRuns(scope: string, runs: NewRun[], now: Date): Promise<RunRecord[]> {
-    v.checkScope(scope);
-    v.checkDate(now, 'now');
-    v.checkNewRuns(runs, 'runs');
+    v.checkInsertRunsArgs(scope, runs, now);
     const inserted: RunRecord[] = [];
     for (const run of runs) {
       const row = insertRun(this.#state, scope, run, now);
@@ -182,9 +167,7 @@ export class MemoryStore implements Store {
   }
 
   async unpublishedRuns(scope: string, createdBefore: Date, limit: number): Promise<RunRecord[]> {
-    v.checkScope(scope);
-    v.checkDate(createdBefore, 'createdBefore');
-    v.checkPositiveInt(limit, 'limit');
+    v.checkScanArgs(scope, createdBefore, 'createdBefore', limit);
     return this.#runsOfScope(scope)
       .filter((run) => run.status === 'pending' && run.publishedAt === null && run.createdAt.getTime() < createdBefore.getTime())
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || this.#seq(a) - this.#seq(b))
@@ -193,8 +176,7 @@ export class MemoryStore implements Store {
   }
 
   async markPublished(runIds: string[], now: Date): Promise<void> {
-    v.checkArray(runIds, 'runIds');
-    v.checkDate(now, 'now');
+    v.checkMarkPublishedArgs(runIds, now);
     for (const runId of runIds) {
       const run = this.#state.runs.get(runId);
       if (run) run.publishedAt = new Date(now);
@@ -202,14 +184,12 @@ export class MemoryStore implements Store {
   }
 
   async claimRuns(requests: ClaimRequest[], ctx: ClaimContext): Promise<ClaimResult[]> {
-    v.checkRequests(requests);
-    v.checkContext(ctx);
+    v.checkClaimRunsArgs(requests, ctx);
     return claimRuns(this.#state, requests, ctx);
   }
 
   async heartbeat(runIds: string[], ctx: ClaimContext): Promise<HeartbeatResult> {
-    v.checkArray(runIds, 'runIds');
-    v.checkContext(ctx);
+    v.checkHeartbeatArgs(runIds, ctx);
     return heartbeat(this.#state, runIds, ctx);
   }
 
@@ -219,9 +199,7 @@ export class MemoryStore implements Store {
   }
 
   async expiredLeases(scope: string, now: Date, limit: number): Promise<RunRecord[]> {
-    v.checkScope(scope);
-    v.checkDate(now, 'now');
-    v.checkPositiveInt(limit, 'limit');
+    v.checkScanArgs(scope, now, 'now', limit);
     return this.#runsOfScope(scope)
       .filter((run) => run.status === 'running' && run.leaseUntil !== null && run.leaseUntil.getTime() < now.getTime())
       .sort((a, b) => a.leaseUntil!.getTime() - b.leaseUntil!.getTime() || this.#seq(a) - this.#seq(b))
@@ -230,9 +208,7 @@ export class MemoryStore implements Store {
   }
 
   async brokenChains(scope: string, before: Date, limit: number): Promise<JobRecord[]> {
-    v.checkScope(scope);
-    v.checkDate(before, 'before');
-    v.checkPositiveInt(limit, 'limit');
+    v.checkScanArgs(scope, before, 'before', limit);
     return this.#jobsOf(scope)
       .filter((job) => job.reschedule === 'queue' && job.enabled && job.nextDueAt !== null && job.nextDueAt.getTime() < before.getTime())
       .filter((job) => !runsOf(this.#state, scope, job.jobId).some((run) => run.status === 'pending' || run.status === 'running'))
@@ -242,76 +218,60 @@ export class MemoryStore implements Store {
   }
 
   async countRunning(scope: string, jobId: string, now: Date): Promise<number> {
-    v.checkJob(scope, jobId);
-    v.checkDate(now, 'now');
+    v.checkJobNowArgs(scope, jobId, now);
     return liveRunsOf(this.#state, scope, jobId, now).length;
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
-    v.checkString(runId, 'runId');
+    v.checkRunId(runId);
     const run = this.#state.runs.get(runId);
     return run ? clone(run) : null;
   }
 
   async listRuns(scope: string, opts: ListRunsOptions = {}): Promise<RunRecord[]> {
-    v.checkScope(scope);
-    const o = v.checkObject(opts, 'opts');
-    if (o.jobId !== undefined) v.checkJob(scope, o.jobId, 'opts.jobId');
-    if (o.limit !== undefined) v.checkPositiveInt(o.limit, 'opts.limit');
-    const statuses = opts.status === undefined ? null : new Set(Array.isArray(opts.status) ? opts.status : [opts.status]);
-    const source = opts.jobId === undefined ? this.#runsOfScope(scope) : [...runsOf(this.#state, scope, opts.jobId)];
+    const { opts: o, limit } = v.checkListArgs(scope, opts);
+    const statuses = o.status === undefined ? null : new Set(Array.isArray(o.status) ? o.status : [o.status]);
+    const source = o.jobId === undefined ? this.#runsOfScope(scope) : [...runsOf(this.#state, scope, o.jobId)];
     return source
       .filter((run) => statuses === null || statuses.has(run.status))
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.scheduledFor.getTime() - a.scheduledFor.getTime() || this.#seq(b) - this.#seq(a))
-      .slice(0, opts.limit ?? 50)
+      .slice(0, limit)
       .map(clone);
   }
 
   // ── leadership ───────────────────────────────────────────────────────────
   async acquireLeadership(scope: string, instanceId: string, ttlMs: number, now: Date): Promise<LeadershipState> {
-    v.checkScope(scope);
-    v.checkString(instanceId, 'instanceId');
-    v.checkPositiveInt(ttlMs, 'ttlMs');
-    v.checkDate(now, 'now');
+    v.checkAcquireLeadershipArgs(scope, instanceId, ttlMs, now);
     return acquireLeadership(this.#state, scope, instanceId, ttlMs, now);
   }
 
   async releaseLeadership(scope: string, instanceId: string): Promise<void> {
-    v.checkScope(scope);
-    v.checkString(instanceId, 'instanceId');
+    v.checkReleaseLeadershipArgs(scope, instanceId);
     releaseLeadership(this.#state, scope, instanceId);
   }
 
   async getLeadership(scope: string, now: Date): Promise<LeadershipState> {
-    v.checkScope(scope);
-    v.checkDate(now, 'now');
+    v.checkGetLeadershipArgs(scope, now);
     return getLeadership(this.#state, scope, now);
   }
 
   // ── audit and change notification ────────────────────────────────────────
   async appendAudit(scope: string, entry: NewAuditEntry): Promise<void> {
-    v.checkScope(scope);
-    const e = v.checkObject(entry, 'entry');
-    v.checkJob(scope, e.jobId, 'entry.jobId');
-    v.checkString(e.action, 'entry.action');
-    v.checkDate(e.at, 'entry.at');
+    v.checkAppendAuditArgs(scope, entry);
     this.#state.audit.push({ id: this.#state.audit.length + 1, scope, jobId: entry.jobId, action: entry.action, actor: entry.actor ?? null, details: clone(entry.details ?? {}), at: new Date(entry.at) });
   }
 
   async listAudit(scope: string, opts: { jobId?: string; limit?: number } = {}): Promise<AuditEntry[]> {
-    v.checkScope(scope);
-    const o = v.checkObject(opts, 'opts');
-    if (o.jobId !== undefined) v.checkJob(scope, o.jobId, 'opts.jobId');
-    if (o.limit !== undefined) v.checkPositiveInt(o.limit, 'opts.limit');
+    const { opts: o, limit } = v.checkListArgs(scope, opts);
     return this.#state.audit
-      .filter((entry) => entry.scope === scope && (opts.jobId === undefined || entry.jobId === opts.jobId))
+      .filter((entry) => entry.scope === scope && (o.jobId === undefined || entry.jobId === o.jobId))
       .reverse()
-      .slice(0, opts.limit ?? 50)
+      .slice(0, limit)
       .map(clone);
   }
 
   async notifyJobChange(scope: string, jobId: string): Promise<void> {
-    v.checkJob(scope, jobId);
+    v.checkJobArgs(scope, jobId);
     const listeners = [...(this.#state.listeners.get(scope) ?? [])];
     for (const listener of listeners) {
       // Delivered later, like NOTIFY after commit; a throwing listener harms no one else.
@@ -326,8 +286,7 @@ export class MemoryStore implements Store {
   }
 
   async onJobChange(scope: string, listener: (change: JobChange) => void): Promise<() => Promise<void>> {
-    v.checkScope(scope);
-    if (typeof listener !== 'function') v.fail('listener', 'a function', listener);
+    v.checkOnJobChangeArgs(scope, listener);
     // Wrapped so the same function subscribed twice gets two independent subscriptions.
     const subscription = (change: JobChange) => listener(change);
     let set = this.#state.listeners.get(scope);
@@ -370,25 +329,5 @@ export class MemoryStore implements Store {
 
   #seq(run: RunRecord): number {
     return this.#state.runSeq.get(run.runId) ?? 0;
-  }
-
-  #checkClaims(scope: string, fence: Fence | null, claims: SlotClaim[], now: Date): void {
-    v.checkScope(scope);
-    v.checkDate(now, 'now');
-    if (fence !== null) {
-      const f = v.checkObject(fence, 'fence');
-      v.checkString(f.instanceId, 'fence.instanceId');
-      if (typeof f.epoch !== 'number' || !Number.isInteger(f.epoch)) v.fail('fence.epoch', 'an integer', f.epoch);
-    }
-    const seen = new Set<string>();
-    v.checkArray(claims, 'claims').forEach((item, i) => {
-      const claim = v.checkObject(item, `claims[${i}]`) as unknown as SlotClaim;
-      v.checkJob(scope, claim.jobId, `claims[${i}].jobId`);
-      if (seen.has(claim.jobId)) v.fail(`claims[${i}].jobId`, 'each job once per claimSlots call', claim.jobId);
-      seen.add(claim.jobId);
-      v.checkDateOrNull(claim.expectedNextDueAt, `claims[${i}].expectedNextDueAt`);
-      v.checkDateOrNull(claim.nextDueAt, `claims[${i}].nextDueAt`);
-      v.checkNewRuns(claim.runs, `claims[${i}].runs`);
-    });
   }
 }

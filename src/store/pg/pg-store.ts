@@ -20,7 +20,8 @@ import { jobKey, planClaims, planCompletions } from './decide.js';
 import { JobChangeListener } from './listener.js';
 import { RUN_UPDATE_COLUMNS, buildQueries, type Queries } from './queries.js';
 import { CONFIG_KEYS, attemptJson, configValues, toAudit, toJob, toRun } from './rows.js';
-import * as v from './validate.js';
+import * as v from '../validate-calls.js';
+import { checkScope, isUuid } from '../validate.js';
 
 const debug = createDebug('warren:store');
 
@@ -74,48 +75,38 @@ export class PgStore implements Store {
   // ── jobs ──────────────────────────────────────────────────────────────────
 
   async syncJob(scope: string, jobId: string, config: JobConfig, opts: { now: Date; nextDueAt: Date | null }): Promise<JobRecord> {
-    this.#jobArgs(scope, jobId);
-    v.checkConfig(config);
-    const o = v.checkObject(opts, 'opts');
-    const { rows } = await this.#exec(this.#q.syncJob, [scope, jobId, ...configValues(config), [], v.checkDateOrNull(o.nextDueAt ?? null, 'opts.nextDueAt'), v.checkDate(o.now, 'opts.now')]);
+    const { nextDueAt, now } = v.checkWriteJobArgs(scope, jobId, config, opts);
+    const { rows } = await this.#exec(this.#q.syncJob, [scope, jobId, ...configValues(config), [], nextDueAt, now]);
     return toJob(rows[0]!);
   }
 
   async upsertJob(scope: string, jobId: string, config: JobConfig, opts: { now: Date; nextDueAt: Date | null }): Promise<JobRecord> {
-    this.#jobArgs(scope, jobId);
-    v.checkConfig(config);
-    const o = v.checkObject(opts, 'opts');
-    const { rows } = await this.#exec(this.#q.upsertJob, [scope, jobId, ...configValues(config), [...CONFIG_KEYS], v.checkDateOrNull(o.nextDueAt ?? null, 'opts.nextDueAt'), v.checkDate(o.now, 'opts.now')]);
+    const { nextDueAt, now } = v.checkWriteJobArgs(scope, jobId, config, opts);
+    const { rows } = await this.#exec(this.#q.upsertJob, [scope, jobId, ...configValues(config), [...CONFIG_KEYS], nextDueAt, now]);
     return toJob(rows[0]!);
   }
 
   async updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean }): Promise<JobRecord> {
-    this.#jobArgs(scope, jobId);
-    const keys = v.checkPatch(patch);
-    const o = v.checkObject(opts, 'opts');
-    const setNext = o.nextDueAt !== undefined;
-    const { rows } = await this.#exec(this.#q.updateJob, [
-      scope, jobId, keys, ...configValues(patch), setNext, setNext ? v.checkDateOrNull(o.nextDueAt, 'opts.nextDueAt') : null, o.bumpEpoch === true, v.checkDate(o.now, 'opts.now'),
-    ]);
+    const { keys, nextDueAt, bumpEpoch, now } = v.checkUpdateJobArgs(scope, jobId, patch, opts);
+    const { rows } = await this.#exec(this.#q.updateJob, [scope, jobId, keys, ...configValues(patch), nextDueAt !== undefined, nextDueAt ?? null, bumpEpoch, now]);
     if (rows.length === 0) throw notFound(scope, jobId);
     return toJob(rows[0]!);
   }
 
   async getJob(scope: string, jobId: string): Promise<JobRecord | null> {
-    this.#jobArgs(scope, jobId);
+    v.checkJobArgs(scope, jobId);
     const { rows } = await this.#exec(this.#q.getJob, [scope, jobId]);
     return rows[0] ? toJob(rows[0]) : null;
   }
 
   async listJobs(scope: string): Promise<JobRecord[]> {
-    v.checkScope(scope);
+    checkScope(scope);
     const { rows } = await this.#exec(this.#q.listJobs, [scope]);
     return rows.map(toJob);
   }
 
   async removeJob(scope: string, jobId: string, now: Date): Promise<boolean> {
-    this.#jobArgs(scope, jobId);
-    v.checkDate(now, 'now');
+    v.checkJobNowArgs(scope, jobId, now);
     // The lock order every writer follows (the job, then its runs in id order), so no deadlock.
     const { rows } = await this.#tx(async (exec) => {
       await exec(this.#q.lockJob, [scope, jobId]);
@@ -126,31 +117,26 @@ export class PgStore implements Store {
   }
 
   async setEnabled(scope: string, jobId: string, enabled: boolean, opts: { now: Date; note?: string | null; nextDueAt?: Date | null }): Promise<JobRecord> {
-    this.#jobArgs(scope, jobId);
-    if (typeof enabled !== 'boolean') v.fail('enabled', 'a boolean', enabled);
-    const o = v.checkObject(opts, 'opts');
-    const note = o.note ?? null;
-    if (note !== null && typeof note !== 'string') v.checkString(note, 'opts.note');
-    const setNext = o.nextDueAt !== undefined;
-    const { rows } = await this.#exec(this.#q.setEnabled, [scope, jobId, enabled, note, setNext, setNext ? v.checkDateOrNull(o.nextDueAt, 'opts.nextDueAt') : null, v.checkDate(o.now, 'opts.now')]);
+    const { note, nextDueAt, now } = v.checkSetEnabledArgs(scope, jobId, enabled, opts);
+    const { rows } = await this.#exec(this.#q.setEnabled, [scope, jobId, enabled, note, nextDueAt !== undefined, nextDueAt ?? null, now]);
     if (rows.length === 0) throw notFound(scope, jobId);
     return toJob(rows[0]!);
   }
 
   async setNextDue(scope: string, jobId: string, expected: Date | null, next: Date | null): Promise<boolean> {
-    this.#jobArgs(scope, jobId);
-    const result = await this.#exec(this.#q.setNextDue, [scope, jobId, v.checkDateOrNull(expected, 'expected'), v.checkDateOrNull(next, 'next')]);
+    v.checkSetNextDueArgs(scope, jobId, expected, next);
+    const result = await this.#exec(this.#q.setNextDue, [scope, jobId, expected, next]);
     return (result.rowCount ?? 0) > 0;
   }
 
   async dueJobs(scope: string, before: Date, limit: number): Promise<JobRecord[]> {
-    v.checkScope(scope);
-    const { rows } = await this.#exec(this.#q.dueJobs, [scope, v.checkDate(before, 'before'), v.checkPositiveInt(limit, 'limit')]);
+    v.checkScanArgs(scope, before, 'before', limit);
+    const { rows } = await this.#exec(this.#q.dueJobs, [scope, before, limit]);
     return rows.map(toJob);
   }
 
   async earliestDue(scope: string): Promise<Date | null> {
-    v.checkScope(scope);
+    checkScope(scope);
     const { rows } = await this.#exec(this.#q.earliestDue, [scope]);
     return (rows[0]?.at as Date | null | undefined) ?? null;
   }
@@ -158,23 +144,7 @@ export class PgStore implements Store {
   // ── slots and runs ───────────────────────────────────────────────────────
 
   async claimSlots(scope: string, fence: Fence | null, claims: SlotClaim[], now: Date): Promise<SlotClaimResult> {
-    v.checkScope(scope);
-    v.checkDate(now, 'now');
-    if (fence !== null) {
-      const f = v.checkObject(fence, 'fence');
-      v.checkString(f.instanceId, 'fence.instanceId');
-      if (typeof f.epoch !== 'number' || !Number.isInteger(f.epoch)) v.fail('fence.epoch', 'an integer', f.epoch);
-    }
-    const seen = new Set<string>();
-    v.checkArray<SlotClaim>(claims, 'claims').forEach((claim, i) => {
-      v.checkJobId(claim?.jobId, `claims[${i}].jobId`);
-      if (seen.has(claim.jobId)) v.fail(`claims[${i}].jobId`, 'each job at most once per call', claim.jobId);
-      seen.add(claim.jobId);
-      v.checkDateOrNull(claim.expectedNextDueAt, `claims[${i}].expectedNextDueAt`);
-      v.checkDateOrNull(claim.nextDueAt, `claims[${i}].nextDueAt`);
-      checkNewRuns(claim.runs, `claims[${i}].runs`);
-    });
-
+    v.checkClaimSlotsArgs(scope, fence, claims, now);
     return this.#tx(async (exec) => {
       if (fence) {
         const held = await exec(this.#q.checkFence, [scope, fence.instanceId, String(fence.epoch), now]);
@@ -193,9 +163,7 @@ export class PgStore implements Store {
   }
 
   async insertRuns(scope: string, runs: NewRun[], now: Date): Promise<RunRecord[]> {
-    v.checkScope(scope);
-    v.checkDate(now, 'now');
-    checkNewRuns(runs, 'runs');
+    v.checkInsertRunsArgs(scope, runs, now);
     if (runs.length === 0) return [];
     return this.#insertRuns(this.#exec, runs.map((run) => ({ scope, run })), now);
   }
@@ -222,25 +190,19 @@ export class PgStore implements Store {
   }
 
   async unpublishedRuns(scope: string, createdBefore: Date, limit: number): Promise<RunRecord[]> {
-    v.checkScope(scope);
-    const { rows } = await this.#exec(this.#q.unpublishedRuns, [scope, v.checkDate(createdBefore, 'createdBefore'), v.checkPositiveInt(limit, 'limit')]);
+    v.checkScanArgs(scope, createdBefore, 'createdBefore', limit);
+    const { rows } = await this.#exec(this.#q.unpublishedRuns, [scope, createdBefore, limit]);
     return rows.map(toRun);
   }
 
   async markPublished(runIds: string[], now: Date): Promise<void> {
-    const ids = v.checkArray<string>(runIds, 'runIds').filter(v.isUuid);
-    v.checkDate(now, 'now');
+    const ids = v.checkMarkPublishedArgs(runIds, now).filter(isUuid);
     if (ids.length > 0) await this.#exec(this.#q.markPublished, [ids, now]);
   }
 
   async claimRuns(requests: ClaimRequest[], ctx: ClaimContext): Promise<ClaimResult[]> {
-    v.checkArray<ClaimRequest>(requests, 'requests').forEach((r, i) => {
-      v.checkObject(r, `requests[${i}]`);
-      if (typeof r.runId !== 'string') v.checkString(r.runId, `requests[${i}].runId`);
-      v.checkPositiveInt(r.attempt, `requests[${i}].attempt`);
-    });
-    v.checkContext(ctx);
-    const ids = [...new Set(requests.map((r) => r.runId).filter(v.isUuid))];
+    v.checkClaimRunsArgs(requests, ctx);
+    const ids = [...new Set(requests.map((r) => r.runId).filter(isUuid))];
     if (ids.length === 0) return requests.map((r) => ({ runId: r.runId, outcome: 'not_found', run: null, job: null }));
 
     return this.#tx(async (exec) => {
@@ -278,9 +240,8 @@ export class PgStore implements Store {
   }
 
   async heartbeat(runIds: string[], ctx: ClaimContext): Promise<HeartbeatResult> {
-    const requested = v.checkArray<string>(runIds, 'runIds');
-    v.checkContext(ctx);
-    const ids = [...new Set(requested.filter(v.isUuid))];
+    const requested = v.checkHeartbeatArgs(runIds, ctx);
+    const ids = [...new Set(requested.filter(isUuid))];
     const { rows } = ids.length === 0 ? { rows: [] } : await this.#exec(this.#q.heartbeat, [ids, ctx.workerId, new Date(ctx.now.getTime() + ctx.leaseMs)]);
     const held = new Map(rows.map((r) => [r.run_id as string, r.cancel_requested_at as Date | null]));
     const extended = requested.filter((id) => held.has(id));
@@ -289,8 +250,8 @@ export class PgStore implements Store {
   }
 
   async completeRuns(completions: Completion[]): Promise<CompletionResult[]> {
-    v.checkArray<Completion>(completions, 'completions').forEach((c, i) => checkCompletion(c, i));
-    const ids = [...new Set(completions.map((c) => c.runId).filter(v.isUuid))];
+    v.checkCompletions(completions);
+    const ids = [...new Set(completions.map((c) => c.runId).filter(isUuid))];
     if (ids.length === 0) return completions.map((c) => ({ runId: c.runId, applied: false, run: null, nextRun: null }));
 
     return this.#tx(async (exec) => {
@@ -318,36 +279,33 @@ export class PgStore implements Store {
   }
 
   async expiredLeases(scope: string, now: Date, limit: number): Promise<RunRecord[]> {
-    v.checkScope(scope);
-    const { rows } = await this.#exec(this.#q.expiredLeases, [scope, v.checkDate(now, 'now'), v.checkPositiveInt(limit, 'limit')]);
+    v.checkScanArgs(scope, now, 'now', limit);
+    const { rows } = await this.#exec(this.#q.expiredLeases, [scope, now, limit]);
     return rows.map(toRun);
   }
 
   async brokenChains(scope: string, before: Date, limit: number): Promise<JobRecord[]> {
-    v.checkScope(scope);
-    const { rows } = await this.#exec(this.#q.brokenChains, [scope, v.checkDate(before, 'before'), v.checkPositiveInt(limit, 'limit')]);
+    v.checkScanArgs(scope, before, 'before', limit);
+    const { rows } = await this.#exec(this.#q.brokenChains, [scope, before, limit]);
     return rows.map(toJob);
   }
 
   async countRunning(scope: string, jobId: string, now: Date): Promise<number> {
-    this.#jobArgs(scope, jobId);
-    const { rows } = await this.#exec(this.#q.countRunning, [scope, jobId, v.checkDate(now, 'now')]);
+    v.checkJobNowArgs(scope, jobId, now);
+    const { rows } = await this.#exec(this.#q.countRunning, [scope, jobId, now]);
     return Number(rows[0]?.n ?? 0);
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
-    if (typeof runId !== 'string') v.checkString(runId, 'runId');
-    if (!v.isUuid(runId)) return null;
+    v.checkRunId(runId);
+    if (!isUuid(runId)) return null;
     const { rows } = await this.#exec(this.#q.getRun, [runId]);
     return rows[0] ? toRun(rows[0]) : null;
   }
 
   async listRuns(scope: string, opts: ListRunsOptions = {}): Promise<RunRecord[]> {
-    v.checkScope(scope);
-    const o = v.checkObject(opts ?? {}, 'opts') as ListRunsOptions;
-    if (o.jobId !== undefined) v.checkJobId(o.jobId, 'opts.jobId');
+    const { opts: o, limit } = v.checkListArgs(scope, opts);
     const statuses = o.status === undefined ? null : Array.isArray(o.status) ? o.status : [o.status];
-    const limit = o.limit === undefined ? 50 : v.checkPositiveInt(o.limit, 'opts.limit');
     const { rows } = await this.#exec(this.#q.listRuns, [scope, o.jobId ?? null, statuses, limit]);
     return rows.map(toRun);
   }
@@ -355,10 +313,7 @@ export class PgStore implements Store {
   // ── leadership ───────────────────────────────────────────────────────────
 
   async acquireLeadership(scope: string, instanceId: string, ttlMs: number, now: Date): Promise<LeadershipState> {
-    v.checkScope(scope);
-    v.checkString(instanceId, 'instanceId');
-    v.checkPositiveInt(ttlMs, 'ttlMs');
-    v.checkDate(now, 'now');
+    v.checkAcquireLeadershipArgs(scope, instanceId, ttlMs, now);
     const row = await this.#tx(async (exec) => {
       // Transaction-scoped: released at COMMIT, so it is safe on a pooled (or PgBouncer) connection.
       await exec(this.#q.leaderLock, [advisoryKey(`warren:leader:${this.schema}:${scope}`)]);
@@ -371,14 +326,12 @@ export class PgStore implements Store {
   }
 
   async releaseLeadership(scope: string, instanceId: string): Promise<void> {
-    v.checkScope(scope);
-    v.checkString(instanceId, 'instanceId');
+    v.checkReleaseLeadershipArgs(scope, instanceId);
     await this.#exec(this.#q.releaseLease, [scope, instanceId]);
   }
 
   async getLeadership(scope: string, now: Date): Promise<LeadershipState> {
-    v.checkScope(scope);
-    v.checkDate(now, 'now');
+    v.checkGetLeadershipArgs(scope, now);
     const { rows } = await this.#exec(this.#q.getLease, [scope]);
     return leadershipOf(rows[0], now, null);
   }
@@ -386,30 +339,23 @@ export class PgStore implements Store {
   // ── audit and change notification ────────────────────────────────────────
 
   async appendAudit(scope: string, entry: NewAuditEntry): Promise<void> {
-    v.checkScope(scope);
-    const e = v.checkObject(entry, 'entry') as unknown as NewAuditEntry;
-    v.checkJobId(e.jobId, 'entry.jobId');
-    v.checkString(e.action, 'entry.action');
-    await this.#exec(this.#q.appendAudit, [scope, e.jobId, e.action, e.actor ?? null, JSON.stringify(e.details ?? {}), v.checkDate(e.at, 'entry.at')]);
+    const e = v.checkAppendAuditArgs(scope, entry);
+    await this.#exec(this.#q.appendAudit, [scope, e.jobId, e.action, e.actor ?? null, JSON.stringify(e.details ?? {}), e.at]);
   }
 
   async listAudit(scope: string, opts: { jobId?: string; limit?: number } = {}): Promise<AuditEntry[]> {
-    v.checkScope(scope);
-    const o = v.checkObject(opts ?? {}, 'opts') as { jobId?: string; limit?: number };
-    if (o.jobId !== undefined) v.checkJobId(o.jobId, 'opts.jobId');
-    const limit = o.limit === undefined ? 50 : v.checkPositiveInt(o.limit, 'opts.limit');
+    const { opts: o, limit } = v.checkListArgs(scope, opts);
     const { rows } = await this.#exec(this.#q.listAudit, [scope, o.jobId ?? null, limit]);
     return rows.map(toAudit);
   }
 
   async notifyJobChange(scope: string, jobId: string): Promise<void> {
-    this.#jobArgs(scope, jobId);
+    v.checkJobArgs(scope, jobId);
     await this.#exec(this.#q.notify, [notifyChannel(this.schema), JSON.stringify({ scope, jobId } satisfies JobChange)]);
   }
 
   async onJobChange(scope: string, listener: (change: JobChange) => void): Promise<() => Promise<void>> {
-    v.checkScope(scope);
-    if (typeof listener !== 'function') v.fail('listener', 'a function', listener);
+    v.checkOnJobChangeArgs(scope, listener);
     return this.#listener.subscribe(scope, listener);
   }
 
@@ -419,11 +365,6 @@ export class PgStore implements Store {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  #jobArgs(scope: string, jobId: string): void {
-    v.checkScope(scope);
-    v.checkJobId(jobId);
   }
 }
 
@@ -438,35 +379,4 @@ function leadershipOf(row: Record<string, any> | undefined, now: Date, instanceI
   const holder = row.holder as string;
   const leader = instanceId === null || holder === instanceId;
   return { leader: instanceId === null ? true : leader, fence: leader ? { instanceId: holder, epoch: Number(row.fence_epoch) } : null, holder, expiresAt };
-}
-
-function checkNewRuns(value: unknown, field: string): void {
-  v.checkArray<NewRun>(value, field).forEach((run, i) => {
-    const f = `${field}[${i}]`;
-    v.checkObject(run, f);
-    if (!v.isUuid(run.runId)) v.fail(`${f}.runId`, 'a uuid', run.runId);
-    v.checkJobId(run.jobId, `${f}.jobId`);
-    v.checkDate(run.scheduledFor, `${f}.scheduledFor`);
-    v.checkDate(run.availableAt, `${f}.availableAt`);
-    v.checkDateOrNull(run.staleAt ?? null, `${f}.staleAt`);
-    if (typeof run.epoch !== 'number' || !Number.isInteger(run.epoch)) v.fail(`${f}.epoch`, 'an integer', run.epoch);
-    if (run.attempt !== undefined) v.checkPositiveInt(run.attempt, `${f}.attempt`);
-  });
-}
-
-function checkCompletion(c: Completion, i: number): void {
-  const f = `completions[${i}]`;
-  v.checkObject(c, f);
-  if (typeof c.runId !== 'string') v.checkString(c.runId, `${f}.runId`);
-  v.checkPositiveInt(c.attempt, `${f}.attempt`);
-  const guard = v.checkObject(c.guard, `${f}.guard`);
-  if ('workerId' in guard) v.checkString(guard.workerId, `${f}.guard.workerId`);
-  else v.checkDate(guard.leaseExpiredBefore, `${f}.guard.leaseExpiredBefore`);
-  v.checkDate(c.finishedAt, `${f}.finishedAt`);
-  if (c.retryAt !== undefined) v.checkDate(c.retryAt, `${f}.retryAt`);
-  if (c.next !== undefined) {
-    v.checkObject(c.next, `${f}.next`);
-    checkNewRuns([c.next.run], `${f}.next.run`);
-    v.checkDate(c.next.nextDueAt, `${f}.next.nextDueAt`);
-  }
 }
