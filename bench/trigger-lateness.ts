@@ -30,7 +30,7 @@ late each run's handler started after its scheduled time: p50, p90, p99, max.
   -h, --help         this text
 
 Each side waits --duration plus a few seconds of grace, so the default run takes about
-4.5 minutes. Services: PostgreSQL ${DATABASE_URL}, RabbitMQ ${AMQP_URL.replace(/\/\/[^@]*@/, '//')},
+4 minutes. Services: PostgreSQL ${DATABASE_URL}, RabbitMQ ${AMQP_URL.replace(/\/\/[^@]*@/, '//')},
 Redis ${REDIS_URL}. Results: bench/results/trigger-lateness-<date>.json
 `;
 
@@ -52,7 +52,11 @@ if (60 % period !== 0) {
 }
 const durationMs = durationOption(args.duration, 'duration', 10_000, 240_000);
 const concurrency = intOption(args.concurrency, 'concurrency', 1, 1000);
-const kind = args.schedule === 'every' ? 'every' : 'cron';
+if (args.schedule !== 'cron' && args.schedule !== 'every') {
+  console.error(`--schedule must be cron or every, got ${String(args.schedule)}`);
+  process.exit(2);
+}
+const kind = args.schedule;
 const sides = String(args.sides)
   .split(',')
   .map((s) => s.trim())
