@@ -24,7 +24,7 @@ jobs/s measured from the first delivery to the last job recorded done.
   --concurrency N      warren concurrency = amqplib prefetch           (default 10)
   --extra N            also run every side at concurrency/prefetch N   (default: none; 0 = none)
   --sides LIST         comma list of: amqplib,warren,pgboss            (default amqplib,warren)
-  --queue-type T       quorum | classic for the raw amqplib queue      (default quorum, as warren's work queues)
+  --queue-type T       quorum | classic, for the raw queue and warren's (default quorum, warren's default)
   --rounds N           repeat the whole sequence N times, sides interleaved; the table
                        shows each side's median (and range) over the rounds (default 1)
   --timeout D          bound per side, e.g. 120s                       (default 120s)
@@ -51,7 +51,11 @@ const concurrency = intOption(args.concurrency, 'concurrency', 1, 1000);
 const extra = intOption(args.extra, 'extra', 0, 1000);
 const rounds = intOption(args.rounds, 'rounds', 1, 10);
 const timeoutMs = durationOption(args.timeout, 'timeout', 5_000, 290_000);
-const queueType = args['queue-type'] === 'classic' ? 'classic' : 'quorum';
+if (args['queue-type'] !== 'quorum' && args['queue-type'] !== 'classic') {
+  console.error(`--queue-type must be quorum or classic, got ${String(args['queue-type'])}`);
+  process.exit(2);
+}
+const queueType: 'quorum' | 'classic' = args['queue-type'];
 const sides = String(args.sides)
   .split(',')
   .map((s) => s.trim())
@@ -98,7 +102,7 @@ for (const level of levels) {
   }
   if (sides.includes('warren')) {
     await measure(`warren createWorker, concurrency ${level}`, () =>
-      runWarrenWorker({ databaseUrl: DATABASE_URL, amqpUrl: AMQP_URL, token: benchToken('warren'), jobs, concurrency: level, timeoutMs }),
+      runWarrenWorker({ databaseUrl: DATABASE_URL, amqpUrl: AMQP_URL, token: benchToken('warren'), jobs, concurrency: level, timeoutMs, queueType }),
     );
   }
   if (sides.includes('pgboss')) {

@@ -14,6 +14,8 @@ export interface WarrenWorkerOptions {
   jobs: number;
   concurrency: number;
   timeoutMs: number;
+  /** warren's work, dead-letter and delay queues. @default 'quorum' (warren's default) */
+  queueType?: 'quorum' | 'classic';
   /** Pool size given to the worker. @default concurrency + 2, at most 20 */
   poolSize?: number;
 }
@@ -37,7 +39,8 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
   const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? Math.min(20, opts.concurrency + 2) });
   pool.on('error', () => {});
   const admin = new pg.Pool({ connectionString: opts.databaseUrl, max: 1 });
-  const transport = new AmqpTransport({ url: opts.amqpUrl, scope });
+  const queueType = opts.queueType ?? 'quorum';
+  const transport = new AmqpTransport({ url: opts.amqpUrl, scope, queueType });
   const probe = new TransportProbe(transport);
   let worker: ReturnType<typeof createWorker> | undefined;
   try {
@@ -115,7 +118,7 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
       drainMs,
       jobsPerSec: (opts.jobs / drainMs) * 1000,
       notes: [
-        `quorum work queue, Postgres schema ${schema}; enqueue = insertRuns + publishRuns (confirms) in batches of ${SEED_BATCH}`,
+        `${queueType} work queue, Postgres schema ${schema}; enqueue = insertRuns + publishRuns (confirms) in batches of ${SEED_BATCH}`,
         `handler calls ${handled}, deliveries ${probe.deliveries}, stats ${JSON.stringify(stats)}`,
         `delivery → handler start ms ${fmt(summarize(toStart))}; handler start → run:success ms ${fmt(summarize(toSuccess))}`,
       ],
