@@ -7,7 +7,7 @@ import { checkScope } from './validate.js';
 import * as v from './validate-calls.js';
 import type {
   AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, JobChange, JobRecord,
-  LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, RunRecord, SlotClaim, SlotClaimResult, Store,
+  LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
 } from './port.js';
 
 const { CONFIG_KEYS } = v;
@@ -220,6 +220,14 @@ export class MemoryStore implements Store {
   async countRunning(scope: string, jobId: string, now: Date): Promise<number> {
     v.checkJobNowArgs(scope, jobId, now);
     return liveRunsOf(this.#state, scope, jobId, now).length;
+  }
+
+  async runningCounts(scope: string, jobIds: string[], now: Date): Promise<Map<string, RunCounts>> {
+    const ids = v.checkRunningCountsArgs(scope, jobIds, now);
+    return new Map(ids.map((id) => [id, {
+      running: liveRunsOf(this.#state, scope, id, now).length,
+      pending: runsOf(this.#state, scope, id).filter((run) => run.status === 'pending').length,
+    }]));
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {

@@ -198,6 +198,14 @@ export interface HeartbeatResult {
   cancel: string[];
 }
 
+/** A job's overlap counts (`runningCounts`). */
+export interface RunCounts {
+  /** Running with a live lease (lease_until > now). */
+  running: number;
+  /** Pending (waiting for a worker, or for a retry). */
+  pending: number;
+}
+
 export interface ListRunsOptions {
   jobId?: string;
   status?: RunStatus | RunStatus[];
@@ -291,6 +299,12 @@ export interface Store {
   brokenChains(scope: string, before: Date, limit: number): Promise<JobRecord[]>;
   /** Running runs of a job with a live lease (the overlap count). */
   countRunning(scope: string, jobId: string, now: Date): Promise<number>;
+  /**
+   * The overlap counts of many jobs in one round trip (the leader's tick): per job, its
+   * running runs with a live lease (as `countRunning`) and its pending runs. Every
+   * requested job id is in the map, with zeros when it has no such run (or does not exist).
+   */
+  runningCounts(scope: string, jobIds: string[], now: Date): Promise<Map<string, RunCounts>>;
   getRun(runId: string): Promise<RunRecord | null>;
   listRuns(scope: string, opts?: ListRunsOptions): Promise<RunRecord[]>;
 

@@ -159,6 +159,15 @@ export function checkMarkPublishedArgs(runIds: unknown, now: unknown): string[] 
   return ids;
 }
 
+/** runningCounts: scope, each job id a valid name (in order), now. Returns the distinct ids. */
+export function checkRunningCountsArgs(scope: unknown, jobIds: unknown, now: unknown): string[] {
+  checkScope(scope);
+  const ids = checkArray<string>(jobIds, 'jobIds');
+  ids.forEach((id, i) => checkJobId(id, `jobIds[${i}]`));
+  checkDate(now, 'now');
+  return [...new Set(ids)];
+}
+
 export function checkClaimRunsArgs(requests: unknown, ctx: unknown): void {
   checkArray<ClaimRequest>(requests, 'requests').forEach((r, i) => {
     checkObject(r, `requests[${i}]`);

@@ -234,4 +234,42 @@ export function claimsContract(c: ContractContext): void {
       expect(await c.store().countRunning(c.scope(), 'cnt', at(2))).toBe(0);
     });
   });
+
+  describe('runningCounts', () => {
+    it('counts live running and pending runs of many jobs at once; every asked job is in the map', async () => {
+      const scope = c.scope();
+      const cnt = await seedJob(c.store(), scope, 'cnt', { overlap: 'allowAll' });
+      const other = await seedJob(c.store(), scope, 'other', { overlap: 'allowAll' });
+      await seedJob(c.store(), scope, 'idle');
+      await claimOne(c.store(), await seedRun(c.store(), scope, cnt, 'a'), at(1), 'worker-a', 30_000);
+      await claimOne(c.store(), await seedRun(c.store(), scope, cnt, 'b'), at(1), 'worker-a', 10_000);
+      await seedRun(c.store(), scope, cnt, 'c');
+      await seedRun(c.store(), scope, other, 'd');
+      const done = await claimOne(c.store(), await seedRun(c.store(), scope, other, 'e'), at(1));
+      await c.store().completeRuns([{ runId: done.runId, attempt: 1, guard: { workerId: 'worker-a' }, status: 'succeeded', error: null, finishedAt: at(2) }]);
+
+      const counts = await c.store().runningCounts(scope, ['cnt', 'other', 'idle', 'missing'], at(2));
+      expect(Object.fromEntries(counts)).toEqual({
+        cnt: { running: 2, pending: 1 },
+        other: { running: 0, pending: 1 },
+        idle: { running: 0, pending: 0 },
+        missing: { running: 0, pending: 0 },
+      });
+      // Agrees with countRunning, job by job.
+      for (const [jobId, { running }] of counts) expect(running).toBe(await c.store().countRunning(scope, jobId, at(2)));
+    });
+
+    it('leaves out expired leases (lease_until <= now), other scopes, and answers an empty list with an empty map', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'cnt', { overlap: 'allowAll' });
+      await claimOne(c.store(), await seedRun(c.store(), scope, job, 'a'), at(1), 'worker-a', 30_000);
+      await claimOne(c.store(), await seedRun(c.store(), scope, job, 'b'), at(1), 'worker-a', 10_000);
+      expect((await c.store().runningCounts(scope, ['cnt'], at(11))).get('cnt')).toEqual({ running: 1, pending: 0 });
+      expect((await c.store().runningCounts(scope, ['cnt'], at(31))).get('cnt')).toEqual({ running: 0, pending: 0 });
+      expect((await c.store().runningCounts(c.scope(), ['cnt'], at(2))).get('cnt')).toEqual({ running: 0, pending: 0 });
+      expect((await c.store().runningCounts(scope, [], at(2))).size).toBe(0);
+      // A repeated id is answered once.
+      expect([...(await c.store().runningCounts(scope, ['cnt', 'cnt'], at(2))).keys()]).toEqual(['cnt']);
+    });
+  });
 }

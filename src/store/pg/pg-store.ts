@@ -13,7 +13,7 @@ import { DEFAULT_SCHEMA, notifyChannel } from '../../names.js';
 import { parseSchemaName } from '../migrate.js';
 import type {
   AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, JobChange, JobRecord,
-  LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, RunRecord, SlotClaim, SlotClaimResult, Store,
+  LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
 } from '../port.js';
 import { SqlRunner, advisoryKey, quoteIdent, type Queryable, type QueryResultLike } from './db.js';
 import { jobKey, planClaims, planCompletions } from './decide.js';
@@ -294,6 +294,15 @@ export class PgStore implements Store {
     v.checkJobNowArgs(scope, jobId, now);
     const { rows } = await this.#exec(this.#q.countRunning, [scope, jobId, now]);
     return Number(rows[0]?.n ?? 0);
+  }
+
+  async runningCounts(scope: string, jobIds: string[], now: Date): Promise<Map<string, RunCounts>> {
+    const ids = v.checkRunningCountsArgs(scope, jobIds, now);
+    const counts = new Map<string, RunCounts>(ids.map((id) => [id, { running: 0, pending: 0 }]));
+    if (ids.length === 0) return counts;
+    const { rows } = await this.#exec(this.#q.runningCounts, [scope, ids, now]);
+    for (const row of rows) counts.set(row.job_id as string, { running: Number(row.running), pending: Number(row.pending) });
+    return counts;
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {

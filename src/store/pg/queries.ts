@@ -168,6 +168,13 @@ export function buildQueries(s: string) {
       ORDER BY lease_until, run_id LIMIT $3`,
     countRunning: `SELECT count(*)::int AS n FROM ${s}.runs
       WHERE scope = $1 AND job_id = $2 AND status = 'running' AND lease_until > $3::timestamptz`,
+    /** Overlap counts of many jobs at once (the tick). Params: scope, job ids, now. */
+    runningCounts: `SELECT job_id,
+        count(*) FILTER (WHERE status = 'running' AND lease_until > $3::timestamptz)::int AS running,
+        count(*) FILTER (WHERE status = 'pending')::int AS pending
+      FROM ${s}.runs
+      WHERE scope = $1 AND job_id = ANY($2::text[]) AND status IN ('pending', 'running')
+      GROUP BY job_id`,
     getRun: `SELECT * FROM ${s}.runs WHERE run_id = $1::uuid`,
     listRuns: `SELECT * FROM ${s}.runs
       WHERE scope = $1 AND ($2::text IS NULL OR job_id = $2) AND ($3::text[] IS NULL OR status = ANY($3::text[]))
