@@ -1,0 +1,58 @@
+// The README's "Define a job, migrate, run" example, type-checked with the project
+// (test/readme-sync.test.ts keeps the README's copy identical). Run it against the real
+// services with: DATABASE_URL=… AMQP_URL=… npx tsx examples/quick-start.ts
+import pg from 'pg';
+import { z } from 'zod';
+import { defineJob, migrate, createScheduler, createWorker } from '../src/index.js';
+
+async function scan(mode: 'swing' | 'day', { signal }: { signal: AbortSignal }): Promise<void> {
+  signal.throwIfAborted();
+  console.log(`scanning in ${mode} mode`);
+}
+
+// --- README ---
+export const buyScanner = defineJob({
+  id: 'buy-scanner',
+  schedule: { every: '5m' },
+  params: z.object({ scanMode: z.enum(['swing', 'day']) }),
+  defaultParams: { scanMode: 'swing' },
+  timeout: '2m',
+  retry: { maxAttempts: 3, backoff: { type: 'exponential', delay: '10s', max: '5m' } },
+});
+
+export const priceMonitorStart = defineJob({
+  id: 'price-monitor-start',
+  queue: 'price-monitor',
+  schedule: { cron: '0 9 * * 1-5', tz: 'Asia/Seoul' },
+  defaultParams: { action: 'start' },
+});
+
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+await migrate(pool, { schema: 'scheduler' });
+
+// In any (or every) service: one of them leads the scope and publishes due runs.
+const scheduler = createScheduler({
+  pool,
+  amqpUrl: process.env.AMQP_URL!,
+  scope: 'real',
+  jobs: [buyScanner, priceMonitorStart],
+});
+await scheduler.start();
+
+// In the services that do the work.
+const worker = createWorker({ pool, amqpUrl: process.env.AMQP_URL!, scope: 'real' })
+  .handle(buyScanner, async ({ params, signal, log }) => {
+    log.info('scanning', { mode: params.scanMode }); // params is typed from the schema
+    await scan(params.scanMode, { signal });
+  });
+await worker.start();
+
+// Steer jobs at run time from any instance (or over HTTP/Telegram adapters).
+await scheduler.pause('buy-scanner', { note: 'market closed' });
+await scheduler.runNow('buy-scanner', { params: { scanMode: 'day' } });
+await scheduler.resume('buy-scanner');
+// --- /README ---
+
+await worker.close();
+await scheduler.stop();
+await pool.end();
