@@ -22,6 +22,8 @@ export async function publishRuns(
   runs: readonly RunRecord[],
   configOf: (run: RunRecord) => JobConfig | undefined,
   now: number,
+  /** Called once every publish settled (confirmed or failed), before the runs are marked: lets the leader time the two apart. */
+  onConfirmed?: () => void,
 ): Promise<{ published: string[]; failed: Array<{ runId: string; error: unknown }> }> {
   const published: string[] = [];
   const failed: Array<{ runId: string; error: unknown }> = [];
@@ -46,6 +48,7 @@ export async function publishRuns(
       }
     }),
   );
+  onConfirmed?.();
   if (published.length > 0) await store.markPublished(published, new Date(now));
   return { published, failed };
 }

@@ -23,7 +23,8 @@ export class RunPublisher {
     return this.transportOf() !== null;
   }
 
-  async publish(runs: readonly RunRecord[], jobOf: (jobId: string) => Promise<JobRecord | null>, now: number): Promise<{ published: RunRecord[]; failed: Array<{ runId: string; error: unknown }> }> {
+  /** `onConfirmed` runs once the broker settled every publish, before the runs are marked published. */
+  async publish(runs: readonly RunRecord[], jobOf: (jobId: string) => Promise<JobRecord | null>, now: number, onConfirmed?: () => void): Promise<{ published: RunRecord[]; failed: Array<{ runId: string; error: unknown }> }> {
     const transport = this.transportOf();
     if (transport === null || runs.length === 0) return { published: [], failed: [] };
     const configs = new Map<string, JobConfig>();
@@ -47,7 +48,7 @@ export class RunPublisher {
       }
     }
     const publishable = runs.filter((run) => configs.has(run.jobId));
-    const result = await publishRuns(transport, this.store, publishable, (run) => configs.get(run.jobId), now);
+    const result = await publishRuns(transport, this.store, publishable, (run) => configs.get(run.jobId), now, onConfirmed);
     const ids = new Set(result.published);
     return { published: publishable.filter((run) => ids.has(run.runId)), failed: [...failed, ...result.failed] };
   }

@@ -12,7 +12,7 @@ import { isWarrenError } from '../errors.js';
 import { staleAtFor } from '../define/schedule.js';
 import type { Fence, JobRecord, NewRun, RunRecord, SlotClaim, Store } from '../store/port.js';
 import { slotRunId } from '../util/uuid.js';
-import { planSlots } from './plan.js';
+import { planSlots, type PlanCounts } from './plan.js';
 import type { RunPublisher } from './publisher.js';
 import { reapExpiredLeases, type ReapedRun } from './reaper.js';
 
@@ -32,6 +32,34 @@ export interface TickSummary {
   reseeded: number;
   /** Expired leases handled. */
   reaped: number;
+  /** Where the tick's time went, in Clock milliseconds. */
+  phases: TickPhases;
+}
+
+/**
+ * Clock milliseconds per phase of one tick, in tick order. A phase that did not run is 0.
+ * `wake` is how late the tick started after the earliest slot it claimed (null when it
+ * claimed none): the timer's precision. The slot path is wake → outbox → dueJobs →
+ * counts → brokenChains → claimSlots → publish → markPublished; `slot:published` fires
+ * after markPublished.
+ */
+export interface TickPhases {
+  wake: number | null;
+  /** Outbox query and any republishing. */
+  outbox: number;
+  dueJobs: number;
+  /** Overlap counts of the due jobs. */
+  counts: number;
+  brokenChains: number;
+  /** The fenced claim transaction. */
+  claimSlots: number;
+  /** Slot triggers sent until the broker confirmed them all. */
+  publish: number;
+  markPublished: number;
+  /** Reaper pass (expired leases) and its republishing. */
+  reap: number;
+  /** Tick start → onTick. */
+  total: number;
 }
 
 export interface TickerOptions {
@@ -137,38 +165,51 @@ export class Ticker {
       if (!job) cache.set(jobId, (job = o.store.getJob(o.scope, jobId)));
       return job;
     };
-    const summary: TickSummary = { at: now, republished: 0, claimedJobs: 0, inserted: { pending: 0, missed: 0, skipped: 0 }, published: 0, reseeded: 0, reaped: 0 };
+    const phases: TickPhases = { wake: null, outbox: 0, dueJobs: 0, counts: 0, brokenChains: 0, claimSlots: 0, publish: 0, markPublished: 0, reap: 0, total: 0 };
+    const summary: TickSummary = { at: now, republished: 0, claimedJobs: 0, inserted: { pending: 0, missed: 0, skipped: 0 }, published: 0, reseeded: 0, reaped: 0, phases };
+    let mark = nowMs;
+    /** Milliseconds since the previous lap. */
+    const lap = (): number => {
+      const t = o.clock.now();
+      const ms = t - mark;
+      mark = t;
+      return ms;
+    };
     let more = false;
     try {
-      // (a) outbox: runs a crash (or a control-only instance) left unpublished.
-      if (o.publisher.enabled) {
-        const unpublished = await o.store.unpublishedRuns(o.scope, new Date(nowMs - o.outboxGraceMs), limit);
-        if (unpublished.length > 0) {
-          const { published } = await o.publisher.publish(unpublished, jobOf, nowMs);
-          summary.republished = published.length;
-          summary.published += published.length;
-          published.forEach((run) => o.onPublished(run));
-          more ||= unpublished.length >= limit;
-        }
-      }
+      // (a) One round trip for the reads: the outbox, the due jobs and the broken chains are
+      // independent, so they go out together (on a pool, each on its own connection).
+      const timed = <T>(read: Promise<T>, phase: 'outbox' | 'dueJobs' | 'brokenChains'): Promise<T> =>
+        read.then((value) => {
+          phases[phase] = o.clock.now() - nowMs;
+          return value;
+        });
+      const [unpublished, due, broken] = await Promise.all([
+        // Outbox: runs a crash (or a control-only instance) left unpublished.
+        o.publisher.enabled ? timed(o.store.unpublishedRuns(o.scope, new Date(nowMs - o.outboxGraceMs), limit), 'outbox') : [],
+        timed(o.store.dueJobs(o.scope, now, limit), 'dueJobs'),
+        // `next_due_at < before` in the port: +1 ms makes a chain due exactly now count as overdue.
+        timed(o.store.brokenChains(o.scope, new Date(nowMs + 1), limit), 'brokenChains'),
+      ]);
+      lap();
+      more ||= due.length >= limit || unpublished.length >= limit;
 
-      // (b) due slots of scheduler-mode jobs, and reseeds of broken queue-mode chains.
+      // (b) Due slots of scheduler-mode jobs (queue mode is chained by the workers). The overlap
+      // counts of all of them come in one query, and only for the policies that read them.
+      const scheduled = due.filter((job) => job.reschedule !== 'queue');
+      for (const job of due) cache.set(job.jobId, Promise.resolve(job));
+      const counted = scheduled.filter((job) => job.overlap === 'skip' || job.overlap === 'bufferOne').map((job) => job.jobId);
+      const counts = counted.length > 0 ? await o.store.runningCounts(o.scope, counted, now) : new Map<string, PlanCounts>();
+      phases.counts = lap();
       const claims: SlotClaim[] = [];
-      const due = await o.store.dueJobs(o.scope, now, limit);
-      more ||= due.length >= limit;
-      for (const job of due) {
-        cache.set(job.jobId, Promise.resolve(job));
-        // Queue mode is chained by the workers; the leader only reseeds a broken chain.
-        if (job.reschedule === 'queue') continue;
-        const running = await o.store.countRunning(o.scope, job.jobId, now);
-        const pending = job.overlap === 'bufferOne' && running >= job.maxParallel ? (await o.store.listRuns(o.scope, { jobId: job.jobId, status: 'pending', limit: 1 })).length : 0;
-        const plan = planSlots(job, now, { running, pending }, limit);
+      for (const job of scheduled) {
+        const plan = planSlots(job, now, counts.get(job.jobId) ?? { running: 0, pending: 0 }, limit);
         if (plan === null) continue;
+        phases.wake = Math.max(phases.wake ?? 0, nowMs - job.nextDueAt!.getTime());
         claims.push(plan.claim);
         more ||= plan.more;
       }
-      // `next_due_at < before` in the port: +1 ms makes a chain due exactly now count as overdue.
-      const broken = await o.store.brokenChains(o.scope, new Date(nowMs + 1), limit);
+      // Reseeds of broken queue-mode chains, claimed in the same transaction.
       for (const job of broken) {
         if (job.nextDueAt === null || job.reschedule !== 'queue') continue;
         cache.set(job.jobId, Promise.resolve(job));
@@ -179,8 +220,10 @@ export class Ticker {
         claims.push({ jobId: job.jobId, expectedNextDueAt: job.nextDueAt, nextDueAt: slot, runs: [chainSeed(job, slot, now)] });
         summary.reseeded += 1;
       }
+      lap();
       if (claims.length > 0) {
         const result = await o.store.claimSlots(o.scope, fence, claims, now);
+        phases.claimSlots = lap();
         summary.claimedJobs = result.claimed.length;
         if (result.conflicts.length > 0) debug('claim conflicts in %s: %o', o.scope, result.conflicts);
         for (const run of result.inserted) {
@@ -190,14 +233,29 @@ export class Ticker {
         }
         const pendingRuns = result.inserted.filter((run) => run.status === 'pending');
         if (pendingRuns.length > 0) {
-          const { published, failed } = await o.publisher.publish(pendingRuns, jobOf, nowMs);
+          // All triggers go out at once and are confirmed together; one statement marks them.
+          const { published, failed } = await o.publisher.publish(pendingRuns, jobOf, nowMs, () => {
+            phases.publish = lap();
+          });
+          phases.markPublished = lap();
           summary.published += published.length;
           published.forEach((run) => o.onPublished(run));
           if (failed.length > 0) debug('%d triggers left to the outbox: %s', failed.length, String((failed[0]!.error as Error)?.message ?? failed[0]!.error));
         }
       }
 
+      // The outbox's runs are overdue by the grace already: republished after the on-time slots.
+      if (unpublished.length > 0) {
+        lap();
+        const { published } = await o.publisher.publish(unpublished, jobOf, nowMs);
+        summary.republished = published.length;
+        summary.published += published.length;
+        published.forEach((run) => o.onPublished(run));
+        phases.outbox += lap();
+      }
+
       // (c) reaper: runs whose worker vanished.
+      lap();
       const reaped = await reapExpiredLeases(o.store, o.scope, now, limit, jobOf);
       summary.reaped = reaped.reaped.length;
       reaped.reaped.forEach((r) => o.onReaped(r));
@@ -206,8 +264,10 @@ export class Ticker {
         const { published } = await o.publisher.publish(reaped.toPublish, jobOf, nowMs);
         summary.published += published.length;
       }
+      phases.reap = lap();
 
       this.#failures = 0;
+      phases.total = o.clock.now() - nowMs;
       o.onTick(summary);
       if (more) return o.clock.now();
       const after = o.clock.now();
