@@ -8,6 +8,7 @@ export default defineConfig({
     testing: 'src/testing/index.ts',
     http: 'src/http/index.ts',
     telegram: 'src/telegram/index.ts',
+    prometheus: 'src/prometheus/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
