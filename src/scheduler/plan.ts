@@ -20,6 +20,38 @@ export interface SlotPlan {
   more: boolean;
 }
 
+/**
+ * The slot grid of one (schedule, next_due_at) pair: the slots in [next_due_at, now] (at
+ * most the cap) and the slot after them. Cron math is the costly part of planning (about a
+ * millisecond per job: cron-parser and Intl offsets), and a burst of due jobs mostly shares
+ * a schedule and a due instant, so the leader computes each grid once per tick.
+ */
+export interface SlotGrid {
+  slots: readonly Date[];
+  following: Date;
+}
+
+/** A per-tick memo of slot grids (pass a fresh Map each tick: the key assumes one `now` and cap). */
+export type SlotGridCache = Map<string, SlotGrid>;
+
+function gridKey(schedule: NonNullable<JobRecord['schedule']>, first: Date): string {
+  return schedule.kind === 'every' ? `every:${schedule.everyMs}:${first.getTime()}` : `cron:${schedule.tz}:${schedule.cron}:${first.getTime()}`;
+}
+
+function slotGrid(schedule: NonNullable<JobRecord['schedule']>, first: Date, now: Date, cap: number, cache?: SlotGridCache): SlotGrid {
+  const key = cache ? gridKey(schedule, first) : '';
+  const hit = cache?.get(key);
+  if (hit) return hit;
+  // next_due_at is the first unclaimed slot, whether or not it lies on the current grid
+  // (a control action may have set it).
+  // The common case, one slot due, asks the schedule one question: the slot after `first`.
+  const second = nextRun(schedule, first);
+  const slots = second.getTime() > now.getTime() || cap === 1 ? [first] : [first, second, ...slotsBetween(schedule, second, now, cap - 2)];
+  const grid = { slots, following: slots.length === 1 ? second : nextRun(schedule, slots[slots.length - 1]!) };
+  cache?.set(key, grid);
+  return grid;
+}
+
 type PlanJob = Pick<JobRecord, 'scope' | 'jobId' | 'schedule' | 'nextDueAt' | 'catchup' | 'stale' | 'overlap' | 'maxParallel' | 'params' | 'epoch'>;
 
 interface Decision {
@@ -43,7 +75,7 @@ interface Decision {
  * Then overlap: with `running >= maxParallel`, `skip` records the runs `skipped`,
  * `bufferOne` keeps one pending run at most, the other policies insert them pending.
  */
-export function planSlots(job: PlanJob, now: Date, counts: PlanCounts, limit = 500): SlotPlan | null {
+export function planSlots(job: PlanJob, now: Date, counts: PlanCounts, limit = 500, grids?: SlotGridCache): SlotPlan | null {
   const first = job.nextDueAt;
   if (first === null || first.getTime() > now.getTime()) return null;
   const schedule = job.schedule;
@@ -52,19 +84,24 @@ export function planSlots(job: PlanJob, now: Date, counts: PlanCounts, limit = 5
     return { claim: { jobId: job.jobId, expectedNextDueAt: first, nextDueAt: null, runs: [] }, more: false };
   }
   const cap = Math.max(1, limit);
-  // next_due_at is the first unclaimed slot, whether or not it lies on the current grid
-  // (a control action may have set it).
-  const slots = [first, ...slotsBetween(schedule, first, now, cap - 1)];
-  const last = slots[slots.length - 1]!;
-  const following = nextRun(schedule, last);
+  const grid = slotGrid(schedule, first, now, cap, grids);
+  // Copies: the runs of jobs that share a grid must not share Date objects.
+  const slots = grid.slots.map((slot) => new Date(slot));
+  const following = new Date(grid.following);
   const more = following.getTime() <= now.getTime();
   const nowMs = now.getTime();
   const windowStart = nowMs - job.catchup.windowMs;
 
-  const staleOf = (slot: Date) => staleAtFor(job, slot, false);
+  // A cron job's period-relative stale deadline needs the slot after each slot: for the first
+  // and the last slot it is already known (the same next-slot question the grid answered).
+  const staleOf = (slot: Date, index: number): Date | null => {
+    const next = index === slots.length - 1 ? following : index === 0 ? slots[1] : undefined;
+    if (job.stale.kind !== 'period' || schedule.kind !== 'cron' || next === undefined) return staleAtFor(job, slot, false);
+    return new Date(slot.getTime() + Math.round(job.stale.ratio * (next.getTime() - slot.getTime())));
+  };
   const onTime = (slot: Date, index: number): boolean => {
     if (more || index !== slots.length - 1) return false;
-    const staleAt = staleOf(slot);
+    const staleAt = staleOf(slot, index);
     return staleAt === null ? slots.length === 1 : nowMs < staleAt.getTime();
   };
 
@@ -107,7 +144,7 @@ export function planSlots(job: PlanJob, now: Date, counts: PlanCounts, limit = 5
   // Overlap, counted cluster-wide from running runs with live leases.
   const atLimit = counts.running >= job.maxParallel;
   let pendingLeft = job.overlap === 'bufferOne' ? Math.max(0, 1 - counts.pending) : Number.POSITIVE_INFINITY;
-  const runs: NewRun[] = decisions.map((d) => {
+  const runs: NewRun[] = decisions.map((d, index) => {
     const base = {
       runId: slotRunId(job.scope, job.jobId, d.slot),
       jobId: job.jobId,
@@ -124,13 +161,15 @@ export function planSlots(job: PlanJob, now: Date, counts: PlanCounts, limit = 5
       return { ...base, triggerSource: d.trigger, status: 'skipped', staleAt: null, availableAt: d.slot, error: `${why} (${counts.running} running, maxParallel ${job.maxParallel})` };
     }
     if (atLimit) pendingLeft -= 1;
-    const staleAt = staleOf(d.slot);
+    const staleAt = staleOf(d.slot, index);
     const shifted = d.trigger === 'catchup' && staleAt !== null ? new Date(nowMs + (staleAt.getTime() - d.slot.getTime())) : staleAt;
     return { ...base, triggerSource: d.trigger, status: 'pending', staleAt: shifted, availableAt: d.trigger === 'catchup' ? now : d.slot };
   });
 
+  // Without `more` no slot lies in (last, now], so the slot after `last` is also the first
+  // slot after now: the next due instant either way.
   return {
-    claim: { jobId: job.jobId, expectedNextDueAt: first, nextDueAt: more ? following : nextRun(schedule, new Date(Math.max(nowMs, last.getTime()))), runs },
+    claim: { jobId: job.jobId, expectedNextDueAt: first, nextDueAt: following, runs },
     more,
   };
 }

@@ -12,7 +12,7 @@ import { isWarrenError } from '../errors.js';
 import { staleAtFor } from '../define/schedule.js';
 import type { Fence, JobRecord, NewRun, RunRecord, SlotClaim, Store } from '../store/port.js';
 import { slotRunId } from '../util/uuid.js';
-import { planSlots, type PlanCounts } from './plan.js';
+import { planSlots, type PlanCounts, type SlotGridCache } from './plan.js';
 import type { RunPublisher } from './publisher.js';
 import { reapExpiredLeases, type ReapedRun } from './reaper.js';
 
@@ -51,6 +51,8 @@ export interface TickPhases {
   /** Overlap counts of the due jobs. */
   counts: number;
   brokenChains: number;
+  /** Planning the slots (catch-up, overlap) and the chain reseeds, in process. */
+  plan: number;
   /** The fenced claim transaction. */
   claimSlots: number;
   /** Slot triggers sent until the broker confirmed them all. */
@@ -165,7 +167,7 @@ export class Ticker {
       if (!job) cache.set(jobId, (job = o.store.getJob(o.scope, jobId)));
       return job;
     };
-    const phases: TickPhases = { wake: null, outbox: 0, dueJobs: 0, counts: 0, brokenChains: 0, claimSlots: 0, publish: 0, markPublished: 0, reap: 0, total: 0 };
+    const phases: TickPhases = { wake: null, outbox: 0, dueJobs: 0, counts: 0, brokenChains: 0, plan: 0, claimSlots: 0, publish: 0, markPublished: 0, reap: 0, total: 0 };
     const summary: TickSummary = { at: now, republished: 0, claimedJobs: 0, inserted: { pending: 0, missed: 0, skipped: 0 }, published: 0, reseeded: 0, reaped: 0, phases };
     let mark = nowMs;
     /** Milliseconds since the previous lap. */
@@ -202,8 +204,9 @@ export class Ticker {
       const counts = counted.length > 0 ? await o.store.runningCounts(o.scope, counted, now) : new Map<string, PlanCounts>();
       phases.counts = lap();
       const claims: SlotClaim[] = [];
+      const grids: SlotGridCache = new Map();
       for (const job of scheduled) {
-        const plan = planSlots(job, now, counts.get(job.jobId) ?? { running: 0, pending: 0 }, limit);
+        const plan = planSlots(job, now, counts.get(job.jobId) ?? { running: 0, pending: 0 }, limit, grids);
         if (plan === null) continue;
         phases.wake = Math.max(phases.wake ?? 0, nowMs - job.nextDueAt!.getTime());
         claims.push(plan.claim);
@@ -220,7 +223,7 @@ export class Ticker {
         claims.push({ jobId: job.jobId, expectedNextDueAt: job.nextDueAt, nextDueAt: slot, runs: [chainSeed(job, slot, now)] });
         summary.reseeded += 1;
       }
-      lap();
+      phases.plan = lap();
       if (claims.length > 0) {
         const result = await o.store.claimSlots(o.scope, fence, claims, now);
         phases.claimSlots = lap();
