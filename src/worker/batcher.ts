@@ -6,6 +6,8 @@ export interface BatcherOptions<I, O> {
   name: string;
   /** Most items in one call. */
   maxSize: number;
+  /** Most calls in flight at once (each on its own pooled connection). @default 1 */
+  maxInFlight?: number;
   /** Runs one batch; results are in item order (one per item). */
   run(items: I[]): Promise<O[]>;
   clock: Clock;
@@ -20,37 +22,43 @@ interface Pending<I, O> {
 }
 
 /**
- * Group-commit batching (DESIGN.md "Performance shape"): an item submitted while no batch
- * is in flight goes at once (a lone message never waits for a timer); items submitted while
- * a batch is in flight accumulate and go together in the next call, up to `maxSize`. A
+ * Group-commit batching (DESIGN.md "Performance shape"): an item submitted while fewer than
+ * `maxInFlight` batches are in flight goes at once (a lone message never waits for a timer);
+ * items submitted while every lane is busy accumulate and go together in the next call, up
+ * to `maxSize`. A
  * failed batch (the database unreachable) is retried with capped, jittered backoff, with
  * its items held, so the caller's deliveries stay unacked and the broker's prefetch
  * bounds what piles up, instead of hot-looping nack/requeue.
  */
 export class Batcher<I, O> {
   readonly #opts: BatcherOptions<I, O>;
+  readonly #lanes: number;
   #queue: Pending<I, O>[] = [];
-  #inFlight: Pending<I, O>[] | null = null;
+  readonly #inFlight = new Set<Pending<I, O>[]>();
   #stopped = false;
   #draining = false;
-  #retryWake: (() => void) | null = null;
+  readonly #retryWakes = new Set<() => void>();
   #idleWaiters: Array<() => void> = [];
+  #roomWaiters: Array<{ limit: number; resolve(): void }> = [];
 
   constructor(options: BatcherOptions<I, O>) {
     this.#opts = options;
+    this.#lanes = Math.max(1, options.maxInFlight ?? 1);
   }
 
   submit(item: I): Promise<O> {
     if (this.#stopped || this.#draining) return Promise.reject(new WarrenError('ERR_CLOSED', `${this.#opts.name}: batcher stopped`));
     return new Promise<O>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (this.#inFlight === null) void this.#flush();
+      if (this.#inFlight.size < this.#lanes) void this.#flush();
     });
   }
 
   /** Items queued or in flight. */
   get size(): number {
-    return this.#queue.length + (this.#inFlight?.length ?? 0);
+    let n = this.#queue.length;
+    for (const batch of this.#inFlight) n += batch.length;
+    return n;
   }
 
   /** Resolves once nothing is queued or in flight. */
@@ -59,9 +67,15 @@ export class Batcher<I, O> {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
+  /** Resolves once fewer than `limit` items are queued or in flight (or the batcher stopped): backpressure. */
+  room(limit: number): Promise<void> {
+    if (this.size < limit || this.#stopped || this.#draining) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push({ limit, resolve }));
+  }
+
   /**
-   * Shutdown, gently: refuses new items and rejects queued ones, lets the batch in flight
-   * finish its current call, but does not retry it.
+   * Shutdown, gently: refuses new items and rejects queued ones, lets the batches in flight
+   * finish their current call, but does not retry them.
    */
   drain(): void {
     this.#draining = true;
@@ -69,36 +83,37 @@ export class Batcher<I, O> {
     const queued = this.#queue;
     this.#queue = [];
     for (const p of queued) p.reject(err);
-    this.#retryWake?.();
-    this.#wakeIdle();
+    for (const wake of this.#retryWakes) wake();
+    this.#wake();
   }
 
   /** Rejects everything queued and in flight with ERR_CLOSED and refuses new items. */
   stop(): void {
     this.#stopped = true;
     const err = new WarrenError('ERR_CLOSED', `${this.#opts.name}: batcher stopped`);
-    const all = [...(this.#inFlight ?? []), ...this.#queue];
+    const all = [...[...this.#inFlight].flat(), ...this.#queue];
     this.#queue = [];
-    this.#inFlight = null;
+    this.#inFlight.clear();
     for (const p of all) p.reject(err);
-    this.#retryWake?.();
-    this.#wakeIdle();
+    for (const wake of this.#retryWakes) wake();
+    this.#wake();
   }
 
+  /** One lane: takes batches off the queue until it is empty. */
   async #flush(): Promise<void> {
-    while (!this.#stopped && this.#inFlight === null && this.#queue.length > 0) {
+    while (!this.#stopped && this.#inFlight.size < this.#lanes && this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#opts.maxSize);
-      this.#inFlight = batch;
+      this.#inFlight.add(batch);
       let attempt = 0;
       for (;;) {
         try {
           const results = await this.#opts.run(batch.map((p) => p.item));
-          if (this.#inFlight !== batch) return; // stopped meanwhile: already rejected
+          if (!this.#inFlight.has(batch)) return; // stopped meanwhile: already rejected
           if (results.length !== batch.length) throw new Error(`${this.#opts.name}: expected ${batch.length} results, got ${results.length}`);
           batch.forEach((p, i) => p.resolve(results[i]!));
           break;
         } catch (err) {
-          if (this.#inFlight !== batch) return;
+          if (!this.#inFlight.has(batch)) return;
           if (this.#draining) {
             batch.forEach((p) => p.reject(err));
             break;
@@ -107,27 +122,36 @@ export class Batcher<I, O> {
           const delay = retryDelayMs(attempt, 100, 5_000);
           this.#opts.onRetry?.(err, attempt, delay);
           await new Promise<void>((resolve) => {
-            const timer = this.#opts.clock.setTimer(resolve, delay);
-            this.#retryWake = () => {
+            const wake = () => {
               timer.cancel();
+              this.#retryWakes.delete(wake);
               resolve();
             };
+            const timer = this.#opts.clock.setTimer(wake, delay);
+            this.#retryWakes.add(wake);
           });
-          this.#retryWake = null;
-          if (this.#inFlight !== batch) return;
+          if (!this.#inFlight.has(batch)) return;
           if (this.#draining) {
             batch.forEach((p) => p.reject(err));
             break;
           }
         }
       }
-      this.#inFlight = null;
+      this.#inFlight.delete(batch);
+      this.#wake();
     }
-    this.#wakeIdle();
+    this.#wake();
   }
 
-  #wakeIdle(): void {
-    if (this.size > 0) return;
+  #wake(): void {
+    const size = this.size;
+    const closed = this.#stopped || this.#draining;
+    if (this.#roomWaiters.length > 0) {
+      const ready = this.#roomWaiters.filter((w) => closed || size < w.limit);
+      this.#roomWaiters = this.#roomWaiters.filter((w) => !(closed || size < w.limit));
+      for (const w of ready) w.resolve();
+    }
+    if (size > 0) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const w of waiters) w();

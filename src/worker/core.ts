@@ -21,7 +21,7 @@ export interface Registration {
   workQueue: string;
 }
 
-/** A claimed run, from claim until its completion is recorded (its lease is heartbeated meanwhile). */
+/** A claimed run, from claim (maybe waiting for a handler slot) until its completion is recorded (its lease is heartbeated meanwhile). */
 export interface RunningRun {
   info: RunInfo;
   run: RunRecord;
@@ -43,9 +43,14 @@ export interface WorkerCore {
   readonly jobs: ReadonlyMap<string, Registration>;
   /** Work queue → the scope its messages must carry. */
   readonly queueScopes: ReadonlyMap<string, string>;
+  /** Per queue: handlers running at once (`concurrency`). */
   readonly slots: ReadonlyMap<string, Semaphore>;
+  /** Per queue: runs held at once, from delivery until the handler settles (`prefetch`). */
+  readonly windows: ReadonlyMap<string, Semaphore>;
   readonly claims: Batcher<ClaimRequest, ClaimResult>;
   readonly completions: Batcher<Completion, CompletionResult>;
+  /** Results waiting to be written beyond which no new run is claimed (memory stays bounded). */
+  readonly completionBacklog: number;
   readonly running: Map<string, RunningRun>;
   /** Run ids whose claim is in flight, so a duplicate delivery in the same batch is dropped locally. */
   readonly claiming: Set<string>;

@@ -11,8 +11,8 @@ import { startRun } from './finish-run.js';
  *
  *   received ─ decode/scope/job check fails ─► dead-letter ─► ack
  *      │
- *   take a concurrency slot (unacked meanwhile) ─► claim (batched; retried while the store is down)
- *      ├ claimed ──────────────────────────► ack ─► run ─► record result
+ *   take a window place (prefetch; unacked meanwhile) ─► claim (batched; retried while the store is down)
+ *      ├ claimed ─► ack ─► take a handler slot (concurrency) ─► run ─► record result (batched, in the background)
  *      ├ not_found ────────────────────────► dead-letter ─► ack
  *      ├ duplicate/stale_epoch/expired/skipped ─► ack (dropped, counted)
  *      └ busy (1 s) / early (remaining delay) ─► republish delayed ─► ack
@@ -44,13 +44,17 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
   }
   if (isLocalDuplicate(core, message)) return dropDuplicate(core, delivery, message);
 
-  const slots = core.slots.get(delivery.queue) ?? core.slots.get(registration.workQueue);
+  // The window (prefetch) bounds the runs held; the handler slot is taken only after the
+  // claim, so claims of many deliveries batch while handlers run.
+  const window = core.windows.get(delivery.queue) ?? core.windows.get(registration.workQueue);
   let release: (() => void) | undefined;
   try {
-    release = await slots!.acquire();
+    release = await window!.acquire();
   } catch {
     return; // closing: stays unacked, the broker requeues it
   }
+  // Backpressure: while too many results wait to be written, claim no more.
+  await core.completions.room(core.completionBacklog);
   if (isLocalDuplicate(core, message)) {
     release();
     return dropDuplicate(core, delivery, message);

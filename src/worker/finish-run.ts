@@ -11,8 +11,14 @@ import type { RunInfo } from './events.js';
 import { scopedLogger, workerDebug } from './job-logger.js';
 import { RunExecution, type RunOutcome } from './run-executor.js';
 
-/** Runs a claimed run's handler and records its result. The delivery is already acked. */
-export async function startRun(core: WorkerCore, registration: Registration, delivery: Delivery, claim: ClaimResult, release: () => void): Promise<void> {
+/**
+ * Runs a claimed run's handler once a handler slot is free, then records its result. The
+ * delivery is already acked; `leave` gives its window place back. The slot and the window
+ * place are freed as soon as the handler settles: the result is written by the batched
+ * completions in the background (the run stays heartbeated until then), so the next run
+ * never waits for a commit.
+ */
+export async function startRun(core: WorkerCore, registration: Registration, delivery: Delivery, claim: ClaimResult, leave: () => void): Promise<void> {
   const run = claim.run!;
   const job = claim.job!;
   const info: RunInfo = {
@@ -30,14 +36,27 @@ export async function startRun(core: WorkerCore, registration: Registration, del
   const entry: RunningRun = { info, run, job, execution, body: delivery.body, startedAt: core.clock.now() };
   core.running.set(run.runId, entry);
   core.counters.claimed += 1;
-  core.events.emit('run:start', info);
+  const slots = core.slots.get(delivery.queue) ?? core.slots.get(registration.workQueue)!;
+  let release: () => void = () => {};
   try {
-    execution.start();
+    // Claimed ahead of a free slot: wait for one, unless the run is stopped meanwhile
+    // (cancelled by the store, or abandoned at shutdown), which settles it unstarted.
+    const acquiring = slots.acquire();
+    const slot = await Promise.race([acquiring, execution.outcome.then(() => null)]);
+    if (slot === null) void acquiring.then((r) => r(), () => undefined);
+    else release = slot;
+    if (!execution.settled) {
+      entry.startedAt = core.clock.now();
+      core.events.emit('run:start', info);
+      execution.start();
+    }
     const outcome = await execution.outcome;
     release();
+    leave();
     await finishRun(core, entry, outcome);
   } finally {
     release();
+    leave();
     core.running.delete(run.runId);
   }
 }

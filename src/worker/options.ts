@@ -79,8 +79,15 @@ export const workerOptionsSchema = z
         { error: 'an array of { definition, handler }' },
       )
       .default([]),
-    /** Handlers running at once per queue; the consumer's prefetch follows it. @default 10 */
+    /** Handlers running at once per queue. @default 10 */
     concurrency: int(1, 10_000).default(10),
+    /**
+     * Runs taken per queue at once: the consumer's prefetch, and the most runs this worker
+     * holds per queue (being claimed, claimed and waiting for a free handler slot, or
+     * running). Room above `concurrency` lets claims batch while handlers run. At least
+     * `concurrency`. @default 2 × concurrency
+     */
+    prefetch: int(1, 65_535).optional(),
     /** How long a claimed run's lease lasts without a heartbeat. @default '30s' */
     leaseTtl: duration(1000).default(30_000),
     /** How often running runs' leases are extended (one batched statement). @default leaseTtl / 3 */
@@ -115,6 +122,9 @@ export const workerOptionsSchema = z
     if ((o.amqpUrl === undefined) === (o.transport === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['amqpUrl'], message: `exactly one of \`amqpUrl\` or \`transport\``, params: { got: o.amqpUrl === undefined ? 'neither' : 'both' } });
     }
+    if (o.prefetch !== undefined && o.prefetch < o.concurrency) {
+      ctx.addIssue({ code: 'custom', path: ['prefetch'], message: `an integer from ${o.concurrency} (concurrency) to 65535`, input: o.prefetch });
+    }
     if (o.heartbeatInterval !== undefined && o.heartbeatInterval >= o.leaseTtl) {
       ctx.addIssue({ code: 'custom', path: ['heartbeatInterval'], message: `a duration shorter than leaseTtl (${formatDuration(o.leaseTtl)})`, input: o.heartbeatInterval });
     }
@@ -124,8 +134,9 @@ export const workerOptionsSchema = z
 export type WorkerOptions = z.input<typeof workerOptionsSchema>;
 
 /** Options after validation: durations in ms, every default applied. */
-export type ResolvedWorkerOptions = Omit<z.output<typeof workerOptionsSchema>, 'heartbeatInterval' | 'workerId'> & {
+export type ResolvedWorkerOptions = Omit<z.output<typeof workerOptionsSchema>, 'heartbeatInterval' | 'workerId' | 'prefetch'> & {
   heartbeatInterval: number;
+  prefetch: number;
   workerId: string;
 };
 
@@ -164,6 +175,7 @@ export function resolveWorkerOptions(input: unknown): ResolvedWorkerOptions {
   return {
     ...o,
     heartbeatInterval: o.heartbeatInterval ?? Math.max(50, Math.floor(o.leaseTtl / 3)),
+    prefetch: o.prefetch ?? Math.min(65_535, 2 * o.concurrency),
     workerId: o.workerId ?? defaultWorkerId(),
   };
 }

@@ -41,6 +41,7 @@ export class RunExecution {
   readonly #controller = new AbortController();
   #resolve!: (outcome: RunOutcome) => void;
   #settled = false;
+  #started = false;
   #aborted: { kind: AbortKind; reason: WarrenError } | null = null;
   #timeoutTimer: Timer | null = null;
   #graceTimer: Timer | null = null;
@@ -56,6 +57,8 @@ export class RunExecution {
   }
 
   start(): void {
+    if (this.#settled || this.#started) return;
+    this.#started = true;
     const { definition, handler, run, job, clock } = this.#input;
     let params: unknown;
     try {
@@ -102,6 +105,11 @@ export class RunExecution {
     this.#controller.abort(reason);
     if (kind === 'shutdown') {
       this.#settle({ kind: 'abandoned' });
+      return;
+    }
+    if (!this.#started) {
+      // Claimed but still waiting for a handler slot: there is no handler to wait for.
+      this.#settleAborted();
       return;
     }
     this.#graceTimer = this.#input.clock.setTimer(() => this.#settleAborted(), this.#input.timeoutGraceMs);

@@ -1,9 +1,11 @@
 import { WarrenError } from '../errors.js';
 
 /**
- * Bounds running handlers per queue. The trigger is acked once its run is claimed, so the
- * broker's prefetch alone would not bound concurrency: a delivery takes a slot before its
- * claim, and waits unacked (within prefetch) while all slots are busy.
+ * A counting semaphore. Per queue the worker keeps two: the window (`prefetch`: runs held,
+ * from delivery until the handler settles) and the handler slots (`concurrency`). The
+ * trigger is acked once its run is claimed, so the broker's prefetch alone would bound
+ * neither: a delivery takes a window place before its claim, and waits unacked while the
+ * window is full.
  */
 export class Semaphore {
   #free: number;

@@ -56,10 +56,12 @@ class WorkerImpl implements Worker, WorkerCore {
   readonly jobs = new Map<string, Registration>();
   readonly queueScopes = new Map<string, string>();
   readonly slots = new Map<string, Semaphore>();
+  readonly windows = new Map<string, Semaphore>();
   readonly running = new Map<string, RunningRun>();
   readonly claiming = new Set<string>();
   readonly claims: Batcher<ClaimRequest, ClaimResult>;
   readonly completions: Batcher<Completion, CompletionResult>;
+  readonly completionBacklog: number;
   /** Aborted when close() begins: boot retries stop. */
   readonly #bootController = new AbortController();
   /** Aborted when close() gives up (grace over): background retries stop. */
@@ -95,6 +97,7 @@ class WorkerImpl implements Worker, WorkerCore {
       run: (items) => this.store.completeRuns(items),
       onRetry: (err, attempt, delay) => workerDebug('completeRuns failed (attempt %d), retrying in %d ms: %s', attempt, delay, errorText(err)),
     });
+    this.completionBacklog = 2 * opts.batch.maxSize;
     this.#heartbeat = new Heartbeat(this);
   }
 
@@ -146,6 +149,7 @@ class WorkerImpl implements Worker, WorkerCore {
     this.jobs.set(definition.id, { definition: definition as JobDefinition<unknown>, handler: handler as JobHandler<unknown>, scope, workQueue });
     this.queueScopes.set(workQueue, scope);
     if (!this.slots.has(workQueue)) this.slots.set(workQueue, new Semaphore(this.opts.concurrency));
+    if (!this.windows.has(workQueue)) this.windows.set(workQueue, new Semaphore(this.opts.prefetch));
     return this;
   }
 
@@ -253,14 +257,14 @@ class WorkerImpl implements Worker, WorkerCore {
         for (const queue of queues) {
           if (consumed.has(queue) || signal.aborted) continue;
           await this.transport.assertQueue(queue);
-          const consumer = await this.transport.consume(queue, (delivery) => onDelivery(this, delivery), { prefetch: this.opts.concurrency });
+          const consumer = await this.transport.consume(queue, (delivery) => onDelivery(this, delivery), { prefetch: this.opts.prefetch });
           if (signal.aborted) {
             await consumer.cancel().catch(() => undefined);
             return true;
           }
           this.#consumers.push(consumer);
           consumed.add(queue);
-          workerDebug('consuming %s (prefetch %d)', queue, this.opts.concurrency);
+          workerDebug('consuming %s (prefetch %d, concurrency %d)', queue, this.opts.prefetch, this.opts.concurrency);
         }
         return true;
       },
@@ -303,7 +307,9 @@ class WorkerImpl implements Worker, WorkerCore {
     }
     workerDebug('worker %s closing: %d run(s) in progress', this.workerId, this.running.size);
     await Promise.all(this.#consumers.map((c) => c.cancel().catch((err: Error) => workerDebug('cancel consumer: %s', err.message))));
-    for (const slots of this.slots.values()) slots.rejectWaiters();
+    // Deliveries waiting for a window place are not claimed: they stay unacked and go back to
+    // the queue. Claimed runs waiting for a handler slot keep waiting: they run within the grace.
+    for (const window of this.windows.values()) window.rejectWaiters();
     // Queued claims are dropped (their deliveries stay unacked and go back to the queue);
     // the claim in flight finishes, so a run claimed in Postgres is also run.
     this.claims.drain();

@@ -118,7 +118,8 @@ describe('options', () => {
     ['a lease below 1 s', { store, transport, scope: 's', leaseTtl: '10ms' }, 'leaseTtl', /expected a duration >= 1s.*got "10ms"/],
     ['a heartbeat not shorter than the lease', { store, transport, scope: 's', leaseTtl: '10s', heartbeatInterval: '10s' }, 'heartbeatInterval', /shorter than leaseTtl/],
     ['a bad amqpUrl', { store, amqpUrl: 'http://x', scope: 's' }, 'amqpUrl', /amqp:\/\//],
-    ['an unknown option', { store, transport, scope: 's', prefetch: 5 }, 'prefetch', /unknown option/],
+    ['an unknown option', { store, transport, scope: 's', prefech: 5 }, 'prefech', /unknown option/],
+    ['a prefetch below the concurrency', { store, transport, scope: 's', concurrency: 10, prefetch: 5 }, 'prefetch', /expected an integer from 10 \(concurrency\) to 65535, got 5/],
     ['a bad batch size', { store, transport, scope: 's', batch: { maxSize: 0 } }, 'batch.maxSize', /an integer from 1/],
     ['a job without a handler', { store, transport, scope: 's', jobs: [{ definition: defineJob({ id: 'x' }) }] }, 'jobs.0.handler', /a handler function/],
   ])('%s → ERR_INVALID_OPTION naming the field', (_name, options, field, message) => {

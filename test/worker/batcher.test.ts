@@ -1,0 +1,81 @@
+/**
+ * The group-commit batcher on its own: a lone item goes at once, items arriving during a
+ * call share the next one, room() holds callers while the backlog is at its bound.
+ */
+import { describe, expect, it } from 'vitest';
+import { FakeClock, settle } from '../../src/clock.js';
+import { Batcher } from '../../src/worker/batcher.js';
+
+function rig(maxSize: number, maxInFlight?: number) {
+  const calls: number[][] = [];
+  const pending: Array<() => void> = [];
+  const batcher = new Batcher<number, number>({
+    name: 'test',
+    maxSize,
+    maxInFlight,
+    clock: new FakeClock(0),
+    run: (items) => {
+      calls.push(items);
+      return new Promise((resolve) => pending.push(() => resolve(items.map((i) => i * 10))));
+    },
+  });
+  return { batcher, calls, pending };
+}
+
+describe('Batcher', () => {
+  it('sends a lone item at once and the items that arrive meanwhile together', async () => {
+    const { batcher, calls, pending } = rig(100);
+    const first = batcher.submit(1);
+    expect(calls).toEqual([[1]]);
+    const rest = [2, 3, 4].map((i) => batcher.submit(i));
+    expect(calls).toHaveLength(1);
+    pending.shift()!();
+    expect(await first).toBe(10);
+    await settle();
+    expect(calls).toEqual([[1], [2, 3, 4]]);
+    pending.shift()!();
+    expect(await Promise.all(rest)).toEqual([20, 30, 40]);
+  });
+
+  it('room(limit) waits while `limit` items are queued or in flight, and resolves once fewer are', async () => {
+    const { batcher, pending } = rig(2);
+    const results = [1, 2, 3, 4].map((i) => batcher.submit(i));
+    expect(batcher.size).toBe(4);
+    let room = false;
+    void batcher.room(3).then(() => (room = true));
+    await settle();
+    expect(room).toBe(false);
+    pending.shift()!(); // [1] done; [2, 3] go next: 3 left
+    await settle();
+    expect(batcher.size).toBe(3);
+    expect(room).toBe(false);
+    pending.shift()!(); // [2, 3] done: 1 left
+    await settle();
+    expect(room).toBe(true);
+    await expect(batcher.room(3)).resolves.toBeUndefined();
+    pending.shift()!();
+    await Promise.all(results);
+  });
+
+  it('room() resolves when the batcher stops', async () => {
+    const { batcher } = rig(1);
+    const held = batcher.submit(1).catch((err: Error) => err);
+    const room = batcher.room(1);
+    batcher.stop();
+    await expect(room).resolves.toBeUndefined();
+    expect(await held).toMatchObject({ code: 'ERR_CLOSED' });
+  });
+
+  it('with maxInFlight 2, a second call starts while the first is in flight', async () => {
+    const { batcher, calls, pending } = rig(10, 2);
+    const a = batcher.submit(1);
+    const b = batcher.submit(2);
+    const c = batcher.submit(3);
+    expect(calls).toEqual([[1], [2]]);
+    pending.shift()!();
+    await settle();
+    expect(calls).toEqual([[1], [2], [3]]);
+    pending.splice(0).forEach((done) => done());
+    expect(await Promise.all([a, b, c])).toEqual([10, 20, 30]);
+  });
+});
