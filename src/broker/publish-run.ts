@@ -49,6 +49,11 @@ export async function publishRuns(
     }),
   );
   onConfirmed?.();
-  if (published.length > 0) await store.markPublished(published, new Date(now));
+  // Marked by (run id, attempt): a fast worker may already have failed this attempt and reset
+  // the run for a retry, whose own trigger this mark must not claim as published.
+  if (published.length > 0) {
+    const attemptOf = new Map(runs.map((run) => [run.runId, run.attempt]));
+    await store.markPublished(published.map((runId) => ({ runId, attempt: attemptOf.get(runId)! })), new Date(now));
+  }
   return { published, failed };
 }

@@ -7,7 +7,7 @@ import { checkScope } from './validate.js';
 import * as v from './validate-calls.js';
 import type {
   AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, JobChange, JobRecord,
-  LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
+  LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
 } from './port.js';
 
 const { CONFIG_KEYS } = v;
@@ -175,11 +175,11 @@ export class MemoryStore implements Store {
       .map(clone);
   }
 
-  async markPublished(runIds: string[], now: Date): Promise<void> {
-    v.checkMarkPublishedArgs(runIds, now);
-    for (const runId of runIds) {
+  async markPublished(runs: ReadonlyArray<PublishedRun>, now: Date): Promise<void> {
+    for (const { runId, attempt } of v.checkMarkPublishedArgs(runs, now)) {
       const run = this.#state.runs.get(runId);
-      if (run) run.publishedAt = new Date(now);
+      // Keyed by attempt and still pending: a late mark never stamps a retry reset meanwhile.
+      if (run && run.attempt === attempt && run.status === 'pending') run.publishedAt = new Date(now);
     }
   }
 

@@ -128,6 +128,12 @@ export interface SlotClaimResult {
   inserted: RunRecord[];
 }
 
+/** A run trigger the broker confirmed: `markPublished` stamps only this attempt. */
+export interface PublishedRun {
+  runId: string;
+  attempt: number;
+}
+
 export interface ClaimRequest {
   runId: string;
   attempt: number;
@@ -283,7 +289,12 @@ export interface Store {
   insertRuns(scope: string, runs: NewRun[], now: Date): Promise<RunRecord[]>;
   /** Pending runs never published, created before `createdBefore` (the outbox). */
   unpublishedRuns(scope: string, createdBefore: Date, limit: number): Promise<RunRecord[]>;
-  markPublished(runIds: string[], now: Date): Promise<void>;
+  /**
+   * Stamps `published_at = now` on each run that is still `pending` at that attempt. Keyed by
+   * (run id, attempt): a late mark for attempt n must not stamp the retry (attempt n+1) that a
+   * fast worker reset meanwhile, or the outbox would never republish the retry's trigger.
+   */
+  markPublished(runs: ReadonlyArray<PublishedRun>, now: Date): Promise<void>;
   /**
    * Claims many runs at once (one statement on Postgres): pending → running with a lease,
    * after checking attempt, epoch, stale-after, availability and the overlap policy.

@@ -5,7 +5,7 @@
  * Returned values are the arguments as normalised (`?? null`, `?? {}`, default limit).
  */
 import type { JobConfig } from '../define/types.js';
-import type { ClaimContext, ClaimRequest, Completion, Fence, NewAuditEntry, NewRun, SlotClaim } from './port.js';
+import type { ClaimContext, ClaimRequest, Completion, Fence, NewAuditEntry, NewRun, PublishedRun, SlotClaim } from './port.js';
 import { CONFIG_KEYS } from './pg/rows.js';
 import {
   checkArray, checkDate, checkDateOrNull, checkInteger, checkJobId, checkObject, checkPositiveInt, checkScope, checkString, fail, isUuid,
@@ -153,10 +153,15 @@ export function checkInsertRunsArgs(scope: unknown, runs: unknown, now: unknown)
   checkNewRuns(runs, 'runs');
 }
 
-export function checkMarkPublishedArgs(runIds: unknown, now: unknown): string[] {
-  const ids = checkArray<string>(runIds, 'runIds');
+export function checkMarkPublishedArgs(runs: unknown, now: unknown): PublishedRun[] {
+  const list = checkArray<PublishedRun>(runs, 'runs');
+  list.forEach((r, i) => {
+    checkObject(r, `runs[${i}]`);
+    checkRunId(r.runId, `runs[${i}].runId`);
+    checkPositiveInt(r.attempt, `runs[${i}].attempt`);
+  });
   checkDate(now, 'now');
-  return ids;
+  return list;
 }
 
 /** runningCounts: scope, each job id a valid name (in order), now. Returns the distinct ids. */

@@ -28,8 +28,11 @@ export function completeContract(c: ContractContext): void {
     it('retry: back to pending at attempt + 1, available at retryAt, unpublished, attempt history appended', async () => {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'cmp');
-      const run = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'r'), at(10));
-      await c.store().markPublished([run.runId], at(10));
+      // Published before the claim (markPublished only stamps a pending run), so the reset below clears it.
+      const seeded = await seedRun(c.store(), scope, job, 'r');
+      await c.store().markPublished([{ runId: seeded.runId, attempt: 1 }], at(5));
+      const run = await claimOne(c.store(), seeded, at(10));
+      expect(run.publishedAt).toEqual(at(5));
       const [result] = await c.store().completeRuns([done(run.runId, { status: 'failed', error: 'boom', retryAt: at(50) })]);
       expect(result!.applied).toBe(true);
       expect(result!.run).toMatchObject({ status: 'pending', attempt: 2, availableAt: at(50), publishedAt: null, leaseUntil: null, workerId: null, startedAt: null, finishedAt: null });

@@ -161,10 +161,33 @@ export function slotsContract(c: ContractContext): void {
       expect(await c.store().unpublishedRuns(scope, at(20), 1)).toHaveLength(1);
       expect(await c.store().unpublishedRuns(scope, at(5), 10)).toEqual([]);
 
-      await c.store().markPublished([runId(scope, 'old1')], at(21));
+      await c.store().markPublished([{ runId: runId(scope, 'old1'), attempt: 1 }], at(21));
       expect(await c.store().getRun(runId(scope, 'old1'))).toMatchObject({ publishedAt: at(21), status: 'pending' });
       expect((await c.store().unpublishedRuns(scope, at(40), 10)).map((r) => r.runId).sort()).toEqual(sorted([runId(scope, 'old2'), runId(scope, 'new')]));
       await c.store().markPublished([], at(22));
+    });
+
+    it('markPublished is keyed by (run id, attempt): a late mark of attempt 1 does not stamp the retry reset meanwhile', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'out', {}, null);
+      const run = await seedRun(c.store(), scope, job, 'r');
+      // The leader published attempt 1; a fast worker claims it and fails it before the leader marks it.
+      await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], { now: at(1), workerId: 'w', leaseMs: 30_000 });
+      // A mark of a running attempt stamps nothing (only pending runs are marked).
+      await c.store().markPublished([{ runId: run.runId, attempt: 1 }], at(1));
+      expect((await c.store().getRun(run.runId))!.publishedAt).toBeNull();
+      const [reset] = await c.store().completeRuns([{ runId: run.runId, attempt: 1, guard: { workerId: 'w' }, status: 'failed', error: 'boom', finishedAt: at(2), retryAt: at(7) }]);
+      expect(reset!.run).toMatchObject({ status: 'pending', attempt: 2, publishedAt: null });
+      // The leader's late mark of attempt 1 lands now: the retry stays unpublished, the outbox sees it.
+      await c.store().markPublished([{ runId: run.runId, attempt: 1 }], at(3));
+      expect((await c.store().getRun(run.runId))!.publishedAt).toBeNull();
+      expect((await c.store().unpublishedRuns(scope, at(3_600), 10)).map((r) => r.runId)).toEqual([run.runId]);
+      // The retry's own mark stamps it.
+      await c.store().markPublished([{ runId: run.runId, attempt: 2 }], at(4));
+      expect(await c.store().getRun(run.runId)).toMatchObject({ publishedAt: at(4), attempt: 2, status: 'pending' });
+      expect(await c.store().unpublishedRuns(scope, at(3_600), 10)).toEqual([]);
+      // A run id that is not a uuid, or does not exist, is ignored.
+      await c.store().markPublished([{ runId: 'nope', attempt: 1 }, { runId: runId(scope, 'absent'), attempt: 1 }], at(5));
     });
 
     it('does not list a claimed run', async () => {

@@ -103,7 +103,7 @@ describe('scheduler lifecycle on the real services', () => {
     const [orphan] = await fx.store.insertRuns(fx.scope, [run('reaped', jobRow.epoch, 1)], new Date(now - 60_000));
     // Two runs claimed by a worker that then vanished: its lease ran out long ago.
     const lost = await fx.store.insertRuns(fx.scope, [run('reaped', jobRow.epoch, 2), run('reaped-once', onceRow.epoch, 3)], new Date(now - 60_000));
-    for (const r of lost) await fx.store.markPublished([r.runId], new Date(now - 60_000));
+    for (const r of lost) await fx.store.markPublished([{ runId: r.runId, attempt: r.attempt }], new Date(now - 60_000));
     const claimed = await fx.store.claimRuns(lost.map((r) => ({ runId: r.runId, attempt: 1 })), { now: new Date(now - 30_000), leaseMs: 1000, workerId: 'vanished' });
     expect(claimed.map((c) => c.outcome)).toEqual(['claimed', 'claimed']);
 

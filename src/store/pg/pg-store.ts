@@ -13,7 +13,7 @@ import { DEFAULT_SCHEMA, notifyChannel } from '../../names.js';
 import { parseSchemaName } from '../migrate.js';
 import type {
   AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, JobChange, JobRecord,
-  LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
+  LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
 } from '../port.js';
 import { SqlRunner, advisoryKey, quoteIdent, type Queryable, type QueryResultLike } from './db.js';
 import { jobKey, planClaims, planCompletions } from './decide.js';
@@ -195,9 +195,9 @@ export class PgStore implements Store {
     return rows.map(toRun);
   }
 
-  async markPublished(runIds: string[], now: Date): Promise<void> {
-    const ids = v.checkMarkPublishedArgs(runIds, now).filter(isUuid);
-    if (ids.length > 0) await this.#exec(this.#q.markPublished, [ids, now]);
+  async markPublished(runs: ReadonlyArray<PublishedRun>, now: Date): Promise<void> {
+    const list = v.checkMarkPublishedArgs(runs, now).filter((r) => isUuid(r.runId));
+    if (list.length > 0) await this.#exec(this.#q.markPublished, [list.map((r) => r.runId), list.map((r) => r.attempt), now]);
   }
 
   async claimRuns(requests: ClaimRequest[], ctx: ClaimContext): Promise<ClaimResult[]> {
@@ -207,15 +207,30 @@ export class PgStore implements Store {
 
     return this.#tx(async (exec) => {
       // Jobs first, in key order (the lock order every writer of runs follows), then runs.
-      const jobRows = (await exec(this.#q.jobsOfRuns, [ids])).rows.map(toJob);
+      const locked = await this.#lockJobsAndRuns(exec, ids);
+      const jobRows = locked.jobs;
       const jobs = new Map(jobRows.map((j) => [jobKey(j.scope, j.jobId), j]));
       const counted = jobRows.filter((j) => j.overlap !== 'allowAll');
-      const runRows = (await exec(this.#q.lockRuns, [ids, counted.map((j) => j.scope), counted.map((j) => j.jobId)])).rows.map(toRun);
+      // A job with an overlap limit: its running runs are counted from a fresh statement
+      // (a snapshot taken after its job lock was granted), as before the round trips were folded.
+      const runRows = counted.length === 0 ? locked.runs : (await exec(this.#q.lockRuns, [ids, counted.map((j) => j.scope), counted.map((j) => j.jobId)])).rows.map(toRun);
       const runs = new Map(runRows.map((r) => [r.runId, r]));
       const plan = planClaims(requests, runs, jobs, ctx);
       const written = await this.#updateRuns(exec, plan.updates);
       return plan.results.map((result) => (result.run && written.has(result.run.runId) ? { ...result, run: written.get(result.run.runId)! } : result));
     });
+  }
+
+  /** jobsOfRuns + the requested runs locked (lockRuns without overlap counting), in one round trip. */
+  async #lockJobsAndRuns(exec: Exec, ids: string[]): Promise<{ jobs: JobRecord[]; runs: RunRecord[] }> {
+    const { rows } = await exec(this.#q.lockJobsAndRuns, [ids]);
+    const jobs: JobRecord[] = [];
+    const runs: RunRecord[] = [];
+    for (const r of rows) {
+      if (r.kind === 'job') jobs.push(toJob(r.row));
+      else runs.push(toRun(r.row));
+    }
+    return { jobs, runs };
   }
 
   /** Writes planned run rows in one statement; returns them as stored. */
@@ -255,9 +270,8 @@ export class PgStore implements Store {
     if (ids.length === 0) return completions.map((c) => ({ runId: c.runId, applied: false, run: null, nextRun: null }));
 
     return this.#tx(async (exec) => {
-      const jobRows = (await exec(this.#q.jobsOfRuns, [ids])).rows.map(toJob);
+      const { jobs: jobRows, runs: runRows } = await this.#lockJobsAndRuns(exec, ids);
       const jobs = new Map(jobRows.map((j) => [jobKey(j.scope, j.jobId), j]));
-      const runRows = (await exec(this.#q.lockRuns, [ids, [], []])).rows.map(toRun);
       const plan = planCompletions(completions, new Map(runRows.map((r) => [r.runId, r])), jobs);
       const written = await this.#updateRuns(exec, plan.updates);
       if (plan.jobUpdates.size > 0) {

@@ -117,7 +117,10 @@ export function buildQueries(s: string) {
     unpublishedRuns: `SELECT * FROM ${s}.runs
       WHERE scope = $1 AND status = 'pending' AND published_at IS NULL AND created_at < $2::timestamptz
       ORDER BY created_at, run_id LIMIT $3`,
-    markPublished: `UPDATE ${s}.runs SET published_at = $2::timestamptz WHERE run_id = ANY($1::uuid[]) AND published_at IS NULL`,
+    /** Keyed by (run id, attempt) and still pending: a late mark never stamps a retry reset meanwhile. */
+    markPublished: `UPDATE ${s}.runs r SET published_at = $3::timestamptz
+      FROM unnest($1::uuid[], $2::integer[]) AS m(run_id, attempt)
+      WHERE r.run_id = m.run_id AND r.attempt = m.attempt AND r.status = 'pending'`,
     /**
      * The jobs of the given runs. Those with an overlap limit are locked in key order, so
      * concurrent claimers of one job serialise (race-free overlap counting) and never
@@ -138,6 +141,30 @@ export function buildQueries(s: string) {
       WHERE run_id = ANY($1::uuid[])
          OR (status = 'running' AND (scope, job_id) IN (SELECT * FROM unnest($2::text[], $3::text[])))
       ORDER BY run_id FOR UPDATE`,
+    /**
+     * jobsOfRuns and then the requested runs locked in id order, in one round trip (rows as
+     * jsonb, tagged). The UNION ALL's branches run in order, so the jobs are locked before the
+     * runs (the lock order every writer follows). Only the requested runs: one snapshot serves
+     * the whole statement, so running runs of a job whose lock was waited for could be missed;
+     * overlap counting takes them with lockRuns, a later statement.
+     */
+    lockJobsAndRuns: `WITH k AS (SELECT DISTINCT scope, job_id FROM ${s}.runs WHERE run_id = ANY($1::uuid[])),
+      locked AS MATERIALIZED (
+        SELECT j.* FROM ${s}.jobs j JOIN k ON j.scope = k.scope AND j.job_id = k.job_id
+        WHERE j.overlap <> 'allowAll' ORDER BY j.scope, j.job_id FOR UPDATE OF j
+      ),
+      jobs AS MATERIALIZED (
+        SELECT * FROM locked
+        UNION ALL
+        SELECT j.* FROM ${s}.jobs j JOIN k ON j.scope = k.scope AND j.job_id = k.job_id
+        WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.scope = j.scope AND l.job_id = j.job_id)
+      ),
+      runs AS MATERIALIZED (
+        SELECT r.* FROM ${s}.runs r WHERE r.run_id = ANY($1::uuid[]) ORDER BY r.run_id FOR UPDATE OF r
+      )
+      SELECT 'job' AS kind, to_jsonb(jobs) AS row FROM jobs
+      UNION ALL
+      SELECT 'run' AS kind, to_jsonb(runs) AS row FROM runs`,
     /** Writes new values computed on locked rows. Params: run ids, then one array per RUN_UPDATE_COLUMNS. */
     updateRuns: `UPDATE ${s}.runs r SET ${runUpdateSets}
       FROM unnest($1::uuid[], ${runUpdateArrays}) AS u(run_id, ${runUpdateNames})
