@@ -196,8 +196,9 @@ export class Ticker {
       lap();
       more ||= due.length >= limit || unpublished.length >= limit;
 
-      // (b) Due slots of scheduler-mode jobs (queue mode is chained by the workers). The overlap
-      // counts of all of them come in one query, and only for the policies that read them.
+      // (b) Due slots of scheduler-mode jobs (queue mode is chained by the workers; dueJobs leaves
+      // it out already, the filter is a guard). The overlap counts of all of them come in one
+      // query, and only for the policies that read them.
       const scheduled = due.filter((job) => job.reschedule !== 'queue');
       for (const job of due) cache.set(job.jobId, Promise.resolve(job));
       const counted = scheduled.filter((job) => job.overlap === 'skip' || job.overlap === 'bufferOne').map((job) => job.jobId);
@@ -277,7 +278,7 @@ export class Ticker {
       let wakeAt = after + o.safetyTickMs;
       const earliest = await o.store.earliestDue(o.scope);
       // Never re-arm at or before what just fired: an earliest due instant still <= now is a
-      // queue-mode job whose chain is alive (or a claim that conflicted); the safety tick covers it.
+      // claim that conflicted (earliestDue leaves queue-mode jobs out); the safety tick covers it.
       if (earliest !== null && earliest.getTime() > nowMs) wakeAt = Math.min(wakeAt, Math.max(earliest.getTime(), after));
       if (this.#followUpAt <= after) this.#followUpAt = Number.POSITIVE_INFINITY;
       else wakeAt = Math.min(wakeAt, this.#followUpAt);

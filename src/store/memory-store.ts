@@ -123,7 +123,7 @@ export class MemoryStore implements Store {
   async dueJobs(scope: string, before: Date, limit: number): Promise<JobRecord[]> {
     v.checkScanArgs(scope, before, 'before', limit);
     return this.#jobsOf(scope)
-      .filter((job) => job.enabled && job.nextDueAt !== null && job.nextDueAt.getTime() <= before.getTime())
+      .filter((job) => job.enabled && job.reschedule !== 'queue' && job.nextDueAt !== null && job.nextDueAt.getTime() <= before.getTime())
       .sort(byDueThenId)
       .slice(0, limit)
       .map(clone);
@@ -131,7 +131,7 @@ export class MemoryStore implements Store {
 
   async earliestDue(scope: string): Promise<Date | null> {
     checkScope(scope);
-    const due = this.#jobsOf(scope).filter((job) => job.enabled && job.nextDueAt !== null).sort(byDueThenId)[0];
+    const due = this.#jobsOf(scope).filter((job) => job.enabled && job.reschedule !== 'queue' && job.nextDueAt !== null).sort(byDueThenId)[0];
     return due ? new Date(due.nextDueAt!) : null;
   }
 

@@ -273,9 +273,13 @@ export interface Store {
   setEnabled(scope: string, jobId: string, enabled: boolean, opts: { now: Date; note?: string | null; nextDueAt?: Date | null }): Promise<JobRecord>;
   /** CAS on next_due_at; false when it was not `expected`. */
   setNextDue(scope: string, jobId: string, expected: Date | null, next: Date | null): Promise<boolean>;
-  /** Enabled jobs with next_due_at <= before, soonest first. */
+  /**
+   * Enabled scheduler-mode jobs with next_due_at <= before, soonest first. Queue-mode jobs are
+   * left out: their next_due_at stays overdue while a link runs, so they would fill the limit
+   * (starving scheduler-mode jobs) on every tick; `brokenChains` finds the chains that died.
+   */
   dueJobs(scope: string, before: Date, limit: number): Promise<JobRecord[]>;
-  /** Earliest next_due_at of an enabled job, to sleep until. */
+  /** Earliest next_due_at of an enabled scheduler-mode job, to sleep until (queue-mode jobs left out, as in `dueJobs`). */
   earliestDue(scope: string): Promise<Date | null>;
 
   // ── slots and runs ───────────────────────────────────────────────────────

@@ -218,5 +218,20 @@ export function jobsContract(c: ContractContext): void {
       await seedJob(c.store(), scope, 'a', {}, at(20));
       expect(await c.store().earliestDue(scope)).toEqual(at(20));
     });
+
+    it('ignores queue-mode jobs: an overdue chain (its link running) neither fills the LIMIT nor masks the next slot', async () => {
+      const scope = c.scope();
+      // Queue-mode jobs keep next_due_at <= now while their link runs; brokenChains finds the dead ones.
+      await seedJob(c.store(), scope, 'chain-a', { reschedule: 'queue' }, at(1));
+      await seedJob(c.store(), scope, 'chain-b', { reschedule: 'queue' }, at(2));
+      expect(await c.store().dueJobs(scope, at(40), 10)).toEqual([]);
+      expect(await c.store().earliestDue(scope)).toBeNull();
+      await seedJob(c.store(), scope, 'slot', {}, at(30));
+      await seedJob(c.store(), scope, 'later', {}, at(35));
+      expect((await c.store().dueJobs(scope, at(40), 1)).map((j) => j.jobId)).toEqual(['slot']);
+      expect((await c.store().dueJobs(scope, at(40), 10)).map((j) => j.jobId)).toEqual(['slot', 'later']);
+      expect(await c.store().earliestDue(scope)).toEqual(at(30));
+      expect((await c.store().brokenChains(scope, at(40), 10)).map((j) => j.jobId)).toEqual(['chain-a', 'chain-b']);
+    });
   });
 }

@@ -111,8 +111,12 @@ export function sharedContract(c: ContractContext): void {
 
       expect((await c.store().getJob(s2, 'same'))!.queue).toBe('two');
       expect((await c.store().listJobs(s2)).map((j) => j.queue)).toEqual(['two']);
+      // dueJobs/earliestDue read scheduler-mode jobs only: one in each scope, s1's due first.
+      await c.store().syncJob(s1, 'slot', jobConfig({ queue: 'one' }), { now: T0, nextDueAt: at(10) });
+      await c.store().syncJob(s2, 'slot', jobConfig({ queue: 'two' }), { now: T0, nextDueAt: at(20) });
       expect((await c.store().dueJobs(s2, at(15), 10))).toEqual([]);
       expect(await c.store().earliestDue(s2)).toEqual(at(20));
+      expect((await c.store().dueJobs(s1, at(15), 10)).map((j) => j.queue)).toEqual(['one']);
       expect(await c.store().listRuns(s2)).toEqual([]);
       expect(await c.store().unpublishedRuns(s2, at(100), 10)).toEqual([]);
       expect(await c.store().listAudit(s2)).toEqual([]);

@@ -86,9 +86,10 @@ export function buildQueries(s: string) {
       SELECT (SELECT count(*) FROM removed)::int AS removed`,
     setNextDue: `UPDATE ${s}.jobs SET next_due_at = $4::timestamptz
       WHERE scope = $1 AND job_id = $2 AND next_due_at IS NOT DISTINCT FROM $3::timestamptz`,
-    dueJobs: `SELECT * FROM ${s}.jobs WHERE scope = $1 AND enabled AND next_due_at <= $2::timestamptz
+    /** Scheduler-mode only: a queue-mode job's next_due_at stays overdue while its link runs (brokenChains finds dead chains). */
+    dueJobs: `SELECT * FROM ${s}.jobs WHERE scope = $1 AND enabled AND reschedule <> 'queue' AND next_due_at <= $2::timestamptz
       ORDER BY next_due_at, job_id LIMIT $3`,
-    earliestDue: `SELECT min(next_due_at) AS at FROM ${s}.jobs WHERE scope = $1 AND enabled`,
+    earliestDue: `SELECT min(next_due_at) AS at FROM ${s}.jobs WHERE scope = $1 AND enabled AND reschedule <> 'queue'`,
     brokenChains: `SELECT j.* FROM ${s}.jobs j
       WHERE j.scope = $1 AND j.enabled AND j.reschedule = 'queue' AND j.next_due_at < $2::timestamptz
         AND NOT EXISTS (SELECT 1 FROM ${s}.runs r WHERE r.scope = j.scope AND r.job_id = j.job_id AND r.status IN ('pending', 'running'))
@@ -144,9 +145,10 @@ export function buildQueries(s: string) {
     /**
      * jobsOfRuns and then the requested runs locked in id order, in one round trip (rows as
      * jsonb, tagged). The UNION ALL's branches run in order, so the jobs are locked before the
-     * runs (the lock order every writer follows). Only the requested runs: one snapshot serves
-     * the whole statement, so running runs of a job whose lock was waited for could be missed;
-     * overlap counting takes them with lockRuns, a later statement.
+     * runs (the lock order every writer follows). With $2 (a claim) and a job with an overlap
+     * limit among them, no run is locked here: one snapshot serves the whole statement, so the
+     * running runs of a job whose lock was waited for could be missed; the caller takes them
+     * with lockRuns (a later statement), and all its runs in one id order.
      */
     lockJobsAndRuns: `WITH k AS (SELECT DISTINCT scope, job_id FROM ${s}.runs WHERE run_id = ANY($1::uuid[])),
       locked AS MATERIALIZED (
@@ -160,7 +162,9 @@ export function buildQueries(s: string) {
         WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.scope = j.scope AND l.job_id = j.job_id)
       ),
       runs AS MATERIALIZED (
-        SELECT r.* FROM ${s}.runs r WHERE r.run_id = ANY($1::uuid[]) ORDER BY r.run_id FOR UPDATE OF r
+        SELECT r.* FROM ${s}.runs r
+        WHERE r.run_id = ANY($1::uuid[]) AND NOT ($2::boolean AND EXISTS (SELECT 1 FROM jobs WHERE jobs.overlap <> 'allowAll'))
+        ORDER BY r.run_id FOR UPDATE OF r
       )
       SELECT 'job' AS kind, to_jsonb(jobs) AS row FROM jobs
       UNION ALL
