@@ -207,12 +207,12 @@ export class PgStore implements Store {
 
     return this.#tx(async (exec) => {
       // Jobs first, in key order (the lock order every writer of runs follows), then runs.
-      const locked = await this.#lockJobsAndRuns(exec, ids);
+      const locked = await this.#lockJobsAndRuns(exec, ids, true);
       const jobRows = locked.jobs;
       const jobs = new Map(jobRows.map((j) => [jobKey(j.scope, j.jobId), j]));
       const counted = jobRows.filter((j) => j.overlap !== 'allowAll');
-      // A job with an overlap limit: its running runs are counted from a fresh statement
-      // (a snapshot taken after its job lock was granted), as before the round trips were folded.
+      // With a job with an overlap limit the runs are locked by a later statement: its snapshot
+      // is taken after the job lock was granted, so every running run of the job is counted.
       const runRows = counted.length === 0 ? locked.runs : (await exec(this.#q.lockRuns, [ids, counted.map((j) => j.scope), counted.map((j) => j.jobId)])).rows.map(toRun);
       const runs = new Map(runRows.map((r) => [r.runId, r]));
       const plan = planClaims(requests, runs, jobs, ctx);
@@ -221,9 +221,9 @@ export class PgStore implements Store {
     });
   }
 
-  /** jobsOfRuns + the requested runs locked (lockRuns without overlap counting), in one round trip. */
-  async #lockJobsAndRuns(exec: Exec, ids: string[]): Promise<{ jobs: JobRecord[]; runs: RunRecord[] }> {
-    const { rows } = await exec(this.#q.lockJobsAndRuns, [ids]);
+  /** jobsOfRuns + the requested runs locked, in one round trip (see queries.ts for `forClaim`). */
+  async #lockJobsAndRuns(exec: Exec, ids: string[], forClaim: boolean): Promise<{ jobs: JobRecord[]; runs: RunRecord[] }> {
+    const { rows } = await exec(this.#q.lockJobsAndRuns, [ids, forClaim]);
     const jobs: JobRecord[] = [];
     const runs: RunRecord[] = [];
     for (const r of rows) {
@@ -270,7 +270,7 @@ export class PgStore implements Store {
     if (ids.length === 0) return completions.map((c) => ({ runId: c.runId, applied: false, run: null, nextRun: null }));
 
     return this.#tx(async (exec) => {
-      const { jobs: jobRows, runs: runRows } = await this.#lockJobsAndRuns(exec, ids);
+      const { jobs: jobRows, runs: runRows } = await this.#lockJobsAndRuns(exec, ids, false);
       const jobs = new Map(jobRows.map((j) => [jobKey(j.scope, j.jobId), j]));
       const plan = planCompletions(completions, new Map(runRows.map((r) => [r.runId, r])), jobs);
       const written = await this.#updateRuns(exec, plan.updates);
