@@ -55,6 +55,26 @@ export function completeContract(c: ContractContext): void {
       expect(await c.store().getJob(scope, 'cmp')).toMatchObject({ lastRunAt: at(101), lastStatus: 'dead' });
     });
 
+    it('retry: the stale deadline moves with it (same window, from retryAt), so a late failure is retried, not expired', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'cmp');
+      // A slot at 0 s, stale after 48 s; it fails at 45 s and is retried at 50 s.
+      const seeded = await seedRun(c.store(), scope, job, 'r', { scheduledFor: at(0), availableAt: at(0), staleAt: at(48) });
+      const run = await claimOne(c.store(), seeded, at(1));
+      const [result] = await c.store().completeRuns([done(run.runId, { status: 'failed', error: 'late', finishedAt: at(45), retryAt: at(50) })]);
+      expect(result!.run).toMatchObject({ status: 'pending', attempt: 2, availableAt: at(50), staleAt: at(98) });
+      expect(await c.store().getRun(run.runId)).toEqual(result!.run);
+      expect((await c.store().claimRuns([{ runId: run.runId, attempt: 2 }], { now: at(55), workerId: 'worker-b', leaseMs: 30_000 }))[0]!.outcome).toBe('claimed');
+      // The protection stays: a retry not started within the window after retryAt expires.
+      const [again] = await c.store().completeRuns([done(run.runId, { attempt: 2, guard: { workerId: 'worker-b' }, status: 'failed', error: 'again', finishedAt: at(56), retryAt: at(60) })]);
+      expect(again!.run).toMatchObject({ attempt: 3, staleAt: at(108) });
+      expect((await c.store().claimRuns([{ runId: run.runId, attempt: 3 }], { now: at(109), workerId: 'worker-c', leaseMs: 30_000 }))[0]!.outcome).toBe('expired');
+      // A run without a stale deadline keeps none.
+      const free = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'free'), at(1));
+      const [freeRetry] = await c.store().completeRuns([done(free.runId, { status: 'failed', error: 'x', finishedAt: at(2), retryAt: at(3) })]);
+      expect(freeRetry!.run).toMatchObject({ attempt: 2, staleAt: null });
+    });
+
     it('final failure: dead with its error', async () => {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'cmp');

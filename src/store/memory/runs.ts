@@ -1,5 +1,6 @@
 import type { ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, HeartbeatResult, RunRecord } from '../port.js';
 import { type MemoryState, clone, insertRun, jobKey, liveRunsOf } from './state.js';
+import { retryStaleAt } from '../pg/decide.js';
 
 function finish(run: RunRecord, status: RunRecord['status'], now: Date, error: string | null): void {
   run.status = status;
@@ -89,6 +90,8 @@ export function completeRuns(state: MemoryState, completions: readonly Completio
     const retryAt = c.retryAt;
     const retry = retryAt !== undefined;
     if (retry) {
+      // Read from the row before the reset (attempt, available_at).
+      run.staleAt = retryStaleAt(run, retryAt);
       run.attempts.push({ attempt: run.attempt, workerId: run.workerId, startedAt: run.startedAt, finishedAt: new Date(c.finishedAt), status: c.status, error: c.error, retryAt: new Date(retryAt) });
       run.status = 'pending';
       run.attempt += 1;

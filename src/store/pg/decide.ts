@@ -89,7 +89,7 @@ export function planCompletions(completions: readonly Completion[], runs: Map<st
     const key = jobKey(run.scope, run.jobId);
     if (c.retryAt) {
       // Back to pending for the next attempt; the outbox republishes it if the retry publish is lost.
-      next = { ...run, status: 'pending', attempt: run.attempt + 1, availableAt: c.retryAt, leaseUntil: null, workerId: null, startedAt: null, finishedAt: null, error: c.error, publishedAt: null, cancelRequestedAt: null, attempts };
+      next = { ...run, status: 'pending', attempt: run.attempt + 1, availableAt: c.retryAt, staleAt: retryStaleAt(run, c.retryAt), leaseUntil: null, workerId: null, startedAt: null, finishedAt: null, error: c.error, publishedAt: null, cancelRequestedAt: null, attempts };
     } else {
       next = { ...run, status: c.status, finishedAt: c.finishedAt, error: c.error, leaseUntil: null, attempts };
       const job = jobs.get(key);
@@ -110,6 +110,18 @@ export function planCompletions(completions: readonly Completion[], runs: Map<st
     return { runId: c.runId, applied: true, run: next, nextRun: null };
   });
   return { results, updates, jobUpdates, chain };
+}
+
+/**
+ * A retry's stale deadline: the slot's window (stale_at - scheduled_for) measured from when
+ * the retry becomes available, so a run that failed late in its window is retried, not
+ * expired. `run` is the row before the reset; from the second attempt on its stale_at was
+ * already shifted to available_at + window, so the window is read from there (no growth).
+ */
+export function retryStaleAt(run: Pick<RunRecord, 'staleAt' | 'scheduledFor' | 'availableAt' | 'attempt'>, retryAt: Date): Date | null {
+  if (run.staleAt === null) return null;
+  const from = run.attempt > 1 ? run.availableAt : run.scheduledFor;
+  return new Date(retryAt.getTime() + (run.staleAt.getTime() - from.getTime()));
 }
 
 function guardHolds(run: RunRecord, c: Completion): boolean {

@@ -241,6 +241,7 @@ export class PgStore implements Store {
       status: (r) => r.status,
       attempt: (r) => r.attempt,
       available_at: (r) => r.availableAt,
+      stale_at: (r) => r.staleAt,
       lease_until: (r) => r.leaseUntil,
       worker_id: (r) => r.workerId,
       started_at: (r) => r.startedAt,

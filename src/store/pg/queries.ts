@@ -15,6 +15,7 @@ export const RUN_UPDATE_COLUMNS = [
   ['status', 'text'],
   ['attempt', 'integer'],
   ['available_at', 'timestamptz'],
+  ['stale_at', 'timestamptz'],
   ['lease_until', 'timestamptz'],
   ['worker_id', 'text'],
   ['started_at', 'timestamptz'],
