@@ -95,6 +95,14 @@ const schedulerOptionsSchema = z
      */
     outboxGrace: durationAtLeast(0, 'a duration >= 0').default('5s'),
     /**
+     * The outbox backstop: a pending run published this long ago and due this long ago that no
+     * worker has claimed (its trigger was lost) is published again, at most once per interval.
+     * Keep it above the longest a due run may legitimately wait in its queue (a worker backlog,
+     * a bufferAll job at maxParallel): each republish adds a harmless duplicate trigger.
+     * @default '10m'
+     */
+    republishAfter: durationAtLeast(1000, 'a duration >= 1s').default('10m'),
+    /**
      * Bound on due jobs (and run rows per claim) handled in one tick.
      * @default 500
      */
@@ -124,6 +132,7 @@ export interface ResolvedSchedulerOptions {
   renewIntervalMs: number;
   safetyTickMs: number;
   outboxGraceMs: number;
+  republishAfterMs: number;
   maxSlotsPerTick: number;
   logger: JobLogger | undefined;
 }
@@ -177,6 +186,7 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     renewIntervalMs,
     safetyTickMs: parseDuration(o.safetyTick, 'safetyTick', 'ERR_INVALID_OPTION'),
     outboxGraceMs: parseDuration(o.outboxGrace, 'outboxGrace', 'ERR_INVALID_OPTION'),
+    republishAfterMs: parseDuration(o.republishAfter, 'republishAfter', 'ERR_INVALID_OPTION'),
     maxSlotsPerTick: o.maxSlotsPerTick,
     logger: o.logger,
   };

@@ -107,6 +107,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
       clock: o.clock,
       safetyTickMs: o.safetyTickMs,
       outboxGraceMs: o.outboxGraceMs,
+      republishAfterMs: o.republishAfterMs,
       maxSlotsPerTick: o.maxSlotsPerTick,
       fence: () => this.#elector?.fence() ?? null,
       onNotLeader: (reason) => this.#elector?.lost(reason),

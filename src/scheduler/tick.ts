@@ -71,6 +71,8 @@ export interface TickerOptions {
   clock: Clock;
   safetyTickMs: number;
   outboxGraceMs: number;
+  /** The backstop: pending runs published and due this long ago, never claimed, are republished. */
+  republishAfterMs: number;
   maxSlotsPerTick: number;
   fence(): Fence | null;
   onNotLeader(reason: string): void;
@@ -187,8 +189,11 @@ export class Ticker {
           return value;
         });
       const [unpublished, due, broken] = await Promise.all([
-        // Outbox: runs a crash (or a control-only instance) left unpublished.
-        o.publisher.enabled ? timed(o.store.unpublishedRuns(o.scope, new Date(nowMs - o.outboxGraceMs), limit), 'outbox') : [],
+        // Outbox: runs a crash (or a control-only instance) left unpublished, and (backstop)
+        // runs published long ago that nobody claimed long after they were due: a lost trigger.
+        o.publisher.enabled
+          ? timed(o.store.unpublishedRuns(o.scope, new Date(nowMs - o.outboxGraceMs), limit, { republishBefore: new Date(nowMs - o.republishAfterMs) }), 'outbox')
+          : [],
         timed(o.store.dueJobs(o.scope, now, limit), 'dueJobs'),
         // `next_due_at < before` in the port: +1 ms makes a chain due exactly now count as overdue.
         timed(o.store.brokenChains(o.scope, new Date(nowMs + 1), limit), 'brokenChains'),

@@ -166,10 +166,12 @@ export class MemoryStore implements Store {
     return inserted;
   }
 
-  async unpublishedRuns(scope: string, createdBefore: Date, limit: number): Promise<RunRecord[]> {
-    v.checkScanArgs(scope, createdBefore, 'createdBefore', limit);
+  async unpublishedRuns(scope: string, createdBefore: Date, limit: number, opts?: { republishBefore?: Date }): Promise<RunRecord[]> {
+    const republishBefore = v.checkUnpublishedArgs(scope, createdBefore, limit, opts)?.getTime() ?? null;
+    const lost = (run: RunRecord): boolean =>
+      republishBefore !== null && run.publishedAt !== null && run.publishedAt.getTime() < republishBefore && run.availableAt.getTime() < republishBefore;
     return this.#runsOfScope(scope)
-      .filter((run) => run.status === 'pending' && run.publishedAt === null && run.createdAt.getTime() < createdBefore.getTime())
+      .filter((run) => run.status === 'pending' && ((run.publishedAt === null && run.createdAt.getTime() < createdBefore.getTime()) || lost(run)))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || this.#seq(a) - this.#seq(b))
       .slice(0, limit)
       .map(clone);

@@ -291,8 +291,14 @@ export interface Store {
   claimSlots(scope: string, fence: Fence | null, claims: SlotClaim[], now: Date): Promise<SlotClaimResult>;
   /** Inserts runs outside a slot claim (runNow, startup, backfill, reseed); returns those inserted. */
   insertRuns(scope: string, runs: NewRun[], now: Date): Promise<RunRecord[]>;
-  /** Pending runs never published, created before `createdBefore` (the outbox). */
-  unpublishedRuns(scope: string, createdBefore: Date, limit: number): Promise<RunRecord[]>;
+  /**
+   * The outbox: pending runs never published, created before `createdBefore`; oldest first.
+   * With `republishBefore` also the backstop: pending runs published before it and available
+   * before it (their trigger was lost or dropped: nobody claimed them long after they were
+   * due). Republishing stamps `published_at` again, so each is resent at most once per
+   * interval; a duplicate trigger is harmless (claims are by run id and attempt).
+   */
+  unpublishedRuns(scope: string, createdBefore: Date, limit: number, opts?: { republishBefore?: Date }): Promise<RunRecord[]>;
   /**
    * Stamps `published_at = now` on each run that is still `pending` at that attempt. Keyed by
    * (run id, attempt): a late mark for attempt n must not stamp the retry (attempt n+1) that a

@@ -118,6 +118,13 @@ export function checkScanArgs(scope: unknown, at: unknown, field: string, limit:
   checkPositiveInt(limit, 'limit');
 }
 
+/** unpublishedRuns: the scan arguments, then `opts.republishBefore` (optional). Returns it or null. */
+export function checkUnpublishedArgs(scope: unknown, createdBefore: unknown, limit: unknown, opts: unknown): Date | null {
+  checkScanArgs(scope, createdBefore, 'createdBefore', limit);
+  const o = checkObject(opts ?? {}, 'opts');
+  return o.republishBefore === undefined ? null : checkDate(o.republishBefore, 'opts.republishBefore');
+}
+
 /** listRuns, listAudit: `opts` may be omitted (or null); the limit defaults to 50. */
 export function checkListArgs<O extends { jobId?: string; limit?: number }>(scope: unknown, opts: O | null | undefined): { opts: O; limit: number } {
   checkScope(scope);

@@ -190,6 +190,36 @@ export function slotsContract(c: ContractContext): void {
       await c.store().markPublished([{ runId: 'nope', attempt: 1 }, { runId: runId(scope, 'absent'), attempt: 1 }], at(5));
     });
 
+    it('backstop: with republishBefore also lists pending runs published and available before it (a lost trigger), at most once per interval', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'out', {}, null);
+      const mark = (name: string, sec: number) => c.store().markPublished([{ runId: runId(scope, name), attempt: 1 }], at(sec));
+      await c.store().insertRuns(scope, [
+        newRun(job, runId(scope, 'lost'), { scheduledFor: at(1), availableAt: at(1) }),
+        newRun(job, runId(scope, 'recent'), { scheduledFor: at(2), availableAt: at(2) }),
+        newRun(job, runId(scope, 'delayed'), { scheduledFor: at(3), availableAt: at(200) }),
+        newRun(job, runId(scope, 'never'), { scheduledFor: at(4), availableAt: at(4) }),
+        newRun(job, runId(scope, 'taken'), { scheduledFor: at(5), availableAt: at(5) }),
+      ], at(0));
+      await mark('lost', 10);
+      await mark('recent', 100);
+      await mark('delayed', 10);
+      await mark('taken', 10);
+      await c.store().claimRuns([{ runId: runId(scope, 'taken'), attempt: 1 }], { now: at(11), workerId: 'w', leaseMs: 1000 });
+
+      // Without the option: the outbox only.
+      expect((await c.store().unpublishedRuns(scope, at(5), 10)).map((r) => r.runId)).toEqual([runId(scope, 'never')]);
+      // Published at 10 s and due at 1 s, unclaimed at 50 s: lost. Published at 100 s, or not due before 50 s: not.
+      expect(sorted((await c.store().unpublishedRuns(scope, at(5), 10, { republishBefore: at(50) })).map((r) => r.runId))).toEqual(sorted([runId(scope, 'lost'), runId(scope, 'never')]));
+      expect(await c.store().unpublishedRuns(scope, at(5), 1, { republishBefore: at(50) })).toHaveLength(1);
+      // Republishing stamps published_at again: not listed until the next interval has passed.
+      await mark('lost', 60);
+      expect((await c.store().getRun(runId(scope, 'lost')))!.publishedAt).toEqual(at(60));
+      expect((await c.store().unpublishedRuns(scope, at(5), 10, { republishBefore: at(50) })).map((r) => r.runId)).toEqual([runId(scope, 'never')]);
+      expect(sorted((await c.store().unpublishedRuns(scope, at(5), 10, { republishBefore: at(201) })).map((r) => r.runId))).toEqual(sorted([runId(scope, 'lost'), runId(scope, 'recent'), runId(scope, 'delayed'), runId(scope, 'never')]));
+      await expect(c.store().unpublishedRuns(scope, at(5), 10, { republishBefore: new Date(Number.NaN) })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'opts.republishBefore' });
+    });
+
     it('does not list a claimed run', async () => {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'out', {}, null);

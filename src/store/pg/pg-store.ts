@@ -189,9 +189,11 @@ export class PgStore implements Store {
     return rows.map(toRun);
   }
 
-  async unpublishedRuns(scope: string, createdBefore: Date, limit: number): Promise<RunRecord[]> {
-    v.checkScanArgs(scope, createdBefore, 'createdBefore', limit);
-    const { rows } = await this.#exec(this.#q.unpublishedRuns, [scope, createdBefore, limit]);
+  async unpublishedRuns(scope: string, createdBefore: Date, limit: number, opts?: { republishBefore?: Date }): Promise<RunRecord[]> {
+    const republishBefore = v.checkUnpublishedArgs(scope, createdBefore, limit, opts);
+    const { rows } = republishBefore === null
+      ? await this.#exec(this.#q.unpublishedRuns, [scope, createdBefore, limit])
+      : await this.#exec(this.#q.unpublishedOrLostRuns, [scope, createdBefore, limit, republishBefore]);
     return rows.map(toRun);
   }
 

@@ -119,6 +119,16 @@ export function buildQueries(s: string) {
     unpublishedRuns: `SELECT * FROM ${s}.runs
       WHERE scope = $1 AND status = 'pending' AND published_at IS NULL AND created_at < $2::timestamptz
       ORDER BY created_at, run_id LIMIT $3`,
+    /** The outbox plus the backstop ($4): pending runs published and available before it, never claimed. */
+    unpublishedOrLostRuns: `SELECT * FROM (
+        (SELECT * FROM ${s}.runs
+          WHERE scope = $1 AND status = 'pending' AND published_at IS NULL AND created_at < $2::timestamptz
+          ORDER BY created_at, run_id LIMIT $3)
+        UNION ALL
+        (SELECT * FROM ${s}.runs
+          WHERE scope = $1 AND status = 'pending' AND published_at < $4::timestamptz AND available_at < $4::timestamptz
+          ORDER BY created_at, run_id LIMIT $3)
+      ) o ORDER BY created_at, run_id LIMIT $3`,
     /** Keyed by (run id, attempt) and still pending: a late mark never stamps a retry reset meanwhile. */
     markPublished: `UPDATE ${s}.runs r SET published_at = $3::timestamptz
       FROM unnest($1::uuid[], $2::integer[]) AS m(run_id, attempt)
