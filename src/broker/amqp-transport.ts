@@ -7,6 +7,7 @@ import { AmqpConnectionManagerClass, type AmqpConnectionManager } from 'amqp-con
 import type { Channel, Message } from 'amqplib';
 import { WarrenError, isWarrenError } from '../errors.js';
 import { deadQueueName } from '../names.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import { SafeEmitter } from '../util/events.js';
 import { cleanHeaders, normalizeDelaySec } from './delay-topology.js';
 import type { Consumer, ConsumeOptions, DeliveryHandler, PublishOptions, Transport, TransportEvents } from './transport.js';
@@ -69,9 +70,11 @@ export class AmqpTransport implements Transport {
   #closing: Promise<void> | undefined;
   #connectedOnce = false;
   #waiters = new Set<(err: unknown) => void>();
+  #publishTimeoutMs: number;
 
   constructor(options: AmqpTransportOptions) {
     this.options = parseAmqpTransportOptions(options);
+    this.#publishTimeoutMs = parseDuration(this.options.publishTimeout, 'publishTimeout', 'ERR_INVALID_OPTION');
     const { url, heartbeatSec, connectTimeoutMs, reconnect, queueType, scope } = this.options;
     this.#topology = new TopologyRegistry(queueType, scope);
     this.#backoff = new Backoff(reconnect.minMs, reconnect.maxMs);
@@ -195,8 +198,15 @@ export class AmqpTransport implements Transport {
     const id = `${this.#publishToken}-${++this.#publishSeq}`;
     const headers = { ...cleanHeaders(options.headers), [PUBLISH_ID_HEADER]: id };
     this.#pending.add(id);
+    // One deadline across resends. The wrapper's own `timeout` drops a message still in its
+    // buffer and ignores the confirm of one already sent (amqp-connection-manager 5).
+    const deadline = performance.now() + this.#publishTimeoutMs;
+    const timedOut = (cause?: unknown) =>
+      new WarrenError('ERR_TIMEOUT', `The publish to ${queue} was not confirmed within ${formatDuration(this.#publishTimeoutMs)} (publishTimeout)`, { cause, details: { queue, messageId: options.messageId } });
     try {
       for (let attempt = 1; ; attempt++) {
+        const remaining = Math.ceil(deadline - performance.now());
+        if (remaining <= 0) throw timedOut();
         try {
           // Never `expiration`: on a delayed message it would cut the delay short.
           await this.#publisher.wrapper.publish(exchange, routingKey, body, {
@@ -204,11 +214,13 @@ export class AmqpTransport implements Transport {
             mandatory: true,
             ...(options.messageId !== undefined ? { messageId: options.messageId } : {}),
             headers,
+            timeout: remaining,
           });
           break;
         } catch (err) {
           if (this.#closing) throw new WarrenError('ERR_CLOSED', `Transport closed before the publish to ${queue} was confirmed`, { cause: err });
           if (isWarrenError(err)) throw err;
+          if ((err as Error)?.message === 'timeout' || performance.now() >= deadline) throw timedOut(err);
           // The channel died before the broker confirmed: send it again once a channel is
           // back (at-least-once; the consumer side deduplicates by run id).
           if (CHANNEL_LOSS.test((err as Error)?.message ?? '') && attempt < MAX_PUBLISH_ATTEMPTS) {

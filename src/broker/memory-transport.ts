@@ -6,6 +6,7 @@
 import { WarrenError, describeValue } from '../errors.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
 import { deadQueueName } from '../names.js';
+import { formatDuration, parseDuration, type Duration } from '../util/duration.js';
 import { SafeEmitter } from '../util/events.js';
 import { cleanHeaders, normalizeDelaySec } from './delay-topology.js';
 import type { Consumer, ConsumeOptions, Delivery, DeliveryHandler, PublishOptions, Transport, TransportEvents } from './transport.js';
@@ -15,6 +16,12 @@ export interface MemoryTransportOptions {
   clock?: Clock;
   /** Publishes held while disconnected before ERR_BUFFER_FULL. @default 10000 */
   maxBufferedPublishes?: number;
+  /**
+   * A publish held while disconnected for this long (on the Clock) leaves the buffer and
+   * rejects with ERR_TIMEOUT, as AmqpTransport's `publishTimeout`.
+   * @default '30s'
+   */
+  publishTimeout?: Duration;
 }
 
 /** A message as stored in a memory queue. */
@@ -44,6 +51,11 @@ interface Buffered {
   reject: (err: unknown) => void;
 }
 
+/** Rejects a buffered publish not sent within `publishTimeout`. */
+interface BufferedWithTimer extends Buffered {
+  timer: Timer | null;
+}
+
 export class MemoryTransport implements Transport {
   readonly kind = 'memory' as const;
   /** Acks/nacks dropped because the "channel" they came from was lost. */
@@ -56,7 +68,8 @@ export class MemoryTransport implements Transport {
   #consumers: MemoryConsumer[] = [];
   #unroutable: Array<MemoryMessage & { queue: string }> = [];
   #timers = new Set<Timer>();
-  #buffer: Buffered[] = [];
+  #buffer: BufferedWithTimer[] = [];
+  #publishTimeoutMs: number;
   #connected = true;
   #closed = false;
   /** Bumped on every simulated disconnect: a delivery of an older generation is stale. */
@@ -71,6 +84,10 @@ export class MemoryTransport implements Transport {
       throw new WarrenError('ERR_INVALID_OPTION', `Invalid transport option \`maxBufferedPublishes\`: expected an integer >= 1, got ${describeValue(max)}`, { field: 'maxBufferedPublishes' });
     }
     this.#maxBuffered = max;
+    this.#publishTimeoutMs = parseDuration(options.publishTimeout ?? '30s', 'publishTimeout', 'ERR_INVALID_OPTION');
+    if (this.#publishTimeoutMs < 100) {
+      throw new WarrenError('ERR_INVALID_OPTION', `Invalid transport option \`publishTimeout\`: expected a duration >= 100ms (such as "30s", or a number of seconds), got ${describeValue(options.publishTimeout)}`, { field: 'publishTimeout' });
+    }
   }
 
   async assertQueue(queue: string): Promise<void> {
@@ -261,8 +278,9 @@ export class MemoryTransport implements Transport {
       return Promise.reject(new WarrenError('ERR_BUFFER_FULL', `Publish buffer full: ${this.#buffer.length} publishes held while disconnected (maxBufferedPublishes)`));
     }
     return new Promise<void>((resolve, reject) => {
-      this.#buffer.push({
+      const entry: BufferedWithTimer = {
         run: () => {
+          entry.timer?.cancel();
           try {
             send();
             resolve();
@@ -270,8 +288,21 @@ export class MemoryTransport implements Transport {
             reject(err);
           }
         },
-        reject,
-      });
+        reject: (err) => {
+          entry.timer?.cancel();
+          reject(err);
+        },
+        timer: null,
+      };
+      // Like AmqpTransport: a publish not sent within publishTimeout leaves the buffer.
+      entry.timer = this.#clock.setTimer(() => {
+        entry.timer = null;
+        const at = this.#buffer.indexOf(entry);
+        if (at === -1) return;
+        this.#buffer.splice(at, 1);
+        reject(new WarrenError('ERR_TIMEOUT', `The publish was not confirmed within ${formatDuration(this.#publishTimeoutMs)} (publishTimeout): disconnected`));
+      }, this.#publishTimeoutMs);
+      this.#buffer.push(entry);
     });
   }
 

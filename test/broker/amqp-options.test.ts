@@ -20,6 +20,7 @@ describe('AmqpTransport options', () => {
       url: 'amqp://localhost',
       heartbeatSec: 30,
       maxBufferedPublishes: 10_000,
+      publishTimeout: '30s',
       queueType: 'quorum',
       connectTimeoutMs: 10_000,
       reconnect: { minMs: 500, maxMs: 30_000 },
@@ -35,6 +36,11 @@ describe('AmqpTransport options', () => {
     expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', queueType: 'lazy' as 'quorum' }))).toMatchObject({ field: 'queueType' });
     expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', scope: 'Bad Scope' }))).toMatchObject({ field: 'scope' });
     expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', bogus: 1 } as never))).toMatchObject({ field: 'bogus' });
+    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', publishTimeout: '10ms' }))?.message).toBe(
+      'Invalid transport option `publishTimeout`: expected a duration >= 100ms (such as "30s", or a number of seconds), got "10ms"',
+    );
+    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', publishTimeout: 'soon' }))).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'publishTimeout' });
+    expect(parseAmqpTransportOptions({ url: 'amqp://x', publishTimeout: 5 }).publishTimeout).toBe(5);
     const bad = errorOf(() => parseAmqpTransportOptions({ url: 'amqp://u:secret@h', heartbeatSec: 1 }));
     expect(bad?.message).not.toContain('secret');
     expect(() => new AmqpTransport({ url: 'nope' })).toThrow(/`url`/);

@@ -13,5 +13,10 @@ transportContract('MemoryTransport', async () => {
       return list;
     },
     cleanup: () => transport.close(),
+    offline: async (publishTimeoutSec) => {
+      const off = new MemoryTransport({ publishTimeout: publishTimeoutSec });
+      off.simulateDisconnect();
+      return { transport: off, restore: async () => off.reconnect(), close: () => off.close() };
+    },
   };
 });

@@ -21,6 +21,11 @@ export interface TransportHarness {
   /** Takes the messages of `{queue}.dead`. */
   takeDead(queue: string): Promise<DeadMessage[]>;
   cleanup(): Promise<void>;
+  /**
+   * A second transport of the same kind whose broker is unreachable, with `publishTimeout`
+   * (seconds); `restore()` lets it connect. Its queues live in this harness's scope.
+   */
+  offline(publishTimeoutSec: number): Promise<{ transport: Transport; restore(): Promise<void>; close(): Promise<void> }>;
 }
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
@@ -175,6 +180,33 @@ export function transportContract(name: string, create: () => Promise<TransportH
       expect(arrivals[1]!.id).toBe('d1');
       expect(arrivals[1]!.at).toBeGreaterThanOrEqual(publishedAt + 1000);
       await consumer.cancel();
+    });
+
+    it('a publish while disconnected rejects with ERR_TIMEOUT after publishTimeout and leaves the buffer', async () => {
+      const queue = h.queue('offline');
+      const off = await h.offline(0.5);
+      try {
+        await off.transport.assertQueue(queue);
+        expect(off.transport.isConnected()).toBe(false);
+        const startedAt = Date.now();
+        await expectCode(off.transport.publish(queue, Buffer.from('never'), { messageId: 'timed-out' }), 'ERR_TIMEOUT');
+        // Not before its timeout (the buffer held it until then).
+        expect(Date.now()).toBeGreaterThanOrEqual(startedAt + 450);
+        // Once connected, the timed-out publish is not sent: only the marker arrives.
+        await off.restore();
+        await off.transport.waitForConnect();
+        await off.transport.publish(queue, Buffer.from('marker'), { messageId: 'marker' });
+        const got: Array<string | undefined> = [];
+        const consumer = await off.transport.consume(queue, (d) => {
+          got.push(d.messageId);
+          d.ack();
+        }, { prefetch: 5 });
+        await waitFor(() => got.includes('marker'), 'the marker');
+        expect(got).toEqual(['marker']);
+        await consumer.cancel();
+      } finally {
+        await off.close();
+      }
     });
 
     it('close is idempotent and later calls reject with ERR_CLOSED', async () => {

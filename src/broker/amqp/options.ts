@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { WarrenError, describeValue } from '../../errors.js';
 import { assertScope } from '../../names.js';
+import { parseDuration, type Duration } from '../../util/duration.js';
 
 /** Options of {@link AmqpTransport}, validated in one place; every default is here. */
 export const amqpTransportOptionsSchema = z
@@ -24,6 +25,23 @@ export const amqpTransportOptionsSchema = z
      * @default 10000
      */
     maxBufferedPublishes: z.number().int().min(1).default(10_000),
+    /**
+     * A publish (or dead-letter) the broker has not confirmed within this rejects with
+     * ERR_TIMEOUT, so a caller never waits forever on a broker that is down (the scheduler's
+     * tick, stop()). Not yet sent: it leaves the buffer. Already sent: a late confirm is
+     * ignored; the message may still arrive (a duplicate trigger is harmless). A Duration
+     * (`'30s'`, or a number of seconds), at least 100 ms.
+     * @default '30s'
+     */
+    publishTimeout: z
+      .custom<Duration>((value) => {
+        try {
+          return parseDuration(value, 'publishTimeout', 'ERR_INVALID_OPTION') >= 100;
+        } catch {
+          return false;
+        }
+      })
+      .default('30s'),
     /**
      * Type of the work, dead-letter and delay queues. Fixed once declared: RabbitMQ refuses a
      * redeclaration with other arguments (406 PRECONDITION_FAILED).
@@ -58,6 +76,7 @@ const EXPECTED: Record<string, string> = {
   scope: 'a scope (1-40 characters of a-z, 0-9, "_" or "-")',
   heartbeatSec: 'an integer number of seconds from 30 to 3600',
   maxBufferedPublishes: 'an integer >= 1',
+  publishTimeout: 'a duration >= 100ms (such as "30s", or a number of seconds)',
   queueType: '"quorum" or "classic"',
   connectTimeoutMs: 'an integer number of milliseconds >= 100',
   'reconnect.minMs': 'an integer number of milliseconds >= 0 and <= reconnect.maxMs',
