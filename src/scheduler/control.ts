@@ -4,6 +4,7 @@
  * here needs leadership: slot claims are fenced, everything else is idempotent through
  * deterministic run ids or is a single-row update.
  */
+import createDebug from 'debug';
 import type { Clock } from '../clock.js';
 import { WarrenError, describeValue, isWarrenError } from '../errors.js';
 import { nextRun, slotsBetween, staleAtFor } from '../define/schedule.js';
@@ -14,6 +15,8 @@ import { parseDuration, type Duration } from '../util/duration.js';
 import { randomUUID, slotRunId } from '../util/uuid.js';
 import type { RunPublisher } from './publisher.js';
 import { chainSeed } from './tick.js';
+
+const debug = createDebug('warren:scheduler');
 
 /** Most slots one `backfill` call may create. */
 export const MAX_BACKFILL_SLOTS = 1000;
@@ -348,8 +351,14 @@ export class ControlApi {
 
   async #publish(runs: RunRecord[], now: Date): Promise<void> {
     if (runs.length === 0 || !this.#d.publisher.enabled) return;
-    // A failed publish is not an error of the call: the run is recorded and the leader's outbox publishes it.
-    await this.#d.publisher.publish(runs, (jobId) => this.#d.store.getJob(this.#d.scope, jobId), now.getTime()).catch(() => {});
+    // A failed publish is not an error of the call (broker down, ERR_TIMEOUT, transport closed
+    // by stop()): the run is recorded and the leader's outbox publishes it.
+    try {
+      const { failed } = await this.#d.publisher.publish(runs, (jobId) => this.#d.store.getJob(this.#d.scope, jobId), now.getTime());
+      if (failed.length > 0) debug('%d control-action triggers left to the outbox: %s', failed.length, String((failed[0]!.error as Error)?.message ?? failed[0]!.error));
+    } catch (error) {
+      debug('control-action publish failed, left to the outbox: %s', (error as Error)?.message ?? error);
+    }
   }
 
   async #record(jobId: string, action: AuditAction, options: ActorOption, details: Record<string, unknown>): Promise<void> {

@@ -205,7 +205,14 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
       this.#bootTimer?.cancel();
       this.#bootTimer = null;
       await this.#starting?.catch(() => {});
-      await this.#ticker?.stop();
+      // Stop arming ticks, then close our own transport before awaiting the tick in flight:
+      // a tick waiting on a publish to an unreachable broker would otherwise hold stop() (and
+      // the lease) until publishTimeout. Closing rejects those publishes (ERR_CLOSED) and the
+      // runs stay unpublished, for the next leader's outbox. An injected transport is the
+      // host's to close; its publishTimeout bounds the wait.
+      const tickerStopped = this.#ticker?.stop();
+      if (this.#ownsTransport) await this.#transport?.close().catch(() => {});
+      await tickerStopped;
       await this.#elector?.stop();
       const unsubscribe = this.#unsubscribe;
       this.#unsubscribe = null;
