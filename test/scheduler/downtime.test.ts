@@ -31,7 +31,10 @@ describe('downtime: all schedulers stopped across 10 slots', () => {
   const started: Scheduler[] = [];
 
   function scheduler(name: string): Scheduler {
-    const s = createScheduler({ pool: fx.db.pool, schema: fx.schema, migrate: false, scope: fx.scope, transport, clock, jobs, instanceId: name, leaseTtl: '1h', safetyTick: '1h' });
+    // No worker consumes here, so slot 1's trigger waits in its queue through the downtime:
+    // the outbox backstop (republishAfter, default 10m) would resend it. Out of this test's
+    // scope (test/scheduler/outbox-backstop.test.ts covers it): set past the downtime.
+    const s = createScheduler({ pool: fx.db.pool, schema: fx.schema, migrate: false, scope: fx.scope, transport, clock, jobs, instanceId: name, leaseTtl: '1h', safetyTick: '1h', republishAfter: '1h' });
     s.on('tick', (summary) => ticks.push(summary));
     s.on('error', () => {});
     started.push(s);
