@@ -28,9 +28,9 @@ const fmt = (s: Summary) => `p50 ${s.p50.toFixed(1)} p99 ${s.p99.toFixed(1)} max
  * warren's worker on the real services. The backlog is prepared the way the scheduler
  * would leave it: run rows inserted (`store.insertRuns`, 1,000 per statement) and their
  * triggers published persistently with confirms through the AmqpTransport
- * (`publishRuns`, which also marks them published). Then `createWorker` (concurrency N:
- * prefetch N) drains the queue: per message it validates, claims the run in Postgres
- * (batched), acks, runs the no-op handler and records `succeeded` (batched).
+ * (`publishRuns`, which also marks them published). Then `createWorker` (concurrency N,
+ * prefetch at its default 2N) drains the queue: per message it validates, claims the run in
+ * Postgres (batched), acks, runs the no-op handler and records `succeeded` (batched).
  * Measured: first delivery → the last run row `succeeded` (polled every 20 ms).
  */
 export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<ThroughputResult> {

@@ -6,7 +6,12 @@ export interface BatcherOptions<I, O> {
   name: string;
   /** Most items in one call. */
   maxSize: number;
-  /** Most calls in flight at once (each on its own pooled connection). @default 1 */
+  /**
+   * Most calls in flight at once (each on its own pooled connection). A call beyond the
+   * first starts only while a full batch (`maxSize`) is waiting: under a backlog the
+   * database works on several batches at once, otherwise items still group behind one call.
+   * @default 1
+   */
   maxInFlight?: number;
   /** Runs one batch; results are in item order (one per item). */
   run(items: I[]): Promise<O[]>;
@@ -22,10 +27,10 @@ interface Pending<I, O> {
 }
 
 /**
- * Group-commit batching (DESIGN.md "Performance shape"): an item submitted while fewer than
- * `maxInFlight` batches are in flight goes at once (a lone message never waits for a timer);
- * items submitted while every lane is busy accumulate and go together in the next call, up
- * to `maxSize`. A
+ * Group-commit batching (DESIGN.md "Performance shape"): an item submitted while no batch
+ * is in flight goes at once (a lone message never waits for a timer); items submitted while
+ * a batch is in flight accumulate and go together in the next call, up to `maxSize` (and
+ * while a full batch waits, a further call starts, up to `maxInFlight`). A
  * failed batch (the database unreachable) is retried with capped, jittered backoff, with
  * its items held, so the caller's deliveries stay unacked and the broker's prefetch
  * bounds what piles up, instead of hot-looping nack/requeue.
@@ -50,7 +55,7 @@ export class Batcher<I, O> {
     if (this.#stopped || this.#draining) return Promise.reject(new WarrenError('ERR_CLOSED', `${this.#opts.name}: batcher stopped`));
     return new Promise<O>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (this.#inFlight.size < this.#lanes) void this.#flush();
+      if (this.#mayStart()) void this.#flush();
     });
   }
 
@@ -99,9 +104,16 @@ export class Batcher<I, O> {
     this.#wake();
   }
 
-  /** One lane: takes batches off the queue until it is empty. */
+  /** Whether a call may start now: none in flight, or a full batch waits and a lane is free. */
+  #mayStart(): boolean {
+    if (this.#stopped || this.#queue.length === 0) return false;
+    if (this.#inFlight.size === 0) return true;
+    return this.#inFlight.size < this.#lanes && this.#queue.length >= this.#opts.maxSize;
+  }
+
+  /** One lane: takes batches off the queue while it may. */
   async #flush(): Promise<void> {
-    while (!this.#stopped && this.#inFlight.size < this.#lanes && this.#queue.length > 0) {
+    while (this.#mayStart()) {
       const batch = this.#queue.splice(0, this.#opts.maxSize);
       this.#inFlight.add(batch);
       let attempt = 0;

@@ -86,6 +86,8 @@ class WorkerImpl implements Worker, WorkerCore {
     this.claims = new Batcher({
       name: 'claim',
       maxSize: opts.batch.maxSize,
+      // Under a backlog a second batch goes while one is in flight (Postgres has more cores).
+      maxInFlight: 2,
       clock: this.clock,
       run: (items) => this.store.claimRuns(items, ctx()),
       onRetry: (err, attempt, delay) => workerDebug('claimRuns failed (attempt %d), retrying in %d ms with deliveries held: %s', attempt, delay, errorText(err)),
@@ -93,6 +95,7 @@ class WorkerImpl implements Worker, WorkerCore {
     this.completions = new Batcher({
       name: 'complete',
       maxSize: opts.batch.maxSize,
+      maxInFlight: 2,
       clock: this.clock,
       run: (items) => this.store.completeRuns(items),
       onRetry: (err, attempt, delay) => workerDebug('completeRuns failed (attempt %d), retrying in %d ms: %s', attempt, delay, errorText(err)),

@@ -66,16 +66,21 @@ describe('Batcher', () => {
     expect(await held).toMatchObject({ code: 'ERR_CLOSED' });
   });
 
-  it('with maxInFlight 2, a second call starts while the first is in flight', async () => {
-    const { batcher, calls, pending } = rig(10, 2);
-    const a = batcher.submit(1);
-    const b = batcher.submit(2);
-    const c = batcher.submit(3);
-    expect(calls).toEqual([[1], [2]]);
+  it('with maxInFlight 2, a second call starts only while a full batch waits', async () => {
+    const { batcher, calls, pending } = rig(2, 2);
+    const results = [batcher.submit(1), batcher.submit(2)];
+    expect(calls).toEqual([[1]]); // one item waiting: it groups behind the call in flight
+    results.push(batcher.submit(3));
+    expect(calls).toEqual([[1], [2, 3]]); // a full batch waits: a second call starts
+    results.push(batcher.submit(4));
+    expect(calls).toHaveLength(2);
     pending.shift()!();
     await settle();
-    expect(calls).toEqual([[1], [2], [3]]);
-    pending.splice(0).forEach((done) => done());
-    expect(await Promise.all([a, b, c])).toEqual([10, 20, 30]);
+    expect(calls).toHaveLength(2); // [4] is no full batch: it waits for the call still in flight
+    pending.shift()!();
+    await settle();
+    expect(calls).toEqual([[1], [2, 3], [4]]);
+    pending.shift()!();
+    expect(await Promise.all(results)).toEqual([10, 20, 30, 40]);
   });
 });

@@ -235,7 +235,7 @@ export class PgStore implements Store {
     return { jobs, runs };
   }
 
-  /** Writes planned run rows in one statement; returns them as stored. */
+  /** Writes planned run rows in one statement; returns those written (as planned: the rows are locked). */
   async #updateRuns(exec: Exec, updates: Map<string, RunRecord>): Promise<Map<string, RunRecord>> {
     if (updates.size === 0) return new Map();
     const runs = [...updates.values()];
@@ -254,7 +254,7 @@ export class PgStore implements Store {
       attempts: (r) => JSON.stringify(r.attempts.map(attemptJson)),
     };
     const { rows } = await exec(this.#q.updateRuns, [runs.map((r) => r.runId), ...RUN_UPDATE_COLUMNS.map(([name]) => runs.map(value[name]))]);
-    return new Map(rows.map((row) => [row.run_id as string, toRun(row)]));
+    return new Map(rows.map((row) => [row.run_id as string, updates.get(row.run_id as string)!]));
   }
 
   async heartbeat(runIds: string[], ctx: ClaimContext): Promise<HeartbeatResult> {
