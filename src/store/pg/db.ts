@@ -75,12 +75,22 @@ export class SqlRunner {
     return (async () => {
       const client = await (this.db as PoolLike).connect();
       let broken: Error | undefined;
+      // node-postgres emits a connection error (a reset, pg_terminate_backend) on a
+      // checked-out client, where no pool listener is attached: unheard, it would crash
+      // the host. The statement in flight rejects anyway; remember the client is broken.
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on?.('error', onError);
       try {
         return await runTx(client, fn, () => {
-          broken = new Error('warren: connection failed during a transaction');
+          broken ??= new Error('warren: connection failed during a transaction');
         });
       } finally {
         client.release(broken);
+        // A broken client is destroyed and may still emit: keep listening. A healthy one
+        // goes back to the pool, which listens for itself.
+        if (!broken) client.removeListener?.('error', onError);
       }
     })();
   }
