@@ -161,6 +161,34 @@ describe('the worker hot path', () => {
     await worker.close();
   });
 
+  it('close() runs the runs claimed ahead that wait for a slot, within the grace', async () => {
+    const job = defineJob({ id: 'drain', queue: 'drain', overlap: 'allowAll' });
+    const release = gate();
+    let calls = 0;
+    const worker = startWorker(
+      f.store,
+      [
+        {
+          definition: job,
+          handler: async () => {
+            calls += 1;
+            await release.opened;
+          },
+        },
+      ],
+      { concurrency: 1, prefetch: 3 },
+    );
+    await worker.ready();
+    await f.enqueue(job, Array.from({ length: 3 }, () => ({})));
+    await waitFor(() => worker.stats().claimed === 3, 'three runs claimed, one running');
+    const closing = worker.close();
+    await waitFor(() => worker.state === 'closing', 'the worker closing');
+    release.open();
+    await closing;
+    expect(calls).toBe(3);
+    expect(await succeeded('drain', 3)).toBe(true);
+  });
+
   it('close() flushes results still waiting to be written', async () => {
     const job = defineJob({ id: 'flush', queue: 'flush', overlap: 'allowAll' });
     const c = counting(f.store);
