@@ -5,7 +5,7 @@ import type { ClaimOutcome } from '../store/port.js';
 export interface WorkerStats {
   /** Deliveries taken off the broker. */
   received: number;
-  /** Runs claimed and started. */
+  /** Runs claimed (running, or waiting for a handler slot). */
   claimed: number;
   succeeded: number;
   /** Handler failures (including timeouts), whatever came next. */
