@@ -20,12 +20,12 @@ describe('SqlRunner on a pool', () => {
     const admin = db.newPool(1);
     const tx = runner.transaction(async (q) => {
       const { rows } = await q.query('SELECT pg_backend_pid() AS pid');
-      await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+      await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
       await q.query('SELECT 1');
     });
     await expect(tx).rejects.toThrow();
     // The pool replaced the destroyed client and still answers.
     const { rows } = await runner.query('SELECT 1 AS one');
-    expect(rows[0].one).toBe(1);
+    expect(rows[0]!.one).toBe(1);
   });
 });
