@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 import type { JobDefinition, JobHandler } from '../define/types.js';
 import type { Transport } from '../broker/transport.js';
 import type { ClaimRequest, ClaimResult, Completion, CompletionResult, JobRecord, RunRecord, Store } from '../store/port.js';
@@ -30,6 +30,16 @@ export interface RunningRun {
   /** The trigger as it arrived, for the dead-letter queue. */
   body: Buffer;
   startedAt: number;
+  /** The lease's end as last confirmed by the store (claim, then each heartbeat: the `now` sent + leaseTtl). */
+  provenUntil: number;
+  /** Fires shortly before `provenUntil`: the run is stopped unless a heartbeat extended it meanwhile. */
+  leaseTimer: Timer | null;
+  /**
+   * The lease is gone (not renewed in time, the store said so, or a newer attempt of the
+   * run was delivered): the handler is aborted and no result is recorded; the leader's
+   * reaper owns the run now.
+   */
+  lost: boolean;
 }
 
 /** The state the worker's parts share. */
@@ -51,13 +61,19 @@ export interface WorkerCore {
   readonly completions: Batcher<Completion, CompletionResult>;
   /** Results waiting to be written beyond which no new run is claimed (memory stays bounded). */
   readonly completionBacklog: number;
+  /** Run id → the attempt this worker holds (one entry per run id: a newer attempt replaces a lost one). */
   readonly running: Map<string, RunningRun>;
-  /** Run ids whose claim is in flight, so a duplicate delivery in the same batch is dropped locally. */
+  /** `claimKey(run id, attempt)` of claims in flight, so a duplicate delivery in the same batch is dropped locally. */
   readonly claiming: Set<string>;
   /** Aborted when close() gives up (its grace is over): background retries stop. */
   readonly closing: AbortSignal;
   /** Keeps a background task (publish, dead-letter) so close() can wait for it. */
   track(task: Promise<unknown>): void;
+}
+
+/** The key of a claim in flight in `WorkerCore.claiming`. */
+export function claimKey(runId: string, attempt: number): string {
+  return `${runId}#${attempt}`;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { decodeMessage, type JobMessage } from '../broker/envelope.js';
 import type { Delivery } from '../broker/transport.js';
 import type { ClaimResult } from '../store/port.js';
-import { retryUntil, type Registration, type WorkerCore } from './core.js';
+import { claimKey, retryUntil, type Registration, type WorkerCore } from './core.js';
+import { loseLease } from './lease.js';
 import { clip, deadLetterReason, errorText } from './dead-letter.js';
 import { workerDebug } from './job-logger.js';
 import { startRun } from './finish-run.js';
@@ -60,7 +61,8 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
     return dropDuplicate(core, delivery, message);
   }
   let result: ClaimResult;
-  core.claiming.add(message.run_id);
+  const key = claimKey(message.run_id, message.attempt);
+  core.claiming.add(key);
   try {
     result = await core.claims.submit({ runId: message.run_id, attempt: message.attempt });
   } catch (err) {
@@ -68,7 +70,7 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
     workerDebug('claim of %s abandoned (%s); left unacked', message.run_id, errorText(err));
     return;
   } finally {
-    core.claiming.delete(message.run_id);
+    core.claiming.delete(key);
   }
   if (result.outcome === 'claimed') {
     delivery.ack();
@@ -109,8 +111,19 @@ async function onNotClaimed(core: WorkerCore, delivery: Delivery, message: JobMe
   }
 }
 
+/**
+ * The same attempt already held or being claimed here: a duplicate. A newer attempt means
+ * the store moved the run on (the leader's reaper retried it after this worker's lease
+ * lapsed, e.g. during a database hiccup): the local execution has lost its lease, so it is
+ * stopped and the new attempt goes to the claim, which decides.
+ */
 function isLocalDuplicate(core: WorkerCore, message: JobMessage): boolean {
-  return core.running.has(message.run_id) || core.claiming.has(message.run_id);
+  if (core.claiming.has(claimKey(message.run_id, message.attempt))) return true;
+  const entry = core.running.get(message.run_id);
+  if (!entry) return false;
+  if (message.attempt <= entry.run.attempt) return true;
+  loseLease(core, entry, `attempt ${message.attempt} of the run was delivered`);
+  return false;
 }
 
 function dropDuplicate(core: WorkerCore, delivery: Delivery, message: JobMessage): void {

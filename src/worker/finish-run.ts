@@ -10,6 +10,7 @@ import { clip, deadLetterReason, errorText } from './dead-letter.js';
 import type { RunInfo } from './events.js';
 import { scopedLogger, workerDebug } from './job-logger.js';
 import { RunExecution, type RunOutcome } from './run-executor.js';
+import { forgetRun } from './lease.js';
 
 /**
  * Runs a claimed run's handler once a handler slot is free, then records its result. The
@@ -33,7 +34,8 @@ export async function startRun(core: WorkerCore, registration: Registration, del
   };
   const log = scopedLogger({ job_id: run.jobId, trigger_source: run.triggerSource, run_id: run.runId, attempt: run.attempt }, core.opts.logger);
   const execution = new RunExecution({ definition: registration.definition, handler: registration.handler, run, job, clock: core.clock, timeoutGraceMs: core.opts.timeoutGrace, log });
-  const entry: RunningRun = { info, run, job, execution, body: delivery.body, startedAt: core.clock.now() };
+  const entry: RunningRun = { info, run, job, execution, body: delivery.body, startedAt: core.clock.now(), provenUntil: 0, leaseTimer: null, lost: false };
+  // A newer attempt replaces a lost entry of the same run (that one settles on its own).
   core.running.set(run.runId, entry);
   core.counters.claimed += 1;
   const slots = core.slots.get(delivery.queue) ?? core.slots.get(registration.workQueue)!;
@@ -57,7 +59,7 @@ export async function startRun(core: WorkerCore, registration: Registration, del
   } finally {
     release();
     leave();
-    core.running.delete(run.runId);
+    forgetRun(core, entry);
   }
 }
 
@@ -132,8 +134,8 @@ async function finishRun(core: WorkerCore, entry: RunningRun, outcome: RunOutcom
     core.events.emit('run:failure', info, outcome.error);
   }
   const p = plan(core, entry, outcome, now);
-  if (p.completion === null) {
-    workerDebug('run %s abandoned at shutdown; its lease will expire', run.runId);
+  if (p.completion === null || entry.lost) {
+    workerDebug('run %s attempt %d: nothing recorded (%s); the leader reaps it', run.runId, run.attempt, entry.lost ? 'lease lost' : 'abandoned at shutdown');
     return;
   }
   let result;
@@ -147,7 +149,7 @@ async function finishRun(core: WorkerCore, entry: RunningRun, outcome: RunOutcom
     workerDebug('result of run %s not applied: lease lost or already completed', run.runId);
     return;
   }
-  core.running.delete(run.runId);
+  forgetRun(core, entry);
   const c = p.completion;
   if (c.status === 'succeeded') {
     core.counters.succeeded += 1;

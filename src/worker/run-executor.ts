@@ -14,7 +14,10 @@ export type RunOutcome =
   | { kind: 'timeout'; error: WarrenError }
   /** The store asked the run to stop (cancelOther, lease lost) and the handler rejected or did not settle. */
   | { kind: 'cancelled'; error: WarrenError }
-  /** The worker shut down past its grace: nothing is recorded, the lease expires and the leader retries. */
+  /**
+   * Nothing is recorded: the worker shut down past its grace (the lease expires and the
+   * leader retries), or the lease was lost (the leader's reaper owns the run).
+   */
   | { kind: 'abandoned' };
 
 export interface RunExecutionInput {
@@ -27,7 +30,7 @@ export interface RunExecutionInput {
   log: JobLogger;
 }
 
-type AbortKind = 'timeout' | 'cancel' | 'shutdown';
+type AbortKind = 'timeout' | 'cancel' | 'shutdown' | 'lost';
 
 /**
  * Runs one handler with its AbortSignal and enforces the job's timeout. A handler that
@@ -96,8 +99,9 @@ export class RunExecution {
   }
 
   /**
-   * Aborts the signal. `timeout` and `cancel` give the handler `timeoutGrace` to settle;
-   * `shutdown` ends the execution at once, leaving the run to lease expiry.
+   * Aborts the signal. `timeout`, `cancel` and `lost` give the handler `timeoutGrace` to
+   * settle (its slot stays taken meanwhile); `shutdown` ends the execution at once, leaving
+   * the run to lease expiry. A `lost` run ends `abandoned` however the handler ends.
    */
   abort(kind: AbortKind, reason: WarrenError): void {
     if (this.#settled || this.#aborted) return;
@@ -116,6 +120,8 @@ export class RunExecution {
   }
 
   #onResolved(): void {
+    // A run whose lease is lost is no longer ours to record, even if its handler finished.
+    if (this.#aborted?.kind === 'lost') return this.#settle({ kind: 'abandoned' });
     // A handler that finished its work after the signal aborted still succeeded.
     this.#settle({ kind: 'success' });
   }

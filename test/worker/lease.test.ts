@@ -1,0 +1,187 @@
+/**
+ * A run's lease as the worker sees it, on the fake clock with the in-memory store and
+ * broker: a newer attempt delivered while the old one still runs here, a worker cut off
+ * from the store, a heartbeat query that hangs.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock, settle } from '../../src/clock.js';
+import { MemoryTransport } from '../../src/broker/memory-transport.js';
+import { publishRuns } from '../../src/broker/publish-run.js';
+import { defineJob } from '../../src/define/define-job.js';
+import type { JobContext, JobDefinition } from '../../src/define/types.js';
+import { reapExpiredLeases } from '../../src/scheduler/reaper.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import type { ClaimContext, HeartbeatResult, JobRecord, NewRun, RunRecord, Store } from '../../src/store/port.js';
+import { syncDefinitions } from '../../src/store/sync-definitions.js';
+import { uuidv5 } from '../../src/util/uuid.js';
+import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
+
+const SCOPE = 'lease';
+const T0 = Date.parse('2026-03-01T00:00:00Z');
+
+/** How the rig's store answers. */
+type Mode =
+  | 'up'
+  /** every call fails (a partition between this worker and Postgres) */
+  | 'down';
+
+interface Rig {
+  clock: FakeClock;
+  inner: MemoryStore;
+  store: Store;
+  transport: MemoryTransport;
+  mode: Mode;
+  /** Replaces store.heartbeat while set. */
+  heartbeat: ((ids: string[], ctx: ClaimContext) => Promise<HeartbeatResult>) | null;
+  heartbeats: number;
+  worker(definition: JobDefinition<any>, handler: (ctx: JobContext<unknown>) => Promise<void>, extra?: Partial<WorkerOptions>): Worker;
+  enqueue(definition: JobDefinition<any>): Promise<{ run: RunRecord; job: JobRecord }>;
+  /** The leader's reaper and outbox, once. */
+  reap(job: JobRecord): Promise<RunRecord[]>;
+  /** Advances the fake clock in small steps until `check` holds; fails after `maxMs` of fake time. */
+  until(check: () => boolean | Promise<boolean>, what: string, maxMs?: number): Promise<void>;
+}
+
+const workers: Worker[] = [];
+afterEach(async () => {
+  await Promise.allSettled(workers.splice(0).map((w) => w.close()));
+});
+
+function rig(): Rig {
+  const clock = new FakeClock(T0);
+  const inner = new MemoryStore();
+  const transport = new MemoryTransport({ clock });
+  let n = 0;
+  const r: Rig = {
+    clock,
+    inner,
+    transport,
+    mode: 'up',
+    heartbeat: null,
+    heartbeats: 0,
+    store: new Proxy(inner, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (prop === 'heartbeat') r.heartbeats += 1;
+          if (r.mode === 'down') return Promise.reject(new Error('connect ETIMEDOUT 127.0.0.1:5432'));
+          if (prop === 'heartbeat' && r.heartbeat) return r.heartbeat(...(args as [string[], ClaimContext]));
+          return value.apply(target, args);
+        };
+      },
+    }),
+    worker(definition, handler, extra = {}) {
+      const w = createWorker({ store: r.store, transport, clock, scope: SCOPE, jobs: [{ definition, handler }], ...extra });
+      workers.push(w);
+      return w;
+    },
+    async enqueue(definition) {
+      const now = new Date(clock.now());
+      const [job] = await syncDefinitions(inner, SCOPE, [definition], now);
+      const row: NewRun = { runId: uuidv5(`lease|${++n}`), jobId: definition.id, scheduledFor: now, triggerSource: 'manual', params: {}, epoch: job!.epoch, status: 'pending', staleAt: null, availableAt: now };
+      const [run] = await inner.insertRuns(SCOPE, [row], now);
+      await publishRuns(transport, inner, [run!], () => job!, clock.now());
+      return { run: run!, job: job! };
+    },
+    async reap(job) {
+      const now = new Date(clock.now());
+      const { toPublish } = await reapExpiredLeases(inner, SCOPE, now, 100, (id) => inner.getJob(SCOPE, id));
+      if (toPublish.length > 0) await publishRuns(transport, inner, toPublish, () => job, clock.now());
+      return toPublish;
+    },
+    async until(check, what, maxMs = 120_000) {
+      const end = clock.now() + maxMs;
+      for (;;) {
+        await settle(5);
+        if (await check()) return;
+        if (clock.now() >= end) throw new Error(`fake time ran out waiting for ${what}`);
+        await clock.advance(100);
+      }
+    },
+  };
+  return r;
+}
+
+/** A handler that runs until released or its signal aborts; records who runs when. */
+function tracker() {
+  const active = new Set<number>();
+  const started: number[] = [];
+  const aborted = new Map<number, { at: number; reason: unknown }>();
+  const release = new Map<number, () => void>();
+  let concurrent = false;
+  return {
+    active,
+    started,
+    aborted,
+    get concurrent() {
+      return concurrent;
+    },
+    finish(attempt: number) {
+      release.get(attempt)?.();
+    },
+    handler(clock: FakeClock) {
+      return (ctx: JobContext<unknown>) =>
+        new Promise<void>((resolve) => {
+          if (active.size > 0) concurrent = true;
+          active.add(ctx.attempt);
+          started.push(ctx.attempt);
+          const done = () => {
+            active.delete(ctx.attempt);
+            resolve();
+          };
+          release.set(ctx.attempt, done);
+          ctx.signal.addEventListener('abort', () => {
+            aborted.set(ctx.attempt, { at: clock.now(), reason: ctx.signal.reason });
+            done();
+          });
+        });
+    },
+  };
+}
+
+const retrying = (id: string) => defineJob({ id, timeout: '1h', retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '2s' } } });
+
+describe('a newer attempt delivered while the old one runs here', () => {
+  it('stops the old execution and claims and runs the new attempt (not acked as a duplicate)', async () => {
+    const r = rig();
+    const def = retrying('renewed');
+    const t = tracker();
+    const w = r.worker(def, t.handler(r.clock));
+    await w.start();
+    await r.clock.flush();
+    const { run, job } = await r.enqueue(def);
+    await r.until(() => t.started.includes(1), 'attempt 1 started');
+    // This worker believes its lease is renewed (say a blocked event loop, or a reply it
+    // misread), but the store never extends it: the reaper retries the run.
+    r.heartbeat = async (ids) => ({ extended: ids, cancel: [] });
+    await r.clock.advance(31_000);
+    const retried = await r.reap(job);
+    expect(retried.map((x) => x.attempt)).toEqual([2]);
+    // The retry's trigger comes to this same worker.
+    await r.until(() => t.started.includes(2), 'attempt 2 started here');
+    expect(t.aborted.get(1)?.reason).toMatchObject({ code: 'ERR_CLOSED', message: expect.stringMatching(/lease lost/) });
+    expect(w.stats().duplicates).toBe(0);
+    r.heartbeat = null;
+    t.finish(2);
+    await r.until(async () => (await r.inner.getRun(run.runId))?.status === 'succeeded', 'attempt 2 recorded');
+    expect(await r.inner.getRun(run.runId)).toMatchObject({ status: 'succeeded', attempt: 2 });
+    expect(w.stats()).toMatchObject({ claimed: 2, succeeded: 1 });
+  });
+
+  it('a redelivery of the attempt running here is still a local duplicate', async () => {
+    const r = rig();
+    const def = retrying('redelivered');
+    const t = tracker();
+    const w = r.worker(def, t.handler(r.clock));
+    await w.start();
+    await r.clock.flush();
+    const { run, job } = await r.enqueue(def);
+    await r.until(() => t.started.includes(1), 'attempt 1 started');
+    await publishRuns(r.transport, r.inner, [{ ...run, status: 'pending' }], () => job, r.clock.now());
+    await r.until(() => w.stats().duplicates === 1, 'the redelivery dropped');
+    expect(t.aborted.size).toBe(0);
+    t.finish(1);
+    await r.until(async () => (await r.inner.getRun(run.runId))?.status === 'succeeded', 'attempt 1 recorded');
+  });
+});
