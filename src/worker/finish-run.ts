@@ -10,7 +10,7 @@ import { clip, deadLetterReason, errorText } from './dead-letter.js';
 import type { RunInfo } from './events.js';
 import { scopedLogger, workerDebug } from './job-logger.js';
 import { RunExecution, type RunOutcome } from './run-executor.js';
-import { forgetRun } from './lease.js';
+import { forgetRun, proveLease } from './lease.js';
 
 /**
  * Runs a claimed run's handler once a handler slot is free, then records its result. The
@@ -37,6 +37,8 @@ export async function startRun(core: WorkerCore, registration: Registration, del
   const entry: RunningRun = { info, run, job, execution, body: delivery.body, startedAt: core.clock.now(), provenUntil: 0, leaseTimer: null, lost: false };
   // A newer attempt replaces a lost entry of the same run (that one settles on its own).
   core.running.set(run.runId, entry);
+  // The claim set lease_until = the claim's `now` + leaseTtl (from this worker's clock).
+  proveLease(core, entry, run.leaseUntil?.getTime() ?? core.clock.now() + core.opts.leaseTtl);
   core.counters.claimed += 1;
   const slots = core.slots.get(delivery.queue) ?? core.slots.get(registration.workQueue)!;
   let release: () => void = () => {};

@@ -185,3 +185,60 @@ describe('a newer attempt delivered while the old one runs here', () => {
     await r.until(async () => (await r.inner.getRun(run.runId))?.status === 'succeeded', 'attempt 1 recorded');
   });
 });
+
+describe('a worker cut off from the store', () => {
+  it('stops its handler before the lease it last proved runs out, records nothing, and the retry runs alone', async () => {
+    const r = rig();
+    const def = retrying('partitioned');
+    const t = tracker();
+    const w = r.worker(def, t.handler(r.clock), { leaseTtl: '30s', heartbeatInterval: '10s' });
+    await w.start();
+    await r.clock.flush();
+    const { run, job } = await r.enqueue(def);
+    await r.until(() => t.started.includes(1), 'attempt 1 started');
+    await r.clock.advance(15_000); // a heartbeat or more go through
+    const proven = (await r.inner.getRun(run.runId))!.leaseUntil!.getTime();
+    r.mode = 'down';
+    await r.until(() => t.aborted.has(1), 'attempt 1 stopped');
+    // Stopped while its last proven lease still held, so the reaper cannot yet have retried it.
+    expect(t.aborted.get(1)!.at).toBeLessThan(proven);
+    expect(t.aborted.get(1)!.reason).toMatchObject({ code: 'ERR_CLOSED', message: expect.stringMatching(/lease lost/) });
+    await r.until(async () => (await r.reap(job)).length === 1, 'the reaper retried the run');
+    r.mode = 'up';
+    await r.until(() => t.started.includes(2), 'attempt 2 started');
+    expect(t.concurrent).toBe(false);
+    t.finish(2);
+    await r.until(async () => (await r.inner.getRun(run.runId))?.status === 'succeeded', 'attempt 2 recorded');
+    const row = (await r.inner.getRun(run.runId))!;
+    expect(row.attempt).toBe(2);
+    expect(w.stats()).toMatchObject({ succeeded: 1, failed: 0 });
+  });
+
+  it('a heartbeat query that never answers does not stop the later beats', async () => {
+    const r = rig();
+    const def = retrying('hung-beat');
+    const t = tracker();
+    const w = r.worker(def, t.handler(r.clock), { leaseTtl: '30s', heartbeatInterval: '10s' });
+    await w.start();
+    await r.clock.flush();
+    const { run } = await r.enqueue(def);
+    await r.until(() => t.started.includes(1), 'attempt 1 started');
+    let hung = false;
+    r.heartbeat = (ids, ctx) => {
+      if (!hung) {
+        hung = true;
+        return new Promise<HeartbeatResult>(() => {}); // a half-open connection
+      }
+      return r.inner.heartbeat(ids, ctx);
+    };
+    const before = r.heartbeats;
+    await r.until(() => r.heartbeats >= before + 4, 'four more heartbeats');
+    // The beats after the hung one kept the lease: the run still runs here.
+    expect(t.aborted.size).toBe(0);
+    const row = (await r.inner.getRun(run.runId))!;
+    expect(row.status).toBe('running');
+    expect(row.leaseUntil!.getTime()).toBeGreaterThan(r.clock.now());
+    t.finish(1);
+    await r.until(async () => (await r.inner.getRun(run.runId))?.status === 'succeeded', 'attempt 1 recorded');
+  });
+});
