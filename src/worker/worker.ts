@@ -20,6 +20,9 @@ import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } 
 import { Semaphore } from './semaphore.js';
 import { startupRun } from './startup-runs.js';
 
+/** After the grace (and the results' flush), the most close() waits for the transport to close and background tasks to end. */
+const CLOSE_TAIL_MS = 5_000;
+
 export type WorkerState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
 
 /** What `createWorker()` returns. */
@@ -331,9 +334,17 @@ class WorkerImpl implements Worker, WorkerCore {
     this.claims.stop();
     this.completions.stop();
     await this.#heartbeat.stop();
-    await this.#tasksDone();
     this.#transport?.off('return', this.#onReturn);
-    if (this.#ownsTransport) await this.#transport?.close().catch((err: Error) => workerDebug('transport close: %s', err.message));
+    // Close an owned transport before the last wait: that rejects publishes buffered for an
+    // unreachable broker, which would otherwise hold close() (their runs are safe in
+    // Postgres, pending and unpublished: the leader's outbox publishes them). A given
+    // transport stays open, so the wait is bounded.
+    const transportClosed = this.#ownsTransport ? this.#transport!.close().catch((err: Error) => workerDebug('transport close: %s', err.message)) : Promise.resolve();
+    let tailTimer: Timer | undefined;
+    const tailOver = new Promise<'late'>((resolve) => (tailTimer = this.clock.setTimer(() => resolve('late'), CLOSE_TAIL_MS)));
+    const tail = await Promise.race([Promise.all([this.#tasksDone(), transportClosed]), tailOver]);
+    tailTimer?.cancel();
+    if (tail === 'late') workerDebug('worker %s: %d background task(s) still pending after close; left behind', this.workerId, this.#tasks.size);
     if (this.#ownsStore) await this.#store?.close().catch((err: Error) => workerDebug('store close: %s', err.message));
     this.#state = 'closed';
     workerDebug('worker %s closed', this.workerId);
