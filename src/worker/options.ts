@@ -94,6 +94,12 @@ export const workerOptionsSchema = z
     heartbeatInterval: duration(50).optional(),
     /** How long close() waits for running handlers before aborting them. @default '30s' */
     shutdownGrace: duration(0).default(30_000),
+    /**
+     * How much longer than `shutdownGrace` close() keeps retrying results not yet written
+     * (the database unreachable) before giving up on them (they are then left to lease
+     * expiry, and a finished run is retried by the leader). @default '10s'
+     */
+    completionFlushTimeout: duration(0).default(10_000),
     /** After a timeout aborts the signal, how long a handler may take to settle before the run is recorded `timed_out` anyway. @default '5s' */
     timeoutGrace: duration(0).default(5_000),
     /** Identifies this worker in run rows and leases. @default `${hostname}-${pid}-${random}` */

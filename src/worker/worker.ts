@@ -330,9 +330,27 @@ class WorkerImpl implements Worker, WorkerCore {
     // Results of finished handlers, retries and chain links are flushed within the same grace.
     await Promise.race([this.#tasksDone(), graceOver]);
     timer?.cancel();
+    // Results still unwritten (the database unreachable) get completionFlushTimeout more:
+    // a dropped success would be reaped at lease expiry and run again.
+    if (this.completions.size > 0) {
+      workerDebug('%d result(s) not written yet; retrying them for up to %d ms', this.completions.size, this.opts.completionFlushTimeout);
+      let flushTimer: Timer | undefined;
+      const flushOver = new Promise<void>((resolve) => (flushTimer = this.clock.setTimer(resolve, this.opts.completionFlushTimeout)));
+      await Promise.race([this.completions.idle(), flushOver]);
+      flushTimer?.cancel();
+    }
+    const unwritten = this.completions.size;
     this.#closeController.abort(new WarrenError('ERR_CLOSED', 'worker closed'));
     this.claims.stop();
     this.completions.stop();
+    if (unwritten > 0) {
+      this.events.emit(
+        'error',
+        new WarrenError('ERR_CLOSED', `worker ${this.workerId} closed with ${unwritten} run result(s) not recorded (database unreachable): those runs stay running until their lease expires, then the leader's reaper retries them`, {
+          details: { unwritten },
+        }),
+      );
+    }
     await this.#heartbeat.stop();
     this.#transport?.off('return', this.#onReturn);
     // Close an owned transport before the last wait: that rejects publishes buffered for an

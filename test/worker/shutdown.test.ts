@@ -5,8 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/define/define-job.js';
+import { PgStore } from '../../src/store/pg/index.js';
+import type { Store } from '../../src/store/port.js';
 import { createWorker } from '../../src/worker/index.js';
 import { AMQP_URL } from '../helpers/env.js';
+import { startPgProxy } from '../helpers/pg-proxy.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 import { workerFixture, type WorkerFixture } from './setup.js';
@@ -31,6 +34,29 @@ async function closeWithin(close: Promise<void>, ms: number): Promise<'closed' |
   const r = await Promise.race([close.then(() => 'closed' as const), new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)))]);
   clearTimeout(timer);
   return r;
+}
+
+/** A PgStore through the proxy, counting completeRuns calls that failed. */
+function countingStore(store: PgStore): { store: Store; failedCompletions: () => number } {
+  let failed = 0;
+  const wrapped = new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      if (prop === 'completeRuns') {
+        return async (...args: unknown[]) => {
+          try {
+            return await value.apply(target, args);
+          } catch (err) {
+            failed += 1;
+            throw err;
+          }
+        };
+      }
+      return value.bind(target);
+    },
+  });
+  return { store: wrapped, failedCompletions: () => failed };
 }
 
 describe('close() with the broker gone', () => {
@@ -64,4 +90,78 @@ describe('close() with the broker gone', () => {
     expect(await closeWithin(worker.close(), 15_000)).toBe('closed');
     expect(await f.store.getRun(run!.runId)).toMatchObject({ status: 'pending', attempt: 2, publishedAt: null });
   }, 40_000);
+});
+
+describe('close() with the database gone', () => {
+  it('keeps retrying a result after the grace and writes it once the database is back within completionFlushTimeout', async () => {
+    const proxy = await startPgProxy();
+    cleanups.push(() => proxy.close());
+    const { store, failedCompletions } = countingStore(new PgStore({ pool: proxy.pool(), schema: f.schema }));
+    cleanups.push(() => (store as PgStore).close());
+    const job = defineJob({ id: 'flush-late' });
+    let finish!: () => void;
+    let started = false;
+    const errors: Error[] = [];
+    const worker = f.track(
+      createWorker({
+        store,
+        amqpUrl: AMQP_URL,
+        scope: f.scope,
+        shutdownGrace: '0s',
+        completionFlushTimeout: '40s',
+        jobs: [{ definition: job, handler: () => new Promise<void>((resolve) => ((finish = resolve), (started = true))) }],
+      }),
+    );
+    worker.on('error', (err) => errors.push(err));
+    await worker.start();
+    await worker.ready();
+    const [run] = await f.enqueue(job, [{}]);
+    await waitFor(() => started, 'the handler started');
+    proxy.pause();
+    proxy.cutAll();
+    finish();
+    await waitFor(() => failedCompletions() >= 1, 'the result failed to be written');
+    const closing = worker.close();
+    // The grace (0 s) is over: the result is still being retried.
+    const atClose = failedCompletions();
+    await waitFor(() => failedCompletions() >= atClose + 2, 'the result retried during close()', { timeoutMs: 20_000 });
+    proxy.resume();
+    expect(await closeWithin(closing, 45_000)).toBe('closed');
+    expect(await f.store.getRun(run!.runId)).toMatchObject({ status: 'succeeded', attempt: 1 });
+    expect(worker.stats().succeeded).toBe(1);
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('gives up after completionFlushTimeout with an error naming the results left to lease expiry', async () => {
+    const proxy = await startPgProxy();
+    cleanups.push(() => proxy.close());
+    const { store, failedCompletions } = countingStore(new PgStore({ pool: proxy.pool(), schema: f.schema }));
+    cleanups.push(() => (store as PgStore).close());
+    const job = defineJob({ id: 'flush-never' });
+    let finish!: () => void;
+    let started = false;
+    const errors: Error[] = [];
+    const worker = f.track(
+      createWorker({
+        store,
+        amqpUrl: AMQP_URL,
+        scope: f.scope,
+        shutdownGrace: '0s',
+        completionFlushTimeout: '1s',
+        jobs: [{ definition: job, handler: () => new Promise<void>((resolve) => ((finish = resolve), (started = true))) }],
+      }),
+    );
+    worker.on('error', (err) => errors.push(err));
+    await worker.start();
+    await worker.ready();
+    const [run] = await f.enqueue(job, [{}]);
+    await waitFor(() => started, 'the handler started');
+    proxy.pause();
+    proxy.cutAll();
+    finish();
+    await waitFor(() => failedCompletions() >= 1, 'the result failed to be written');
+    await worker.close();
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/closed with 1 run result\(s\) not recorded/)]);
+    expect(await f.store.getRun(run!.runId)).toMatchObject({ status: 'running', attempt: 1 });
+  }, 60_000);
 });
