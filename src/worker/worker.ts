@@ -85,14 +85,21 @@ class WorkerImpl implements Worker, WorkerCore {
     this.opts = opts;
     this.clock = opts.clock;
     for (const job of opts.jobs) this.handle(job.definition, job.handler);
-    const ctx = () => ({ now: new Date(this.clock.now()), leaseMs: opts.leaseTtl, workerId: opts.workerId });
+    // When each claim request was first sent: a retried batch may find its own earlier claim.
+    const firstSent = new WeakMap<ClaimRequest, number>();
     this.claims = new Batcher({
       name: 'claim',
       maxSize: opts.batch.maxSize,
       // Under a backlog a second batch goes while one is in flight (Postgres has more cores).
       maxInFlight: 2,
       clock: this.clock,
-      run: (items) => this.store.claimRuns(items, ctx()),
+      run: async (items) => {
+        const now = this.clock.now();
+        const since = items.map((item) => firstSent.get(item));
+        for (const item of items) if (!firstSent.has(item)) firstSent.set(item, now);
+        const results = await this.store.claimRuns(items, { now: new Date(now), leaseMs: opts.leaseTtl, workerId: opts.workerId });
+        return results.map((result, i) => (since[i] === undefined ? result : this.#ownEarlierClaim(result, items[i]!, since[i]!)));
+      },
       onRetry: (err, attempt, delay) => workerDebug('claimRuns failed (attempt %d), retrying in %d ms with deliveries held: %s', attempt, delay, errorText(err)),
     });
     this.completions = new Batcher({
@@ -105,6 +112,23 @@ class WorkerImpl implements Worker, WorkerCore {
     });
     this.completionBacklog = 2 * opts.batch.maxSize;
     this.#heartbeat = new Heartbeat(this);
+  }
+
+  /**
+   * A claim batch retried after a connection error may find that an earlier try did commit
+   * (only its reply was lost): the store answers `duplicate` for a run this worker holds at
+   * that attempt, claimed since the request was first sent. That claim is ours; left as a
+   * duplicate the run would wait out its lease with no handler. Never for a (run, attempt)
+   * already held here.
+   */
+  #ownEarlierClaim(result: ClaimResult, request: ClaimRequest, since: number): ClaimResult {
+    const run = result.run;
+    if (result.outcome !== 'duplicate' || run === null || result.job === null) return result;
+    if (run.status !== 'running' || run.workerId !== this.opts.workerId || run.attempt !== request.attempt) return result;
+    if (run.startedAt === null || run.startedAt.getTime() < since) return result;
+    if (this.running.get(request.runId)?.run.attempt === request.attempt) return result;
+    workerDebug('claim of %s attempt %d committed on an earlier try (its reply was lost): claimed', request.runId, request.attempt);
+    return { ...result, outcome: 'claimed' };
   }
 
   get workerId(): string {

@@ -11,7 +11,7 @@ import { defineJob } from '../../src/define/define-job.js';
 import type { JobContext, JobDefinition } from '../../src/define/types.js';
 import { reapExpiredLeases } from '../../src/scheduler/reaper.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import type { ClaimContext, HeartbeatResult, JobRecord, NewRun, RunRecord, Store } from '../../src/store/port.js';
+import type { ClaimContext, ClaimRequest, ClaimResult, HeartbeatResult, JobRecord, NewRun, RunRecord, Store } from '../../src/store/port.js';
 import { syncDefinitions } from '../../src/store/sync-definitions.js';
 import { uuidv5 } from '../../src/util/uuid.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
@@ -31,6 +31,8 @@ interface Rig {
   store: Store;
   transport: MemoryTransport;
   mode: Mode;
+  /** Replaces store.claimRuns while set. */
+  claimRuns: ((requests: ClaimRequest[], ctx: ClaimContext) => Promise<ClaimResult[]>) | null;
   /** Replaces store.heartbeat while set. */
   heartbeat: ((ids: string[], ctx: ClaimContext) => Promise<HeartbeatResult>) | null;
   heartbeats: number;
@@ -57,6 +59,7 @@ function rig(): Rig {
     inner,
     transport,
     mode: 'up',
+    claimRuns: null,
     heartbeat: null,
     heartbeats: 0,
     store: new Proxy(inner, {
@@ -67,6 +70,7 @@ function rig(): Rig {
           if (prop === 'heartbeat') r.heartbeats += 1;
           if (r.mode === 'down') return Promise.reject(new Error('connect ETIMEDOUT 127.0.0.1:5432'));
           if (prop === 'heartbeat' && r.heartbeat) return r.heartbeat(...(args as [string[], ClaimContext]));
+          if (prop === 'claimRuns' && r.claimRuns) return r.claimRuns(...(args as [ClaimRequest[], ClaimContext]));
           return value.apply(target, args);
         };
       },
@@ -240,5 +244,57 @@ describe('a worker cut off from the store', () => {
     expect(row.leaseUntil!.getTime()).toBeGreaterThan(r.clock.now());
     t.finish(1);
     await r.until(async () => (await r.inner.getRun(run.runId))?.status === 'succeeded', 'attempt 1 recorded');
+  });
+});
+
+describe('a claim whose commit went through but whose reply was lost', () => {
+  it('the retried claim finds the run held by this worker at that attempt and runs it', async () => {
+    const r = rig();
+    const def = retrying('lost-reply');
+    const t = tracker();
+    const w = r.worker(def, t.handler(r.clock));
+    await w.start();
+    await r.clock.flush();
+    let calls = 0;
+    r.claimRuns = async (requests, ctx) => {
+      calls += 1;
+      const results = await r.inner.claimRuns(requests, ctx);
+      if (calls === 1) throw new Error('Connection terminated unexpectedly'); // committed, reply lost
+      return results;
+    };
+    const { run } = await r.enqueue(def);
+    await r.until(() => t.started.includes(1), 'attempt 1 started');
+    expect(calls).toBe(2);
+    expect(w.stats()).toMatchObject({ claimed: 1, duplicates: 0 });
+    t.finish(1);
+    await r.until(async () => (await r.inner.getRun(run.runId))?.status === 'succeeded', 'the run recorded');
+  });
+
+  it('a run this worker id claimed before the request was first sent (a previous process) stays a duplicate', async () => {
+    const r = rig();
+    const def = retrying('old-claim');
+    const t = tracker();
+    const w = r.worker(def, t.handler(r.clock), { workerId: 'fixed-id', shutdownGrace: '0s' });
+    await w.start();
+    await r.clock.flush();
+    const { run, job } = await r.enqueue(def);
+    await r.until(() => t.started.includes(1), 'attempt 1 started');
+    let closed = false;
+    void w.close().then(() => (closed = true));
+    await r.until(() => closed, 'the first process closed');
+    // A new process with the same worker id gets a redelivery while its first claim try fails.
+    const t2 = tracker();
+    const w2 = r.worker(def, t2.handler(r.clock), { workerId: 'fixed-id' });
+    await w2.start();
+    await r.clock.flush();
+    let calls = 0;
+    r.claimRuns = async (requests, ctx) => {
+      calls += 1;
+      if (calls === 1) throw new Error('Connection terminated unexpectedly');
+      return r.inner.claimRuns(requests, ctx);
+    };
+    await publishRuns(r.transport, r.inner, [{ ...run, status: 'pending' }], () => job, r.clock.now());
+    await r.until(() => w2.stats().duplicates === 1, 'the redelivery dropped as a duplicate');
+    expect(t2.started).toEqual([]);
   });
 });
