@@ -241,9 +241,11 @@ export class ControlApi {
       [inserted] = await store.insertRuns(scope, [run], now);
     }
     if (inserted === undefined) throw new WarrenError('ERR_CONFLICT', `Could not record a manual run of "${id}": too many at once`, { field: 'id' });
-    await this.#publish([inserted], now);
+    const published = await this.#publish([inserted], now);
     await this.#record(id, 'run-now', options, { runId: inserted.runId, params, delayMs });
-    return (await store.getRun(inserted.runId)) ?? inserted;
+    // The run as created, not re-read: a worker may already have claimed it, and the answer
+    // should not depend on that race. Its later state: runs(id) or the store.
+    return { ...inserted, publishedAt: published.includes(inserted.runId) ? now : inserted.publishedAt };
   }
 
   async runs(id: string, options: { limit?: number; status?: RunStatus | RunStatus[] } = {}): Promise<RunRecord[]> {
@@ -349,15 +351,18 @@ export class ControlApi {
     await this.#publish(inserted, now);
   }
 
-  async #publish(runs: RunRecord[], now: Date): Promise<void> {
-    if (runs.length === 0 || !this.#d.publisher.enabled) return;
+  /** Publishes the triggers of runs a control action created; returns the ids published. */
+  async #publish(runs: RunRecord[], now: Date): Promise<string[]> {
+    if (runs.length === 0 || !this.#d.publisher.enabled) return [];
     // A failed publish is not an error of the call (broker down, ERR_TIMEOUT, transport closed
     // by stop()): the run is recorded and the leader's outbox publishes it.
     try {
-      const { failed } = await this.#d.publisher.publish(runs, (jobId) => this.#d.store.getJob(this.#d.scope, jobId), now.getTime());
+      const { published, failed } = await this.#d.publisher.publish(runs, (jobId) => this.#d.store.getJob(this.#d.scope, jobId), now.getTime());
       if (failed.length > 0) debug('%d control-action triggers left to the outbox: %s', failed.length, String((failed[0]!.error as Error)?.message ?? failed[0]!.error));
+      return published.map((run) => run.runId);
     } catch (error) {
       debug('control-action publish failed, left to the outbox: %s', (error as Error)?.message ?? error);
+      return [];
     }
   }
 
