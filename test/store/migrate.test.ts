@@ -150,7 +150,9 @@ describe('migrate', () => {
     // Never touch the real default schema: record the statements a default call would run.
     const statements: string[] = [];
     const recorder = {
-      query: async (text: string) => {
+      // Queryable also takes node-postgres's config form; migrate sends text only.
+      query: async (statement: string | { text: string }) => {
+        const text = typeof statement === 'string' ? statement : statement.text;
         statements.push(text);
         if (text.startsWith('SELECT to_regclass')) return { rows: [{ present: true }] };
         if (text.includes('max(version)')) return { rows: [{ version: LATEST }] };

@@ -11,9 +11,21 @@ export interface QueryResultLike<R = Record<string, unknown>> {
   rowCount?: number | null;
 }
 
-/** A connection or pool: what warren needs to run SQL. */
+/** node-postgres's query config: with a `name`, the statement is prepared once per connection. */
+export interface QueryConfigLike {
+  name?: string;
+  text: string;
+  values?: unknown[];
+}
+
+/**
+ * A connection or pool: what warren needs to run SQL. The config form (a `pg.Pool`,
+ * `pg.Client` and `PoolClient` all take it) is used for named prepared statements
+ * (PgStore's `preparedStatements`).
+ */
 export interface Queryable {
   query(text: string, values?: unknown[]): Promise<QueryResultLike<any>>;
+  query(config: QueryConfigLike): Promise<QueryResultLike<any>>;
 }
 
 /** A client checked out of a pool. */
@@ -65,9 +77,10 @@ export class SqlRunner {
     this.pooled = isPool(db);
   }
 
-  query<R = Record<string, any>>(text: string, values?: unknown[]): Promise<QueryResultLike<R>> {
-    if (this.pooled) return this.db.query(text, values);
-    return this.#serial(() => this.db.query(text, values));
+  /** With a `name`, a named prepared statement (see `sendQuery`). */
+  query<R = Record<string, any>>(text: string, values?: unknown[], name?: string): Promise<QueryResultLike<R>> {
+    if (this.pooled) return sendQuery(this.db, text, values, name);
+    return this.#serial(() => sendQuery(this.db, text, values, name));
   }
 
   transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
@@ -100,6 +113,16 @@ export class SqlRunner {
     this.#tail = result.catch(() => undefined);
     return result;
   }
+}
+
+/**
+ * Sends a statement; with a `name`, as node-postgres's named prepared statement: parsed and
+ * planned once per connection (node-postgres remembers the name per client), afterwards only
+ * Bind/Execute, which spares Postgres the parse/plan work that dominates short statements.
+ */
+export function sendQuery<R = Record<string, any>>(db: Queryable, text: string, values?: unknown[], name?: string): Promise<QueryResultLike<R>> {
+  if (name === undefined) return db.query(text, values);
+  return db.query(values === undefined ? { name, text } : { name, text, values });
 }
 
 async function runTx<T>(client: Queryable, fn: (q: Queryable) => Promise<T>, onBroken?: () => void): Promise<T> {

@@ -4,6 +4,7 @@
  * fits; named SQL lives in queries.ts and rows become records in rows.ts. Decisions that
  * depend on time use the `now` the caller passes, never the database clock.
  */
+import { createHash } from 'node:crypto';
 import createDebug from 'debug';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../clock.js';
@@ -15,7 +16,7 @@ import type {
   AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, JobChange, JobRecord,
   LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
 } from '../port.js';
-import { SqlRunner, advisoryKey, quoteIdent, type Queryable, type QueryResultLike } from './db.js';
+import { SqlRunner, advisoryKey, quoteIdent, sendQuery, sqlState, type Queryable, type QueryResultLike } from './db.js';
 import { jobKey, planClaims, planCompletions } from './decide.js';
 import { JobChangeListener } from './listener.js';
 import { RUN_UPDATE_COLUMNS, buildQueries, type Queries } from './queries.js';
@@ -38,11 +39,35 @@ const pgStoreOptionsSchema = z.object({
    * @default systemClock
    */
   clock: z.custom<Clock>((value) => typeof (value as Clock | null)?.setTimer === 'function').optional(),
+  /**
+   * Send the hot-path statements (claim, complete, heartbeat, publish, insert, scans) as
+   * named prepared statements: Postgres parses and plans each once per connection instead
+   * of on every call. Turn it off behind a pooler without protocol-level prepared
+   * statements (PgBouncer in transaction mode before 1.21), or with a `pool` that only
+   * takes `query(text, values)`.
+   * @default true
+   */
+  preparedStatements: z.boolean().default(true),
 });
 
 export type PgStoreOptions = z.input<typeof pgStoreOptionsSchema>;
 
 type Exec = (text: string, values?: unknown[]) => Promise<QueryResultLike<Record<string, any>>>;
+
+/** The statements worth preparing: run per message or per scheduler tick. */
+const PREPARED: ReadonlyArray<keyof Queries> = [
+  'lockJobsAndRuns', 'lockRuns', 'updateRuns', 'updateJobsAfterRuns', 'heartbeat', 'markPublished', 'insertRuns',
+  'checkFence', 'casNextDue', 'runningCounts', 'unpublishedRuns', 'unpublishedOrLostRuns', 'dueJobs',
+];
+
+/**
+ * Statement text → name. The text holds the quoted schema, so the hash keeps two schemas
+ * (or two warren versions) on one connection from sharing a name: node-postgres refuses a
+ * name re-used on a connection with different text ("Prepared statements must be unique").
+ */
+function statementNames(q: Queries): Map<string, string> {
+  return new Map(PREPARED.map((key) => [q[key], `warren_${key}_${createHash('sha256').update(q[key], 'utf8').digest('hex').slice(0, 12)}`]));
+}
 
 export class PgStore implements Store {
   readonly kind = 'postgres' as const;
@@ -50,6 +75,8 @@ export class PgStore implements Store {
   readonly #runner: SqlRunner;
   readonly #q: Queries;
   readonly #listener: JobChangeListener;
+  /** Statement text → prepared statement name; null when `preparedStatements` is off. */
+  #names: Map<string, string> | null;
 
   constructor(options: PgStoreOptions) {
     const parsed = pgStoreOptionsSchema.safeParse(options);
@@ -62,14 +89,35 @@ export class PgStore implements Store {
     this.schema = parseSchemaName(parsed.data.schema, 'PgStore option');
     this.#runner = new SqlRunner(parsed.data.pool);
     this.#q = buildQueries(quoteIdent(this.schema));
+    this.#names = parsed.data.preparedStatements ? statementNames(this.#q) : null;
     this.#listener = new JobChangeListener(this.#runner, notifyChannel(this.schema), parsed.data.clock ?? systemClock);
   }
 
   /** The single door to the database (outside transactions). */
-  #exec: Exec = (text, values) => this.#runner.query(text, values);
+  #exec: Exec = (text, values) => {
+    const name = this.#names?.get(text);
+    const sent = this.#runner.query(text, values, name);
+    return name === undefined ? sent : sent.catch((err: unknown) => this.#unprepare(err, () => this.#runner.query(text, values)));
+  };
 
+  /** A transaction holds one client, so a named statement is prepared on that connection. */
   #tx<T>(fn: (exec: Exec) => Promise<T>): Promise<T> {
-    return this.#runner.transaction((client) => fn((text, values) => client.query(text, values)));
+    const run = () => this.#runner.transaction((client) => fn((text, values) => sendQuery(client, text, values, this.#names?.get(text))));
+    return this.#names === null ? run() : run().catch((err: unknown) => this.#unprepare(err, run));
+  }
+
+  /**
+   * A migration that changed a table's columns under a statement prepared with `RETURNING *`
+   * makes Postgres refuse it ("cached plan must not change result type", 0A000) on every
+   * connection holding it, and node-postgres never re-prepares a name: fall back to plain
+   * text for this store's life and retry (a failed transaction was rolled back).
+   */
+  #unprepare<T>(err: unknown, retry: () => Promise<T>): Promise<T> {
+    // Calls in flight when the first one fell back fail the same way: each retries.
+    if (sqlState(err) !== '0A000' || !/cached plan must not change result type/.test((err as Error).message)) throw err;
+    debug('a prepared statement of schema %s outlived a change of its result type: plain statements from now on', this.schema);
+    this.#names = null;
+    return retry();
   }
 
   // ── jobs ──────────────────────────────────────────────────────────────────
