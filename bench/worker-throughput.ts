@@ -155,7 +155,7 @@ const file = writeResult('worker-throughput', {
   finishedAt: new Date().toISOString(),
   options: { jobs, concurrency, extra, sides, queueType, rounds, timeoutMs },
   method:
-    'Each side: fresh queue/schema; enqueue every job first (not timed in jobs/s), then start the consumer; drain = first delivery → last job done (raw: last ack; warren: last run row succeeded; pg-boss: last job row completed).',
+    'Each side: fresh queue/schema; enqueue every job first (not timed in jobs/s), then start the consumer; drain = first delivery → last job done (raw: last ack; warren: the run:success event of the last distinct run, then one count(*) must find every row succeeded; pg-boss: last job row completed).',
   machine: { ...machineInfo(), loadavgAtStart: loadAtStart },
   servers: { ...serverVersions(), postgresServer: pgVersion },
   results,

@@ -14,6 +14,7 @@ export { migrate } from './store/migrate.js';
 export type { MigrateOptions, MigrateResult } from './store/migrate.js';
 export { PgStore } from './store/pg/index.js';
 export type { PgStoreOptions, Queryable } from './store/pg/index.js';
+export type { QueryConfigLike } from './store/pg/db.js';
 export type * from './store/port.js';
 export { createScheduler, Scheduler, MAX_BACKFILL_SLOTS } from './scheduler/index.js';
 export type { SchedulerOptions, SchedulerRole, SchedulerEvents, JobStatus, JobDetails, RunNowOptions, BackfillOptions, BackfillResult, ActorOption, TickSummary, ReapedRun } from './scheduler/index.js';
