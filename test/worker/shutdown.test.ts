@@ -92,35 +92,44 @@ describe('close() with the broker gone', () => {
   }, 40_000);
 });
 
+/**
+ * A worker on a PgStore behind a proxy whose one run's handler finishes just after the
+ * database went away: returns once writing its result has failed at least once.
+ */
+async function resultUnwritable(jobId: string, completionFlushTimeout: string) {
+  const proxy = await startPgProxy();
+  cleanups.push(() => proxy.close());
+  const { store, failedCompletions } = countingStore(new PgStore({ pool: proxy.pool(), schema: f.schema }));
+  cleanups.push(() => (store as PgStore).close());
+  const job = defineJob({ id: jobId });
+  let finish!: () => void;
+  let started = false;
+  const errors: Error[] = [];
+  const worker = f.track(
+    createWorker({
+      store,
+      amqpUrl: AMQP_URL,
+      scope: f.scope,
+      shutdownGrace: '0s',
+      completionFlushTimeout,
+      jobs: [{ definition: job, handler: () => new Promise<void>((resolve) => ((finish = resolve), (started = true))) }],
+    }),
+  );
+  worker.on('error', (err) => errors.push(err));
+  await worker.start();
+  await worker.ready();
+  const [run] = await f.enqueue(job, [{}]);
+  await waitFor(() => started, 'the handler started');
+  proxy.pause();
+  proxy.cutAll();
+  finish();
+  await waitFor(() => failedCompletions() >= 1, 'the result failed to be written');
+  return { proxy, worker, run, failedCompletions, errors };
+}
+
 describe('close() with the database gone', () => {
   it('keeps retrying a result after the grace and writes it once the database is back within completionFlushTimeout', async () => {
-    const proxy = await startPgProxy();
-    cleanups.push(() => proxy.close());
-    const { store, failedCompletions } = countingStore(new PgStore({ pool: proxy.pool(), schema: f.schema }));
-    cleanups.push(() => (store as PgStore).close());
-    const job = defineJob({ id: 'flush-late' });
-    let finish!: () => void;
-    let started = false;
-    const errors: Error[] = [];
-    const worker = f.track(
-      createWorker({
-        store,
-        amqpUrl: AMQP_URL,
-        scope: f.scope,
-        shutdownGrace: '0s',
-        completionFlushTimeout: '40s',
-        jobs: [{ definition: job, handler: () => new Promise<void>((resolve) => ((finish = resolve), (started = true))) }],
-      }),
-    );
-    worker.on('error', (err) => errors.push(err));
-    await worker.start();
-    await worker.ready();
-    const [run] = await f.enqueue(job, [{}]);
-    await waitFor(() => started, 'the handler started');
-    proxy.pause();
-    proxy.cutAll();
-    finish();
-    await waitFor(() => failedCompletions() >= 1, 'the result failed to be written');
+    const { proxy, worker, run, failedCompletions, errors } = await resultUnwritable('flush-late', '40s');
     const closing = worker.close();
     // The grace (0 s) is over: the result is still being retried.
     const atClose = failedCompletions();
@@ -133,33 +142,7 @@ describe('close() with the database gone', () => {
   }, 60_000);
 
   it('gives up after completionFlushTimeout with an error naming the results left to lease expiry', async () => {
-    const proxy = await startPgProxy();
-    cleanups.push(() => proxy.close());
-    const { store, failedCompletions } = countingStore(new PgStore({ pool: proxy.pool(), schema: f.schema }));
-    cleanups.push(() => (store as PgStore).close());
-    const job = defineJob({ id: 'flush-never' });
-    let finish!: () => void;
-    let started = false;
-    const errors: Error[] = [];
-    const worker = f.track(
-      createWorker({
-        store,
-        amqpUrl: AMQP_URL,
-        scope: f.scope,
-        shutdownGrace: '0s',
-        completionFlushTimeout: '1s',
-        jobs: [{ definition: job, handler: () => new Promise<void>((resolve) => ((finish = resolve), (started = true))) }],
-      }),
-    );
-    worker.on('error', (err) => errors.push(err));
-    await worker.start();
-    await worker.ready();
-    const [run] = await f.enqueue(job, [{}]);
-    await waitFor(() => started, 'the handler started');
-    proxy.pause();
-    proxy.cutAll();
-    finish();
-    await waitFor(() => failedCompletions() >= 1, 'the result failed to be written');
+    const { worker, run, errors } = await resultUnwritable('flush-never', '1s');
     await worker.close();
     expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/closed with 1 run result\(s\) not recorded/)]);
     expect(await f.store.getRun(run!.runId)).toMatchObject({ status: 'running', attempt: 1 });
