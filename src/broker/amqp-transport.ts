@@ -186,10 +186,11 @@ export class AmqpTransport implements Transport {
     await this.#send(exchange, routingKey, queue, body, options);
   }
 
-  async deadLetter(queue: string, body: Buffer, reason: string, headers: Record<string, unknown> = {}): Promise<void> {
+  async deadLetter(queue: string, body: Buffer, reason: string, headers: Record<string, unknown> = {}, messageId?: string): Promise<void> {
     this.#assertOpen();
     const dead = deadQueueName(queue);
     await this.#send('', dead, dead, body, {
+      ...(messageId !== undefined ? { messageId } : {}),
       headers: { ...headers, 'x-warren-reason': reason, 'x-warren-failed-at': new Date().toISOString() },
     });
   }

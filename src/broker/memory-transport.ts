@@ -116,7 +116,7 @@ export class MemoryTransport implements Transport {
     });
   }
 
-  async deadLetter(queue: string, body: Buffer, reason: string, headers: Record<string, unknown> = {}): Promise<void> {
+  async deadLetter(queue: string, body: Buffer, reason: string, headers: Record<string, unknown> = {}, messageId?: string): Promise<void> {
     this.#assertOpen();
     const dead = deadQueueName(queue);
     await this.#whenConnected(() => {
@@ -125,7 +125,7 @@ export class MemoryTransport implements Transport {
       }
       this.#enqueue(dead, {
         body,
-        messageId: undefined,
+        messageId,
         headers: { ...cleanHeaders(headers), 'x-warren-reason': reason, 'x-warren-failed-at': new Date(this.#clock.now()).toISOString() },
         redelivered: false,
       });

@@ -63,8 +63,11 @@ export interface Transport {
    * ERR_DELAY_OUT_OF_RANGE for a delay over 2^28-1 s.
    */
   publish(queue: string, body: Buffer, options?: PublishOptions): Promise<void>;
-  /** Sends a message to `{queue}.dead` with `x-warren-reason` (and any extra headers). */
-  deadLetter(queue: string, body: Buffer, reason: string, headers?: Record<string, unknown>): Promise<void>;
+  /**
+   * Sends a message to `{queue}.dead` with `x-warren-reason` (and any extra headers),
+   * keeping its AMQP `messageId` (the run id) when given, so a dead letter is found by it.
+   */
+  deadLetter(queue: string, body: Buffer, reason: string, headers?: Record<string, unknown>, messageId?: string): Promise<void>;
   /** Starts consuming; re-established after every reconnect or channel loss. */
   consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Consumer>;
   isConnected(): boolean;

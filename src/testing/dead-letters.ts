@@ -26,8 +26,8 @@ export class DeadLetterLog {
     return new Proxy(base, {
       get: (target, prop, receiver) => {
         if (prop === 'deadLetter') {
-          return async (queue: string, body: Buffer, reason: string, headers: Record<string, unknown> = {}) => {
-            await target.deadLetter(queue, body, reason, headers);
+          return async (queue: string, body: Buffer, reason: string, headers: Record<string, unknown> = {}, messageId?: string) => {
+            await target.deadLetter(queue, body, reason, headers, messageId);
             this.#seen.push(this.#toDeadLetter(deadQueueName(queue), body, reason, headers));
           };
         }

@@ -155,7 +155,7 @@ export async function deadLetterAndAck(core: WorkerCore, delivery: Delivery, rea
     `dead-letter on ${delivery.queue}`,
     async () => {
       // Transport.deadLetter does not carry the AMQP messageId over; a header keeps it.
-      await core.transport.deadLetter(delivery.queue, delivery.body, text, delivery.messageId !== undefined ? { 'x-warren-message-id': delivery.messageId } : {});
+      await core.transport.deadLetter(delivery.queue, delivery.body, text, delivery.messageId !== undefined ? { 'x-warren-message-id': delivery.messageId } : {}, delivery.messageId);
       return true;
     },
     { clock: core.clock, signal: core.closing },

@@ -196,7 +196,7 @@ async function deadLetterRun(core: WorkerCore, entry: RunningRun, completion: Co
         'x-warren-job': entry.run.jobId,
         'x-warren-attempt': entry.run.attempt,
         'x-warren-status': completion.status,
-      });
+      }, entry.run.runId);
       return true;
     },
     { clock: core.clock, signal: core.closing },

@@ -9,7 +9,7 @@ transportContract('MemoryTransport', async () => {
     queue: (label) => workQueueName('memory', label),
     readyCount: async (queue) => transport.size(queue),
     takeDead: async (queue) => {
-      const list = transport.deadLetters(queue).map((m) => ({ body: m.body, headers: m.headers }));
+      const list = transport.deadLetters(queue).map((m) => ({ body: m.body, headers: m.headers, messageId: m.messageId }));
       return list;
     },
     cleanup: () => transport.close(),

@@ -10,6 +10,7 @@ import { waitFor } from '../helpers/wait.js';
 export interface DeadMessage {
   body: Buffer;
   headers: Record<string, unknown>;
+  messageId: string | undefined;
 }
 
 export interface TransportHarness {
@@ -110,7 +111,7 @@ export function transportContract(name: string, create: () => Promise<TransportH
     it('dead-letters with the reason, a timestamp, and headers minus x-death', async () => {
       const queue = h.queue('dead');
       await h.transport.assertQueue(queue);
-      await h.transport.deadLetter(queue, Buffer.from('poison'), 'not JSON', { 'x-warren-job': 'j1', 'x-death': [{ count: 1 }] });
+      await h.transport.deadLetter(queue, Buffer.from('poison'), 'not JSON', { 'x-warren-job': 'j1', 'x-death': [{ count: 1 }] }, 'run-1');
       const dead = await waitFor(async () => {
         const list = await h.takeDead(queue);
         return list.length > 0 ? list : undefined;
@@ -119,6 +120,7 @@ export function transportContract(name: string, create: () => Promise<TransportH
       expect(dead[0]!.body.toString()).toBe('poison');
       expect(dead[0]!.headers['x-warren-reason']).toBe('not JSON');
       expect(dead[0]!.headers['x-warren-job']).toBe('j1');
+      expect(dead[0]!.messageId).toBe('run-1');
       expect(dead[0]!.headers['x-death']).toBeUndefined();
       expect(Number.isNaN(Date.parse(String(dead[0]!.headers['x-warren-failed-at'])))).toBe(false);
     });

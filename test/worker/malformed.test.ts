@@ -61,6 +61,7 @@ describe('malformed and unknown messages', () => {
     for (const c of cases) {
       const msg = dead.find((m) => m.properties.headers?.['x-warren-message-id'] === `bad-${c.name}`);
       expect(msg, c.name).toBeDefined();
+      expect(msg!.properties.messageId, `${c.name}: the AMQP message id is kept`).toBe(`bad-${c.name}`);
       expect(String(msg!.properties.headers?.['x-warren-reason']), c.name).toMatch(c.reason);
       expect(msg!.content.equals(c.body), `${c.name}: the body is kept as it was`).toBe(true);
     }

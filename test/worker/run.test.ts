@@ -100,6 +100,7 @@ describe('createWorker against PostgreSQL and RabbitMQ', () => {
     }, 'the dead-lettered message');
     expect(dead).toHaveLength(1);
     expect(JSON.parse(dead[0]!.content.toString()).run_id).toBe(run!.runId);
+    expect(dead[0]!.properties.messageId).toBe(run!.runId);
     expect(dead[0]!.properties.headers?.['x-warren-reason']).toMatch(/failed after 3 attempts: boom 3/);
     expect(dead[0]!.properties.headers?.['x-warren-error']).toBe('boom 3');
     expect(worker.stats()).toMatchObject({ failed: 3, retried: 2, dead: 1, deadLettered: 1 });
