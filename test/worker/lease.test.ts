@@ -146,16 +146,26 @@ function tracker() {
 
 const retrying = (id: string) => defineJob({ id, timeout: '1h', retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '2s' } } });
 
+/**
+ * A worker running attempt 1 of one run of a `retrying` job, on a fresh rig: the opening
+ * every test below shares. `beforeEnqueue` installs a store fault after the worker started.
+ */
+async function attemptOneRunning(id: string, extra?: Partial<WorkerOptions>, beforeEnqueue?: (r: Rig) => void) {
+  const r = rig();
+  const def = retrying(id);
+  const t = tracker();
+  const w = r.worker(def, t.handler(r.clock), extra);
+  await w.start();
+  await r.clock.flush();
+  beforeEnqueue?.(r);
+  const { run, job } = await r.enqueue(def);
+  await r.until(() => t.started.includes(1), 'attempt 1 started');
+  return { r, def, t, w, run, job };
+}
+
 describe('a newer attempt delivered while the old one runs here', () => {
   it('stops the old execution and claims and runs the new attempt (not acked as a duplicate)', async () => {
-    const r = rig();
-    const def = retrying('renewed');
-    const t = tracker();
-    const w = r.worker(def, t.handler(r.clock));
-    await w.start();
-    await r.clock.flush();
-    const { run, job } = await r.enqueue(def);
-    await r.until(() => t.started.includes(1), 'attempt 1 started');
+    const { r, def, t, w, run, job } = await attemptOneRunning('renewed');
     // This worker believes its lease is renewed (say a blocked event loop, or a reply it
     // misread), but the store never extends it: the reaper retries the run.
     r.heartbeat = async (ids) => ({ extended: ids, cancel: [] });
@@ -174,14 +184,7 @@ describe('a newer attempt delivered while the old one runs here', () => {
   });
 
   it('a redelivery of the attempt running here is still a local duplicate', async () => {
-    const r = rig();
-    const def = retrying('redelivered');
-    const t = tracker();
-    const w = r.worker(def, t.handler(r.clock));
-    await w.start();
-    await r.clock.flush();
-    const { run, job } = await r.enqueue(def);
-    await r.until(() => t.started.includes(1), 'attempt 1 started');
+    const { r, def, t, w, run, job } = await attemptOneRunning('redelivered');
     await publishRuns(r.transport, r.inner, [{ ...run, status: 'pending' }], () => job, r.clock.now());
     await r.until(() => w.stats().duplicates === 1, 'the redelivery dropped');
     expect(t.aborted.size).toBe(0);
@@ -192,14 +195,7 @@ describe('a newer attempt delivered while the old one runs here', () => {
 
 describe('a worker cut off from the store', () => {
   it('stops its handler before the lease it last proved runs out, records nothing, and the retry runs alone', async () => {
-    const r = rig();
-    const def = retrying('partitioned');
-    const t = tracker();
-    const w = r.worker(def, t.handler(r.clock), { leaseTtl: '30s', heartbeatInterval: '10s' });
-    await w.start();
-    await r.clock.flush();
-    const { run, job } = await r.enqueue(def);
-    await r.until(() => t.started.includes(1), 'attempt 1 started');
+    const { r, def, t, w, run, job } = await attemptOneRunning('partitioned', { leaseTtl: '30s', heartbeatInterval: '10s' });
     await r.clock.advance(15_000); // a heartbeat or more go through
     const proven = (await r.inner.getRun(run.runId))!.leaseUntil!.getTime();
     r.mode = 'down';
@@ -219,14 +215,7 @@ describe('a worker cut off from the store', () => {
   });
 
   it('a heartbeat query that never answers does not stop the later beats', async () => {
-    const r = rig();
-    const def = retrying('hung-beat');
-    const t = tracker();
-    const w = r.worker(def, t.handler(r.clock), { leaseTtl: '30s', heartbeatInterval: '10s' });
-    await w.start();
-    await r.clock.flush();
-    const { run } = await r.enqueue(def);
-    await r.until(() => t.started.includes(1), 'attempt 1 started');
+    const { r, def, t, w, run } = await attemptOneRunning('hung-beat', { leaseTtl: '30s', heartbeatInterval: '10s' });
     let hung = false;
     r.heartbeat = (ids, ctx) => {
       if (!hung) {
@@ -249,21 +238,15 @@ describe('a worker cut off from the store', () => {
 
 describe('a claim whose commit went through but whose reply was lost', () => {
   it('the retried claim finds the run held by this worker at that attempt and runs it', async () => {
-    const r = rig();
-    const def = retrying('lost-reply');
-    const t = tracker();
-    const w = r.worker(def, t.handler(r.clock));
-    await w.start();
-    await r.clock.flush();
     let calls = 0;
-    r.claimRuns = async (requests, ctx) => {
-      calls += 1;
-      const results = await r.inner.claimRuns(requests, ctx);
-      if (calls === 1) throw new Error('Connection terminated unexpectedly'); // committed, reply lost
-      return results;
-    };
-    const { run } = await r.enqueue(def);
-    await r.until(() => t.started.includes(1), 'attempt 1 started');
+    const { r, t, w, run } = await attemptOneRunning('lost-reply', undefined, (r) => {
+      r.claimRuns = async (requests, ctx) => {
+        calls += 1;
+        const results = await r.inner.claimRuns(requests, ctx);
+        if (calls === 1) throw new Error('Connection terminated unexpectedly'); // committed, reply lost
+        return results;
+      };
+    });
     expect(calls).toBe(2);
     expect(w.stats()).toMatchObject({ claimed: 1, duplicates: 0 });
     t.finish(1);
@@ -271,14 +254,7 @@ describe('a claim whose commit went through but whose reply was lost', () => {
   });
 
   it('a run this worker id claimed before the request was first sent (a previous process) stays a duplicate', async () => {
-    const r = rig();
-    const def = retrying('old-claim');
-    const t = tracker();
-    const w = r.worker(def, t.handler(r.clock), { workerId: 'fixed-id', shutdownGrace: '0s' });
-    await w.start();
-    await r.clock.flush();
-    const { run, job } = await r.enqueue(def);
-    await r.until(() => t.started.includes(1), 'attempt 1 started');
+    const { r, def, t, w, run, job } = await attemptOneRunning('old-claim', { workerId: 'fixed-id', shutdownGrace: '0s' });
     let closed = false;
     void w.close().then(() => (closed = true));
     await r.until(() => closed, 'the first process closed');
