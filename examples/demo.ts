@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   note(`${stamp()}  shutting down: workers finish their runs, the scheduler releases its lease`);
   for (const worker of workers) await worker.close();
   const status = await statusLines(scheduler);
-  await scheduler.stop();
+  await scheduler.close();
   if (memory) {
     await memory.transport.close();
     await memory.store.close();

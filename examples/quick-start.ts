@@ -54,5 +54,5 @@ await scheduler.resume('buy-scanner');
 // --- /README ---
 
 await worker.close();
-await scheduler.stop();
+await scheduler.close();
 await pool.end();

@@ -92,7 +92,7 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
     notes.push(`${outside} runs outside the window ignored; worker stats ${JSON.stringify(worker.stats())}`);
   } finally {
     await worker.close().catch(() => {});
-    await scheduler.stop().catch(() => {});
+    await scheduler.close().catch(() => {});
     await deleteScopeTopology(opts.amqpUrl, scope).catch((err: Error) => console.error('cleanup (RabbitMQ):', err.message));
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch((err: Error) => console.error('cleanup (Postgres):', err.message));
     await pool.end().catch(() => {});

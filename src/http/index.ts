@@ -5,5 +5,5 @@
 export { createAdminHandler } from './handler.js';
 export type { AdminHandler } from './handler.js';
 export type { AdminHandlerOptions, AdminLogger } from './options.js';
-export type { AdminControl, ControlActor } from './control.js';
+export type { Control, ActorOption } from './control.js';
 export type { AdminErrorCode, ErrorBody } from './respond.js';

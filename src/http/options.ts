@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AdminControl } from './control.js';
+import type { Control } from './control.js';
 import { parseWith } from './validate.js';
 
 const hasFunctions = (...names: string[]) => (value: unknown) =>
@@ -15,7 +15,7 @@ export interface AdminLogger {
 const adminHandlerOptionsSchema = z
   .object({
     /** The control API: a `createScheduler()` instance (any role but `scheduler-only`). */
-    control: z.custom<AdminControl>(hasFunctions(...CONTROL_METHODS), `a control API (a scheduler, with ${CONTROL_METHODS.join('/')})`),
+    control: z.custom<Control>(hasFunctions(...CONTROL_METHODS), `a control API (a scheduler, with ${CONTROL_METHODS.join('/')})`),
     /**
      * The bearer token every request must carry (`Authorization: Bearer <token>`). Without
      * it the handler does no authentication: mount it behind your own.

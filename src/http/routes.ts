@@ -4,14 +4,15 @@
  * values and throws typed errors the handler turns into 400/404.
  */
 import { z } from 'zod';
-import { RUN_STATUSES, type AdminControl, type RunStatusName } from './control.js';
+import type { RunStatus } from '../store/port.js';
+import { RUN_STATUSES, type Control } from './control.js';
 import { HttpError } from './respond.js';
 import { parseWith } from './validate.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface RouteContext {
-  control: AdminControl;
+  control: Control;
   params: Record<string, string>;
   query: URLSearchParams;
   /** Reads and parses the JSON body (`undefined` when empty). */
@@ -66,14 +67,14 @@ function limitOf(query: URLSearchParams, fallback: number): number {
   return Number(raw);
 }
 
-function statusesOf(query: URLSearchParams): RunStatusName[] | undefined {
+function statusesOf(query: URLSearchParams): RunStatus[] | undefined {
   const raw = query.getAll('status').flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
   if (raw.length === 0) return undefined;
   const bad = raw.find((s) => !(RUN_STATUSES as readonly string[]).includes(s));
   if (bad !== undefined) {
     throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `Invalid \`status\`: expected one of ${RUN_STATUSES.join(', ')}, got ${JSON.stringify(bad)}`, 'status');
   }
-  return raw as RunStatusName[];
+  return raw as RunStatus[];
 }
 
 const id = (ctx: RouteContext): string => ctx.params.id!;
@@ -128,7 +129,7 @@ export const ROUTES: Route[] = [
     methods: {
       POST: async (ctx) => {
         const { params, delay } = bodyOf(runNowBody, await ctx.body());
-        const options: Parameters<AdminControl['runNow']>[1] = { actor: ctx.actor };
+        const options: Parameters<Control['runNow']>[1] = { actor: ctx.actor };
         if (params !== undefined) options.params = params;
         if (delay !== undefined) options.delay = delay;
         // 202: the run is recorded and triggered; it executes when a worker takes it.

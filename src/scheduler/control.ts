@@ -11,7 +11,8 @@ import { nextRun, slotsBetween, staleAtFor } from '../define/schedule.js';
 import { parseConfigPatch, parseJobInput } from '../define/job-input.js';
 import type { JobConfig, JobDefinition, NormalizedSchedule, RescheduleMode } from '../define/types.js';
 import type { AuditAction, AuditEntry, JobRecord, NewRun, RunRecord, RunStatus, Store } from '../store/port.js';
-import { parseDuration, type Duration } from '../util/duration.js';
+import type { ActorOption, AuditOptions, BackfillOptions, BackfillResult, Control, JobDetails, JobStatus, PauseOptions, RunNowOptions, RunsOptions } from './control-types.js';
+import { parseDuration } from '../util/duration.js';
 import { randomUUID, slotRunId } from '../util/uuid.js';
 import type { RunPublisher } from './publisher.js';
 import { chainSeed } from './tick.js';
@@ -23,56 +24,6 @@ export const MAX_BACKFILL_SLOTS = 1000;
 /** How many recent runs `list()` looks at to count failures. */
 const RECENT_RUNS = 20;
 const FAILURE_STATUSES: readonly RunStatus[] = ['failed', 'dead', 'timed_out', 'expired'];
-
-export interface ActorOption {
-  /** Who did it, for the audit table (a user name, `telegram:123`, `http`). */
-  actor?: string | null;
-}
-
-/** One line of `list()`. */
-export interface JobStatus {
-  id: string;
-  queue: string;
-  schedule: NormalizedSchedule | null;
-  reschedule: RescheduleMode;
-  enabled: boolean;
-  paused: boolean;
-  pauseNote: string | null;
-  nextDueAt: Date | null;
-  lastRunAt: Date | null;
-  lastStatus: RunStatus | null;
-  /** Running runs with a live lease. */
-  running: number;
-  /** Failed, dead, timed-out or expired among the last 20 runs. */
-  recentFailures: number;
-  /** Settings changed through the control API (a code sync leaves them alone). */
-  overridden: string[];
-  description: string | null;
-}
-
-/** `get(id)`: the status line plus the full stored row. */
-export interface JobDetails extends JobStatus {
-  job: JobRecord;
-}
-
-export interface RunNowOptions extends ActorOption {
-  /** Merged over the job's params; validated by the code definition's schema when there is one. */
-  params?: Record<string, unknown>;
-  /** Not before this long from now (through the delay topology). */
-  delay?: Duration;
-}
-
-export interface BackfillOptions extends ActorOption {
-  from: Date | string;
-  to: Date | string;
-}
-
-export interface BackfillResult {
-  /** Slots in [from, to]. */
-  slots: number;
-  /** Runs created (a slot whose run already exists is not created again). */
-  inserted: RunRecord[];
-}
 
 export interface ControlDeps {
   store: Store;
@@ -102,7 +53,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
 }
 
-export class ControlApi {
+export class ControlApi implements Control {
   readonly #d: ControlDeps;
 
   constructor(deps: ControlDeps) {
@@ -184,7 +135,7 @@ export class ControlApi {
   }
 
   /** Stops new runs (a queue-mode chain too: the epoch bump makes its next link a no-op). */
-  async pause(id: string, options: ActorOption & { note?: string | null } = {}): Promise<JobDetails> {
+  async pause(id: string, options: PauseOptions = {}): Promise<JobDetails> {
     this.#d.guard();
     const note = options.note ?? null;
     if (note !== null && typeof note !== 'string') throw argError('note', 'a string', note);
@@ -248,7 +199,7 @@ export class ControlApi {
     return { ...inserted, publishedAt: published.includes(inserted.runId) ? now : inserted.publishedAt };
   }
 
-  async runs(id: string, options: { limit?: number; status?: RunStatus | RunStatus[] } = {}): Promise<RunRecord[]> {
+  async runs(id: string, options: RunsOptions = {}): Promise<RunRecord[]> {
     this.#d.guard();
     await this.#job(id);
     const limit = options.limit ?? 50;
@@ -293,7 +244,7 @@ export class ControlApi {
     return { slots: slots.length, inserted };
   }
 
-  async audit(options: { jobId?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+  async audit(options: AuditOptions = {}): Promise<AuditEntry[]> {
     this.#d.guard();
     const limit = options.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw argError('limit', 'an integer in 1..10000', limit);
@@ -355,7 +306,7 @@ export class ControlApi {
   async #publish(runs: RunRecord[], now: Date): Promise<string[]> {
     if (runs.length === 0 || !this.#d.publisher.enabled) return [];
     // A failed publish is not an error of the call (broker down, ERR_TIMEOUT, transport closed
-    // by stop()): the run is recorded and the leader's outbox publishes it.
+    // by close()): the run is recorded and the leader's outbox publishes it.
     try {
       const { published, failed } = await this.#d.publisher.publish(runs, (jobId) => this.#d.store.getJob(this.#d.scope, jobId), now.getTime());
       if (failed.length > 0) debug('%d control-action triggers left to the outbox: %s', failed.length, String((failed[0]!.error as Error)?.message ?? failed[0]!.error));

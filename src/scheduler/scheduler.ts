@@ -12,10 +12,11 @@ import type { Transport } from '../broker/transport.js';
 import type { JobDefinition } from '../define/types.js';
 import { migrate } from '../store/migrate.js';
 import { PgStore } from '../store/pg/index.js';
-import type { AuditEntry, Fence, RunRecord, RunStatus, Store } from '../store/port.js';
+import type { AuditEntry, Fence, RunRecord, Store } from '../store/port.js';
 import { syncDefinitions } from '../store/sync-definitions.js';
 import { SafeEmitter } from '../util/events.js';
-import { ControlApi, type ActorOption, type BackfillOptions, type BackfillResult, type JobDetails, type JobStatus, type RunNowOptions } from './control.js';
+import { ControlApi } from './control.js';
+import type { ActorOption, AuditOptions, BackfillOptions, BackfillResult, Control, JobDetails, JobStatus, PauseOptions, RunNowOptions, RunsOptions } from './control-types.js';
 import { LEADER_RELEASED, LeaderElector } from './leader.js';
 import { parseSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions, type SchedulerRole } from './options.js';
 import { RunPublisher } from './publisher.js';
@@ -53,7 +54,7 @@ function isFatal(error: unknown): boolean {
   return typeof state === 'string' && /^[0-9A-Z]{5}$/.test(state) && !/^(08|53|57)/.test(state);
 }
 
-export class Scheduler extends SafeEmitter<SchedulerEvents> {
+export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
   readonly scope: string;
   readonly instanceId: string;
   readonly role: SchedulerRole;
@@ -198,7 +199,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   }
 
   /** Releases the lease (another instance takes over at once), cancels timers, closes what it created. Idempotent. */
-  stop(): Promise<void> {
+  close(): Promise<void> {
     if (this.#stopping) return this.#stopping;
     this.#state = 'stopping';
     this.#stopping = (async () => {
@@ -206,7 +207,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
       this.#bootTimer = null;
       await this.#starting?.catch(() => {});
       // Stop arming ticks, then close our own transport before awaiting the tick in flight:
-      // a tick waiting on a publish to an unreachable broker would otherwise hold stop() (and
+      // a tick waiting on a publish to an unreachable broker would otherwise hold close() (and
       // the lease) until publishTimeout. Closing rejects those publishes (ERR_CLOSED) and the
       // runs stay unpublished, for the next leader's outbox. An injected transport is the
       // host's to close; its publishTimeout bounds the wait.
@@ -226,7 +227,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
+    await this.close();
   }
 
   /** True once definitions are synced and the instance takes part in election. */
@@ -250,7 +251,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   remove(id: string, options?: ActorOption): Promise<void> {
     return this.#control.remove(id, options);
   }
-  pause(id: string, options?: ActorOption & { note?: string | null }): Promise<JobDetails> {
+  pause(id: string, options?: PauseOptions): Promise<JobDetails> {
     return this.#control.pause(id, options);
   }
   resume(id: string, options?: ActorOption): Promise<JobDetails> {
@@ -259,13 +260,13 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   runNow(id: string, options?: RunNowOptions): Promise<RunRecord> {
     return this.#control.runNow(id, options);
   }
-  runs(id: string, options?: { limit?: number; status?: RunStatus | RunStatus[] }): Promise<RunRecord[]> {
+  runs(id: string, options?: RunsOptions): Promise<RunRecord[]> {
     return this.#control.runs(id, options);
   }
   backfill(id: string, options: BackfillOptions): Promise<BackfillResult> {
     return this.#control.backfill(id, options);
   }
-  audit(options?: { jobId?: string; limit?: number }): Promise<AuditEntry[]> {
+  audit(options?: AuditOptions): Promise<AuditEntry[]> {
     return this.#control.audit(options);
   }
 

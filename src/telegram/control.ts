@@ -1,43 +1,12 @@
 /**
- * What the Telegram commands need from the control API, structurally: a
- * `createScheduler()` instance fits, and so does a host's own wrapper.
+ * What the Telegram commands need of the one control type (`Control`): a scheduler, the
+ * HTTP admin client or the harness fits.
  */
+import type { Control, JobStatus } from '../scheduler/control-types.js';
+import type { RunRecord } from '../store/port.js';
 
-export interface TelegramActor {
-  actor?: string | null;
-}
-
-/** The fields of a job's status line the replies show (a scheduler's `JobStatus`). */
-export interface TelegramJobStatus {
-  id: string;
-  enabled: boolean;
-  pauseNote: string | null;
-  schedule: { kind: 'cron'; cron: string; tz: string } | { kind: 'every'; everyMs: number } | null;
-  reschedule: string;
-  nextDueAt: Date | string | null;
-  lastRunAt: Date | string | null;
-  lastStatus: string | null;
-  running: number;
-  recentFailures: number;
-  description: string | null;
-}
-
-/** The fields of a run the replies show (a scheduler's `RunRecord`). */
-export interface TelegramRun {
-  runId: string;
-  status: string;
-  triggerSource: string;
-  scheduledFor: Date | string;
-  availableAt: Date | string;
-  finishedAt: Date | string | null;
-  error: string | null;
-}
-
-export interface TelegramControl {
-  list(): Promise<TelegramJobStatus[]>;
-  get(id: string): Promise<TelegramJobStatus>;
-  pause(id: string, options?: TelegramActor & { note?: string | null }): Promise<TelegramJobStatus>;
-  resume(id: string, options?: TelegramActor): Promise<TelegramJobStatus>;
-  runNow(id: string, options?: TelegramActor & { params?: Record<string, unknown> }): Promise<TelegramRun>;
-  runs(id: string, options?: { limit?: number }): Promise<TelegramRun[]>;
-}
+export type TelegramControl = Pick<Control, 'list' | 'get' | 'pause' | 'resume' | 'runNow' | 'runs'>;
+/** The fields of a job's status line the replies show. */
+export type TelegramJobStatus = Pick<JobStatus, 'id' | 'enabled' | 'pauseNote' | 'schedule' | 'reschedule' | 'nextDueAt' | 'lastRunAt' | 'lastStatus' | 'running' | 'recentFailures' | 'description'>;
+/** The fields of a run the replies show. */
+export type TelegramRun = Pick<RunRecord, 'runId' | 'status' | 'triggerSource' | 'scheduledFor' | 'availableAt' | 'finishedAt' | 'error'>;

@@ -4,4 +4,4 @@
  */
 export { createTelegramCommands } from './commands.js';
 export type { TelegramCommands, TelegramCommandsOptions, TelegramMessage } from './commands.js';
-export type { TelegramControl, TelegramActor, TelegramJobStatus, TelegramRun } from './control.js';
+export type { TelegramControl, TelegramJobStatus, TelegramRun } from './control.js';

@@ -53,7 +53,7 @@ export function spawnScheduler(
   return {
     instanceId: opts.instanceId,
     start: () => scheduler.start(),
-    stop: () => scheduler.stop(),
+    stop: () => scheduler.close(),
     isLeader: () => scheduler.isLeader(),
     api: scheduler,
   };

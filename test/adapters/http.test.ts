@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWarrenError } from '../../src/errors.js';
-import { createAdminHandler, type AdminControl, type AdminHandler } from '../../src/http/index.js';
+import { createAdminHandler, type Control, type AdminHandler } from '../../src/http/index.js';
 import { waitFor } from '../helpers/wait.js';
 import { adapterFixture, type AdapterFixture } from './setup.js';
 
@@ -316,7 +316,7 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
   it('answers 500 without leaking the cause, and logs it', async () => {
     // The real scheduler, with one method failing the way a driver error would.
     const s = fx.scheduler;
-    const failing: AdminControl = {
+    const failing: Control = {
       list: () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.7:5432 password=hunter2')),
       get: (id) => s.get(id),
       upsert: (body, o) => s.upsert(body, o),

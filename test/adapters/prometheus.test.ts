@@ -198,7 +198,7 @@ describe('warren/prometheus over a real scheduler and worker (PostgreSQL + Rabbi
   });
 
   afterAll(async () => {
-    await scheduler?.stop().catch(() => {});
+    await scheduler?.close().catch(() => {});
     await worker?.close().catch(() => {});
     await store?.close().catch(() => {});
     if (scope) await cleanupScope(scope).catch(() => {});
@@ -267,7 +267,7 @@ describe('warren/prometheus over a real scheduler and worker (PostgreSQL + Rabbi
   });
 
   it('the leader gauge drops to 0 when the leader stops, and its series goes with the scheduler unsubscribe', async () => {
-    await scheduler.stop();
+    await scheduler.close();
     expect(await valueOf(registry, 'warren_leader', { scope, instance: 'prom-scheduler' })).toBe(0);
     stopScheduler();
     expect(await valueOf(registry, 'warren_leader', { scope, instance: 'prom-scheduler' })).toBeUndefined();

@@ -55,7 +55,7 @@ export async function adapterFixture(label: string): Promise<AdapterFixture> {
     worker,
     executions,
     async teardown() {
-      await scheduler.stop().catch(() => {});
+      await scheduler.close().catch(() => {});
       await worker.close().catch(() => {});
       await store.close().catch(() => {});
       await cleanupScope(scope).catch(() => {});

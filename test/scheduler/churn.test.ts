@@ -44,7 +44,7 @@ describe('leader churn does not duplicate or lose slots', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(instances.map((i) => i.scheduler.stop()));
+    await Promise.all(instances.map((i) => i.scheduler.close()));
     await worker?.close();
     await fx.teardown();
   });

@@ -67,8 +67,8 @@ describe('control API (real PostgreSQL, RabbitMQ and worker; real clock)', () =>
   });
 
   afterAll(async () => {
-    await control?.stop();
-    await leader?.stop();
+    await control?.close();
+    await leader?.close();
     await worker?.close();
     await fx.teardown();
   });
@@ -143,7 +143,7 @@ describe('control API (real PostgreSQL, RabbitMQ and worker; real clock)', () =>
     const restarted = createScheduler({ pool, schema: fx.schema, scope: fx.scope, role: 'control-only', jobs: [ticker, chain] });
     await restarted.start();
     expect((await restarted.get('ticker')).schedule).toEqual({ kind: 'every', everyMs: 3000 });
-    await restarted.stop();
+    await restarted.close();
   });
 
   it('upserts the seed body, backfills idempotently and removes', async () => {
@@ -216,6 +216,6 @@ describe('control API (real PostgreSQL, RabbitMQ and worker; real clock)', () =>
     // A scheduler-only instance leads but serves no control calls.
     const schedulerOnly = createScheduler({ pool: fx.db.pool, schema: fx.schema, scope: fx.scope, amqpUrl: AMQP_URL, role: 'scheduler-only' });
     expect(await rejects(schedulerOnly.list())).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'role' });
-    await schedulerOnly.stop();
+    await schedulerOnly.close();
   });
 });

@@ -57,7 +57,7 @@ describe('downtime: all schedulers stopped across 10 slots', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(started.map((s) => s.stop()));
+    await Promise.all(started.map((s) => s.close()));
     await transport.close();
     await fx.teardown();
   });
@@ -74,7 +74,7 @@ describe('downtime: all schedulers stopped across 10 slots', () => {
     // Slot 1 runs on time under every policy.
     const onTime = await tickAt(slot(1).getTime());
     expect(onTime.inserted.pending).toBe(3);
-    await first.stop();
+    await first.close();
     expect(first.isLeader()).toBe(false);
 
     // Slots 2..11 pass with no scheduler; the restart comes 55 s after slot 11, past its

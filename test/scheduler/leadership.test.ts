@@ -34,7 +34,7 @@ describe('leader election: three schedulers on separate pools, one scope', () =>
   });
 
   afterAll(async () => {
-    await Promise.all(instances.map((i) => i.scheduler.stop()));
+    await Promise.all(instances.map((i) => i.scheduler.close()));
     await fx.teardown();
   });
 
@@ -69,7 +69,7 @@ describe('leader election: three schedulers on separate pools, one scope', () =>
 
   it('hands over at once on a graceful stop', async () => {
     const old = oneLeader()!;
-    const stopped = old.scheduler.stop();
+    const stopped = old.scheduler.close();
     // "At once": well under the TTL, since stop() releases the lease and NOTIFYs the followers.
     const next = await waitFor(() => instances.find((i) => i !== old && i.scheduler.isLeader()), 'a new leader after a graceful stop', { timeoutMs: TTL_MS / 2 });
     await stopped;

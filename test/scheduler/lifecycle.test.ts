@@ -43,8 +43,8 @@ describe('createScheduler options', () => {
     expect(s.role).toBe('control-only');
     expect(s.instanceId).toMatch(/-\d+-[a-z0-9]+$/);
     expect(s.isLeader()).toBe(false);
-    await s.stop();
-    await s.stop();
+    await s.close();
+    await s.close();
     await expect(s.start()).rejects.toSatisfy((e) => isWarrenError(e, 'ERR_CLOSED'));
   });
 });
@@ -60,7 +60,7 @@ describe('scheduler lifecycle on the real services', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(started.map((s) => s.stop()));
+    await Promise.all(started.map((s) => s.close()));
     await fx.teardown();
   });
 
@@ -137,8 +137,8 @@ describe('scheduler lifecycle on the real services', () => {
       expect(scheduler.isReady()).toBe(true);
     }
     const other = started[0]!;
-    await other.stop();
-    await other.stop();
+    await other.close();
+    await other.close();
     expect(other.isLeader()).toBe(false);
     await expect(other.list()).rejects.toSatisfy((e) => isWarrenError(e, 'ERR_CLOSED'));
   });

@@ -47,7 +47,7 @@ describe('scheduler on MemoryStore + MemoryTransport + FakeClock', () => {
     await until(clock, () => published.length === 3, 'slots 2 and 3');
     expect(transport.size(workQueueName('mem', 'scan'))).toBe(3);
     expect((await store.getJob('mem', 'scan'))?.nextDueAt).toEqual(new Date(T0 + 4 * MIN));
-    await s.stop();
+    await s.close();
     expect(clock.pendingTimers()).toBe(0);
   });
 
@@ -62,12 +62,12 @@ describe('scheduler on MemoryStore + MemoryTransport + FakeClock', () => {
     expect(b.isLeader()).toBe(false);
     await clock.advanceTo(T0 + MIN);
     await until(clock, async () => (await store.listRuns('mem', { jobId: 'scan' })).length === 1, 'slot 1');
-    await a.stop();
+    await a.close();
     await until(clock, () => b.isLeader(), 'b leads without waiting for the TTL');
     expect(clock.now()).toBe(T0 + MIN);
     await clock.advanceTo(T0 + 2 * MIN);
     await until(clock, async () => (await store.listRuns('mem', { jobId: 'scan' })).length === 2, 'slot 2');
-    await b.stop();
+    await b.close();
   });
 
   it('wakes at once on a control action from another instance', async () => {
@@ -87,8 +87,8 @@ describe('scheduler on MemoryStore + MemoryTransport + FakeClock', () => {
     await clock.advance(6_000);
     await until(clock, async () => (await store.getRun(run.runId))?.publishedAt !== null, 'the outbox');
     expect(transport.size(workQueueName('mem', 'scan'))).toBe(2);
-    await admin.stop();
-    await leader.stop();
+    await admin.close();
+    await leader.close();
   });
 
   it('reseeds a broken queue-mode chain once', async () => {
@@ -104,6 +104,6 @@ describe('scheduler on MemoryStore + MemoryTransport + FakeClock', () => {
     const runs = await store.listRuns('mem', { jobId: 'chain' });
     expect(runs.map((r) => [r.triggerSource, r.scheduledFor.getTime() - T0])).toEqual([['scheduler', MIN]]);
     expect(transport.size(workQueueName('mem', 'chain'))).toBe(1);
-    await s.stop();
+    await s.close();
   });
 });

@@ -62,7 +62,7 @@ describe('scheduler outbox backstop (republishAfter)', () => {
     await clock.advanceTo(now + 9 * MIN + 20_000); // past 10 min, plus a safety tick
     await until(clock, () => republished.length === 2, 'the second republish');
     expect(republished).toEqual([oldId, newId]);
-    await scheduler.stop();
+    await scheduler.close();
   });
 
   it('rejects a republishAfter under 1s', () => {

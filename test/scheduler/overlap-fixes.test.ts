@@ -29,7 +29,7 @@ describe('overlap fixes (real PostgreSQL, RabbitMQ and worker)', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(schedulers.map((s) => s.stop()));
+    await Promise.all(schedulers.map((s) => s.close()));
     await Promise.all(workers.map((w) => w.close()));
     await Promise.all(transports.map((t) => t.close()));
     await fx.teardown();
@@ -86,7 +86,7 @@ describe('overlap fixes (real PostgreSQL, RabbitMQ and worker)', () => {
     expect(after.every((r) => r.triggerSource === 'chain' && r.status === 'succeeded')).toBe(true);
 
     await worker.close();
-    await scheduler.stop();
+    await scheduler.close();
   });
 
   it('a catch-up `all` backlog under the default overlap (`skip`) runs in full, one at a time', async () => {
@@ -165,7 +165,7 @@ describe('overlap fixes (real PostgreSQL, RabbitMQ and worker)', () => {
     // Slot 1 runs on time.
     await tickAt(slot(1).getTime());
     await waitFor(async () => (await fx.runsOf('backlog', scope))[0]?.status === 'succeeded', 'slot 1 to run');
-    await first.stop();
+    await first.close();
 
     // Slots 2..11 pass with no scheduler; the restart is past slot 11's stale-after.
     const restartAt = slot(11).getTime() + 55_000;

@@ -32,7 +32,7 @@ describe('scopes: mock and real on one database and one broker', () => {
   });
 
   afterAll(async () => {
-    await Promise.all([mock?.stop(), real?.stop()]);
+    await Promise.all([mock?.close(), real?.close()]);
     await fx.teardown();
   });
 

@@ -8,7 +8,7 @@ import { schedulerFixture, type SchedulerFixture } from './setup.js';
 
 // Review #4: a leader whose tick waits on a publish to an unreachable broker must still
 // stop, and release its lease, at once; the run it could not publish goes to the outbox.
-describe('Scheduler.stop() with the broker unreachable', () => {
+describe('Scheduler.close() with the broker unreachable', () => {
   let fx: SchedulerFixture;
   let broker: TcpProxy;
   const started: Scheduler[] = [];
@@ -19,7 +19,7 @@ describe('Scheduler.stop() with the broker unreachable', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(started.map((s) => s.stop().catch(() => {})));
+    await Promise.all(started.map((s) => s.close().catch(() => {})));
     await broker?.close();
     await fx?.teardown();
   });
@@ -41,7 +41,7 @@ describe('Scheduler.stop() with the broker unreachable', () => {
 
     // Bounded by a guard far below publishTimeout and the lease TTL: without the fix it hangs.
     const outcome = await Promise.race([
-      a.stop().then(() => 'stopped'),
+      a.close().then(() => 'stopped'),
       new Promise((resolve) => setTimeout(() => resolve('still stopping after 10 s'), 10_000).unref()),
     ]);
     expect(outcome).toBe('stopped');
@@ -56,6 +56,6 @@ describe('Scheduler.stop() with the broker unreachable', () => {
     await b.start();
     await waitFor(() => b.isLeader(), 'b leads', { timeoutMs: 10_000 });
     await waitFor(async () => (await fx.store.getRun(stuck!.runId))?.publishedAt, 'the outbox to publish the stuck run', { timeoutMs: 10_000 });
-    await b.stop();
+    await b.close();
   });
 });
