@@ -172,26 +172,22 @@ export class ControlApi implements Control {
     const delayMs = options.delay === undefined ? 0 : parseDuration(options.delay, 'delay', 'ERR_INVALID_ARGUMENT');
     const now = this.#now();
     const availableAt = new Date(now.getTime() + delayMs);
-    let inserted: RunRecord | undefined;
-    // (scope, job_id, scheduled_for) is unique: two runs requested in the same millisecond,
-    // or one landing on a slot instant, move to the next free millisecond.
-    for (let shift = 0; inserted === undefined && shift < 10; shift++) {
-      const at = new Date(now.getTime() + shift);
-      if (job.schedule && shift === 0 && nextRun(job.schedule, new Date(at.getTime() - 1)).getTime() === at.getTime()) continue;
-      const run: NewRun = {
-        runId: randomUUID(),
-        jobId: id,
-        scheduledFor: at,
-        triggerSource: 'manual',
-        params,
-        epoch: job.epoch,
-        status: 'pending',
-        staleAt: staleAtFor(job, availableAt, true),
-        availableAt,
-      };
-      [inserted] = await store.insertRuns(scope, [run], now);
-    }
-    if (inserted === undefined) throw new WarrenError('ERR_CONFLICT', `Could not record a manual run of "${id}": too many at once`, { field: 'id' });
+    // A manual run is not a slot: (scope, job_id, scheduled_for) is unique for every other
+    // trigger only (migration 2), so concurrent calls never conflict and a run requested at
+    // a slot's instant leaves the slot to the schedule.
+    const run: NewRun = {
+      runId: randomUUID(),
+      jobId: id,
+      scheduledFor: now,
+      triggerSource: 'manual',
+      params,
+      epoch: job.epoch,
+      status: 'pending',
+      staleAt: staleAtFor(job, availableAt, true),
+      availableAt,
+    };
+    const [inserted] = await store.insertRuns(scope, [run], now);
+    if (inserted === undefined) throw new WarrenError('ERR_CONFLICT', `Could not record a manual run of "${id}"`, { field: 'id' });
     const published = await this.#publish([inserted], now);
     await this.#record(id, 'run-now', options, { runId: inserted.runId, params, delayMs });
     // The run as created, not re-read: a worker may already have claimed it, and the answer

@@ -136,9 +136,9 @@ export function slotsContract(c: ContractContext): void {
     it('inserts runs created at `now` and de-duplicates by id and by (job, scheduled_for)', async () => {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'manual', {}, null);
-      const first = await c.store().insertRuns(scope, [newRun(job, runId(scope, 'r1'), { scheduledFor: at(5), triggerSource: 'manual', params: { x: [1, 2] }, attempt: 2 })], at(5));
+      const first = await c.store().insertRuns(scope, [newRun(job, runId(scope, 'r1'), { scheduledFor: at(5), triggerSource: 'backfill', params: { x: [1, 2] }, attempt: 2 })], at(5));
       expect(first).toHaveLength(1);
-      expect(first[0]).toMatchObject({ runId: runId(scope, 'r1'), scope, jobId: 'manual', triggerSource: 'manual', params: { x: [1, 2] }, attempt: 2, status: 'pending', createdAt: at(5) });
+      expect(first[0]).toMatchObject({ runId: runId(scope, 'r1'), scope, jobId: 'manual', triggerSource: 'backfill', params: { x: [1, 2] }, attempt: 2, status: 'pending', createdAt: at(5) });
       const again = await c.store().insertRuns(scope, [
         newRun(job, runId(scope, 'r1'), { scheduledFor: at(6) }),
         newRun(job, runId(scope, 'r2'), { scheduledFor: at(5) }),
@@ -146,6 +146,17 @@ export function slotsContract(c: ContractContext): void {
       ], at(7));
       expect(again.map((r) => r.runId)).toEqual([runId(scope, 'r3')]);
       expect(await c.store().insertRuns(scope, [], at(7))).toEqual([]);
+    });
+
+    it('a manual run is not a slot: manual runs share an instant with each other and with a slot, ids still de-duplicate', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'm', {}, null);
+      const manual = (name: string) => newRun(job, runId(scope, name), { scheduledFor: at(5), triggerSource: 'manual' });
+      const inserted = await c.store().insertRuns(scope, [manual('a'), manual('b'), newRun(job, runId(scope, 'slot'), { scheduledFor: at(5), triggerSource: 'scheduler' }), manual('c')], at(5));
+      expect(sorted(inserted.map((r) => r.runId))).toEqual(sorted([runId(scope, 'a'), runId(scope, 'b'), runId(scope, 'slot'), runId(scope, 'c')]));
+      // The slot key still holds for the schedule's own runs, and a run id never repeats.
+      const again = await c.store().insertRuns(scope, [manual('a'), newRun(job, runId(scope, 'slot2'), { scheduledFor: at(5), triggerSource: 'catchup' })], at(6));
+      expect(again).toEqual([]);
     });
   });
 

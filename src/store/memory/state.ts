@@ -52,12 +52,13 @@ export function sameInstant(a: Date | null, b: Date | null): boolean {
 const FINAL_ON_INSERT = new Set(['missed', 'skipped', 'expired', 'cancelled']);
 
 /**
- * `INSERT … ON CONFLICT DO NOTHING` on run_id and on (scope, job_id, scheduled_for):
- * returns the stored row, or null when either key already exists.
+ * `INSERT … ON CONFLICT DO NOTHING` on run_id and on (scope, job_id, scheduled_for) for
+ * every run but a manual one (migration 2: runNow is not a slot): returns the stored row,
+ * or null when either key already exists.
  */
 export function insertRun(state: MemoryState, scope: string, input: NewRun, now: Date): RunRecord | null {
-  const slot = slotKey(scope, input.jobId, input.scheduledFor);
-  if (state.runs.has(input.runId) || state.slots.has(slot)) return null;
+  const slot = input.triggerSource === 'manual' ? null : slotKey(scope, input.jobId, input.scheduledFor);
+  if (state.runs.has(input.runId) || (slot !== null && state.slots.has(slot))) return null;
   const run: RunRecord = {
     runId: input.runId,
     scope,
@@ -83,7 +84,7 @@ export function insertRun(state: MemoryState, scope: string, input: NewRun, now:
   };
   state.runs.set(run.runId, run);
   state.runSeq.set(run.runId, ++state.seq);
-  state.slots.add(slot);
+  if (slot !== null) state.slots.add(slot);
   const key = jobKey(scope, run.jobId);
   const list = state.runsByJob.get(key);
   if (list) list.push(run);
