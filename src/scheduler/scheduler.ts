@@ -82,7 +82,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
     this.instanceId = o.instanceId;
     this.role = o.role;
     this.#ownsStore = o.store === undefined;
-    this.store = o.store ?? new PgStore({ pool: o.pool as never, schema: o.schema });
+    this.store = o.store ?? new PgStore({ pool: o.pool as never, schema: o.schema, onError: (error) => this.#error(error, 'database') });
     this.#ownsTransport = o.transport === undefined && o.amqpUrl !== undefined;
     this.#transport = o.transport ?? null;
     const publisher = new RunPublisher(this.store, () => this.#transport);

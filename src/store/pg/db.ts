@@ -52,6 +52,54 @@ export function isPool(db: Queryable): db is PoolLike {
   return true;
 }
 
+type ErrorSink = (err: Error) => void;
+interface ErrorGuard {
+  sinks: Set<ErrorSink>;
+  listener: ErrorSink;
+}
+const guards = new WeakMap<object, ErrorGuard>();
+
+/**
+ * A `pg.Pool` emits `error` for an idle client whose backend died (pg_terminate_backend, a
+ * server restart, a cut connection), and a `pg.Client` for its own connection; with no
+ * listener Node throws it and the host process exits, the seed's "service died at a
+ * dependency's hiccup". While warren uses a pool or client it listens (one listener per
+ * pool however many stores share it), hands the error to `sink` (warren's events), and the
+ * pool drops the dead client by itself. Returns the release; the last one detaches.
+ */
+export function guardConnectionErrors(db: Queryable, sink: ErrorSink): () => void {
+  const emitter = db as unknown as { on?: (event: string, fn: ErrorSink) => unknown; removeListener?: (event: string, fn: ErrorSink) => unknown };
+  if (typeof emitter.on !== 'function' || typeof emitter.removeListener !== 'function') return () => {};
+  let guard = guards.get(db);
+  if (guard === undefined) {
+    const sinks = new Set<ErrorSink>();
+    const listener: ErrorSink = (err) => {
+      for (const each of sinks) {
+        try {
+          each(err);
+        } catch {
+          // A throwing sink must not turn the error back into a crash.
+        }
+      }
+    };
+    guard = { sinks, listener };
+    guards.set(db, guard);
+    emitter.on('error', listener);
+  }
+  const own = guard;
+  const entry: ErrorSink = (err) => sink(err);
+  own.sinks.add(entry);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    own.sinks.delete(entry);
+    if (own.sinks.size > 0) return;
+    emitter.removeListener!('error', own.listener);
+    guards.delete(db);
+  };
+}
+
 /** Quotes an identifier (the schema name) for SQL text. */
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;

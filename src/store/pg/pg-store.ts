@@ -16,7 +16,7 @@ import type {
   AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, JobChange, JobRecord,
   LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
 } from '../port.js';
-import { SqlRunner, advisoryKey, quoteIdent, sendQuery, sqlState, type Queryable, type QueryResultLike } from './db.js';
+import { SqlRunner, advisoryKey, guardConnectionErrors, quoteIdent, sendQuery, sqlState, type Queryable, type QueryResultLike } from './db.js';
 import { jobKey, planClaims, planCompletions } from './decide.js';
 import { JobChangeListener } from './listener.js';
 import { RUN_UPDATE_COLUMNS, buildQueries, type Queries } from './queries.js';
@@ -48,6 +48,12 @@ const pgStoreOptionsSchema = z.object({
    * @default true
    */
   preparedStatements: z.boolean().default(true),
+  /**
+   * Receives the connection errors the pool or client emits while this store uses it (an
+   * idle client whose backend was terminated, a reset). The store listens for them so they
+   * never crash the host; they are also written to `debug('warren:store')`.
+   */
+  onError: z.custom<(error: Error) => void>((value) => typeof value === 'function', { message: 'expected a function' }).optional(),
 });
 
 export type PgStoreOptions = z.input<typeof pgStoreOptionsSchema>;
@@ -77,6 +83,7 @@ export class PgStore implements Store {
   readonly #listener: JobChangeListener;
   /** Statement text → prepared statement name; null when `preparedStatements` is off. */
   #names: Map<string, string> | null;
+  readonly #unguard: () => void;
 
   constructor(options: PgStoreOptions) {
     const parsed = pgStoreOptionsSchema.safeParse(options);
@@ -91,6 +98,11 @@ export class PgStore implements Store {
     this.#q = buildQueries(quoteIdent(this.schema));
     this.#names = parsed.data.preparedStatements ? statementNames(this.#q) : null;
     this.#listener = new JobChangeListener(this.#runner, notifyChannel(this.schema), parsed.data.clock ?? systemClock);
+    const onError = parsed.data.onError;
+    this.#unguard = guardConnectionErrors(parsed.data.pool, (err) => {
+      debug('connection error on the pool (survived): %s', err.message);
+      onError?.(err);
+    });
   }
 
   /** The single door to the database (outside transactions). */
@@ -435,6 +447,7 @@ export class PgStore implements Store {
 
   async close(): Promise<void> {
     await this.#listener.close();
+    this.#unguard();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
