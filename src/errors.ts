@@ -21,7 +21,8 @@ export type WarrenErrorCode =
   | 'ERR_TIMEOUT'
   | 'ERR_NON_RETRYABLE'
   | 'ERR_RETRY_AFTER'
-  | 'ERR_UNAUTHORIZED';
+  | 'ERR_UNAUTHORIZED'
+  | 'ERR_UNREACHABLE';
 
 const BRAND = Symbol.for('warren.error');
 

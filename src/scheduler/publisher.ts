@@ -1,4 +1,5 @@
 import type { Transport } from '../broker/transport.js';
+import { WarrenError } from '../errors.js';
 import { publishRuns } from '../broker/publish-run.js';
 import type { JobConfig } from '../define/types.js';
 import { workQueueName } from '../names.js';
@@ -9,6 +10,11 @@ import type { JobRecord, RunRecord, Store } from '../store/port.js';
  * first (idempotently; the transport re-declares it after a reconnect) so a trigger waits
  * in the queue for a worker that has not booted yet instead of coming back unroutable.
  * A failed publish leaves the run unpublished: the leader's outbox pass retries it.
+ *
+ * While the broker is unreachable nothing is sent (nor buffered): the leader must keep
+ * claiming and recording slots on time instead of waiting on publishes the transport
+ * would hold until `publishTimeout`. The runs stay unpublished, and the outbox sends them
+ * as soon as the broker is back (the scheduler wakes the tick on reconnect).
  */
 export class RunPublisher {
   readonly #asserted = new Set<string>();
@@ -27,6 +33,11 @@ export class RunPublisher {
   async publish(runs: readonly RunRecord[], jobOf: (jobId: string) => Promise<JobRecord | null>, now: number, onConfirmed?: () => void): Promise<{ published: RunRecord[]; failed: Array<{ runId: string; error: unknown }> }> {
     const transport = this.transportOf();
     if (transport === null || runs.length === 0) return { published: [], failed: [] };
+    if (!transport.isConnected()) {
+      onConfirmed?.();
+      const error = new WarrenError('ERR_UNREACHABLE', 'broker unreachable: the triggers stay in the outbox until it is back');
+      return { published: [], failed: runs.map((run) => ({ runId: run.runId, error })) };
+    }
     const configs = new Map<string, JobConfig>();
     const failed: Array<{ runId: string; error: unknown }> = [];
     const seen = new Set<string>();

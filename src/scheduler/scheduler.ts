@@ -159,11 +159,17 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
         transport.on('error', (error) => this.#error(error, 'broker'));
         this.#transport = transport;
       }
+      // A returning broker is used at once: the outbox sends what was decided meanwhile.
+      this.#transport?.on('connect', this.#onBrokerBack);
       await this.#boot();
       if (this.#state === 'starting') this.#state = 'started';
     })();
     return this.#starting;
   }
+
+  readonly #onBrokerBack = (): void => {
+    if (this.isLeader()) this.#ticker?.wake();
+  };
 
   async #boot(): Promise<void> {
     if (this.#closed()) return;
@@ -215,6 +221,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       if (this.#ownsTransport) await this.#transport?.close().catch(() => {});
       await tickerStopped;
       await this.#elector?.stop();
+      this.#transport?.off('connect', this.#onBrokerBack);
       const unsubscribe = this.#unsubscribe;
       this.#unsubscribe = null;
       await unsubscribe?.().catch(() => {});

@@ -18,6 +18,9 @@ import { reapExpiredLeases, type ReapedRun } from './reaper.js';
 
 const debug = createDebug('warren:scheduler');
 
+/** Most unsent runs a leader remembers for a prompt resend (the outbox finds the rest). */
+const MAX_UNSENT = 10_000;
+
 export interface TickSummary {
   at: Date;
   /** Outbox runs republished. */
@@ -92,6 +95,12 @@ export class Ticker {
   #failures = 0;
   /** A follow-up wake after a control action, for runs it left to the outbox. */
   #followUpAt = Number.POSITIVE_INFINITY;
+  /**
+   * Runs this leader claimed but could not publish (the broker away): sent again on the
+   * next tick that finds the broker back, without waiting for the outbox grace that
+   * protects other instances' fresh runs. Bounded; the outbox query finds any beyond it.
+   */
+  readonly #unsent = new Map<string, RunRecord>();
 
   constructor(options: TickerOptions) {
     this.#o = options;
@@ -106,6 +115,7 @@ export class Ticker {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#unsent.clear();
     this.#timer?.cancel();
     this.#timer = null;
     this.#timerAt = Number.POSITIVE_INFINITY;
@@ -153,6 +163,17 @@ export class Ticker {
     const now = this.#o.clock.now();
     if (this.#again) this.#armAt(now, true);
     else if (next !== null) this.#armAt(next, true);
+  }
+
+  /** The outbox's runs and this leader's unsent ones, each once, at most `limit`. */
+  #resendable(unpublished: readonly RunRecord[], limit: number): RunRecord[] {
+    if (this.#unsent.size === 0) return [...unpublished];
+    const byId = new Map(unpublished.map((run) => [run.runId, run]));
+    for (const [runId, run] of this.#unsent) {
+      if (byId.size >= limit) break;
+      if (!byId.has(runId)) byId.set(runId, run);
+    }
+    return [...byId.values()];
   }
 
   /** One tick; returns when to tick next, or null when leadership is gone. */
@@ -249,14 +270,21 @@ export class Ticker {
           phases.markPublished = lap();
           summary.published += published.length;
           published.forEach((run) => o.onPublished(run));
-          if (failed.length > 0) debug('%d triggers left to the outbox: %s', failed.length, String((failed[0]!.error as Error)?.message ?? failed[0]!.error));
+          if (failed.length > 0) {
+            debug('%d triggers left to the outbox: %s', failed.length, String((failed[0]!.error as Error)?.message ?? failed[0]!.error));
+            const failedIds = new Set(failed.map((f) => f.runId));
+            for (const run of pendingRuns) if (failedIds.has(run.runId) && this.#unsent.size < MAX_UNSENT) this.#unsent.set(run.runId, run);
+          }
         }
       }
 
-      // The outbox's runs are overdue by the grace already: republished after the on-time slots.
-      if (unpublished.length > 0) {
+      // The outbox's runs are overdue by the grace already: republished after the on-time
+      // slots, with the runs this leader could not send itself (the broker was away).
+      const resend = this.#resendable(unpublished, limit);
+      if (resend.length > 0) {
         lap();
-        const { published } = await o.publisher.publish(unpublished, jobOf, nowMs);
+        const { published } = await o.publisher.publish(resend, jobOf, nowMs);
+        for (const run of published) this.#unsent.delete(run.runId);
         summary.republished = published.length;
         summary.published += published.length;
         published.forEach((run) => o.onPublished(run));

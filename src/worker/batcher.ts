@@ -131,7 +131,8 @@ export class Batcher<I, O> {
             break;
           }
           attempt += 1;
-          const delay = retryDelayMs(attempt, 100, 5_000);
+          // Capped at 1 s: a database that comes back is used within about a second.
+          const delay = retryDelayMs(attempt, 100, 1_000);
           this.#opts.onRetry?.(err, attempt, delay);
           await new Promise<void>((resolve) => {
             const wake = () => {

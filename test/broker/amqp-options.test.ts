@@ -23,7 +23,7 @@ describe('AmqpTransport options', () => {
       publishTimeout: '30s',
       queueType: 'quorum',
       connectTimeoutMs: 10_000,
-      reconnect: { minMs: 500, maxMs: 30_000 },
+      reconnect: { minMs: 250, maxMs: 1_000 },
     });
   });
 

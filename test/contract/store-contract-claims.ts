@@ -76,13 +76,36 @@ export function claimsContract(c: ContractContext): void {
       expect((await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(2))))[0]!.outcome).toBe('claimed');
     });
 
+    it('expired past staleAt with its trigger published in time: the plain reason', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'work');
+      const run = await seedRun(c.store(), scope, job, 'p', { staleAt: at(48) });
+      await c.store().markPublished([{ runId: run.runId, attempt: 1 }], at(1));
+      expect((await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(49))))[0]!.outcome).toBe('expired');
+      expect(await c.store().getRun(run.runId)).toMatchObject({ status: 'expired', error: 'not started before its stale-after deadline' });
+    });
+
+    it('a retry past its stale deadline is failed, not expired: an earlier attempt ran', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'work');
+      const run = await seedRun(c.store(), scope, job, 'crashed', { staleAt: at(48) });
+      await claimOne(c.store(), run, at(1));
+      const [retried] = await c.store().completeRuns([{ runId: run.runId, attempt: 1, guard: { workerId: 'worker-a' }, status: 'failed', error: 'lease expired', finishedAt: at(2), retryAt: at(3) }]);
+      expect(retried!.run).toMatchObject({ status: 'pending', attempt: 2 });
+      const late = new Date(retried!.run!.staleAt!.getTime() + 1);
+      const [result] = await c.store().claimRuns([{ runId: run.runId, attempt: 2 }], ctx(late));
+      expect(result!.outcome).toBe('expired');
+      expect(await c.store().getRun(run.runId)).toMatchObject({ status: 'failed', startedAt: null, error: 'attempt 2 not started before its stale-after deadline; attempt 1 ran and ended: lease expired' });
+    });
+
     it('expired past staleAt: recorded expired', async () => {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'work');
       const run = await seedRun(c.store(), scope, job, 'r', { staleAt: at(48) });
       const [result] = await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(49)));
       expect(result!.outcome).toBe('expired');
-      expect(await c.store().getRun(run.runId)).toMatchObject({ status: 'expired', finishedAt: at(49), startedAt: null });
+      // Never published: the reason says the trigger, not the workers, was late.
+      expect(await c.store().getRun(run.runId)).toMatchObject({ status: 'expired', finishedAt: at(49), startedAt: null, error: 'not started before its stale-after deadline: its trigger was not published in time (broker unreachable, or no leader)' });
       // Before the deadline it would have run.
       const fresh = await seedRun(c.store(), scope, job, 'r2', { staleAt: at(48) });
       expect((await c.store().claimRuns([{ runId: fresh.runId, attempt: 1 }], ctx(at(47))))[0]!.outcome).toBe('claimed');

@@ -55,15 +55,17 @@ export const amqpTransportOptionsSchema = z
     connectTimeoutMs: z.number().int().min(100).default(10_000),
     /**
      * Reconnect backoff: full jitter between `minMs` and an exponentially growing cap
-     * bounded by `maxMs`. Also paces re-opening a channel the server closed.
-     * @default { minMs: 500, maxMs: 30000 }
+     * bounded by `maxMs`. Also paces re-opening a channel the server closed. A low cap
+     * means a returning broker is used within about a second; a refused connection attempt
+     * per second and process is nothing to a broker that is starting.
+     * @default { minMs: 250, maxMs: 1000 }
      */
     reconnect: z
       .object({
-        minMs: z.number().int().min(0).default(500),
-        maxMs: z.number().int().min(1).default(30_000),
+        minMs: z.number().int().min(0).default(250),
+        maxMs: z.number().int().min(1).default(1_000),
       })
-      .default({ minMs: 500, maxMs: 30_000 })
+      .default({ minMs: 250, maxMs: 1_000 })
       .refine((r) => r.minMs <= r.maxMs, { message: 'minMs <= maxMs', path: ['minMs'] }),
   })
   .strict();

@@ -1,3 +1,4 @@
+import { staleOutcome } from '../stale.js';
 import type { ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, HeartbeatResult, RunRecord } from '../port.js';
 import { type MemoryState, clone, insertRun, jobKey, liveRunsOf } from './state.js';
 import { retryStaleAt } from '../pg/decide.js';
@@ -28,7 +29,8 @@ export function claimRuns(state: MemoryState, requests: readonly ClaimRequest[],
       return answer('stale_epoch');
     }
     if (run.staleAt !== null && now.getTime() > run.staleAt.getTime()) {
-      finish(run, 'expired', now, 'not started before its stale-after deadline');
+      const { status, error } = staleOutcome(run);
+      finish(run, status, now, error);
       return answer('expired');
     }
     if (now.getTime() < run.availableAt.getTime()) return answer('early');

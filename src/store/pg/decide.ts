@@ -3,6 +3,7 @@
  * the caller's transaction. Requests are applied in order against an evolving view, so a
  * batch behaves exactly like the same requests one at a time (and like MemoryStore).
  */
+import { staleOutcome } from '../stale.js';
 import type { AttemptRecord, ClaimContext, ClaimResult, Completion, CompletionResult, JobRecord, NewRun, RunRecord, RunStatus } from '../port.js';
 import type { ClaimRequest } from '../port.js';
 
@@ -37,7 +38,10 @@ export function planClaims(requests: readonly ClaimRequest[], runs: Map<string, 
     if (run.status !== 'pending' || run.attempt !== request.attempt) return result('duplicate', run);
     // A manual run belongs to no chain or slot, so a pause/resume does not invalidate it.
     if (run.epoch !== job.epoch && run.triggerSource !== 'manual') return result('stale_epoch', finish(run, 'cancelled', 'stale epoch'));
-    if (run.staleAt !== null && now > run.staleAt.getTime()) return result('expired', finish(run, 'expired', 'not started before its stale-after deadline'));
+    if (run.staleAt !== null && now > run.staleAt.getTime()) {
+      const { status, error } = staleOutcome(run);
+      return result('expired', finish(run, status, error));
+    }
     if (run.availableAt.getTime() > now) return result('early', run);
     if (job.overlap !== 'allowAll') {
       const live = liveRunning(job);
