@@ -183,6 +183,19 @@ describe('createTelegramBot: start, close and options', () => {
     expect(isWarrenError(await late.start().catch((e: unknown) => e), 'ERR_CLOSED')).toBe(true);
   });
 
+  it('a 409 Conflict (another process polls with the token) stops polling and is logged', async () => {
+    const errors: string[] = [];
+    const bot = createTelegramBot({ token: api.token, apiRoot: api.apiRoot, control, allowedChatIds: [1], logger: { error: (m) => errors.push(m) } });
+    await bot.start();
+    await waitFor(() => api.polling > 0, 'a getUpdates held open');
+    api.conflict();
+    await waitFor(() => errors.find((e) => e.startsWith('warren telegram: long polling stopped') && e.includes('409')), 'the conflict to be logged');
+    const polls = api.getUpdatesCalls;
+    await bot.close();
+    expect(api.getUpdatesCalls).toBe(polls);
+    expect(api.polling).toBe(0);
+  });
+
   it('rejects bad options with ERR_INVALID_OPTION naming the option', () => {
     const base = { token: api.token, control, allowedChatIds: [1] };
     const cases: Array<[Record<string, unknown>, string]> = [

@@ -48,6 +48,8 @@ export interface FakeBotApi {
   message(chat: FakeChat, text: string, from?: FakeUser): number;
   /** `sendMessage` to this chat fails with a Bot API error until cleared (`null`). */
   failSendTo(chatId: number | null): void;
+  /** Answers the held and the next `getUpdates` 409 Conflict, as Telegram does when a second process polls. */
+  conflict(): void;
   close(): Promise<void>;
 }
 
@@ -55,7 +57,10 @@ interface Waiter {
   offset: number;
   limit: number;
   respond(updates: unknown[]): void;
+  refuse(status: number, body: unknown): void;
 }
+
+const CONFLICT = { ok: false, error_code: 409, description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running' };
 
 export async function startFakeBotApi({ token = '123456:TEST-fake-token', username = 'WarrenTestBot' } = {}): Promise<FakeBotApi> {
   const botUser = { id: Number(token.split(':')[0]), is_bot: true, first_name: 'Warren', username, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
@@ -67,6 +72,7 @@ export async function startFakeBotApi({ token = '123456:TEST-fake-token', userna
   let nextMessageId = 1;
   let getUpdatesCalls = 0;
   let failingChat: number | null = null;
+  let conflict = false;
 
   const ok = (res: http.ServerResponse, result: unknown) => reply(res, 200, { ok: true, result });
   const reply = (res: http.ServerResponse, status: number, body: unknown) => {
@@ -93,19 +99,25 @@ export async function startFakeBotApi({ token = '123456:TEST-fake-token', userna
 
   const getUpdates = (body: Record<string, unknown>, res: http.ServerResponse) => {
     getUpdatesCalls++;
+    if (conflict) {
+      conflict = false;
+      return reply(res, 409, CONFLICT);
+    }
     const offset = typeof body.offset === 'number' ? body.offset : 0;
     const limit = typeof body.limit === 'number' ? body.limit : 100;
     const timeout = typeof body.timeout === 'number' ? body.timeout : 0;
     const updates = pending(offset, limit);
     if (updates.length > 0 || timeout <= 0) return ok(res, updates);
+    const settle = (send: () => void) => {
+      clearTimeout(timer);
+      waiters = waiters.filter((w) => w !== waiter);
+      send();
+    };
     const waiter: Waiter = {
       offset,
       limit,
-      respond: (result) => {
-        clearTimeout(timer);
-        waiters = waiters.filter((w) => w !== waiter);
-        ok(res, result);
-      },
+      respond: (result) => settle(() => ok(res, result)),
+      refuse: (status, body) => settle(() => reply(res, status, body)),
     };
     const timer = setTimeout(() => waiter.respond([]), timeout * 1000);
     // A client that gives up (grammY aborts its poll on stop) takes nothing with it.
@@ -186,6 +198,10 @@ export async function startFakeBotApi({ token = '123456:TEST-fake-token', userna
     },
     failSendTo(chatId) {
       failingChat = chatId;
+    },
+    conflict() {
+      if (waiters.length === 0) conflict = true;
+      for (const w of [...waiters]) w.refuse(409, CONFLICT);
     },
     async close() {
       for (const w of [...waiters]) w.respond([]);
