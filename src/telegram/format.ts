@@ -1,11 +1,18 @@
-/** Plain-text renderings of jobs and runs for chat replies (no Markdown: nothing to escape). */
+/**
+ * Plain-text renderings of jobs and runs for chat replies (no Markdown: nothing to escape).
+ * Every time is shown in one IANA zone, named after it.
+ */
+import { tzOffsetMs } from '../define/schedule.js';
 import type { TelegramJobStatus, TelegramRun } from './control.js';
 
-export function formatTime(value: Date | string | null | undefined): string {
+/** `2026-01-01 18:00:00 Asia/Seoul`: the wall time in `timeZone` (a canonical IANA name). */
+export function formatTime(value: Date | string | null | undefined, timeZone = 'UTC'): string {
   if (value === null || value === undefined) return 'never';
   const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) return String(value);
-  return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) return String(value);
+  const wall = timeZone === 'UTC' ? ms : ms + tzOffsetMs(timeZone, ms);
+  return `${new Date(wall).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} ${timeZone}`;
 }
 
 export function formatEvery(ms: number): string {
@@ -33,32 +40,32 @@ function state(job: TelegramJobStatus): string {
 }
 
 /** One line of `/job status`. */
-export function statusLine(job: TelegramJobStatus): string {
+export function statusLine(job: TelegramJobStatus, timeZone = 'UTC'): string {
   const parts = [`${job.id}: ${state(job)}`, formatSchedule(job.schedule)];
-  if (job.enabled && job.nextDueAt) parts.push(`next ${formatTime(job.nextDueAt)}`);
-  parts.push(job.lastRunAt ? `last ${job.lastStatus ?? 'run'} ${formatTime(job.lastRunAt)}` : 'never ran');
+  if (job.enabled && job.nextDueAt) parts.push(`next ${formatTime(job.nextDueAt, timeZone)}`);
+  parts.push(job.lastRunAt ? `last ${job.lastStatus ?? 'run'} ${formatTime(job.lastRunAt, timeZone)}` : 'never ran');
   if (job.running > 0) parts.push(`${job.running} running`);
   if (job.recentFailures > 0) parts.push(`${job.recentFailures} recent failure${job.recentFailures === 1 ? '' : 's'}`);
   return parts.join(', ');
 }
 
-export function runLine(run: TelegramRun): string {
+export function runLine(run: TelegramRun, timeZone = 'UTC'): string {
   const at = run.finishedAt ?? run.scheduledFor;
   const error = run.error ? `: ${run.error.length > 120 ? `${run.error.slice(0, 117)}...` : run.error}` : '';
-  return `- ${formatTime(at)} ${run.triggerSource} ${run.status}${error} (run ${run.runId.slice(0, 8)})`;
+  return `- ${formatTime(at, timeZone)} ${run.triggerSource} ${run.status}${error} (run ${run.runId.slice(0, 8)})`;
 }
 
 /** `/job status <id>`. */
-export function statusDetails(job: TelegramJobStatus, runs: TelegramRun[]): string {
+export function statusDetails(job: TelegramJobStatus, runs: TelegramRun[], timeZone = 'UTC'): string {
   const lines = [
     `${job.id}: ${state(job)}`,
     `schedule: ${formatSchedule(job.schedule)}${job.reschedule === 'queue' ? ' (queue mode)' : ''}`,
-    `next run: ${job.enabled ? formatTime(job.nextDueAt) : 'paused'}`,
-    `last run: ${job.lastRunAt ? `${formatTime(job.lastRunAt)} (${job.lastStatus ?? 'unknown'})` : 'never'}`,
+    `next run: ${job.enabled ? formatTime(job.nextDueAt, timeZone) : 'paused'}`,
+    `last run: ${job.lastRunAt ? `${formatTime(job.lastRunAt, timeZone)} (${job.lastStatus ?? 'unknown'})` : 'never'}`,
     `running: ${job.running}, recent failures: ${job.recentFailures}`,
   ];
   if (job.description) lines.push(`description: ${job.description}`);
-  if (runs.length > 0) lines.push('recent runs:', ...runs.map(runLine));
+  if (runs.length > 0) lines.push('recent runs:', ...runs.map((run) => runLine(run, timeZone)));
   return lines.join('\n');
 }
 

@@ -40,7 +40,8 @@ describe('warren/telegram over a real scheduler (PostgreSQL + RabbitMQ)', () => 
   it('/job help and a bare /job list the commands; unknown ones say so', async () => {
     const help = await say('/job help');
     expect(help).toContain('/job status <id>');
-    expect(help).toContain('/job run <id> [json params]');
+    expect(help).toContain('/job run <id> [params]');
+    expect(help).toContain('/job runs <id>');
     expect(await say('/job')).toBe(help);
     const unknown = await say('/job frobnicate report');
     expect(unknown).toMatch(/^Unknown command "frobnicate"/);
