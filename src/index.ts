@@ -9,7 +9,7 @@ export type { DefaultParamsSchema, NormalizedJobSpec } from './define/define-job
 export { nextRuns, nextRun, slotsBetween, periodAt } from './define/schedule.js';
 export { backoffDelayMs } from './util/backoff.js';
 export { createWorker } from './worker/index.js';
-export type { Worker, WorkerState, WorkerOptions, WorkerJob, WorkerLogger, WorkerEvents, WorkerStats, RunInfo } from './worker/index.js';
+export type { Worker, WorkerState, WorkerOptions, WorkerJob, WorkerQueue, QueueHandlerOptions, QueueParams, WorkerLogger, WorkerEvents, WorkerStats, RunInfo } from './worker/index.js';
 export { migrate } from './store/migrate.js';
 export type { MigrateOptions, MigrateResult } from './store/migrate.js';
 export { PgStore } from './store/pg/index.js';

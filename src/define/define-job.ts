@@ -88,6 +88,29 @@ function isZodSchema(value: unknown): value is z.ZodType {
   return typeof value === 'object' && value !== null && '_zod' in value && typeof (value as { safeParse?: unknown }).safeParse === 'function';
 }
 
+/** The one check of a params schema, shared by `defineJob` and `worker.handleQueue`. */
+export function paramsSchema(value: unknown, field: string, code: RuleCode): z.ZodType {
+  return isZodSchema(value) ? value : invalid(code, field, 'a zod schema', value);
+}
+
+/**
+ * The one parse of a run's params, shared by a definition's `parseParams` and a queue
+ * handler's `params`: `defaults` merged under `input`, then the schema. Throws
+ * ERR_INVALID_ARGUMENT naming the field (`params.action`); `owner` says whose schema it is.
+ */
+export function parseParamsWith<T>(schema: z.ZodType, defaults: Readonly<Record<string, unknown>>, input: unknown, owner: string): T {
+  if (input !== undefined && input !== null && !isPlainObject(input)) {
+    invalid('ERR_INVALID_ARGUMENT', 'params', 'an object', input);
+  }
+  const merged = { ...structuredClone(defaults), ...(input ?? {}) };
+  const result = schema.safeParse(merged);
+  if (result.success) return result.data as T;
+  const issue = result.error.issues[0];
+  const path = issue?.path ?? [];
+  const field = ['params', ...path.map(String)].join('.');
+  return invalid('ERR_INVALID_ARGUMENT', field, `a value the \`params\` schema of ${owner} accepts (${issue?.message ?? 'invalid'})`, valueAt(merged, path));
+}
+
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let value = root;
   for (const key of path) {
@@ -111,7 +134,7 @@ const jobSpecSchema = z
     queue: optional<string | null>((v) => assertName(v, 'queue', CODE), null),
     schedule: optional((v) => validateSchedule(v as never, 'schedule', CODE), null),
     reschedule: optional((v) => oneOf(v, RESCHEDULE_MODES, 'reschedule', CODE), JOB_DEFAULTS.reschedule),
-    params: optional<z.ZodType>((v) => (isZodSchema(v) ? v : invalid(CODE, 'params', 'a zod schema', v)), z.record(z.string(), z.unknown())),
+    params: optional<z.ZodType>((v) => paramsSchema(v, 'params', CODE), z.record(z.string(), z.unknown())),
     defaultParams: optional<Record<string, unknown> | null>((v) => plainObject(v, 'defaultParams', CODE), null),
     timeout: optional((v) => positiveDuration(v, 'timeout', CODE), JOB_DEFAULTS.timeoutMs),
     retry: rule((v) => normalizeRetry(v, 'retry', CODE)),
@@ -224,18 +247,7 @@ export function defineJob<TSchema extends z.ZodType = DefaultParamsSchema>(spec:
     scope: normalized.scope,
     config,
     paramsSchema: schema,
-    parseParams(input: unknown): z.output<TSchema> {
-      if (input !== undefined && input !== null && !isPlainObject(input)) {
-        invalid('ERR_INVALID_ARGUMENT', 'params', 'an object', input);
-      }
-      const merged = { ...structuredClone(config.params), ...(input ?? {}) };
-      const result = schema.safeParse(merged);
-      if (result.success) return result.data as z.output<TSchema>;
-      const issue = result.error.issues[0];
-      const path = issue?.path ?? [];
-      const field = ['params', ...path.map(String)].join('.');
-      return invalid('ERR_INVALID_ARGUMENT', field, `a value the \`params\` schema of job \`${normalized.id}\` accepts (${issue?.message ?? 'invalid'})`, valueAt(merged, path));
-    },
+    parseParams: (input: unknown) => parseParamsWith<z.output<TSchema>>(schema, config.params, input, `job \`${normalized.id}\``),
   };
   return Object.freeze(definition);
 }

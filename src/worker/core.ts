@@ -1,5 +1,4 @@
 import type { Clock, Timer } from '../clock.js';
-import type { JobDefinition, JobHandler } from '../define/types.js';
 import type { Transport } from '../broker/transport.js';
 import type { ClaimRequest, ClaimResult, Completion, CompletionResult, JobRecord, RunRecord, Store } from '../store/port.js';
 import type { SafeEmitter } from '../util/events.js';
@@ -7,19 +6,10 @@ import type { Batcher } from './batcher.js';
 import type { WorkerEvents, WorkerStats, RunInfo } from './events.js';
 import type { ResolvedWorkerOptions } from './options.js';
 import type { RunExecution } from './run-executor.js';
-import type { Semaphore } from './semaphore.js';
+import type { Handlers } from './handlers.js';
 import { retryDelayMs } from './retry-delay.js';
 import { workerDebug } from './job-logger.js';
 import { errorText } from './dead-letter.js';
-
-/** A job this worker runs, with its effective scope and work queue. */
-export interface Registration {
-  definition: JobDefinition<unknown>;
-  handler: JobHandler<unknown>;
-  scope: string;
-  /** `{scope}.jobs.{queue}` */
-  workQueue: string;
-}
 
 /** A claimed run, from claim (maybe waiting for a handler slot) until its completion is recorded (its lease is heartbeated meanwhile). */
 export interface RunningRun {
@@ -50,13 +40,8 @@ export interface WorkerCore {
   readonly transport: Transport;
   readonly events: SafeEmitter<WorkerEvents>;
   readonly counters: WorkerStats;
-  readonly jobs: ReadonlyMap<string, Registration>;
-  /** Work queue → the scope its messages must carry. */
-  readonly queueScopes: ReadonlyMap<string, string>;
-  /** Per queue: handlers running at once (`concurrency`). */
-  readonly slots: ReadonlyMap<string, Semaphore>;
-  /** Per queue: runs held at once, from delivery until the handler settles (`prefetch`). */
-  readonly windows: ReadonlyMap<string, Semaphore>;
+  /** Definitions and queue handlers, with each work queue's scope, handler slots and window. */
+  readonly handlers: Handlers;
   readonly claims: Batcher<ClaimRequest, ClaimResult>;
   readonly completions: Batcher<Completion, CompletionResult>;
   /** Results waiting to be written beyond which no new run is claimed (memory stays bounded). */

@@ -7,7 +7,7 @@ import { describeValue } from '../errors.js';
 export const deadLetterReason = {
   malformed: (detail: string) => `malformed message: ${detail}`,
   wrongScope: (got: string, expected: string) => `wrong scope ${describeValue(got)} (this worker serves ${describeValue(expected)})`,
-  unknownJob: (jobId: string) => `unknown job ${jobId}`,
+  unknownJob: (jobId: string, queue: string) => `unknown job ${jobId} on queue ${queue} (no job definition or queue handler for it here)`,
   unknownRun: (runId: string) => `unknown run ${runId}`,
   nonRetryable: (error: string) => `non-retryable failure: ${error}`,
   exhausted: (attempts: number, error: string) => `failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error}`,

@@ -1,7 +1,8 @@
 import { decodeMessage, type JobMessage } from '../broker/envelope.js';
 import type { Delivery } from '../broker/transport.js';
 import type { ClaimResult } from '../store/port.js';
-import { claimKey, retryUntil, type Registration, type WorkerCore } from './core.js';
+import { claimKey, retryUntil, type WorkerCore } from './core.js';
+import type { Registration } from './handlers.js';
 import { loseLease } from './lease.js';
 import { clip, deadLetterReason, errorText } from './dead-letter.js';
 import { workerDebug } from './job-logger.js';
@@ -10,7 +11,7 @@ import { startRun } from './finish-run.js';
 /**
  * The per-message state machine (docs/worker.md):
  *
- *   received ─ decode/scope/job check fails ─► dead-letter ─► ack
+ *   received ─ decode/scope check fails, or no handler (job definition or queue handler) ─► dead-letter ─► ack
  *      │
  *   take a window place (prefetch; unacked meanwhile) ─► claim (batched; retried while the store is down)
  *      ├ claimed ─► ack ─► take a handler slot (concurrency) ─► run ─► record result (batched, in the background)
@@ -34,12 +35,12 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
   const decoded = decodeMessage(delivery.body);
   if (!decoded.ok) return deadLetterAndAck(core, delivery, deadLetterReason.malformed(decoded.reason));
   const message = decoded.message;
-  const expectedScope = core.queueScopes.get(delivery.queue);
+  const expectedScope = core.handlers.queueScopes.get(delivery.queue);
   if (expectedScope !== undefined && message.scope !== expectedScope) {
     return deadLetterAndAck(core, delivery, deadLetterReason.wrongScope(message.scope, expectedScope));
   }
-  const registration = core.jobs.get(message.job_id);
-  if (!registration) return deadLetterAndAck(core, delivery, deadLetterReason.unknownJob(message.job_id));
+  const registration = core.handlers.find(message.job_id, delivery.queue);
+  if (!registration) return deadLetterAndAck(core, delivery, deadLetterReason.unknownJob(message.job_id, delivery.queue));
   if (registration.scope !== message.scope) {
     return deadLetterAndAck(core, delivery, deadLetterReason.wrongScope(message.scope, registration.scope));
   }
@@ -47,7 +48,7 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
 
   // The window (prefetch) bounds the runs held; the handler slot is taken only after the
   // claim, so claims of many deliveries batch while handlers run.
-  const window = core.windows.get(delivery.queue) ?? core.windows.get(registration.workQueue);
+  const window = core.handlers.windows.get(delivery.queue) ?? core.handlers.windows.get(registration.workQueue);
   let release: (() => void) | undefined;
   try {
     release = await window!.acquire();
@@ -107,7 +108,7 @@ async function onNotClaimed(core: WorkerCore, delivery: Delivery, message: JobMe
       return republishAndAck(core, delivery, message, delaySec);
     }
     default:
-      workerDebug('unexpected claim outcome %s for %s (job %s)', String(result.outcome), message.run_id, registration.definition.id);
+      workerDebug('unexpected claim outcome %s for %s (%s)', String(result.outcome), message.run_id, registration.label);
   }
 }
 

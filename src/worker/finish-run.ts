@@ -5,7 +5,8 @@ import type { ClaimResult, Completion, JobRecord, NewRun, RunRecord } from '../s
 import type { TriggerSource } from '../define/types.js';
 import { backoffDelayMs } from '../util/backoff.js';
 import { slotRunId } from '../util/uuid.js';
-import { retryUntil, type Registration, type RunningRun, type WorkerCore } from './core.js';
+import { retryUntil, type RunningRun, type WorkerCore } from './core.js';
+import type { Registration } from './handlers.js';
 import { clip, deadLetterReason, errorText } from './dead-letter.js';
 import type { RunInfo } from './events.js';
 import { scopedLogger, workerDebug } from './job-logger.js';
@@ -33,14 +34,14 @@ export async function startRun(core: WorkerCore, registration: Registration, del
     scheduledFor: run.scheduledFor,
   };
   const log = scopedLogger({ job_id: run.jobId, trigger_source: run.triggerSource, run_id: run.runId, attempt: run.attempt }, core.opts.logger);
-  const execution = new RunExecution({ definition: registration.definition, handler: registration.handler, run, job, clock: core.clock, timeoutGraceMs: core.opts.timeoutGrace, log });
+  const execution = new RunExecution({ parseParams: registration.parseParams, handler: registration.handler, run, job, clock: core.clock, timeoutGraceMs: core.opts.timeoutGrace, log });
   const entry: RunningRun = { info, run, job, execution, body: delivery.body, startedAt: core.clock.now(), provenUntil: 0, leaseTimer: null, lost: false };
   // A newer attempt replaces a lost entry of the same run (that one settles on its own).
   core.running.set(run.runId, entry);
   // The claim set lease_until = the claim's `now` + leaseTtl (from this worker's clock).
   proveLease(core, entry, run.leaseUntil?.getTime() ?? core.clock.now() + core.opts.leaseTtl);
   core.counters.claimed += 1;
-  const slots = core.slots.get(delivery.queue) ?? core.slots.get(registration.workQueue)!;
+  const slots = core.handlers.slots.get(delivery.queue) ?? core.handlers.slots.get(registration.workQueue)!;
   let release: () => void = () => {};
   try {
     // Claimed ahead of a free slot: wait for one, unless the run is stopped meanwhile

@@ -9,6 +9,7 @@ import type { JobDefinition, JobHandler, JobLogger } from '../define/types.js';
 import type { Queryable } from '../store/pg/db.js';
 import type { Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
+import type { WorkerQueue } from './handlers.js';
 
 /** Where the worker's log lines go besides `debug('warren:worker')`: any pino/winston-like object. */
 export type WorkerLogger = JobLogger;
@@ -77,6 +78,23 @@ export const workerOptionsSchema = z
           handler: z.custom<WorkerJob['handler']>((v) => typeof v === 'function', { error: 'a handler function' }),
         }),
         { error: 'an array of { definition, handler }' },
+      )
+      .default([]),
+    /**
+     * Queues to consume whatever job is routed to them (jobs created at run time included);
+     * more can be added with `worker.handleQueue()` before `start()`. `params` and `scope`
+     * are checked as `handleQueue`'s options are. @default []
+     */
+    queues: z
+      .array(
+        z.object({
+          queue: z.string({ error: 'a queue name' }),
+          handler: z.custom<WorkerQueue['handler']>((v) => typeof v === 'function', { error: 'a handler function' }),
+          // Checked by handleQueue, with the rule defineJob's `params` uses.
+          params: z.custom<WorkerQueue['params']>(() => true).optional(),
+          scope: z.string({ error: 'a scope string' }).optional(),
+        }).strict(),
+        { error: 'an array of { queue, handler, params?, scope? }' },
       )
       .default([]),
     /** Handlers running at once per queue. @default 10 */

@@ -1,6 +1,6 @@
 import type { Clock, Timer } from '../clock.js';
 import { NonRetryableError, WarrenError, isNonRetryable, retryAfterMs } from '../errors.js';
-import type { JobContext, JobDefinition, JobHandler, JobLogger } from '../define/types.js';
+import type { JobContext, JobHandler, JobLogger } from '../define/types.js';
 import type { JobRecord, RunRecord } from '../store/port.js';
 import { formatDuration } from '../util/duration.js';
 import { errorText } from './dead-letter.js';
@@ -21,7 +21,8 @@ export type RunOutcome =
   | { kind: 'abandoned' };
 
 export interface RunExecutionInput {
-  definition: JobDefinition<unknown>;
+  /** The handler's params from the claimed run (a definition's schema, or a queue handler's); throws on invalid params. */
+  parseParams(run: RunRecord, job: JobRecord): unknown;
   handler: JobHandler<unknown>;
   run: RunRecord;
   job: JobRecord;
@@ -62,10 +63,10 @@ export class RunExecution {
   start(): void {
     if (this.#settled || this.#started) return;
     this.#started = true;
-    const { definition, handler, run, job, clock } = this.#input;
+    const { handler, run, job, clock } = this.#input;
     let params: unknown;
     try {
-      params = definition.parseParams(run.params);
+      params = this.#input.parseParams(run, job);
     } catch (err) {
       this.#settle({ kind: 'failure', error: new NonRetryableError(`invalid params: ${errorText(err)}`, { cause: err }), nonRetryable: true, retryAfterMs: undefined });
       return;

@@ -1,23 +1,24 @@
 import { AmqpTransport } from '../broker/amqp-transport.js';
 import type { Consumer, Transport } from '../broker/transport.js';
 import { settle, type Clock, type Timer } from '../clock.js';
+import type { z } from 'zod';
 import type { JobDefinition, JobHandler, ParamsOf } from '../define/types.js';
 import { WarrenError, describeValue } from '../errors.js';
-import { assertScope, workQueueName } from '../names.js';
+import { workQueueName } from '../names.js';
 import { publishRuns } from '../broker/publish-run.js';
 import { PgStore } from '../store/pg/index.js';
 import type { ClaimRequest, ClaimResult, Completion, CompletionResult, JobRecord, RunRecord, Store } from '../store/port.js';
 import { syncDefinitions } from '../store/sync-definitions.js';
 import { SafeEmitter } from '../util/events.js';
 import { Batcher } from './batcher.js';
-import { retryUntil, type Registration, type RunningRun, type WorkerCore } from './core.js';
+import { retryUntil, type RunningRun, type WorkerCore } from './core.js';
 import { errorText } from './dead-letter.js';
 import { onDelivery } from './delivery.js';
 import { emptyStats, type WorkerEvents, type WorkerStats } from './events.js';
+import { Handlers, type QueueHandlerOptions, type QueueParams } from './handlers.js';
 import { Heartbeat } from './heartbeat.js';
 import { workerDebug } from './job-logger.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
-import { Semaphore } from './semaphore.js';
 import { startupRun } from './startup-runs.js';
 
 /** After the grace (and the results' flush), the most close() waits for the transport to close and background tasks to end. */
@@ -33,6 +34,13 @@ export interface Worker {
   /** Registers a handler; its params are typed by the definition. Only before start(). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   handle<D extends JobDefinition<any>>(definition: D, handler: JobHandler<ParamsOf<D>>): Worker;
+  /**
+   * Consumes `{scope}.jobs.{queue}` and runs every job routed to it, jobs created at run
+   * time (REST, Telegram, `upsert`) included, with their stored settings (timeout, retry,
+   * overlap, chain). A job this worker has a definition for keeps its own handler. Only
+   * before start().
+   */
+  handleQueue<S extends z.ZodType | undefined = undefined>(queue: string, handler: JobHandler<QueueParams<S>>, options?: QueueHandlerOptions<S>): Worker;
   /** Starts in the background and resolves at once: an unreachable broker or database is retried, never thrown. */
   start(): Promise<void>;
   /** Resolves once definitions are synced and the queues are consumed with the broker connected (the `started` event). */
@@ -56,10 +64,7 @@ class WorkerImpl implements Worker, WorkerCore {
   readonly clock: Clock;
   readonly events = new SafeEmitter<WorkerEvents>();
   readonly #stats = emptyStats();
-  readonly jobs = new Map<string, Registration>();
-  readonly queueScopes = new Map<string, string>();
-  readonly slots = new Map<string, Semaphore>();
-  readonly windows = new Map<string, Semaphore>();
+  readonly handlers: Handlers;
   readonly running = new Map<string, RunningRun>();
   readonly claiming = new Set<string>();
   readonly claims: Batcher<ClaimRequest, ClaimResult>;
@@ -84,7 +89,9 @@ class WorkerImpl implements Worker, WorkerCore {
   constructor(opts: ResolvedWorkerOptions) {
     this.opts = opts;
     this.clock = opts.clock;
+    this.handlers = new Handlers({ scope: opts.scope, concurrency: opts.concurrency, prefetch: opts.prefetch });
     for (const job of opts.jobs) this.handle(job.definition, job.handler);
+    for (const { queue, handler, ...options } of opts.queues) this.handleQueue(queue, handler, options);
     // When each claim request was first sent: a retried batch may find its own earlier claim.
     const firstSent = new WeakMap<ClaimRequest, number>();
     this.claims = new Batcher({
@@ -168,19 +175,19 @@ class WorkerImpl implements Worker, WorkerCore {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   handle<D extends JobDefinition<any>>(definition: D, handler: JobHandler<ParamsOf<D>>): Worker {
-    if (this.#state !== 'idle') throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle(${describeValue(definition?.id)}): the worker already started; register handlers before start()`, { field: 'definition' });
-    if (typeof definition !== 'object' || definition === null || typeof definition.id !== 'string' || typeof definition.parseParams !== 'function') {
-      throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle: expected a job definition from defineJob(), got ${describeValue(definition)}`, { field: 'definition' });
-    }
-    if (typeof handler !== 'function') throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle(${definition.id}): expected a handler function, got ${describeValue(handler)}`, { field: 'handler' });
-    if (this.jobs.has(definition.id)) throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle: job ${definition.id} is already registered`, { field: 'definition.id' });
-    const scope = definition.scope !== undefined ? assertScope(definition.scope, 'definition.scope', 'ERR_INVALID_ARGUMENT') : this.opts.scope;
-    const workQueue = workQueueName(scope, definition.config.queue);
-    this.jobs.set(definition.id, { definition: definition as JobDefinition<unknown>, handler: handler as JobHandler<unknown>, scope, workQueue });
-    this.queueScopes.set(workQueue, scope);
-    if (!this.slots.has(workQueue)) this.slots.set(workQueue, new Semaphore(this.opts.concurrency));
-    if (!this.windows.has(workQueue)) this.windows.set(workQueue, new Semaphore(this.opts.prefetch));
+    this.#assertIdle(`worker.handle(${describeValue(definition?.id)})`, 'definition');
+    this.handlers.addDefinition(definition, handler);
     return this;
+  }
+
+  handleQueue<S extends z.ZodType | undefined = undefined>(queue: string, handler: JobHandler<QueueParams<S>>, options?: QueueHandlerOptions<S>): Worker {
+    this.#assertIdle(`worker.handleQueue(${describeValue(queue)})`, 'queue');
+    this.handlers.addQueue(queue, handler, options);
+    return this;
+  }
+
+  #assertIdle(call: string, field: string): void {
+    if (this.#state !== 'idle') throw new WarrenError('ERR_INVALID_ARGUMENT', `${call}: the worker already started; register handlers before start()`, { field });
   }
 
   async start(): Promise<void> {
@@ -205,7 +212,7 @@ class WorkerImpl implements Worker, WorkerCore {
       workerDebug('boot failed: %O', err);
       this.events.emit('error', err instanceof Error ? err : new Error(errorText(err)));
     });
-    workerDebug('worker %s starting in scope %s with %d job(s)', this.workerId, this.scope, this.jobs.size);
+    workerDebug('worker %s starting in scope %s with %d handler(s)', this.workerId, this.scope, this.handlers.size);
   }
 
   readonly #onReturn = (queue: string, messageId: string | undefined): void => {
@@ -243,8 +250,9 @@ class WorkerImpl implements Worker, WorkerCore {
 
   /** Boot in any order: the database may be down; keep trying until it answers. */
   async #bootStore(signal: AbortSignal): Promise<void> {
-    const definitions = [...this.jobs.values()].map((r) => r.definition);
-    const records = await retryUntil('sync definitions', () => syncDefinitions(this.store, this.scope, definitions, new Date(this.clock.now())), {
+    const definitions = this.handlers.definitions();
+    const load = async () => [...(await syncDefinitions(this.store, this.scope, definitions, new Date(this.clock.now()))), ...(await this.#queueJobs())];
+    const records = await retryUntil('sync definitions', load, {
       clock: this.clock,
       signal,
       onError: (err, attempt) => this.#warn('store unreachable at start; retrying', err, attempt),
@@ -252,6 +260,18 @@ class WorkerImpl implements Worker, WorkerCore {
     if (!records) return;
     const startup = records.filter((r) => r.runOnStartup && r.enabled);
     if (startup.length > 0) await this.#insertStartupRuns(startup, signal);
+  }
+
+  /** The store's jobs routed to a queue handler here and not defined here (their runOnStartup is this worker's too). */
+  async #queueJobs(): Promise<JobRecord[]> {
+    const handled = this.handlers.handledQueues();
+    const found: JobRecord[] = [];
+    for (const scope of new Set(handled.map((q) => q.scope))) {
+      const queues = new Set(handled.filter((q) => q.scope === scope).map((q) => q.workQueue));
+      const jobs = await this.store.listJobs(scope);
+      found.push(...jobs.filter((job) => queues.has(workQueueName(scope, job.queue)) && !this.handlers.hasDefinition(job.jobId)));
+    }
+    return found;
   }
 
   async #insertStartupRuns(jobs: JobRecord[], signal: AbortSignal): Promise<void> {
@@ -279,7 +299,7 @@ class WorkerImpl implements Worker, WorkerCore {
 
   /** Declares and consumes every distinct work queue (several jobs may share one). */
   async #bootTransport(signal: AbortSignal): Promise<void> {
-    const queues = [...new Set([...this.jobs.values()].map((r) => r.workQueue))];
+    const queues = this.handlers.workQueues();
     const consumed = new Set<string>();
     await retryUntil(
       'assert and consume queues',
@@ -339,7 +359,7 @@ class WorkerImpl implements Worker, WorkerCore {
     await Promise.all(this.#consumers.map((c) => c.cancel().catch((err: Error) => workerDebug('cancel consumer: %s', err.message))));
     // Deliveries waiting for a window place are not claimed: they stay unacked and go back to
     // the queue. Claimed runs waiting for a handler slot keep waiting: they run within the grace.
-    for (const window of this.windows.values()) window.rejectWaiters();
+    for (const window of this.handlers.windows.values()) window.rejectWaiters();
     // Queued claims are dropped (their deliveries stay unacked and go back to the queue);
     // the claim in flight finishes, so a run claimed in Postgres is also run.
     this.claims.drain();

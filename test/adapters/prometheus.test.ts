@@ -98,7 +98,7 @@ describe('createPrometheusMetrics options and registration', () => {
   it('maps every dead-letter reason the worker writes to a bounded kind', () => {
     expect(deadLetterReasonKind(deadLetterReason.malformed('bad json'))).toBe('malformed');
     expect(deadLetterReasonKind(deadLetterReason.wrongScope('a', 'b'))).toBe('wrong_scope');
-    expect(deadLetterReasonKind(deadLetterReason.unknownJob('x'))).toBe('unknown_job');
+    expect(deadLetterReasonKind(deadLetterReason.unknownJob('x', 'test.jobs.q'))).toBe('unknown_job');
     expect(deadLetterReasonKind(deadLetterReason.unknownRun('0000'))).toBe('unknown_run');
     expect(deadLetterReasonKind(deadLetterReason.nonRetryable('nope'))).toBe('non_retryable');
     expect(deadLetterReasonKind(deadLetterReason.exhausted(3, 'boom'))).toBe('exhausted');
