@@ -91,7 +91,13 @@ class WorkerImpl implements Worker, WorkerCore {
     this.clock = opts.clock;
     this.handlers = new Handlers({ scope: opts.scope, concurrency: opts.concurrency, prefetch: opts.prefetch });
     for (const job of opts.jobs) this.handle(job.definition, job.handler);
-    for (const { queue, handler, ...options } of opts.queues) this.handleQueue(queue, handler, options);
+    opts.queues.forEach(({ queue, handler, ...options }, i) => {
+      try {
+        this.handleQueue(queue, handler, options);
+      } catch (err) {
+        throw asQueueOptionError(err, i);
+      }
+    });
     // When each claim request was first sent: a retried batch may find its own earlier claim.
     const firstSent = new WeakMap<ClaimRequest, number>();
     this.claims = new Batcher({
@@ -445,4 +451,11 @@ class WorkerImpl implements Worker, WorkerCore {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** A `queues[i]` entry is checked by handleQueue; its error is reported as the option's. */
+function asQueueOptionError(err: unknown, index: number): unknown {
+  if (!(err instanceof WarrenError) || err.field === undefined) return err;
+  const field = `queues.${index}.${err.field.replace(/^options\./, '')}`;
+  return new WarrenError('ERR_INVALID_OPTION', `Invalid worker option \`${field}\`: ${err.message.replace(/^[^:]*: /, '')}`, { field });
 }
