@@ -1,5 +1,5 @@
 import { createScheduler } from '../scheduler/index.js';
-import { createWorker } from '../worker/index.js';
+import { createWorker, type WorkerQueue } from '../worker/index.js';
 import type { Clock } from '../clock.js';
 import type { Transport } from '../broker/transport.js';
 import type { JobDefinition, JobHandler } from '../define/types.js';
@@ -61,7 +61,7 @@ export function spawnScheduler(
 
 export function spawnWorker(
   backends: ProcessBackends,
-  opts: { scope: string; workerId: string; jobs: Array<{ definition: JobDefinition<any>; handler: JobHandler<any> }>; extra?: Record<string, unknown> },
+  opts: { scope: string; workerId: string; jobs: Array<{ definition: JobDefinition<any>; handler: JobHandler<any> }>; queues: WorkerQueue[]; extra?: Record<string, unknown> },
 ): WorkerProcess {
   const worker = createWorker({
     ...(opts.extra ?? {}),
@@ -70,6 +70,7 @@ export function spawnWorker(
     clock: backends.clock,
     scope: opts.scope,
     jobs: opts.jobs,
+    queues: opts.queues,
     workerId: opts.workerId,
   });
   return {

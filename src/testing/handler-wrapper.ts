@@ -26,10 +26,11 @@ export class HandlerWrapper {
     this.#failures.set(jobId, queue);
   }
 
-  wrap(jobId: string, handler: JobHandler<any>, sandbox: ProcessSandbox): JobHandler<any> {
+  /** Keyed by the run's job id, so a queue handler's jobs (one handler, many ids) get their own failures. */
+  wrap(handler: JobHandler<any>, sandbox: ProcessSandbox): JobHandler<any> {
     return (ctx) => {
       this.#activity.bump();
-      const injected = this.#failures.get(jobId)?.shift();
+      const injected = this.#failures.get(ctx.jobId)?.shift();
       const controller = new AbortController();
       const onWorker = () => controller.abort(ctx.signal.reason);
       const onDeath = () => controller.abort(sandbox.deathSignal.reason);

@@ -3,7 +3,7 @@ import { WarrenError, describeValue } from '../errors.js';
 import { assertScope } from '../names.js';
 import { parseDuration } from '../util/duration.js';
 import type { JobDefinition, JobHandler } from '../define/types.js';
-import type { TestHarnessOptions } from './types.js';
+import type { HarnessQueue, TestHarnessOptions } from './types.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const hasFns = (v: unknown, names: string[]): boolean => isObject(v) && names.every((n) => typeof v[n] === 'function');
@@ -18,7 +18,16 @@ export const harnessOptionsSchema = z
         { error: 'a job definition from defineJob() or { definition, handler }' },
       ),
       { error: 'an array of job definitions' },
-    ),
+    )
+    .default([]),
+    /** Queue handlers by queue name. @default {} */
+    queues: z
+      .record(
+        z.string(),
+        z.custom<JobHandler<any> | HarnessQueue<any>>((v) => typeof v === 'function' || (isObject(v) && typeof v.handler === 'function'), { error: 'a handler function or { handler, params? }' }),
+        { error: 'an object of queue handlers by queue name' },
+      )
+      .default({}),
     handlers: z
       .union(
         [

@@ -7,6 +7,8 @@ import { MemoryStore } from '../store/memory-store.js';
 import { MemoryTransport } from '../broker/memory-transport.js';
 import type { Transport } from '../broker/transport.js';
 import type { JobDefinition, JobHandler } from '../define/types.js';
+import type { WorkerQueue } from '../worker/index.js';
+import { Handlers, asOptionError } from '../worker/handlers.js';
 import { Activity } from './activity.js';
 import { DeadLetterLog } from './dead-letters.js';
 import { HandlerWrapper } from './handler-wrapper.js';
@@ -54,6 +56,7 @@ export class TestHarness implements AsyncDisposable {
   readonly #activity = new Activity();
   readonly #ownsBackends: boolean;
   readonly #jobs: Array<{ definition: JobDefinition<any>; handler: JobHandler<any> }>;
+  readonly #queues: WorkerQueue[];
   readonly #handlers: HandlerWrapper;
   readonly #deadLetterLog: DeadLetterLog;
   readonly #observedTransport: Transport;
@@ -83,6 +86,16 @@ export class TestHarness implements AsyncDisposable {
       const handler = pair.handler ?? byId[pair.definition.id] ?? (() => undefined);
       return { definition: pair.definition, handler };
     });
+    this.#queues = Object.entries(o.queues).map(([queue, entry]) => (typeof entry === 'function' ? { queue, handler: entry } : { ...entry, queue }));
+    // Checked now (as each worker will), so a bad entry fails here rather than at start().
+    const check = new Handlers({ scope: this.scope, concurrency: 1, prefetch: 1 });
+    for (const { queue, handler, ...rest } of this.#queues) {
+      try {
+        check.addQueue(queue, handler, rest);
+      } catch (err) {
+        throw asOptionError(err, 'harness', `queues.${queue}`);
+      }
+    }
     const known = new Set(this.#jobs.map((j) => j.definition.id));
     for (const id of Object.keys(byId)) {
       if (!known.has(id)) throw new WarrenError('ERR_INVALID_OPTION', `Invalid harness option \`handlers.${id}\`: no job with id "${id}" in \`jobs\``, { field: `handlers.${id}` });
@@ -225,7 +238,7 @@ export class TestHarness implements AsyncDisposable {
 
   /** Messages in the jobs' dead-letter queues (poison messages, exhausted retries), oldest first. */
   deadLetters(jobId?: string): DeadLetter[] {
-    const queues = this.#jobs.map((j) => workQueueName(j.definition.scope ?? this.scope, j.definition.config.queue));
+    const queues = [...this.#jobs.map((j) => workQueueName(j.definition.scope ?? this.scope, j.definition.config.queue)), ...this.#queues.map((q) => workQueueName(this.scope, q.queue))];
     return this.#deadLetterLog.list(queues, jobId);
   }
 
@@ -250,7 +263,8 @@ export class TestHarness implements AsyncDisposable {
    * error (e.g. a NonRetryableError) once; `failNext(id, error, 2)` twice.
    */
   failNext(jobId: string, errorOrCount: unknown = 1, count?: number): void {
-    if (!this.#jobs.some((j) => j.definition.id === jobId)) throw new WarrenError('ERR_JOB_NOT_FOUND', `failNext: no job "${jobId}" in this harness`, { field: 'jobId' });
+    // With queue handlers any id may be a store-only job routed to them.
+    if (this.#queues.length === 0 && !this.#jobs.some((j) => j.definition.id === jobId)) throw new WarrenError('ERR_JOB_NOT_FOUND', `failNext: no job "${jobId}" in this harness`, { field: 'jobId' });
     this.#handlers.failNext(jobId, errorOrCount, count);
   }
 
@@ -379,8 +393,9 @@ export class TestHarness implements AsyncDisposable {
   #newWorker(): Slot<WorkerProcess> {
     const n = ++this.#instances;
     const sandbox = new ProcessSandbox(`worker-${n}`, this.#backends(), this.#activity);
-    const jobs = this.#jobs.map(({ definition, handler }) => ({ definition, handler: this.#handlers.wrap(definition.id, handler, sandbox) }));
-    const proc = spawnWorker(sandbox, { scope: this.scope, workerId: `${this.scope}-worker-${n}`, jobs, extra: this.#options.workerOptions });
+    const jobs = this.#jobs.map(({ definition, handler }) => ({ definition, handler: this.#handlers.wrap(handler, sandbox) }));
+    const queues = this.#queues.map((q) => ({ ...q, handler: this.#handlers.wrap(q.handler, sandbox) }));
+    const proc = spawnWorker(sandbox, { scope: this.scope, workerId: `${this.scope}-worker-${n}`, jobs, queues, extra: this.#options.workerOptions });
     return { sandbox, proc };
   }
 

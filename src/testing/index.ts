@@ -10,6 +10,7 @@ export { createTestHarness, TestHarness } from './harness.js';
 export type {
   TestHarnessOptions,
   HarnessJob,
+  HarnessQueue,
   HarnessRun,
   HarnessAttempt,
   HarnessAudit,

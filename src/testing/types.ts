@@ -3,6 +3,8 @@ import type { Transport } from '../broker/transport.js';
 import type { JobDefinition, JobHandler, TriggerSource } from '../define/types.js';
 import type { AuditEntry, RunRecord, RunStatus, Store } from '../store/port.js';
 import type { Duration } from '../util/duration.js';
+import type { QueueParams } from '../worker/handlers.js';
+import type { z } from 'zod';
 
 /** A job and the handler the harness's workers run for it. */
 export interface HarnessJob<P = any> {
@@ -10,9 +12,21 @@ export interface HarnessJob<P = any> {
   handler?: JobHandler<P>;
 }
 
+/** A queue handler with options (see `worker.handleQueue`): its `params` schema types and checks the params. */
+export interface HarnessQueue<S extends z.ZodType | undefined = z.ZodType | undefined> {
+  handler: JobHandler<QueueParams<S>>;
+  params?: S;
+}
+
 export interface TestHarnessOptions {
-  /** Job definitions (handlers in `handlers`), or `{ definition, handler }` pairs. */
-  jobs: ReadonlyArray<JobDefinition<any> | HarnessJob>;
+  /** Job definitions (handlers in `handlers`), or `{ definition, handler }` pairs. @default [] */
+  jobs?: ReadonlyArray<JobDefinition<any> | HarnessJob>;
+  /**
+   * Queue handlers by queue name (`{ 'price-monitor': handler }`, or `{ handler, params }`):
+   * every worker also runs whatever job is routed to these queues, jobs that exist only in
+   * the store (created with `upsert`) included. A job in `jobs` keeps its own handler.
+   */
+  queues?: Record<string, JobHandler<any> | HarnessQueue<any>>;
   /**
    * Handlers by job id, or `{ definition, handler }` pairs (their definitions join `jobs`).
    * A job without a handler gets one that succeeds at once.

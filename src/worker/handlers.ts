@@ -131,3 +131,13 @@ export class Handlers {
     return this.#jobs.has(jobId);
   }
 }
+
+/**
+ * An entry of an options list (`queues[0]`) is checked by handleQueue; its error is
+ * reported as that option's: ``Invalid worker option `queues.0.params`: expected a zod schema, got "zod"``.
+ */
+export function asOptionError(err: unknown, owner: 'worker' | 'harness', prefix: string): unknown {
+  if (!(err instanceof WarrenError) || err.field === undefined) return err;
+  const field = `${prefix}.${err.field.replace(/^options\./, '')}`;
+  return new WarrenError('ERR_INVALID_OPTION', `Invalid ${owner} option \`${field}\`: ${err.message.replace(/^[^:]*: /, '')}`, { field });
+}

@@ -15,7 +15,7 @@ import { retryUntil, type RunningRun, type WorkerCore } from './core.js';
 import { errorText } from './dead-letter.js';
 import { onDelivery } from './delivery.js';
 import { emptyStats, type WorkerEvents, type WorkerStats } from './events.js';
-import { Handlers, type QueueHandlerOptions, type QueueParams } from './handlers.js';
+import { Handlers, asOptionError, type QueueHandlerOptions, type QueueParams } from './handlers.js';
 import { Heartbeat } from './heartbeat.js';
 import { workerDebug } from './job-logger.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
@@ -95,7 +95,7 @@ class WorkerImpl implements Worker, WorkerCore {
       try {
         this.handleQueue(queue, handler, options);
       } catch (err) {
-        throw asQueueOptionError(err, i);
+        throw asOptionError(err, 'worker', `queues.${i}`);
       }
     });
     // When each claim request was first sent: a retried batch may find its own earlier claim.
@@ -451,11 +451,4 @@ class WorkerImpl implements Worker, WorkerCore {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** A `queues[i]` entry is checked by handleQueue; its error is reported as the option's. */
-function asQueueOptionError(err: unknown, index: number): unknown {
-  if (!(err instanceof WarrenError) || err.field === undefined) return err;
-  const field = `queues.${index}.${err.field.replace(/^options\./, '')}`;
-  return new WarrenError('ERR_INVALID_OPTION', `Invalid worker option \`${field}\`: ${err.message.replace(/^[^:]*: /, '')}`, { field });
 }
