@@ -44,6 +44,10 @@ const worker = createWorker({ pool, amqpUrl: process.env.AMQP_URL!, scope: 'real
   .handle(buyScanner, async ({ params, signal, log }) => {
     log.info('scanning', { mode: params.scanMode }); // params is typed from the schema
     await scan(params.scanMode, { signal });
+  })
+  // Every job routed to a queue, jobs created at run time over REST or Telegram included.
+  .handleQueue('price-monitor', async ({ jobId, params, log }) => {
+    log.info('price monitor', { jobId, params }); // e.g. { action: 'start' } or { action: 'stop' }
   });
 await worker.start();
 
