@@ -2,22 +2,13 @@
  * The harness as a user writes with it: the real scheduler and worker over the in-memory
  * store and broker, days of fake time in milliseconds.
  */
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { defineJob } from '../../src/define/define-job.js';
 import { NonRetryableError } from '../../src/errors.js';
 import { createTestHarness, type TestHarness } from '../../src/testing/harness.js';
+import { harnessStarter } from './started.js';
 
-const open: TestHarness[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((h) => h.close()));
-});
-
-async function started(options: Parameters<typeof createTestHarness>[0]): Promise<TestHarness> {
-  const h = createTestHarness(options);
-  open.push(h);
-  await h.start();
-  return h;
-}
+const started = harnessStarter();
 
 const iso = (d: Date | null) => d?.toISOString();
 

@@ -2,23 +2,14 @@
  * The harness with queue handlers: jobs that exist only in the store (upserted as over
  * REST) run on the fake clock through a handler for their queue.
  */
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { z } from 'zod';
 import { defineJob } from '../../src/define/define-job.js';
-import { isWarrenError } from '../../src/errors.js';
-import { createTestHarness, type TestHarness } from '../../src/testing/harness.js';
+import { createTestHarness } from '../../src/testing/harness.js';
+import { thrownBy } from '../helpers/errors.js';
+import { harnessStarter } from './started.js';
 
-const open: TestHarness[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((h) => h.close()));
-});
-
-async function started(options: Parameters<typeof createTestHarness>[0]): Promise<TestHarness> {
-  const h = createTestHarness(options);
-  open.push(h);
-  await h.start();
-  return h;
-}
+const started = harnessStarter();
 
 const action = z.object({ action: z.enum(['start', 'stop']), interval_seconds: z.number() });
 
@@ -79,13 +70,7 @@ describe('harness queue handlers', () => {
   });
 
   test('a bad queue entry fails at construction, naming it', () => {
-    let error: unknown;
-    try {
-      createTestHarness({ queues: { 'price-monitor': { handler: () => {}, params: 'zod' as never } } });
-    } catch (err) {
-      error = err;
-    }
-    expect(isWarrenError(error) && { code: error.code, field: error.field, message: error.message }).toEqual({
+    expect(thrownBy(() => createTestHarness({ queues: { 'price-monitor': { handler: () => {}, params: 'zod' as never } } }))).toEqual({
       code: 'ERR_INVALID_OPTION',
       field: 'queues.price-monitor.params',
       message: 'Invalid harness option `queues.price-monitor.params`: expected a zod schema, got "zod"',

@@ -8,13 +8,13 @@ import { z } from 'zod';
 import { MemoryTransport } from '../../src/broker/memory-transport.js';
 import { defineJob } from '../../src/define/define-job.js';
 import type { JobContext } from '../../src/define/types.js';
-import { isWarrenError } from '../../src/errors.js';
 import { deadQueueName, workQueueName } from '../../src/names.js';
 import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { RunRecord } from '../../src/store/port.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
 import { AMQP_URL } from '../helpers/env.js';
+import { thrownBy } from '../helpers/errors.js';
 import { waitFor } from '../helpers/wait.js';
 import { runsOf, workerFixture, type WorkerFixture } from './setup.js';
 
@@ -201,16 +201,6 @@ describe('worker.handleQueue (real PostgreSQL and RabbitMQ)', () => {
 
 describe('handleQueue arguments', () => {
   const base = { store: new MemoryStore(), transport: new MemoryTransport(), scope: 'args' };
-  const codeOf = (fn: () => unknown) => {
-    try {
-      fn();
-    } catch (err) {
-      if (isWarrenError(err)) return { code: err.code, field: err.field, message: err.message };
-      throw err;
-    }
-    throw new Error('expected a throw');
-  };
-
   it.each([
     ['a bad queue name', () => createWorker(base).handleQueue('Bad Queue', () => {}), 'queue', /expected 1-100 characters/],
     ['a handler that is not a function', () => createWorker(base).handleQueue('q', 'nope' as never), 'handler', /expected a handler function/],
@@ -219,14 +209,14 @@ describe('handleQueue arguments', () => {
     ['an unknown option', () => createWorker(base).handleQueue('q', () => {}, { concurency: 2 } as never), 'options.concurency', /unknown option/],
     ['the same queue twice', () => createWorker(base).handleQueue('q', () => {}).handleQueue('q', () => {}), 'queue', /already has a handler/],
   ])('%s → ERR_INVALID_ARGUMENT naming the field', (_name, fn, field, message) => {
-    const err = codeOf(fn);
+    const err = thrownBy(fn);
     expect(err).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field });
     expect(err.message).toMatch(message);
   });
 
   it('the queues option is checked the same way, naming the entry', () => {
-    expect(codeOf(() => createWorker({ ...base, queues: [{ queue: 'q' } as never] }))).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'queues.0.handler' });
-    const err = codeOf(() => createWorker({ ...base, queues: [{ queue: 'q', handler: () => {} }, { queue: 'r', handler: () => {}, params: 'zod' as never }] }));
+    expect(thrownBy(() => createWorker({ ...base, queues: [{ queue: 'q' } as never] }))).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'queues.0.handler' });
+    const err = thrownBy(() => createWorker({ ...base, queues: [{ queue: 'q', handler: () => {} }, { queue: 'r', handler: () => {}, params: 'zod' as never }] }));
     expect(err).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'queues.1.params' });
     expect(err.message).toBe('Invalid worker option `queues.1.params`: expected a zod schema, got "zod"');
   });
@@ -234,7 +224,7 @@ describe('handleQueue arguments', () => {
   it('refuses a registration after start', async () => {
     const w = createWorker(base);
     await w.start();
-    expect(codeOf(() => w.handleQueue('late', () => {}))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'queue' });
+    expect(thrownBy(() => w.handleQueue('late', () => {}))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'queue' });
     await w.close();
   });
 

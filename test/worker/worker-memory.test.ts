@@ -11,13 +11,13 @@ import { publishRuns } from '../../src/broker/publish-run.js';
 import { encodeMessage, messageForRun } from '../../src/broker/envelope.js';
 import { defineJob } from '../../src/define/define-job.js';
 import type { JobDefinition } from '../../src/define/types.js';
-import { isWarrenError } from '../../src/errors.js';
 import { workQueueName } from '../../src/names.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { ClaimContext, ClaimRequest, NewRun, RunRecord, Store } from '../../src/store/port.js';
 import { syncDefinitions } from '../../src/store/sync-definitions.js';
 import { uuidv5 } from '../../src/util/uuid.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
+import { thrownBy } from '../helpers/errors.js';
 
 const SCOPE = 'unit';
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -95,16 +95,6 @@ function rig(): Rig {
   return r;
 }
 
-function codeOf(fn: () => unknown): { code: string; field: string | undefined; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    if (isWarrenError(err)) return { code: err.code, field: err.field, message: err.message };
-    throw err;
-  }
-  throw new Error('expected a throw');
-}
-
 describe('options', () => {
   const transport = new MemoryTransport();
   const store = new MemoryStore();
@@ -123,7 +113,7 @@ describe('options', () => {
     ['a bad batch size', { store, transport, scope: 's', batch: { maxSize: 0 } }, 'batch.maxSize', /an integer from 1/],
     ['a job without a handler', { store, transport, scope: 's', jobs: [{ definition: defineJob({ id: 'x' }) }] }, 'jobs.0.handler', /a handler function/],
   ])('%s → ERR_INVALID_OPTION naming the field', (_name, options, field, message) => {
-    const err = codeOf(() => createWorker(options as WorkerOptions));
+    const err = thrownBy(() => createWorker(options as WorkerOptions));
     expect(err).toMatchObject({ code: 'ERR_INVALID_OPTION', field });
     expect(err.message).toMatch(message);
     expect(err.message).toMatch(/^Invalid worker option `/);
@@ -134,9 +124,9 @@ describe('options', () => {
     const a = defineJob({ id: 'a' });
     const w = r.worker([]);
     expect(w.handle(a, async () => {})).toBe(w);
-    expect(codeOf(() => w.handle(a, async () => {}))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'definition.id' });
+    expect(thrownBy(() => w.handle(a, async () => {}))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'definition.id' });
     await w.start();
-    expect(codeOf(() => w.handle(defineJob({ id: 'b' }), async () => {}))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(thrownBy(() => w.handle(defineJob({ id: 'b' }), async () => {}))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
   });
 
   it('handler params are typed by the definition', () => {

@@ -1,0 +1,12 @@
+import { isWarrenError } from '../../src/errors.js';
+
+/** What `fn` threw, as a WarrenError's code, field and message; fails when it throws nothing or something else. */
+export function thrownBy(fn: () => unknown): { code: string; field: string | undefined; message: string } {
+  try {
+    fn();
+  } catch (err) {
+    if (isWarrenError(err)) return { code: err.code, field: err.field, message: err.message };
+    throw err;
+  }
+  throw new Error('expected a throw');
+}
