@@ -68,7 +68,7 @@
     const s = job.schedule;
     const text = !s ? 'on demand' : s.kind === 'cron' ? `${s.cron} (${s.tz})` : `every ${duration(s.everyMs)}`;
     const node = el('span', { text, className: s && s.kind === 'cron' ? 'mono' : '' });
-    return job.reschedule === 'queue' ? el('span', {}, [node, el('span', { text: 'after each run', className: 'sub' })]) : node;
+    return job.reschedule === 'queue' ? el('span', {}, [node, el('span', { text: 'queue mode', className: 'sub', title: 'The worker queues the next run after each run' })]) : node;
   }
 
   // ── API: the same REST endpoints and bearer token as any client ─────────────
