@@ -2,7 +2,7 @@
  * The admin page in a real headless browser (Debian's chromium through playwright-core),
  * against a real scheduler and worker (PostgreSQL + RabbitMQ) behind createAdminHandler on
  * a loopback server: sign in, the jobs table, pause with a note, run now, the runs view,
- * errors, and stored strings rendered as text under the CSP.
+ * errors, stored strings rendered as text under the CSP, and framing only by listed origins.
  */
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -196,6 +196,41 @@ suite(present ? 'admin page in headless chromium (real scheduler, worker, Postgr
     await page.locator('#error-text', { hasText: 'ERR_JOB_NOT_FOUND' }).waitFor();
     expect(await page.locator('#error-text').innerText()).toMatch(/^ERR_JOB_NOT_FOUND: .*short-lived/);
     expect(await page.locator('#app').isVisible()).toBe(true);
+  });
+
+  it('may be framed only by an origin the host lists in frameAncestors', async () => {
+    // Another origin (its own port) whose page frames the admin page.
+    let target = '';
+    const framer = http.createServer((_req, res) => {
+      res.setHeader('Content-Type', 'text/html; charset=utf-8');
+      res.end(`<!doctype html><title>dashboard</title><iframe src="${target}"></iframe>`);
+    });
+    await new Promise<void>((resolve) => framer.listen(0, '127.0.0.1', resolve));
+    const framerUrl = `http://127.0.0.1:${(framer.address() as AddressInfo).port}/`;
+    const listed = http.createServer(createAdminHandler({ control: fx.scheduler, token: TOKEN, frameAncestors: [new URL(framerUrl).origin] }));
+    await new Promise<void>((resolve) => listed.listen(0, '127.0.0.1', resolve));
+    try {
+      // `goto` waits for the load event, which waits for the frame (loaded or refused).
+      const framed = async (adminUrl: string) => {
+        target = adminUrl;
+        const { page, consoleErrors } = await open();
+        await page.goto(framerUrl);
+        const frame = page.frames().find((f) => f !== page.mainFrame())!;
+        return { url: frame.url(), forms: await frame.locator('#sign-in-form').count(), consoleErrors };
+      };
+      const refused = await framed(`${url}/admin/`);
+      expect(refused.forms).toBe(0);
+      expect(refused.url).toMatch(/^chrome-error:/);
+      expect(refused.consoleErrors.join('\n')).toMatch(/frame-ancestors 'none'/);
+      const allowed = await framed(`http://127.0.0.1:${(listed.address() as AddressInfo).port}/`);
+      expect(allowed.forms).toBe(1);
+      expect(allowed.consoleErrors).toEqual([]);
+    } finally {
+      for (const s of [framer, listed]) {
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+    }
   });
 
   it('renders stored markup (description, pause note, params, error) as text: no element, no script', async () => {
