@@ -5,8 +5,7 @@
  * page routes never call it; the JSON API beside them is tested over PostgreSQL and
  * RabbitMQ in http.test.ts). The page in a browser: admin-page.test.ts.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/define/define-job.js';
@@ -15,23 +14,11 @@ import { createAdminHandler, type AdminHandler, type AdminHandlerOptions } from 
 import { PAGE_FILES, PAGE_HTML } from '../../src/http/page/assets.generated.js';
 import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
 import { MemoryStore } from '../../src/testing/index.js';
+import { listen } from '../helpers/listen.js';
 
 const TOKEN = 'page-token-0123456789abcdef';
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
-
-async function listen(handler: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 describe('warren/http admin page (HTTP)', () => {
   let h: Scheduler;

@@ -5,12 +5,11 @@
  * errors, stored strings rendered as text under the CSP, and framing only by listed origins.
  */
 import { existsSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/define/define-job.js';
 import { createAdminHandler } from '../../src/http/index.js';
+import { listen, type LoopbackServer } from '../helpers/listen.js';
 import { waitFor } from '../helpers/wait.js';
 import { adapterFixture, type AdapterFixture } from './setup.js';
 
@@ -28,7 +27,7 @@ const suite = present ? describe : describe.skip;
 suite(present ? 'admin page in headless chromium (real scheduler, worker, PostgreSQL, RabbitMQ)' : `admin page in headless chromium: SKIPPED, ${CHROMIUM} is absent (apt-get install chromium; .ci/run does)`, () => {
   let fx: AdapterFixture;
   let browser: Browser;
-  let server: http.Server;
+  let server: LoopbackServer;
   let url: string;
 
   interface Session {
@@ -77,9 +76,8 @@ suite(present ? 'admin page in headless chromium (real scheduler, worker, Postgr
         },
       },
     ]);
-    server = http.createServer(createAdminHandler({ control: fx.scheduler, token: TOKEN, basePath: '/admin' }));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listen(createAdminHandler({ control: fx.scheduler, token: TOKEN, basePath: '/admin' }));
+    url = server.url;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -88,10 +86,7 @@ suite(present ? 'admin page in headless chromium (real scheduler, worker, Postgr
 
   afterAll(async () => {
     await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await server?.close();
     await fx?.teardown();
   });
 
@@ -201,14 +196,12 @@ suite(present ? 'admin page in headless chromium (real scheduler, worker, Postgr
   it('may be framed only by an origin the host lists in frameAncestors', async () => {
     // Another origin (its own port) whose page frames the admin page.
     let target = '';
-    const framer = http.createServer((_req, res) => {
+    const framer = await listen((_req, res) => {
       res.setHeader('Content-Type', 'text/html; charset=utf-8');
       res.end(`<!doctype html><title>dashboard</title><iframe src="${target}"></iframe>`);
     });
-    await new Promise<void>((resolve) => framer.listen(0, '127.0.0.1', resolve));
-    const framerUrl = `http://127.0.0.1:${(framer.address() as AddressInfo).port}/`;
-    const listed = http.createServer(createAdminHandler({ control: fx.scheduler, token: TOKEN, frameAncestors: [new URL(framerUrl).origin] }));
-    await new Promise<void>((resolve) => listed.listen(0, '127.0.0.1', resolve));
+    const framerUrl = `${framer.url}/`;
+    const listed = await listen(createAdminHandler({ control: fx.scheduler, token: TOKEN, frameAncestors: [framer.url] }));
     try {
       // `goto` waits for the load event, which waits for the frame (loaded or refused).
       const framed = async (adminUrl: string) => {
@@ -222,14 +215,12 @@ suite(present ? 'admin page in headless chromium (real scheduler, worker, Postgr
       expect(refused.forms).toBe(0);
       expect(refused.url).toMatch(/^chrome-error:/);
       expect(refused.consoleErrors.join('\n')).toMatch(/frame-ancestors 'none'/);
-      const allowed = await framed(`http://127.0.0.1:${(listed.address() as AddressInfo).port}/`);
+      const allowed = await framed(`${listed.url}/`);
       expect(allowed.forms).toBe(1);
       expect(allowed.consoleErrors).toEqual([]);
     } finally {
-      for (const s of [framer, listed]) {
-        s.closeAllConnections();
-        await new Promise<void>((resolve) => s.close(() => resolve()));
-      }
+      await framer.close();
+      await listed.close();
     }
   });
 
