@@ -1,13 +1,15 @@
 /**
  * `createAdminHandler(options)`: the seed's REST API as a plain Node request listener, so it
  * mounts in `http.createServer`, Express (`app.use('/admin', handler)`) or any framework
- * that hands over the raw request and response. No framework dependency.
+ * that hands over the raw request and response. No framework dependency. A browser asking
+ * for `/` gets the admin page (page.ts), which calls this same API.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import createDebug from 'debug';
 import { bearerCheck } from './auth.js';
 import { readJsonBody } from './body.js';
 import { parseAdminHandlerOptions, type AdminHandlerOptions } from './options.js';
+import { createPageServer } from './page.js';
 import { HttpError, describeError, requestLabel, sendJson } from './respond.js';
 import { matchRoute, type Method } from './routes.js';
 
@@ -22,6 +24,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   const o = parseAdminHandlerOptions(options);
   const authenticate = o.token === undefined ? null : bearerCheck(o.token);
   const base = o.basePath.split('/').filter((s) => s !== '');
+  const page = o.page ? createPageServer(o.frameAncestors) : null;
 
   const actorOf = (req: IncomingMessage): string => {
     if (o.actorHeader !== undefined) {
@@ -45,6 +48,8 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'The request path is not valid percent-encoding');
     }
     if (base.some((part, i) => segments[i] !== part)) throw routeNotFound(req);
+    // The page and its assets are static and hold no data: served before authentication.
+    if (page?.serve(req, res, segments.slice(base.length))) return;
     // Authenticate before routing, so an unauthenticated caller learns nothing about the API.
     authenticate?.(req);
     const match = matchRoute(segments.slice(base.length));

@@ -5,6 +5,11 @@ import { parseWith } from './validate.js';
 const hasFunctions = (...names: string[]) => (value: unknown) =>
   typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
 
+// An origin as CSP writes it: scheme and host (a leading `*.` allowed), an optional port,
+// nothing else; so no value can end the directive or add another.
+const FRAME_ANCESTOR_PATTERN = /^(?:'self'|https?:\/\/(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?)$/;
+const FRAME_ANCESTOR = `an origin such as "https://grafana.example.com" (scheme, host, optional port; no path) or "'self'"`;
+
 const CONTROL_METHODS = ['list', 'get', 'upsert', 'update', 'remove', 'pause', 'resume', 'runNow', 'runs', 'backfill', 'audit'];
 
 /** Where error details go besides `debug('warren:http')`: any pino/winston-like object. */
@@ -48,6 +53,22 @@ const adminHandlerOptionsSchema = z
       .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name')
       .transform((name) => name.toLowerCase())
       .optional(),
+    /**
+     * Serve the admin page: `GET /` from a browser (`Accept: text/html`) under the mount
+     * path, with its script and stylesheet at `_warren/app.js` and `_warren/app.css`. The
+     * page holds no data: it calls this API with the token the user enters.
+     * @default true
+     */
+    page: z.boolean({ error: 'true or false' }).default(true),
+    /**
+     * Origins allowed to frame the page (CSP `frame-ancestors`), such as a Grafana that
+     * links it: `['https://grafana.example.com']`. Empty: no one may frame it.
+     * @default []
+     */
+    frameAncestors: z
+      .array(z.string({ error: FRAME_ANCESTOR }).regex(FRAME_ANCESTOR_PATTERN, FRAME_ANCESTOR), { error: `a list of origins, each ${FRAME_ANCESTOR}` })
+      .max(32, 'at most 32 origins')
+      .default([]),
     /** Receives unexpected errors (answered 500) besides `debug('warren:http')`. */
     logger: z.custom<AdminLogger>(hasFunctions('error'), 'a logger with error()').optional(),
   })

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWarrenError } from '../../src/errors.js';
 import { createAdminHandler, type Control, type AdminHandler } from '../../src/http/index.js';
+import { listen } from '../helpers/listen.js';
 import { waitFor } from '../helpers/wait.js';
 import { adapterFixture, type AdapterFixture } from './setup.js';
 
@@ -12,20 +13,6 @@ interface Answer {
   status: number;
   headers: Headers;
   body: any;
-}
-
-async function listen(handler: AdminHandler): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {

@@ -3,7 +3,7 @@
  * file's own PostgreSQL schema and RabbitMQ scope, and cleanup of everything declared.
  */
 import { defineJob } from '../../src/define/define-job.js';
-import type { JobContext } from '../../src/define/types.js';
+import type { JobContext, JobDefinition, JobHandler } from '../../src/define/types.js';
 import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
 import { migrate } from '../../src/store/migrate.js';
 import { PgStore } from '../../src/store/pg/index.js';
@@ -32,7 +32,8 @@ export interface AdapterFixture {
   teardown(): Promise<void>;
 }
 
-export async function adapterFixture(label: string): Promise<AdapterFixture> {
+/** `extra`: more code-defined jobs, each with its own handler, on the same scheduler and worker. */
+export async function adapterFixture(label: string, extra: Array<{ definition: JobDefinition<any>; handler: JobHandler<any> }> = []): Promise<AdapterFixture> {
   const db = await createTestDatabase(label, 6);
   await migrate(db.pool, { schema: db.schema });
   const scope = uniqueToken(label).replace(/_/g, '-');
@@ -41,9 +42,9 @@ export async function adapterFixture(label: string): Promise<AdapterFixture> {
   const handler = (ctx: JobContext) => {
     executions.push({ jobId: ctx.jobId, runId: ctx.runId, trigger: ctx.triggerSource, params: ctx.params });
   };
-  const scheduler = createScheduler({ pool: db.pool, schema: db.schema, scope, amqpUrl: AMQP_URL, jobs: [report], instanceId: `${label}-scheduler`, safetyTick: '1s', outboxGrace: '1s' });
+  const scheduler = createScheduler({ pool: db.pool, schema: db.schema, scope, amqpUrl: AMQP_URL, jobs: [report, ...extra.map((e) => e.definition)], instanceId: `${label}-scheduler`, safetyTick: '1s', outboxGrace: '1s' });
   scheduler.on('error', () => {});
-  const worker = createWorker({ pool: db.pool, schema: db.schema, amqpUrl: AMQP_URL, scope, jobs: [{ definition: report, handler }] });
+  const worker = createWorker({ pool: db.pool, schema: db.schema, amqpUrl: AMQP_URL, scope, jobs: [{ definition: report, handler }, ...extra] });
   worker.on('error', () => {});
   await scheduler.start();
   await worker.start();
