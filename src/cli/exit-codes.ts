@@ -50,6 +50,9 @@ const BY_WARREN_CODE: Record<string, ExitCode> = {
   // The options the CLI passes are its flags (`--schema`, `--scope`).
   ERR_INVALID_OPTION: EXIT.usage,
   ERR_UNAUTHORIZED: EXIT.unauthorized,
+  // The admin client's: no answer from the admin URL.
+  ERR_UNREACHABLE: EXIT.unreachable,
+  ERR_TIMEOUT: EXIT.unreachable,
 };
 
 /** Socket errors, and the SQLSTATE classes of a connection that never became usable. */
