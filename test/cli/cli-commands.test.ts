@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_URL } from '../helpers/env.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
-import { ROOT, ensureCliBuilt, json, runCli } from './run-cli.js';
+import { ROOT, ensureCliBuilt, json, runCli, storedJobIds } from './run-cli.js';
 
 const SEED_REAL = join(ROOT, 'examples/jobs/seed-real.json');
 const SEED_MOCK = join(ROOT, 'examples/jobs/seed-mock.json');
@@ -25,10 +25,7 @@ function file(name: string, content: unknown): string {
   return path;
 }
 
-async function jobIds(scope: string): Promise<string[]> {
-  const { rows } = await db.pool.query(`SELECT job_id FROM "${db.schema}".jobs WHERE scope = $1 ORDER BY job_id`, [scope]);
-  return rows.map((row: { job_id: string }) => row.job_id);
-}
+const jobIds = (scope: string) => storedJobIds(db, scope);
 
 beforeAll(async () => {
   await ensureCliBuilt();

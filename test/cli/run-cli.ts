@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
+import type { TestDatabase } from '../helpers/pg.js';
 import { waitFor } from '../helpers/wait.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -77,4 +78,10 @@ export function json<T = any>(result: CliResult): T {
   } catch {
     throw new Error(`expected JSON on stdout (exit ${result.code}); stdout: ${result.stdout}; stderr: ${result.stderr}`);
   }
+}
+
+/** The job ids stored in a scope, read straight from the table (what a command really wrote). */
+export async function storedJobIds(db: TestDatabase, scope: string): Promise<string[]> {
+  const { rows } = await db.pool.query(`SELECT job_id FROM "${db.schema}".jobs WHERE scope = $1 ORDER BY job_id`, [scope]);
+  return rows.map((row: { job_id: string }) => row.job_id);
 }
