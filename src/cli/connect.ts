@@ -1,12 +1,10 @@
 /**
- * Where the CLI's `Control` comes from. Two doors, one interface, so every command is
- * written once:
- * - `DATABASE_URL` (or `WARREN_DATABASE_URL`): the CLI opens its own small `pg.Pool` and an
- *   in-process scheduler with role `control-only` (it never leads, never migrates, needs no
- *   broker: a run it creates is published by the scope's leader from the outbox);
- * - the admin URL (`--url` / `WARREN_ADMIN_URL`) with `WARREN_ADMIN_TOKEN`: the REST API of
- *   `warren/http`, so an operator's machine needs no database credentials.
- * Secrets come only from the environment (an argument shows up in `ps` and shell history).
+ * Where the CLI's `Control` comes from: `DATABASE_URL` (or `WARREN_DATABASE_URL`). The CLI
+ * opens its own small `pg.Pool` and an in-process scheduler with role `control-only` (it
+ * never leads, never migrates, needs no broker: a run it creates is published by the scope's
+ * leader from the outbox). Commands see only `Control`, so the admin API's client can become
+ * a second door without touching them. Secrets come only from the environment (an argument
+ * shows up in `ps` and shell history).
  */
 import { hostname, userInfo } from 'node:os';
 import { DEFAULT_SCHEMA, assertScope } from '../names.js';
@@ -21,7 +19,6 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export interface GlobalFlags {
   scope?: string;
   schema?: string;
-  url?: string;
   json?: boolean;
   tz?: string;
 }
@@ -44,7 +41,7 @@ export function databaseUrlOf(env: Env): string | undefined {
   return env.WARREN_DATABASE_URL || env.DATABASE_URL || undefined;
 }
 
-/** The values that must never be printed: the database password and the admin token. */
+/** The values that must never be printed: the database password, and an admin token if one is set. */
 export function secretsOf(env: Env): string[] {
   const secrets: string[] = [];
   const url = databaseUrlOf(env);
