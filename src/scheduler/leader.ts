@@ -8,7 +8,7 @@
  */
 import createDebug from 'debug';
 import type { Clock, Timer } from '../clock.js';
-import type { Fence, Store } from '../store/port.js';
+import type { Fence, ReleaseOutcome, Store } from '../store/port.js';
 
 const debug = createDebug('warren:leader');
 
@@ -19,6 +19,12 @@ export interface LeaderElectorOptions {
   clock: Clock;
   ttlMs: number;
   renewMs: number;
+  /**
+   * Liveness (docs/reliability.md): waits until the lease holder's liveness lock is released
+   * (its process died), at most `timeoutMs`, so a follower tries the lease at once instead of
+   * at its next renewal. Absent with `liveness: false`.
+   */
+  awaitRelease?: (holder: string, timeoutMs: number) => Promise<ReleaseOutcome>;
   onGained(fence: Fence): void;
   onLost(reason: string): void;
   onError(error: unknown): void;
@@ -38,6 +44,8 @@ export class LeaderElector {
   #again = false;
   #running = false;
   #failures = 0;
+  /** The holder whose liveness lock this follower is waiting on (one wait at a time). */
+  #watching: string | null = null;
 
   constructor(options: LeaderElectorOptions) {
     this.#o = options;
@@ -140,6 +148,7 @@ export class LeaderElector {
       } else if (this.#fence !== null) {
         this.#stepDown(`lease held by ${state.holder ?? 'another instance'}`);
       }
+      if (!state.leader && state.holder !== null) this.#watch(state.holder);
       this.#schedule(renewMs);
     } catch (error) {
       this.#failures += 1;
@@ -151,6 +160,26 @@ export class LeaderElector {
       const base = this.#fence !== null ? Math.min(renewMs, 500 * this.#failures) : Math.min(renewMs * 2 ** Math.min(this.#failures, 4), 30_000);
       this.#schedule(Math.round(base * (0.75 + Math.random() * 0.5)));
     }
+  }
+
+  /**
+   * Follower: wait on the holder's liveness lock (one wait at a time) and try the lease the
+   * moment it is released. The lease CAS still decides: the lock only says when to try.
+   */
+  #watch(holder: string): void {
+    const wait = this.#o.awaitRelease;
+    if (wait === undefined || this.#watching === holder) return;
+    // A wait on a previous holder still in flight is abandoned (it ends by its own timeout).
+    this.#watching = holder;
+    void wait(holder, this.#o.renewMs)
+      .catch((): ReleaseOutcome => 'unavailable')
+      .then((outcome) => {
+        if (this.#watching !== holder) return;
+        this.#watching = null;
+        if (outcome !== 'released' || !this.#running || this.isLeader()) return;
+        debug('%s saw the liveness lock of %s released in %s: trying the lease now', this.#o.instanceId, holder, this.#o.scope);
+        this.#schedule(0);
+      });
   }
 
   /** Never act on a lease we cannot prove: step down the instant it would have expired. */
