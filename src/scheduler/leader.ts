@@ -25,6 +25,12 @@ export interface LeaderElectorOptions {
    * at its next renewal. Absent with `liveness: false`.
    */
   awaitRelease?: (holder: string, timeoutMs: number) => Promise<ReleaseOutcome>;
+  /**
+   * How long a follower waits, once the holder's lock was released, before it tries the
+   * lease: time for a leader that is alive (only its liveness connection dropped) to notice
+   * and step down first, so two instances never both believe they lead.
+   */
+  releaseGraceMs?: number;
   onGained(fence: Fence): void;
   onLost(reason: string): void;
   onError(error: unknown): void;
@@ -88,12 +94,28 @@ export class LeaderElector {
     await this.#inFlight?.catch(() => {});
     if (this.#fence === null) return;
     this.#stepDown('stopped');
+    await this.#release();
+  }
+
+  /**
+   * This instance's liveness lock is gone while it leads: a follower may take the lease
+   * once its grace has passed. Step down now and hand the lease over, so there is never a
+   * moment with two instances believing they lead; this one competes again at its next try.
+   */
+  relinquish(reason: string): void {
+    if (this.#fence === null) return;
+    this.#stepDown(reason);
+    void this.#release();
+    if (this.#running) this.#schedule(this.#o.renewMs);
+  }
+
+  async #release(): Promise<void> {
     try {
       await this.#o.store.releaseLeadership(this.#o.scope, this.#o.instanceId);
       await this.#o.store.notifyJobChange(this.#o.scope, LEADER_RELEASED);
       debug('%s released the lease of %s', this.#o.instanceId, this.#o.scope);
     } catch (error) {
-      // The lease then expires on its own after the TTL.
+      // The lease then expires on its own after the TTL (or a follower takes it by liveness).
       debug('release failed: %O', error);
       this.#o.onError(error);
     }
@@ -177,8 +199,8 @@ export class LeaderElector {
         if (this.#watching !== holder) return;
         this.#watching = null;
         if (outcome !== 'released' || !this.#running || this.isLeader()) return;
-        debug('%s saw the liveness lock of %s released in %s: trying the lease now', this.#o.instanceId, holder, this.#o.scope);
-        this.#schedule(0);
+        debug('%s saw the liveness lock of %s released in %s: trying the lease', this.#o.instanceId, holder, this.#o.scope);
+        this.#schedule(this.#o.releaseGraceMs ?? 0);
       });
   }
 

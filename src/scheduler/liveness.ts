@@ -25,6 +25,8 @@ export interface SchedulerLivenessOptions {
   graceMs: number;
   limit: number;
   onReaped(reaped: ReapedRun): void;
+  /** This instance's own lock was lost (its connection dropped) or taken again. */
+  onHeld(held: boolean): void;
   onError(error: unknown): void;
 }
 
@@ -43,8 +45,8 @@ export class SchedulerLiveness {
   /** Takes this instance's lock (in the background; idempotent). */
   hold(): void {
     if (this.#handle !== null) return;
-    const { store, instanceId, createClient } = this.#o;
-    this.#handle = store.holdLiveness('scheduler', instanceId, createClient === undefined ? {} : { createClient });
+    const { store, instanceId, createClient, onHeld } = this.#o;
+    this.#handle = store.holdLiveness('scheduler', instanceId, { ...(createClient === undefined ? {} : { createClient }), onChange: (held) => onHeld(held) });
   }
 
   /** For the elector: resolves when `holder`'s lock is released, or after `timeoutMs`. */

@@ -134,6 +134,9 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
           graceMs: o.livenessGraceMs,
           limit: o.maxSlotsPerTick,
           onReaped: (reaped) => this.emit('run:reaped', reaped),
+          onHeld: (held) => {
+            if (!held) this.#elector?.relinquish('liveness lock lost (its connection dropped)');
+          },
           onError: (error) => this.#error(error, 'liveness'),
         })
       : null;
@@ -145,7 +148,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       clock: o.clock,
       ttlMs: o.leaseTtlMs,
       renewMs: o.renewIntervalMs,
-      ...(liveness === null ? {} : { awaitRelease: liveness.awaitRelease }),
+      ...(liveness === null ? {} : { awaitRelease: liveness.awaitRelease, releaseGraceMs: o.livenessGraceMs }),
       onGained: (fence) => {
         this.#log('info', 'leading', { scope: o.scope, fence: fence.epoch });
         ticker.start();
