@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
 import { createWorker, type Worker } from '../../src/worker/index.js';
+import { PgStore } from '../../src/store/pg/index.js';
 import { defineJob } from '../../src/define/define-job.js';
 import type { RunRecord } from '../../src/store/port.js';
 import { AMQP_URL, DATABASE_URL } from '../helpers/env.js';
@@ -184,4 +185,30 @@ describe('a live worker whose liveness connection is terminated', () => {
     release();
     expect(await finished(run.runId)).toMatchObject({ status: 'succeeded', attempt: 1 });
   }, 180_000);
+});
+
+describe('the dedicated connection', () => {
+  it('is outside the pool: a worker on a pool of one holds its lock and runs its jobs', async () => {
+    const scheduler = await leader('leader-d');
+    await waitFor(() => scheduler.isLeader(), 'the scheduler leading');
+    const ran: string[] = [];
+    const { pool } = await fx.pool(`${fx.scope}-tiny`, { max: 1 });
+    const w = createWorker({ pool, schema: fx.schema, amqpUrl: AMQP_URL, scope: fx.scope, workerId: `${fx.scope}-tiny` }).handle(slowJob, ({ runId }) => void ran.push(runId));
+    w.on('error', () => {});
+    closers.push(() => w.close());
+    await w.start();
+    await w.ready();
+    const key = `warren:${fx.schema}:worker:${fx.scope}-tiny`;
+    await waitFor(async () => (await fx.db.pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::int8 << 32) | objid::int8) = hashtextextended($1, 0)`, [key])).rows.length > 0, 'the lock held');
+    const run = await scheduler.runNow('slow');
+    expect(await finished(run.runId)).toMatchObject({ status: 'succeeded', attempt: 1 });
+    expect(pool.totalCount).toBe(1);
+  }, 60_000);
+
+  it('cannot be opened from a bare client: the store says so (null) and the instance keeps its leases', async () => {
+    const client = new pg.Client({ connectionString: DATABASE_URL });
+    const store = new PgStore({ pool: client, schema: fx.schema });
+    expect(store.holdLiveness('worker', `${fx.scope}-bare`)).toBeNull();
+    await store.close();
+  });
 });

@@ -5,6 +5,11 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { defineJob } from '../../src/define/define-job.js';
+import { isWarrenError } from '../../src/errors.js';
+import { MemoryTransport } from '../../src/broker/memory-transport.js';
+import { createScheduler } from '../../src/scheduler/index.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { createWorker } from '../../src/worker/index.js';
 import { createTestHarness, type TestHarness } from '../../src/testing/harness.js';
 
 let harness: TestHarness | undefined;
@@ -94,5 +99,35 @@ describe('liveness on the fake clock', () => {
     expect(h.leader()).toBe(-1);
     await h.advance('2m');
     expect(h.leader()).not.toBe(-1);
+  });
+});
+
+describe('liveness options', () => {
+  const store = new MemoryStore();
+  const transport = new MemoryTransport();
+  const fieldOf = (build: () => unknown): string | undefined => {
+    try {
+      build();
+    } catch (error) {
+      if (isWarrenError(error, 'ERR_INVALID_OPTION')) return error.field;
+      throw error;
+    }
+    throw new Error('expected ERR_INVALID_OPTION');
+  };
+
+  test.each([
+    ['liveness', { liveness: 'yes' }],
+    ['livenessClient', { livenessClient: 'postgres://' }],
+    ['livenessCheckInterval', { livenessCheckInterval: '10ms' }],
+    ['livenessGrace', { livenessGrace: -1 }],
+  ])('the scheduler refuses a bad `%s`', (field, bad) => {
+    expect(fieldOf(() => createScheduler({ store, transport, scope: 'opts', ...(bad as object) }))).toBe(field);
+  });
+
+  test.each([
+    ['liveness', { liveness: 1 }],
+    ['livenessClient', { livenessClient: {} }],
+  ])('the worker refuses a bad `%s`', (field, bad) => {
+    expect(fieldOf(() => createWorker({ store, transport, scope: 'opts', ...(bad as object) }))).toBe(field);
   });
 });

@@ -19,6 +19,8 @@ const debug = createDebug('warren:store');
 
 /** Reconnection backoff: 100 ms doubling to this cap, each delay jittered to 50–100 %. */
 const MAX_BACKOFF_MS = 5_000;
+/** The most close() waits for the server to acknowledge the end of the session. */
+const CLOSE_WAIT_MS = 2_000;
 
 export interface PgLivenessDeps {
   /** The host's pool: only for the "let go" write once the dedicated connection is gone. */
@@ -28,6 +30,8 @@ export interface PgLivenessDeps {
   prefix: string;
   clock: Clock;
   createClient: () => LivenessClient;
+  /** Told once the handle is closed (the store forgets it). */
+  onClosed?: (handle: LivenessHandle) => void;
 }
 
 /**
@@ -47,11 +51,12 @@ export class PgLiveness implements LivenessHandle {
   readonly #id: string;
   readonly #onChange: ((held: boolean, error?: Error) => void) | undefined;
   #client: LivenessClient | null = null;
+  /** The connection being opened, ended by close() so a close never waits on an unreachable server. */
+  #opening: LivenessClient | null = null;
   #held = false;
   #closed = false;
   #failures = 0;
   #timer: Timer | null = null;
-  #connecting: Promise<void> | null = null;
   /** Waits on the dedicated connection run one at a time (a transaction each). */
   #waitTail: Promise<unknown> = Promise.resolve();
 
@@ -75,22 +80,27 @@ export class PgLiveness implements LivenessHandle {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#d.onClosed?.(this);
     this.#timer?.cancel();
     this.#timer = null;
-    await this.#connecting?.catch(() => undefined);
+    // A connection still being opened is abandoned (its own continuation ends it if it
+    // lands): close never waits on an unreachable server.
+    void this.#opening?.end().catch(() => undefined);
     const client = this.#client;
     this.#client = null;
     this.#held = false;
     // Ending the session releases the lock. The row stays `holding`: what this instance
     // leaves running is reaped after the grace, and the leader's pass deletes the row.
-    if (client) await client.end().catch(() => undefined);
+    // Bounded: a goodbye to a server behind a dead network may never be answered.
+    if (client === null) return;
+    let timer: Timer | undefined;
+    await Promise.race([client.end().catch(() => undefined), new Promise<void>((resolve) => (timer = this.#d.clock.setTimer(resolve, CLOSE_WAIT_MS)))]);
+    timer?.cancel();
   }
 
   #start(): void {
     if (this.#closed) return;
-    this.#connecting = this.#connect().finally(() => {
-      this.#connecting = null;
-    });
+    void this.#connect();
   }
 
   async #connect(): Promise<void> {
@@ -106,6 +116,7 @@ export class PgLiveness implements LivenessHandle {
     // a reset), and the host process would exit.
     client.on('error', (err: unknown) => this.#lost(client, err));
     client.on('end', () => this.#lost(client, new Error('liveness connection ended')));
+    this.#opening = client;
     try {
       await client.connect();
       const { rows } = await client.query(q.livenessLock, [this.#key(this.#kind, this.#id)]);
@@ -117,6 +128,8 @@ export class PgLiveness implements LivenessHandle {
       void client.end().catch(() => undefined);
       this.#retry(err);
       return;
+    } finally {
+      this.#opening = null;
     }
     if (this.#closed) {
       await client.end().catch(() => undefined);

@@ -457,16 +457,10 @@ export class PgStore implements Store {
       debug('no dedicated connection for the liveness of %s %s (not a pg.Pool, no createClient): the lease rule alone', kind, instanceId);
       return null;
     }
-    const deps = { runner: this.#runner, queries: this.#q, prefix: this.#livenessPrefix, clock: this.#clock, createClient };
+    const deps = { runner: this.#runner, queries: this.#q, prefix: this.#livenessPrefix, clock: this.#clock, createClient, onClosed: (h: LivenessHandle) => this.#liveness.delete(h) };
     const handle = new PgLiveness(deps, kind, instanceId, o.onChange);
     this.#liveness.add(handle);
-    const close = handle.close.bind(handle);
-    return Object.assign(handle, {
-      close: async () => {
-        this.#liveness.delete(handle);
-        await close();
-      },
-    });
+    return handle;
   }
 
   // ── audit and change notification ────────────────────────────────────────
