@@ -62,7 +62,7 @@ const loadAtStart = loadNow();
 
 type Sample = Record<string, number>;
 
-async function workerTrials(liveness: boolean): Promise<Sample[]> {
+async function workerTrials(liveness: boolean, samples: Sample[]): Promise<void> {
   const scope = benchToken(`w${liveness ? 'on' : 'off'}`).slice(0, 40);
   scopes.push(scope);
   const scheduler = createScheduler({ pool, schema, amqpUrl: AMQP_URL, scope, jobs: [slowJob], migrate: false, liveness, instanceId: `${scope}-leader` });
@@ -76,42 +76,43 @@ async function workerTrials(liveness: boolean): Promise<Sample[]> {
     if (attempt > 1) retriedAt = Date.now();
   });
   survivor.on('error', () => {});
-  const samples: Sample[] = [];
   try {
     for (let trial = 1; trial <= trials; trial++) {
       const child = spawnLivenessChild({
         role: 'worker', databaseUrl: DATABASE_URL, amqpUrl: AMQP_URL, schema, scope, instanceId: `${scope}-doomed-${trial}`,
         applicationName: 'warren-bench-liveness', liveness, leaseTtl: '30s',
       });
-      await child.line((l) => l.ready === true, 'the child worker ready');
-      if (trial === 1) {
-        await survivor.start();
-        await survivor.ready();
+      try {
+        await child.line((l) => l.ready === true, 'the child worker ready');
+        if (trial === 1) {
+          await survivor.start();
+          await survivor.ready();
+        }
+        // The survivor consumes the queue too: trigger until the child is the one running the run.
+        let running = false;
+        for (let tries = 0; !running && tries < 20; tries++) {
+          const run = await scheduler.runNow('slow');
+          running = await child.line((l) => l.running === run.runId, 'the child running', 10_000).then(() => true, () => false);
+        }
+        if (!running) throw new Error('the child worker never got a run');
+        retriedAt = 0;
+        reapedAt = 0;
+        const killedAt = Date.now();
+        await child.kill9();
+        await waitFor(() => retriedAt > 0, 'the retry starting', { timeoutMs: 120_000, intervalMs: 5 });
+        samples.push({ trial, killToReapedMs: reapedAt - killedAt, killToRetryStartedMs: retriedAt - killedAt });
+        console.log(`worker liveness=${liveness ? 'on' : 'off'} trial ${trial}: retry started ${retriedAt - killedAt} ms after the kill`);
+      } finally {
+        await child.kill9();
       }
-      // The survivor consumes the queue too: trigger until the child is the one running the run.
-      let running = false;
-      for (let tries = 0; !running && tries < 20; tries++) {
-        const run = await scheduler.runNow('slow');
-        running = await child.line((l) => l.running === run.runId, 'the child running', 10_000).then(() => true, () => false);
-      }
-      if (!running) throw new Error('the child worker never got a run');
-      retriedAt = 0;
-      reapedAt = 0;
-      const killedAt = Date.now();
-      await child.kill9();
-      await waitFor(() => retriedAt > 0, 'the retry starting', { timeoutMs: 120_000, intervalMs: 5 });
-      samples.push({ trial, killToReapedMs: reapedAt - killedAt, killToRetryStartedMs: retriedAt - killedAt });
-      console.log(`worker liveness=${liveness ? 'on' : 'off'} trial ${trial}: retry started ${retriedAt - killedAt} ms after the kill`);
     }
   } finally {
     await survivor.close();
     await scheduler.close();
   }
-  return samples;
 }
 
-async function leaderTrials(liveness: boolean): Promise<Sample[]> {
-  const samples: Sample[] = [];
+async function leaderTrials(liveness: boolean, samples: Sample[]): Promise<void> {
   for (let trial = 1; trial <= trials; trial++) {
     const scope = benchToken(`l${liveness ? 'on' : 'off'}${trial}`).slice(0, 40);
     scopes.push(scope);
@@ -119,42 +120,53 @@ async function leaderTrials(liveness: boolean): Promise<Sample[]> {
       role: 'scheduler', databaseUrl: DATABASE_URL, amqpUrl: AMQP_URL, schema, scope, instanceId: `${scope}-doomed`,
       applicationName: 'warren-bench-liveness', liveness, leaseTtl: '15s',
     });
-    await child.line((l) => typeof l.leading === 'number', 'the child leading');
     const follower = createScheduler({ pool, schema, amqpUrl: AMQP_URL, scope, jobs: [], migrate: false, liveness, instanceId: `${scope}-follower` });
     follower.on('error', () => {});
     let gainedAt = 0;
     let publishedAt = 0;
     follower.on('leader:gained', () => (gainedAt = Date.now()));
     follower.on('slot:published', () => (publishedAt ||= Date.now()));
-    await follower.start();
-    // Its first lease attempt failed: it follows (and, with liveness, waits on the leader's lock).
-    const key = `warren:${schema}:scheduler:${scope}-doomed`;
-    await waitFor(async () => {
-      if (!liveness) return follower.isReady();
-      const { rows } = await pool.query(
-        `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' AND NOT granted AND ((classid::int8 << 32) | objid::int8) = hashtextextended($1, 0)`,
-        [key],
-      );
-      return rows.length > 0;
-    }, 'the follower waiting', { timeoutMs: 30_000 });
-    const killedAt = Date.now();
-    await child.kill9();
-    await waitFor(() => publishedAt > 0, 'the follower publishing', { timeoutMs: 120_000, intervalMs: 5 });
-    samples.push({ trial, killToLeadingMs: gainedAt - killedAt, killToPublishedMs: publishedAt - killedAt });
-    console.log(`leader liveness=${liveness ? 'on' : 'off'} trial ${trial}: next slot published ${publishedAt - killedAt} ms after the kill`);
-    await follower.close();
+    try {
+      await child.line((l) => typeof l.leading === 'number', 'the child leading');
+      await follower.start();
+      // Its first lease attempt failed: it follows (and, with liveness, waits on the leader's lock).
+      const key = `warren:${schema}:scheduler:${scope}-doomed`;
+      await waitFor(async () => {
+        if (!liveness) return follower.isReady();
+        const { rows } = await pool.query(
+          `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' AND NOT granted AND ((classid::int8 << 32) | objid::int8) = hashtextextended($1, 0)`,
+          [key],
+        );
+        return rows.length > 0;
+      }, 'the follower waiting', { timeoutMs: 30_000 });
+      const killedAt = Date.now();
+      await child.kill9();
+      await waitFor(() => publishedAt > 0, 'the follower publishing', { timeoutMs: 120_000, intervalMs: 5 });
+      samples.push({ trial, killToLeadingMs: gainedAt - killedAt, killToPublishedMs: publishedAt - killedAt });
+      console.log(`leader liveness=${liveness ? 'on' : 'off'} trial ${trial}: next slot published ${publishedAt - killedAt} ms after the kill`);
+    } finally {
+      await child.kill9();
+      await follower.close();
+    }
   }
-  return samples;
 }
 
 const results: Record<string, Record<string, Sample[]>> = {};
+let failure: string | null = null;
 try {
   await migrate(pool, { schema });
   for (const mode of modes) {
     results[mode] = {};
-    if (cases.includes('worker')) results[mode]!.worker = await workerTrials(mode === 'on');
-    if (cases.includes('leader')) results[mode]!.leader = await leaderTrials(mode === 'on');
+    for (const kind of cases) {
+      const samples: Sample[] = [];
+      results[mode]![kind] = samples;
+      // Trials push into `samples` as they finish: a failure later keeps what was measured.
+      await (kind === 'worker' ? workerTrials(mode === 'on', samples) : leaderTrials(mode === 'on', samples));
+    }
   }
+} catch (error) {
+  failure = (error as Error).stack ?? String(error);
+  console.error(`bench failed; writing what was measured: ${failure}`);
 } finally {
   await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
   await pool.end();
@@ -165,6 +177,7 @@ const rows: Array<Record<string, string | number | null>> = [];
 const summary: Record<string, unknown> = {};
 for (const [mode, byCase] of Object.entries(results)) {
   for (const [kind, samples] of Object.entries(byCase)) {
+    if (samples.length === 0) continue;
     for (const metric of Object.keys(samples[0] ?? {}).filter((k) => k !== 'trial')) {
       const s = summarize(samples.map((x) => x[metric]!));
       summary[`${kind}.${mode}.${metric}`] = s;
@@ -184,5 +197,7 @@ const file = writeResult('liveness', {
   servers: serverVersions(),
   summary,
   samples: results,
+  error: failure,
 });
 console.log(`results: ${file}`);
+if (failure) process.exitCode = 1;
