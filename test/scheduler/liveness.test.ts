@@ -108,7 +108,7 @@ describe('worker killed with -9', () => {
 });
 
 describe('leader killed with -9', () => {
-  it('a follower waiting on its lock leads at once and publishes the next slot, before the dead lease expires', async () => {
+  it('a follower waiting on its lock leads within the liveness grace and publishes the next slot, before the dead lease expires', async () => {
     const doomed = child('scheduler', 'doomed-leader');
     await doomed.line((l) => typeof l.leading === 'number', 'the child leading');
     const follower = await leader('follower', { leaseTtl: '60s', jobs: [] });
