@@ -8,7 +8,7 @@
  */
 import createDebug from 'debug';
 import type { Clock, Timer } from '../clock.js';
-import type { Fence, Store } from '../store/port.js';
+import type { Fence, ReleaseOutcome, Store } from '../store/port.js';
 
 const debug = createDebug('warren:leader');
 
@@ -19,6 +19,18 @@ export interface LeaderElectorOptions {
   clock: Clock;
   ttlMs: number;
   renewMs: number;
+  /**
+   * Liveness (docs/reliability.md): waits until the lease holder's liveness lock is released
+   * (its process died), at most `timeoutMs`, so a follower tries the lease at once instead of
+   * at its next renewal. Absent with `liveness: false`.
+   */
+  awaitRelease?: (holder: string, timeoutMs: number) => Promise<ReleaseOutcome>;
+  /**
+   * How long a follower waits, once the holder's lock was released, before it tries the
+   * lease: time for a leader that is alive (only its liveness connection dropped) to notice
+   * and step down first, so two instances never both believe they lead.
+   */
+  releaseGraceMs?: number;
   onGained(fence: Fence): void;
   onLost(reason: string): void;
   onError(error: unknown): void;
@@ -38,6 +50,8 @@ export class LeaderElector {
   #again = false;
   #running = false;
   #failures = 0;
+  /** The holder whose liveness lock this follower is waiting on (one wait at a time). */
+  #watching: string | null = null;
 
   constructor(options: LeaderElectorOptions) {
     this.#o = options;
@@ -80,12 +94,28 @@ export class LeaderElector {
     await this.#inFlight?.catch(() => {});
     if (this.#fence === null) return;
     this.#stepDown('stopped');
+    await this.#release();
+  }
+
+  /**
+   * This instance's liveness lock is gone while it leads: a follower may take the lease
+   * once its grace has passed. Step down now and hand the lease over, so there is never a
+   * moment with two instances believing they lead; this one competes again at its next try.
+   */
+  relinquish(reason: string): void {
+    if (this.#fence === null) return;
+    this.#stepDown(reason);
+    void this.#release();
+    if (this.#running) this.#schedule(this.#o.renewMs);
+  }
+
+  async #release(): Promise<void> {
     try {
       await this.#o.store.releaseLeadership(this.#o.scope, this.#o.instanceId);
       await this.#o.store.notifyJobChange(this.#o.scope, LEADER_RELEASED);
       debug('%s released the lease of %s', this.#o.instanceId, this.#o.scope);
     } catch (error) {
-      // The lease then expires on its own after the TTL.
+      // The lease then expires on its own after the TTL (or a follower takes it by liveness).
       debug('release failed: %O', error);
       this.#o.onError(error);
     }
@@ -140,6 +170,7 @@ export class LeaderElector {
       } else if (this.#fence !== null) {
         this.#stepDown(`lease held by ${state.holder ?? 'another instance'}`);
       }
+      if (!state.leader && state.holder !== null) this.#watch(state.holder);
       this.#schedule(renewMs);
     } catch (error) {
       this.#failures += 1;
@@ -151,6 +182,26 @@ export class LeaderElector {
       const base = this.#fence !== null ? Math.min(renewMs, 500 * this.#failures) : Math.min(renewMs * 2 ** Math.min(this.#failures, 4), 30_000);
       this.#schedule(Math.round(base * (0.75 + Math.random() * 0.5)));
     }
+  }
+
+  /**
+   * Follower: wait on the holder's liveness lock (one wait at a time) and try the lease the
+   * moment it is released. The lease CAS still decides: the lock only says when to try.
+   */
+  #watch(holder: string): void {
+    const wait = this.#o.awaitRelease;
+    if (wait === undefined || this.#watching === holder) return;
+    // A wait on a previous holder still in flight is abandoned (it ends by its own timeout).
+    this.#watching = holder;
+    void wait(holder, this.#o.renewMs)
+      .catch((): ReleaseOutcome => 'unavailable')
+      .then((outcome) => {
+        if (this.#watching !== holder) return;
+        this.#watching = null;
+        if (outcome !== 'released' || !this.#running || this.isLeader()) return;
+        debug('%s saw the liveness lock of %s released in %s: trying the lease', this.#o.instanceId, holder, this.#o.scope);
+        this.#schedule(this.#o.releaseGraceMs ?? 0);
+      });
   }
 
   /** Never act on a lease we cannot prove: step down the instant it would have expired. */

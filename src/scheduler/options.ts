@@ -5,7 +5,7 @@ import { WarrenError, describeValue } from '../errors.js';
 import { DEFAULT_SCHEMA, assertScope } from '../names.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import type { JobDefinition, JobLogger } from '../define/types.js';
-import type { Store } from '../store/port.js';
+import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
 import type { Queryable } from '../store/pg/db.js';
 
@@ -107,6 +107,34 @@ const schedulerOptionsSchema = z
      * @default 500
      */
     maxSlotsPerTick: z.number().int('an integer').min(1, 'an integer >= 1').max(100_000, 'an integer <= 100000').default(500),
+    /**
+     * Notice dead processes through PostgreSQL (docs/reliability.md): the instance holds a
+     * session-level advisory lock on one dedicated connection (outside the pool) that the
+     * server releases the moment the process dies; a follower waiting on the leader's lock
+     * leads at once, and the leader retries the runs of a worker whose lock is gone within
+     * about `livenessCheckInterval + livenessGrace`. `false` (PgBouncer in transaction mode,
+     * where a session lock cannot be held): the leases alone, as before.
+     * @default true
+     */
+    liveness: z.boolean().default(true),
+    /**
+     * Opens the liveness connection: a function returning a new, unconnected `pg.Client`
+     * (e.g. straight to PostgreSQL when `pool` goes through PgBouncer).
+     * @default `new pool.Client(pool.options)` (the pool's own settings, outside the pool)
+     */
+    livenessClient: z.custom<() => LivenessClient>((v) => typeof v === 'function', 'a function returning a new pg.Client').optional(),
+    /**
+     * How often the leader looks for workers whose liveness lock is gone.
+     * @default '500ms'
+     */
+    livenessCheckInterval: durationAtLeast(50, 'a duration >= 50ms').default('500ms'),
+    /**
+     * How long a worker's lock must stay absent (its row saying it took it) before its runs
+     * are retried: covers the instant between a live worker's connection dropping and the
+     * worker saying so.
+     * @default '1s'
+     */
+    livenessGrace: durationAtLeast(0, 'a duration >= 0').default('1s'),
     /** Receives the scheduler's log lines besides `debug`. */
     logger: z.custom<JobLogger>(hasFunctions('debug', 'info', 'warn', 'error'), 'a logger with debug/info/warn/error').optional(),
   })
@@ -134,6 +162,10 @@ export interface ResolvedSchedulerOptions {
   outboxGraceMs: number;
   republishAfterMs: number;
   maxSlotsPerTick: number;
+  liveness: boolean;
+  livenessClient: (() => LivenessClient) | undefined;
+  livenessCheckIntervalMs: number;
+  livenessGraceMs: number;
   logger: JobLogger | undefined;
 }
 
@@ -188,6 +220,10 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     outboxGraceMs: parseDuration(o.outboxGrace, 'outboxGrace', 'ERR_INVALID_OPTION'),
     republishAfterMs: parseDuration(o.republishAfter, 'republishAfter', 'ERR_INVALID_OPTION'),
     maxSlotsPerTick: o.maxSlotsPerTick,
+    liveness: o.liveness,
+    livenessClient: o.livenessClient,
+    livenessCheckIntervalMs: parseDuration(o.livenessCheckInterval, 'livenessCheckInterval', 'ERR_INVALID_OPTION'),
+    livenessGraceMs: parseDuration(o.livenessGrace, 'livenessGrace', 'ERR_INVALID_OPTION'),
     logger: o.logger,
   };
 }

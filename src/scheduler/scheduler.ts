@@ -18,6 +18,7 @@ import { SafeEmitter } from '../util/events.js';
 import { ControlApi } from './control.js';
 import type { ActorOption, AuditOptions, BackfillOptions, BackfillResult, Control, JobDetails, JobStatus, PauseOptions, RunNowOptions, RunsOptions } from './control-types.js';
 import { LEADER_RELEASED, LeaderElector } from './leader.js';
+import { SchedulerLiveness } from './liveness.js';
 import { parseSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions, type SchedulerRole } from './options.js';
 import { RunPublisher } from './publisher.js';
 import type { ReapedRun } from './reaper.js';
@@ -66,6 +67,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
   readonly #control: ControlApi;
   readonly #elector: LeaderElector | null;
   readonly #ticker: Ticker | null;
+  /** Null with `liveness: false` and on a control-only instance. */
+  readonly #liveness: SchedulerLiveness | null;
   #state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
   #starting: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
@@ -99,6 +102,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
     if (o.role === 'control-only') {
       this.#elector = null;
       this.#ticker = null;
+      this.#liveness = null;
       return;
     }
     const ticker = new Ticker({
@@ -118,6 +122,25 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       onError: (error) => this.#error(error, 'tick'),
     });
     this.#ticker = ticker;
+    const liveness = o.liveness
+      ? new SchedulerLiveness({
+          store: this.store,
+          publisher,
+          scope: o.scope,
+          instanceId: o.instanceId,
+          clock: o.clock,
+          createClient: o.livenessClient,
+          checkIntervalMs: o.livenessCheckIntervalMs,
+          graceMs: o.livenessGraceMs,
+          limit: o.maxSlotsPerTick,
+          onReaped: (reaped) => this.emit('run:reaped', reaped),
+          onHeld: (held) => {
+            if (!held) this.#elector?.relinquish('liveness lock lost (its connection dropped)');
+          },
+          onError: (error) => this.#error(error, 'liveness'),
+        })
+      : null;
+    this.#liveness = liveness;
     this.#elector = new LeaderElector({
       store: this.store,
       scope: o.scope,
@@ -125,14 +148,17 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       clock: o.clock,
       ttlMs: o.leaseTtlMs,
       renewMs: o.renewIntervalMs,
+      ...(liveness === null ? {} : { awaitRelease: liveness.awaitRelease, releaseGraceMs: o.livenessGraceMs }),
       onGained: (fence) => {
         this.#log('info', 'leading', { scope: o.scope, fence: fence.epoch });
         ticker.start();
+        liveness?.startWatch();
         this.emit('leader:gained', fence);
       },
       onLost: (reason) => {
         this.#log('warn', 'no longer leading', { scope: o.scope, reason });
         void ticker.stop();
+        void liveness?.stopWatch();
         this.emit('leader:lost', reason);
       },
       onError: (error) => this.#error(error, 'leader'),
@@ -188,6 +214,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       if (this.#closed()) return;
       this.#booted = true;
       this.#bootFailures = 0;
+      // Before electing: a leader without its lock would be found dead only by its lease.
+      this.#liveness?.hold();
       this.#elector?.start();
       debug('%s started in scope %s (role %s)', this.instanceId, o.scope, this.role);
     } catch (error) {
@@ -220,7 +248,10 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       const tickerStopped = this.#ticker?.stop();
       if (this.#ownsTransport) await this.#transport?.close().catch(() => {});
       await tickerStopped;
+      await this.#liveness?.stopWatch();
       await this.#elector?.stop();
+      // After the lease is released (followers were told): the lock goes with the connection.
+      await this.#liveness?.close();
       this.#transport?.off('connect', this.#onBrokerBack);
       const unsubscribe = this.#unsubscribe;
       this.#unsubscribe = null;

@@ -1,13 +1,14 @@
 import type { JobConfig, JobConfigKey } from '../define/types.js';
 import { WarrenError } from '../errors.js';
 import { acquireLeadership, checkFence, getLeadership, releaseLeadership } from './memory/leadership.js';
+import { MemoryLiveness, deadWorkerRuns } from './memory/liveness.js';
 import { claimRuns, completeRuns, heartbeat } from './memory/runs.js';
 import { type MemoryState, clone, createState, insertRun, jobKey, liveRunsOf, runsOf, sameInstant } from './memory/state.js';
 import { checkScope } from './validate.js';
 import * as v from './validate-calls.js';
 import type {
-  AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, JobChange, JobRecord,
-  LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
+  AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, HoldLivenessOptions, JobChange, JobRecord,
+  LeadershipState, ListRunsOptions, LivenessHandle, LivenessKind, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
 } from './port.js';
 
 const { CONFIG_KEYS } = v;
@@ -209,6 +210,14 @@ export class MemoryStore implements Store {
       .map(clone);
   }
 
+  async deadWorkerRuns(scope: string, now: Date, graceMs: number, limit: number): Promise<RunRecord[]> {
+    v.checkDeadWorkerRunsArgs(scope, now, graceMs, limit);
+    return deadWorkerRuns(this.#state, scope, now, graceMs)
+      .sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0) || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0))
+      .slice(0, limit)
+      .map(clone);
+  }
+
   async brokenChains(scope: string, before: Date, limit: number): Promise<JobRecord[]> {
     v.checkScanArgs(scope, before, 'before', limit);
     return this.#jobsOf(scope)
@@ -258,6 +267,12 @@ export class MemoryStore implements Store {
   async releaseLeadership(scope: string, instanceId: string): Promise<void> {
     v.checkReleaseLeadershipArgs(scope, instanceId);
     releaseLeadership(this.#state, scope, instanceId);
+  }
+
+  /** An open handle is the session lock; `createClient` has no meaning here. */
+  holdLiveness(kind: LivenessKind, instanceId: string, options?: HoldLivenessOptions): LivenessHandle {
+    const o = v.checkHoldLivenessArgs(kind, instanceId, options);
+    return new MemoryLiveness(this.#state, kind, instanceId, o.onChange);
   }
 
   async getLeadership(scope: string, now: Date): Promise<LeadershipState> {

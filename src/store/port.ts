@@ -173,7 +173,13 @@ export type CompletionGuard =
   /** normal completion by the worker that holds the lease */
   | { workerId: string }
   /** the reaper: only if the lease really expired before `now` */
-  | { leaseExpiredBefore: Date };
+  | { leaseExpiredBefore: Date }
+  /**
+   * the liveness reaper: only if the run is still held by `workerGone`, whose liveness row
+   * still says it took its lock, seen absent since `absentBefore` or earlier, and whose
+   * lock is still absent (checked in the completing transaction)
+   */
+  | { workerGone: string; absentBefore: Date };
 
 export interface Completion {
   runId: string;
@@ -242,6 +248,52 @@ export interface NewAuditEntry {
 export interface JobChange {
   scope: string;
   jobId: string;
+}
+
+/** Who holds a liveness lock: a worker instance or a scheduler instance. */
+export type LivenessKind = 'worker' | 'scheduler';
+
+/** A new, unconnected `pg.Client` (or alike): the dedicated connection of a liveness lock. */
+export interface LivenessClient {
+  connect(): Promise<unknown>;
+  query(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
+  end(): Promise<void>;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+export interface HoldLivenessOptions {
+  /**
+   * Opens the dedicated connection. By default PgStore builds one with the pool's own
+   * `Client` class and settings (`new pool.Client(pool.options)`), outside the pool.
+   */
+  createClient?: () => LivenessClient;
+  /** Told when the lock is taken (`true`) and when it is lost (`false`, with the cause). */
+  onChange?: (held: boolean, error?: Error) => void;
+}
+
+/** What a follower learnt while waiting on another instance's liveness lock. */
+export type ReleaseOutcome =
+  /** the lock was released (or was not held): the instance's process or connection is gone */
+  | 'released'
+  /** still held after the wait */
+  | 'timeout'
+  /** the instance never took a lock (no liveness), or this handle has no connection now */
+  | 'unavailable';
+
+/**
+ * An instance's liveness lock, held while the handle is open and taken again (with capped,
+ * jittered backoff) after its connection drops. See `Store.holdLiveness`.
+ */
+export interface LivenessHandle {
+  /** True while the lock is held: the instance is provably alive. */
+  readonly held: boolean;
+  /**
+   * Waits (on this handle's own connection, never a pooled one) until another instance's
+   * liveness lock is released, at most `timeoutMs`.
+   */
+  awaitRelease(kind: LivenessKind, instanceId: string, timeoutMs: number): Promise<ReleaseOutcome>;
+  /** Closes the dedicated connection: the lock goes with it, as it would with the process. */
+  close(): Promise<void>;
 }
 
 export interface Store {
@@ -316,6 +368,14 @@ export interface Store {
   completeRuns(completions: Completion[]): Promise<CompletionResult[]>;
   /** Running runs whose lease expired before `now`. */
   expiredLeases(scope: string, now: Date, limit: number): Promise<RunRecord[]>;
+  /**
+   * The leader's liveness pass. Notes, on every liveness row, since when its lock has been
+   * absent while the row says `holding` (`now` at the first sighting; cleared once the lock
+   * is back or the instance said it let go); deletes rows of instances gone for good
+   * (lock absent past the grace, nothing left running or leading); and returns the running
+   * runs of this scope whose worker's lock has been absent since `now - graceMs` or earlier.
+   */
+  deadWorkerRuns(scope: string, now: Date, graceMs: number, limit: number): Promise<RunRecord[]>;
   /** Queue-mode jobs that are enabled, overdue (next_due_at < before) and have no pending or running run. */
   brokenChains(scope: string, before: Date, limit: number): Promise<JobRecord[]>;
   /** Running runs of a job with a live lease (the overlap count). */
@@ -332,13 +392,27 @@ export interface Store {
   // ── leadership ───────────────────────────────────────────────────────────
   /**
    * Take or renew the scope's lease by CAS inside a transaction holding
-   * `pg_advisory_xact_lock(key(scope))`: succeeds when free, expired, or already ours.
+   * `pg_advisory_xact_lock(key(scope))`: succeeds when free, expired, already ours, or
+   * held by a scheduler whose liveness row says it took its lock and the lock is gone.
    * The fence epoch increments whenever the holder changes.
    */
   acquireLeadership(scope: string, instanceId: string, ttlMs: number, now: Date): Promise<LeadershipState>;
   /** Gives the lease up at once so another instance takes over without waiting for expiry. */
   releaseLeadership(scope: string, instanceId: string): Promise<void>;
   getLeadership(scope: string, now: Date): Promise<LeadershipState>;
+
+  // ── liveness ─────────────────────────────────────────────────────────────
+  /**
+   * Proves this instance alive: a session-level advisory lock on ONE dedicated connection
+   * (never a pooled one: a session lock would stay with the pool's next user), released by
+   * the server the moment the connection's socket closes, and a liveness row saying the lock
+   * was taken. Returns at once; the lock is taken, and retaken after a drop, in the
+   * background. `null` when this store cannot open a dedicated connection (given neither a
+   * `pg.Pool` nor `createClient`): the instance then keeps the lease rule alone.
+   * While a leader's lock is held, `acquireLeadership` by another instance fails as before;
+   * once it is absent (and its row says it was taken), the lease may be taken at once.
+   */
+  holdLiveness(kind: LivenessKind, instanceId: string, options?: HoldLivenessOptions): LivenessHandle | null;
 
   // ── audit and change notification ────────────────────────────────────────
   appendAudit(scope: string, entry: NewAuditEntry): Promise<void>;

@@ -5,7 +5,7 @@
  * Returned values are the arguments as normalised (`?? null`, `?? {}`, default limit).
  */
 import type { JobConfig } from '../define/types.js';
-import type { ClaimContext, ClaimRequest, Completion, Fence, NewAuditEntry, NewRun, PublishedRun, SlotClaim } from './port.js';
+import type { ClaimContext, ClaimRequest, Completion, Fence, HoldLivenessOptions, NewAuditEntry, NewRun, PublishedRun, SlotClaim } from './port.js';
 import { CONFIG_KEYS } from './pg/rows.js';
 import {
   checkArray, checkDate, checkDateOrNull, checkInteger, checkJobId, checkObject, checkPositiveInt, checkScope, checkString, fail, isUuid,
@@ -203,7 +203,10 @@ export function checkCompletions(completions: unknown): void {
     checkPositiveInt(c.attempt, `${f}.attempt`);
     const guard = checkObject(c.guard, `${f}.guard`);
     if ('workerId' in guard) checkString(guard.workerId, `${f}.guard.workerId`);
-    else checkDate(guard.leaseExpiredBefore, `${f}.guard.leaseExpiredBefore`);
+    else if ('workerGone' in guard) {
+      checkString(guard.workerGone, `${f}.guard.workerGone`);
+      checkDate(guard.absentBefore, `${f}.guard.absentBefore`);
+    } else checkDate(guard.leaseExpiredBefore, `${f}.guard.leaseExpiredBefore`);
     checkDate(c.finishedAt, `${f}.finishedAt`);
     if (c.retryAt !== undefined) checkDate(c.retryAt, `${f}.retryAt`);
     if (c.next !== undefined) {
@@ -214,7 +217,21 @@ export function checkCompletions(completions: unknown): void {
   });
 }
 
-// ── leadership, audit, notification ──────────────────────────────────────────
+// ── leadership, liveness, audit, notification ────────────────────────────────
+
+export function checkDeadWorkerRunsArgs(scope: unknown, now: unknown, graceMs: unknown, limit: unknown): void {
+  checkScanArgs(scope, now, 'now', limit);
+  if (typeof graceMs !== 'number' || !Number.isInteger(graceMs) || graceMs < 0) fail('graceMs', 'an integer number of milliseconds >= 0', graceMs);
+}
+
+export function checkHoldLivenessArgs(kind: unknown, instanceId: unknown, options: unknown): HoldLivenessOptions {
+  if (kind !== 'worker' && kind !== 'scheduler') fail('kind', '"worker" or "scheduler"', kind);
+  checkString(instanceId, 'instanceId');
+  const o = checkObject(options ?? {}, 'options');
+  if (o.createClient !== undefined && typeof o.createClient !== 'function') fail('options.createClient', 'a function returning a new pg.Client', o.createClient);
+  if (o.onChange !== undefined && typeof o.onChange !== 'function') fail('options.onChange', 'a function', o.onChange);
+  return o as HoldLivenessOptions;
+}
 
 export function checkAcquireLeadershipArgs(scope: unknown, instanceId: unknown, ttlMs: unknown, now: unknown): void {
   checkScope(scope);

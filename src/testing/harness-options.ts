@@ -57,11 +57,11 @@ export const harnessOptionsSchema = z
     schedulers: z.number({ error: 'an integer from 0 to 10' }).int({ error: 'an integer from 0 to 10' }).min(0, { error: 'an integer from 0 to 10' }).max(10, { error: 'an integer from 0 to 10' }).default(1),
     /** @default '5m' (fewer idle renewals per fake hour than the scheduler's 15s) */
     leaseTtl: z.union([z.string(), z.number()], { error: 'a duration such as "30s"' }).default('5m'),
-    /** @default { safetyTick: '1m' } */
+    /** @default { safetyTick: '1m', livenessCheckInterval: '10s' } */
     schedulerOptions: z
       .record(z.string(), z.unknown())
       .default({})
-      .transform((o) => ({ safetyTick: '1m', ...o })),
+      .transform((o) => ({ safetyTick: '1m', livenessCheckInterval: '10s', ...o })),
     workerOptions: z.record(z.string(), z.unknown()).default({}),
     store: z.custom<NonNullable<TestHarnessOptions['store']>>((v) => hasFns(v, ['claimRuns', 'listRuns', 'acquireLeadership']), { error: 'a Store' }).optional(),
     transport: z.custom<NonNullable<TestHarnessOptions['transport']>>((v) => hasFns(v, ['consume', 'publish', 'deadLetter']), { error: 'a Transport' }).optional(),

@@ -1,6 +1,6 @@
 import type { Clock, Timer } from '../clock.js';
 import type { Consumer, Delivery, DeliveryHandler, Transport } from '../broker/transport.js';
-import type { Store } from '../store/port.js';
+import type { LivenessHandle, Store } from '../store/port.js';
 import type { Activity } from './activity.js';
 
 /** A promise that never settles: what a dead process's pending calls turn into. */
@@ -15,7 +15,8 @@ function never<T>(): Promise<T> {
  * in the component: its timers never fire again, its pending store calls and publishes
  * never answer, its handlers' results are dropped, its consumers are cancelled and the
  * deliveries it had not acked are requeued (what RabbitMQ does when a channel closes).
- * What the process already wrote stays written; its run leases are left to expire.
+ * What the process already wrote stays written; its run leases are left to expire, and its
+ * liveness locks are released (the server closes a dead process's sessions).
  */
 export class ProcessSandbox {
   readonly name: string;
@@ -30,6 +31,8 @@ export class ProcessSandbox {
   #unacked = new Map<Delivery, Delivery>();
   #listeners: Array<{ event: string; listener: (...args: never[]) => void }> = [];
   #unsubscribes = new Set<() => Promise<void>>();
+  /** Liveness locks the process holds: its dedicated connections, closed by its death. */
+  #liveness = new Set<LivenessHandle>();
 
   constructor(name: string, base: { clock: Clock; store: Store; transport: Transport }, activity: Activity) {
     this.name = name;
@@ -72,6 +75,9 @@ export class ProcessSandbox {
     this.#unacked.clear();
     await Promise.all([...this.#unsubscribes].map((u) => u().catch(() => {})));
     this.#unsubscribes.clear();
+    const locks = [...this.#liveness];
+    this.#liveness.clear();
+    await Promise.all(locks.map((handle) => handle.close().catch(() => {})));
   }
 
   /** Detaches the event listeners the process registered on the shared transport. */
@@ -162,6 +168,25 @@ export class ProcessSandbox {
         let method: unknown;
         if (prop === 'close') {
           method = async () => {}; // the store is shared: a process closing it closes only itself
+        } else if (prop === 'holdLiveness') {
+          method = (...args: unknown[]) => {
+            if (this.#dead) return null;
+            const handle = (value as (...a: unknown[]) => LivenessHandle | null).apply(target, args);
+            if (handle === null) return null;
+            this.#liveness.add(handle);
+            return {
+              get held() {
+                return handle.held;
+              },
+              // Not counted as in flight: a wait on a live leader lasts as long as that leader.
+              awaitRelease: (...a: Parameters<LivenessHandle['awaitRelease']>) =>
+                this.#dead ? never() : this.guard(handle.awaitRelease(...a).finally(() => activity.bump())),
+              close: async () => {
+                this.#liveness.delete(handle);
+                await handle.close();
+              },
+            } satisfies LivenessHandle;
+          };
         } else if (prop === 'onJobChange') {
           method = async (scope: string, listener: (change: { scope: string; jobId: string }) => void) => {
             if (this.#dead) return never();

@@ -50,7 +50,9 @@ export interface TestHarnessOptions {
   /**
    * Extra options passed to every `createScheduler`. The harness sets `safetyTick: '1m'`
    * (the scheduler's default is 10s): the tick that reaps expired worker leases, so a
-   * crashed worker's run is retried up to a minute after its lease ran out.
+   * worker without liveness has its crashed run retried up to a minute after its lease ran
+   * out; and `livenessCheckInterval: '10s'` (default 500ms): a crashed worker's run is
+   * retried about 11 s of fake time after the crash.
    */
   schedulerOptions?: Record<string, unknown>;
   /** Extra options passed to every `createWorker` (advanced; e.g. a run lease). */

@@ -7,7 +7,7 @@ import { DEFAULT_SCHEMA } from '../names.js';
 import { parseDuration, formatDuration, type Duration } from '../util/duration.js';
 import type { JobDefinition, JobHandler, JobLogger } from '../define/types.js';
 import type { Queryable } from '../store/pg/db.js';
-import type { Store } from '../store/port.js';
+import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
 import type { WorkerQueue } from './handlers.js';
 
@@ -126,6 +126,20 @@ export const workerOptionsSchema = z
     clock: z.custom<Clock>((v) => hasFns(v, ['now', 'setTimer', 'sleep']), { error: 'a Clock (now, setTimer, sleep)' }).default(systemClock),
     /** Optional structured logger; `debug('warren:worker')` is always written. */
     logger: z.custom<WorkerLogger>((v) => hasFns(v, ['debug', 'info', 'warn', 'error']), { error: 'a logger with debug/info/warn/error' }).optional(),
+    /**
+     * Prove this worker alive through PostgreSQL (docs/reliability.md): a session-level
+     * advisory lock on one dedicated connection (outside the pool), released by the server
+     * the moment the process dies, so the leader retries its runs within seconds instead of
+     * at lease expiry. `false` (PgBouncer in transaction mode, where a session lock cannot be
+     * held): the lease alone, as before. @default true
+     */
+    liveness: z.boolean({ error: 'a boolean' }).default(true),
+    /**
+     * Opens the liveness connection: a function returning a new, unconnected `pg.Client`
+     * (e.g. straight to PostgreSQL when `pool` goes through PgBouncer).
+     * @default `new pool.Client(pool.options)` (the pool's own settings, outside the pool)
+     */
+    livenessClient: z.custom<() => LivenessClient>((v) => typeof v === 'function', { error: 'a function returning a new pg.Client' }).optional(),
     /** Claims and completions are batched into single statements. */
     batch: z
       .object(

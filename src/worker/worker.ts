@@ -7,7 +7,7 @@ import { WarrenError, describeValue } from '../errors.js';
 import { workQueueName } from '../names.js';
 import { publishRuns } from '../broker/publish-run.js';
 import { PgStore } from '../store/pg/index.js';
-import type { ClaimRequest, ClaimResult, Completion, CompletionResult, JobRecord, RunRecord, Store } from '../store/port.js';
+import type { ClaimRequest, ClaimResult, Completion, CompletionResult, JobRecord, LivenessHandle, RunRecord, Store } from '../store/port.js';
 import { syncDefinitions } from '../store/sync-definitions.js';
 import { SafeEmitter } from '../util/events.js';
 import { Batcher } from './batcher.js';
@@ -81,6 +81,7 @@ class WorkerImpl implements Worker, WorkerCore {
   #transport: Transport | undefined;
   #ownsStore = false;
   #ownsTransport = false;
+  #liveness: LivenessHandle | null = null;
   #state: WorkerState = 'idle';
   #booting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -213,6 +214,8 @@ class WorkerImpl implements Worker, WorkerCore {
       this.#transport.on('error', (err) => workerDebug('transport error: %s', err.message));
     }
     this.#transport.on('return', this.#onReturn);
+    // Taken in the background; once held it covers every run this worker holds, earlier claims too.
+    if (this.opts.liveness) this.#liveness = this.#store.holdLiveness('worker', this.workerId, this.opts.livenessClient ? { createClient: this.opts.livenessClient } : {});
     this.#heartbeat.start();
     this.#booting = this.#boot().catch((err: unknown) => {
       workerDebug('boot failed: %O', err);
@@ -413,6 +416,8 @@ class WorkerImpl implements Worker, WorkerCore {
     const tail = await Promise.race([Promise.all([this.#tasksDone(), transportClosed]), tailOver]);
     tailTimer?.cancel();
     if (tail === 'late') workerDebug('worker %s: %d background task(s) still pending after close; left behind', this.workerId, this.#tasks.size);
+    // Last: what is still running now is abandoned, and the leader retries it after the grace.
+    await this.#liveness?.close();
     if (this.#ownsStore) await this.#store?.close().catch((err: Error) => workerDebug('store close: %s', err.message));
     this.#state = 'closed';
     workerDebug('worker %s closed', this.workerId);

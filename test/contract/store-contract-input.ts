@@ -40,6 +40,11 @@ export function inputContract(c: ContractContext): void {
       ['acquireLeadership: ttl 0', 'ttlMs', (s, scope) => s.acquireLeadership(scope, 'i1', 0, T0)],
       ['acquireLeadership: no instance id', 'instanceId', (s, scope) => s.acquireLeadership(scope, '', 1000, T0)],
       ['appendAudit: invalid at', 'entry.at', (s, scope) => s.appendAudit(scope, { jobId: 'a', action: 'create', at: BAD_DATE })],
+      ['deadWorkerRuns: negative grace', 'graceMs', (s, scope) => s.deadWorkerRuns(scope, T0, -1, 10)],
+      ['completeRuns: workerGone without absentBefore', 'completions[0].guard.absentBefore', (s, scope) => s.completeRuns([{ runId: runId(scope, 'r'), attempt: 1, guard: { workerGone: 'w' } as never, status: 'failed', error: null, finishedAt: T0 }])],
+      ['holdLiveness: unknown kind', 'kind', (s) => Promise.resolve().then(() => s.holdLiveness('leader' as never, 'i1'))],
+      ['holdLiveness: no instance id', 'instanceId', (s) => Promise.resolve().then(() => s.holdLiveness('worker', ''))],
+      ['holdLiveness: createClient not a function', 'options.createClient', (s) => Promise.resolve().then(() => s.holdLiveness('worker', 'i1', { createClient: 'pg' as never }))],
     ];
 
     for (const [title, field, call] of cases) {

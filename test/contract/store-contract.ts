@@ -11,6 +11,7 @@ import { claimsContract } from './store-contract-claims.js';
 import { completeContract } from './store-contract-complete.js';
 import { inputContract } from './store-contract-input.js';
 import { jobsContract } from './store-contract-jobs.js';
+import { livenessContract } from './store-contract-liveness.js';
 import { sharedContract } from './store-contract-shared.js';
 import { slotsContract } from './store-contract-slots.js';
 import { type ContractContext, freshScope } from './store-fixtures.js';
@@ -44,5 +45,6 @@ export function storeContract(name: string, makeStore: () => Promise<ContractSto
     completeContract(context);
     sharedContract(context);
     inputContract(context);
+    livenessContract(context);
   });
 }

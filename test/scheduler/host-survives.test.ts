@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AMQP_URL, DATABASE_URL } from '../helpers/env.js';
+import { jsonLines } from '../helpers/json-lines.js';
 import { waitFor } from '../helpers/wait.js';
 import { schedulerFixture, type SchedulerFixture } from './setup.js';
 
@@ -16,7 +17,7 @@ const BURSTS = 4;
 
 let fx: SchedulerFixture;
 let child: ChildProcess | undefined;
-const lines: Array<Record<string, unknown>> = [];
+let lines: Array<Record<string, unknown>> = [];
 let stderr = '';
 
 beforeAll(async () => {
@@ -31,15 +32,7 @@ afterAll(async () => {
 it('keeps running jobs while every backend of the host is terminated, in bursts, and exits 0 on SIGTERM', async () => {
   const app = `warren-host-${fx.scope}`.slice(0, 60);
   child = spawn(process.execPath, ['--import', 'tsx', CHILD, DATABASE_URL, AMQP_URL, fx.schema, fx.scope, app], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let buffer = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    buffer += chunk;
-    for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-      const line = buffer.slice(0, i);
-      buffer = buffer.slice(i + 1);
-      if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
-    }
-  });
+  lines = jsonLines(child.stdout!);
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
   const runs = () => lines.filter((l) => typeof l.ran === 'string').length;

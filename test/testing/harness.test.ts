@@ -108,13 +108,14 @@ describe('failures and retries', () => {
     expect(dead[0]!.reason).toMatch(/bad input/);
   });
 
-  test('a worker crash mid-run leaves the run to lease expiry, then it is retried', async () => {
+  test('without liveness a worker crash mid-run leaves the run to lease expiry, then it is retried', async () => {
     const job = defineJob({ id: 'import', schedule: { every: '1h' }, retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '5s', jitter: 0 } } });
     let h!: TestHarness;
     const handler = async (ctx: { attempt: number; signal: AbortSignal }) => {
       if (ctx.attempt === 1) await h.clock.sleep(10 * 60_000, ctx.signal); // ten minutes of work
     };
-    h = await started({ jobs: [{ definition: job, handler }], start: '2025-01-06T00:00:00Z', workerOptions: { leaseTtl: '30s' } });
+    // test/testing/liveness.test.ts: with liveness (the default) the retry comes within seconds.
+    h = await started({ jobs: [{ definition: job, handler }], start: '2025-01-06T00:00:00Z', workerOptions: { leaseTtl: '30s', liveness: false } });
     await h.advance('1h');
     const [running] = await h.runs('import');
     expect(running).toMatchObject({ status: 'running', attempt: 1 });
@@ -180,9 +181,9 @@ describe('leadership', () => {
     expect(runs.filter((r) => r.status === 'succeeded').length).toBeGreaterThanOrEqual(runs.length - 2);
   });
 
-  test('a crashed leader is replaced once its lease expires', async () => {
+  test('without liveness a crashed leader is replaced once its lease expires', async () => {
     const job = defineJob({ id: 'beat', schedule: { every: '1m' } });
-    const h = await started({ jobs: [job], schedulers: 2, start: '2025-01-06T00:00:00Z' });
+    const h = await started({ jobs: [job], schedulers: 2, start: '2025-01-06T00:00:00Z', schedulerOptions: { liveness: false } });
     const before = h.leader();
     await h.crashScheduler(before, { restart: false });
     expect(h.leader()).toBe(-1);

@@ -120,7 +120,8 @@ export const scenarios: Scenario[] = [
           if (ctx.attempt === 1) await h().clock.sleep(20_000, ctx.signal);
         },
       },
-      workerOptions: { leaseTtl: '2s', heartbeatInterval: '500ms' },
+      // The lease path: crash-liveness below is the same crash with liveness on.
+      workerOptions: { leaseTtl: '2s', heartbeatInterval: '500ms', liveness: false },
       schedulerOptions: { safetyTick: '500ms' },
     }),
     async drive(h) {
@@ -136,6 +137,37 @@ export const scenarios: Scenario[] = [
         firstAttempt: run.attempts[0]?.status,
         firstError: /lease/i.test(run.attempts[0]?.error ?? ''),
         retriedAfterLease: retry?.startedAt != null && retry.startedAt.getTime() >= crashedAt + 1_000,
+      };
+    },
+  },
+  {
+    name: 'crash-liveness',
+    expected: { lostTheRunningRun: true, final: 'succeeded@2', firstAttempt: 'failed', firstError: true, retriedWhileLeaseHeld: true, otherWorker: true },
+    options: (h) => ({
+      jobs: [defineJob({ id: 'slow', retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '1s', jitter: 0 } } })],
+      handlers: {
+        slow: async (ctx) => {
+          if (ctx.attempt === 1) await h().clock.sleep(120_000, ctx.signal);
+        },
+      },
+      // A long lease: a retry before it ran out can only come from the liveness lock.
+      workerOptions: { leaseTtl: '60s' },
+      schedulerOptions: { safetyTick: '500ms', livenessCheckInterval: '200ms', livenessGrace: '500ms' },
+    }),
+    async drive(h) {
+      await h.runNow('slow');
+      const running = await h.waitFor(async () => (await h.runs('slow')).find((r) => r.status === 'running'), { timeout: '30s' });
+      const lost = await h.crashWorker(0);
+      const run = await onlyRun(h, 'slow');
+      const [first, retry] = run.attempts;
+      return {
+        lostTheRunningRun: lost.includes(running.runId),
+        final: `${run.status}@${run.attempt}`,
+        firstAttempt: first?.status,
+        firstError: /liveness/i.test(first?.error ?? ''),
+        // The first attempt's lease ran at least 60 s from its start.
+        retriedWhileLeaseHeld: retry?.startedAt != null && first?.startedAt != null && retry.startedAt.getTime() < first.startedAt.getTime() + 60_000,
+        otherWorker: retry?.workerId !== first?.workerId,
       };
     },
   },

@@ -1,5 +1,6 @@
 import { WarrenError } from '../../errors.js';
 import type { Fence, LeadershipState } from '../port.js';
+import { lockGone } from './liveness.js';
 import type { LeaseRow, MemoryState } from './state.js';
 
 function liveLease(state: MemoryState, scope: string, now: Date): (LeaseRow & { holder: string; expiresAt: Date }) | null {
@@ -8,10 +9,10 @@ function liveLease(state: MemoryState, scope: string, now: Date): (LeaseRow & { 
   return lease as LeaseRow & { holder: string; expiresAt: Date };
 }
 
-/** Takes or renews the scope's lease: free, expired, or already ours. */
+/** Takes or renews the scope's lease: free, expired, already ours, or its holder's liveness lock gone. */
 export function acquireLeadership(state: MemoryState, scope: string, instanceId: string, ttlMs: number, now: Date): LeadershipState {
   const live = liveLease(state, scope, now);
-  if (live && live.holder !== instanceId) return { leader: false, fence: null, holder: live.holder, expiresAt: new Date(live.expiresAt) };
+  if (live && live.holder !== instanceId && !lockGone(state, 'scheduler', live.holder)) return { leader: false, fence: null, holder: live.holder, expiresAt: new Date(live.expiresAt) };
   const lease = state.leases.get(scope) ?? { holder: null, epoch: 0, expiresAt: null };
   // The fence epoch moves only when the lease changes hands (or was given up).
   if (lease.holder !== instanceId) lease.epoch += 1;

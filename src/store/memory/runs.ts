@@ -1,7 +1,8 @@
 import { staleOutcome } from '../stale.js';
 import type { ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, HeartbeatResult, RunRecord } from '../port.js';
 import { type MemoryState, clone, insertRun, jobKey, liveRunsOf } from './state.js';
-import { retryStaleAt } from '../pg/decide.js';
+import { guardHolds, retryStaleAt } from '../pg/decide.js';
+import { workerGone } from './liveness.js';
 
 function finish(run: RunRecord, status: RunRecord['status'], now: Date, error: string | null): void {
   run.status = status;
@@ -77,17 +78,12 @@ export function heartbeat(state: MemoryState, runIds: readonly string[], ctx: Cl
   return { extended, cancel };
 }
 
-function guardHolds(run: RunRecord | undefined, c: Completion): run is RunRecord {
-  if (!run || run.status !== 'running' || run.attempt !== c.attempt) return false;
-  if ('workerId' in c.guard) return run.workerId === c.guard.workerId;
-  return run.leaseUntil !== null && run.leaseUntil.getTime() < c.guard.leaseExpiredBefore.getTime();
-}
-
 /** Records results; a guard that fails leaves its run untouched. */
 export function completeRuns(state: MemoryState, completions: readonly Completion[]): CompletionResult[] {
   return completions.map((c): CompletionResult => {
     const run = state.runs.get(c.runId);
-    if (!guardHolds(run, c)) return { runId: c.runId, applied: false, run: run ? clone(run) : null, nextRun: null };
+    const gone = 'workerGone' in c.guard && workerGone(state, c.guard.workerGone, c.guard.absentBefore) ? new Set([c.guard.workerGone]) : new Set<string>();
+    if (!run || !guardHolds(run, c, gone)) return { runId: c.runId, applied: false, run: run ? clone(run) : null, nextRun: null };
 
     const retryAt = c.retryAt;
     const retry = retryAt !== undefined;

@@ -1,4 +1,5 @@
-import type { JobChange, JobRecord, NewRun, RunRecord, AuditEntry } from '../port.js';
+import type { JobChange, JobRecord, LivenessHandle, NewRun, RunRecord, AuditEntry } from '../port.js';
+import type { LivenessRow } from './liveness.js';
 
 export interface LeaseRow {
   holder: string | null;
@@ -22,10 +23,16 @@ export interface MemoryState {
   audit: AuditEntry[];
   listeners: Map<string, Set<(change: JobChange) => void>>;
   seq: number;
+  /** The liveness table, key: livenessKey(kind, instanceId). */
+  liveness: Map<string, LivenessRow>;
+  /** The liveness locks held now (the open handles), same key. */
+  livenessLocks: Map<string, LivenessHandle>;
+  /** Callbacks waiting for a liveness lock to be released, same key. */
+  livenessWaiters: Map<string, Set<() => void>>;
 }
 
 export function createState(): MemoryState {
-  return { jobs: new Map(), runs: new Map(), runSeq: new Map(), runsByJob: new Map(), slots: new Set(), leases: new Map(), audit: [], listeners: new Map(), seq: 0 };
+  return { jobs: new Map(), runs: new Map(), runSeq: new Map(), runsByJob: new Map(), slots: new Set(), leases: new Map(), audit: [], listeners: new Map(), seq: 0, liveness: new Map(), livenessLocks: new Map(), livenessWaiters: new Map() };
 }
 
 export function jobKey(scope: string, jobId: string): string {

@@ -70,7 +70,8 @@ export interface CompletionPlan {
   chain: Array<{ scope: string; run: NewRun; index: number }>;
 }
 
-export function planCompletions(completions: readonly Completion[], runs: Map<string, RunRecord>, jobs: Map<string, JobRecord>): CompletionPlan {
+/** `gone`: the workers a `workerGone` guard may act on (their liveness lock still absent, checked by the store). */
+export function planCompletions(completions: readonly Completion[], runs: Map<string, RunRecord>, jobs: Map<string, JobRecord>, gone: ReadonlySet<string> = new Set()): CompletionPlan {
   const view = new Map(runs);
   const updates = new Map<string, RunRecord>();
   const jobUpdates: CompletionPlan['jobUpdates'] = new Map();
@@ -78,7 +79,7 @@ export function planCompletions(completions: readonly Completion[], runs: Map<st
 
   const results = completions.map((c, index): CompletionResult => {
     const run = view.get(c.runId);
-    if (!run || !guardHolds(run, c)) return { runId: c.runId, applied: false, run: run ?? null, nextRun: null };
+    if (!run || !guardHolds(run, c, gone)) return { runId: c.runId, applied: false, run: run ?? null, nextRun: null };
     const record: AttemptRecord = {
       attempt: run.attempt,
       workerId: run.workerId,
@@ -128,8 +129,9 @@ export function retryStaleAt(run: Pick<RunRecord, 'staleAt' | 'scheduledFor' | '
   return new Date(retryAt.getTime() + (run.staleAt.getTime() - from.getTime()));
 }
 
-function guardHolds(run: RunRecord, c: Completion): boolean {
+export function guardHolds(run: RunRecord, c: Completion, gone: ReadonlySet<string>): boolean {
   if (run.status !== 'running' || run.attempt !== c.attempt) return false;
   if ('workerId' in c.guard) return run.workerId === c.guard.workerId;
+  if ('workerGone' in c.guard) return run.workerId === c.guard.workerGone && gone.has(c.guard.workerGone);
   return run.leaseUntil !== null && run.leaseUntil.getTime() < c.guard.leaseExpiredBefore.getTime();
 }

@@ -13,12 +13,13 @@ import type { JobConfig } from '../../define/types.js';
 import { DEFAULT_SCHEMA, notifyChannel } from '../../names.js';
 import { parseSchemaName } from '../migrate.js';
 import type {
-  AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, JobChange, JobRecord,
-  LeadershipState, ListRunsOptions, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
+  AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, HoldLivenessOptions, JobChange, JobRecord,
+  LeadershipState, ListRunsOptions, LivenessHandle, LivenessKind, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
 } from '../port.js';
 import { SqlRunner, advisoryKey, guardConnectionErrors, quoteIdent, sendQuery, sqlState, type Queryable, type QueryResultLike } from './db.js';
 import { jobKey, planClaims, planCompletions } from './decide.js';
 import { JobChangeListener } from './listener.js';
+import { PgLiveness, poolClientFactory } from './liveness.js';
 import { RUN_UPDATE_COLUMNS, buildQueries, type Queries } from './queries.js';
 import { CONFIG_KEYS, attemptJson, configValues, toAudit, toJob, toRun } from './rows.js';
 import * as v from '../validate-calls.js';
@@ -84,6 +85,9 @@ export class PgStore implements Store {
   /** Statement text → prepared statement name; null when `preparedStatements` is off. */
   #names: Map<string, string> | null;
   readonly #unguard: () => void;
+  readonly #clock: Clock;
+  /** Liveness handles still open, closed with the store so no dedicated connection outlives it. */
+  readonly #liveness = new Set<LivenessHandle>();
 
   constructor(options: PgStoreOptions) {
     const parsed = pgStoreOptionsSchema.safeParse(options);
@@ -97,7 +101,8 @@ export class PgStore implements Store {
     this.#runner = new SqlRunner(parsed.data.pool);
     this.#q = buildQueries(quoteIdent(this.schema));
     this.#names = parsed.data.preparedStatements ? statementNames(this.#q) : null;
-    this.#listener = new JobChangeListener(this.#runner, notifyChannel(this.schema), parsed.data.clock ?? systemClock);
+    this.#clock = parsed.data.clock ?? systemClock;
+    this.#listener = new JobChangeListener(this.#runner, notifyChannel(this.schema), this.#clock);
     const onError = parsed.data.onError;
     this.#unguard = guardConnectionErrors(parsed.data.pool, (err) => {
       debug('connection error on the pool (survived): %s', err.message);
@@ -335,7 +340,8 @@ export class PgStore implements Store {
     return this.#tx(async (exec) => {
       const { jobs: jobRows, runs: runRows } = await this.#lockJobsAndRuns(exec, ids, false);
       const jobs = new Map(jobRows.map((j) => [jobKey(j.scope, j.jobId), j]));
-      const plan = planCompletions(completions, new Map(runRows.map((r) => [r.runId, r])), jobs);
+      const gone = await this.#goneWorkers(exec, completions);
+      const plan = planCompletions(completions, new Map(runRows.map((r) => [r.runId, r])), jobs, gone);
       const written = await this.#updateRuns(exec, plan.updates);
       if (plan.jobUpdates.size > 0) {
         const u = [...plan.jobUpdates.values()];
@@ -355,9 +361,24 @@ export class PgStore implements Store {
     });
   }
 
+  /** The liveness reaper's re-check, in the completing transaction (after the runs: the lock order). */
+  async #goneWorkers(exec: Exec, completions: Completion[]): Promise<Set<string>> {
+    const asked = new Map<string, Date>();
+    for (const c of completions) if ('workerGone' in c.guard) asked.set(c.guard.workerGone, c.guard.absentBefore);
+    if (asked.size === 0) return new Set();
+    const { rows } = await exec(this.#q.goneWorkers, [[...asked.keys()], [...asked.values()], this.#livenessPrefix]);
+    return new Set(rows.map((r) => r.instance_id as string));
+  }
+
   async expiredLeases(scope: string, now: Date, limit: number): Promise<RunRecord[]> {
     v.checkScanArgs(scope, now, 'now', limit);
     const { rows } = await this.#exec(this.#q.expiredLeases, [scope, now, limit]);
+    return rows.map(toRun);
+  }
+
+  async deadWorkerRuns(scope: string, now: Date, graceMs: number, limit: number): Promise<RunRecord[]> {
+    v.checkDeadWorkerRunsArgs(scope, now, graceMs, limit);
+    const { rows } = await this.#exec(this.#q.deadWorkerRuns, [scope, this.#livenessPrefix, now, new Date(now.getTime() - graceMs), limit]);
     return rows.map(toRun);
   }
 
@@ -403,7 +424,7 @@ export class PgStore implements Store {
     const row = await this.#tx(async (exec) => {
       // Transaction-scoped: released at COMMIT, so it is safe on a pooled (or PgBouncer) connection.
       await exec(this.#q.leaderLock, [advisoryKey(`warren:leader:${this.schema}:${scope}`)]);
-      const taken = await exec(this.#q.acquireLease, [scope, instanceId, new Date(now.getTime() + ttlMs), now]);
+      const taken = await exec(this.#q.acquireLease, [scope, instanceId, new Date(now.getTime() + ttlMs), now, this.#livenessPrefix]);
       return taken.rows[0] ?? (await exec(this.#q.getLease, [scope])).rows[0];
     });
     const state = leadershipOf(row, now, instanceId);
@@ -420,6 +441,26 @@ export class PgStore implements Store {
     v.checkGetLeadershipArgs(scope, now);
     const { rows } = await this.#exec(this.#q.getLease, [scope]);
     return leadershipOf(rows[0], now, null);
+  }
+
+  // ── liveness ─────────────────────────────────────────────────────────────
+
+  /** Keys of liveness locks: `${prefix}${kind}:${instanceId}`, hashed by hashtextextended in SQL. */
+  get #livenessPrefix(): string {
+    return `warren:${this.schema}:`;
+  }
+
+  holdLiveness(kind: LivenessKind, instanceId: string, options?: HoldLivenessOptions): LivenessHandle | null {
+    const o = v.checkHoldLivenessArgs(kind, instanceId, options);
+    const createClient = o.createClient ?? poolClientFactory(this.#runner.db);
+    if (createClient === null) {
+      debug('no dedicated connection for the liveness of %s %s (not a pg.Pool, no createClient): the lease rule alone', kind, instanceId);
+      return null;
+    }
+    const deps = { runner: this.#runner, queries: this.#q, prefix: this.#livenessPrefix, clock: this.#clock, createClient, onClosed: (h: LivenessHandle) => this.#liveness.delete(h) };
+    const handle = new PgLiveness(deps, kind, instanceId, o.onChange);
+    this.#liveness.add(handle);
+    return handle;
   }
 
   // ── audit and change notification ────────────────────────────────────────
@@ -446,6 +487,7 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.#liveness].map((handle) => handle.close()));
     await this.#listener.close();
     this.#unguard();
   }

@@ -28,6 +28,19 @@ export const RUN_UPDATE_COLUMNS = [
 
 export type Queries = ReturnType<typeof buildQueries>;
 
+/**
+ * The advisory locks held in exclusive mode in this database, as the signed 64-bit keys
+ * `pg_advisory_lock(bigint)` takes: pg_locks splits a key into `classid` (high half) and
+ * `objid` (low half), `objsubid` 1 marking the one-bigint form. A follower waiting in
+ * shared mode (ShareLock) or a waiter not granted is not a holder.
+ */
+const HELD_ADVISORY_KEYS = `SELECT (pl.classid::int8 << 32) | pl.objid::int8 FROM pg_locks pl
+  WHERE pl.locktype = 'advisory' AND pl.objsubid = 1 AND pl.granted AND pl.mode = 'ExclusiveLock'
+    AND pl.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+
+/** An instance's liveness key, from the key prefix parameter ('warren:<schema>:'), its kind and id. */
+const livenessKey = (prefix: string, kind: string, id: string) => `hashtextextended(${prefix} || ${kind} || ':' || ${id}, 0)`;
+
 export function buildQueries(s: string) {
   const insertJob = `INSERT INTO ${s}.jobs (scope, job_id, ${configCols}, overridden, epoch, next_due_at, created_at, updated_at)
     VALUES ($1, $2, ${configParams(3)}, $${N + 3}::text[], 0, $${N + 4}::timestamptz, $${N + 5}::timestamptz, $${N + 5}::timestamptz)`;
@@ -213,6 +226,51 @@ export function buildQueries(s: string) {
       RETURNING r.run_id, r.cancel_requested_at`,
     expiredLeases: `SELECT * FROM ${s}.runs WHERE scope = $1 AND status = 'running' AND lease_until < $2::timestamptz
       ORDER BY lease_until, run_id LIMIT $3`,
+    /**
+     * The leader's liveness pass, one statement (docs/reliability.md). Params: scope, key
+     * prefix, now, now - grace, limit. Per liveness row: is its lock held now (\`live\`)?
+     * Note since when it is absent while \`holding\` (cleared otherwise); delete the rows of
+     * instances gone for good (absent past the grace, or let go, with no running run / no
+     * lease left); return this scope's running runs of workers absent past the grace. No row
+     * is both noted and deleted: a deleted row's absent_since is already set (or null and
+     * not holding), so the note would not change it.
+     */
+    deadWorkerRuns: `WITH held AS MATERIALIZED (${HELD_ADVISORY_KEYS}),
+      w AS MATERIALIZED (
+        SELECT i.kind, i.instance_id, i.holding, i.absent_since,
+          ${livenessKey('$2::text', 'i.kind', 'i.instance_id')} IN (SELECT * FROM held) AS live
+        FROM ${s}.liveness i
+      ),
+      noted AS (
+        UPDATE ${s}.liveness i SET absent_since = CASE WHEN w.holding AND NOT w.live THEN coalesce(w.absent_since, $3::timestamptz) END
+        FROM w
+        WHERE i.kind = w.kind AND i.instance_id = w.instance_id
+          AND i.absent_since IS DISTINCT FROM (CASE WHEN w.holding AND NOT w.live THEN coalesce(w.absent_since, $3::timestamptz) END)
+        RETURNING 1
+      ),
+      swept AS (
+        DELETE FROM ${s}.liveness i USING w
+        WHERE i.kind = w.kind AND i.instance_id = w.instance_id AND NOT w.live
+          AND (NOT w.holding OR w.absent_since <= $4::timestamptz)
+          AND (i.kind <> 'worker' OR NOT EXISTS (SELECT 1 FROM ${s}.runs r WHERE r.status = 'running' AND r.worker_id = i.instance_id))
+          AND (i.kind <> 'scheduler' OR NOT EXISTS (SELECT 1 FROM ${s}.leases l WHERE l.holder = i.instance_id))
+        RETURNING 1
+      )
+      SELECT r.* FROM ${s}.runs r JOIN w ON w.kind = 'worker' AND w.instance_id = r.worker_id
+      WHERE r.scope = $1 AND r.status = 'running' AND w.holding AND NOT w.live AND w.absent_since <= $4::timestamptz
+      ORDER BY r.started_at, r.run_id LIMIT $5`,
+    /**
+     * In the completing transaction, the workers a liveness reap may still act on: row says
+     * holding, absent since the reaper's cutoff or earlier, lock still absent. Locked, so the
+     * worker's own "I let go" / "I am back" write waits for the verdict. Params: worker ids,
+     * cutoffs, key prefix.
+     */
+    goneWorkers: `SELECT i.instance_id FROM ${s}.liveness i
+        JOIN unnest($1::text[], $2::timestamptz[]) AS g(instance_id, cutoff) ON g.instance_id = i.instance_id
+      WHERE i.kind = 'worker' AND i.holding AND i.absent_since <= g.cutoff
+        AND ${livenessKey('$3::text', "'worker'", 'i.instance_id')} NOT IN (${HELD_ADVISORY_KEYS})
+      ORDER BY i.instance_id
+      FOR UPDATE OF i`,
     countRunning: `SELECT count(*)::int AS n FROM ${s}.runs
       WHERE scope = $1 AND job_id = $2 AND status = 'running' AND lease_until > $3::timestamptz`,
     /** Overlap counts of many jobs at once (the tick). Params: scope, job ids, now. */
@@ -229,7 +287,11 @@ export function buildQueries(s: string) {
 
     // ── leadership ──
     leaderLock: `SELECT pg_advisory_xact_lock($1::bigint)`,
-    /** Take (free, expired) or renew (ours) the lease; the epoch moves when the holder changes. */
+    /**
+     * Take (free, expired, or its holder's liveness lock gone while its row says it took it)
+     * or renew (ours) the lease; the epoch moves when the holder changes. Params: scope,
+     * instance, expires_at, now, liveness key prefix.
+     */
     acquireLease: `INSERT INTO ${s}.leases AS l (scope, holder, fence_epoch, expires_at, acquired_at)
       VALUES ($1, $2, 1, $3::timestamptz, $4::timestamptz)
       ON CONFLICT (scope) DO UPDATE SET
@@ -238,11 +300,26 @@ export function buildQueries(s: string) {
         acquired_at = CASE WHEN l.holder IS NOT DISTINCT FROM EXCLUDED.holder THEN l.acquired_at ELSE EXCLUDED.acquired_at END,
         expires_at = EXCLUDED.expires_at
       WHERE l.holder IS NOT DISTINCT FROM EXCLUDED.holder OR l.holder IS NULL OR l.expires_at <= EXCLUDED.acquired_at
+        OR (EXISTS (SELECT 1 FROM ${s}.liveness i WHERE i.kind = 'scheduler' AND i.instance_id = l.holder AND i.holding)
+          AND ${livenessKey('$5::text', "'scheduler'", 'l.holder')} NOT IN (${HELD_ADVISORY_KEYS}))
       RETURNING scope, holder, fence_epoch::text AS fence_epoch, expires_at`,
     getLease: `SELECT scope, holder, fence_epoch::text AS fence_epoch, CASE WHEN isfinite(expires_at) THEN expires_at END AS expires_at
       FROM ${s}.leases WHERE scope = $1`,
     /** Gives the lease up at once: no holder, expired (the epoch stays, so the next holder bumps it). */
     releaseLease: `UPDATE ${s}.leases SET holder = NULL, expires_at = '-infinity' WHERE scope = $1 AND holder = $2`,
+
+    // ── liveness (the dedicated connection's statements, and the pool's) ──
+    /** Never blocks: a lock held elsewhere (a duplicate id, our own dead session not yet closed) is retried later. */
+    livenessLock: `SELECT pg_try_advisory_lock(hashtextextended($1::text, 0)) AS locked`,
+    /** Sent on the dedicated connection once its lock is taken. Params: kind, instance. */
+    livenessHold: `INSERT INTO ${s}.liveness (kind, instance_id, holding, absent_since) VALUES ($1, $2, true, NULL)
+      ON CONFLICT (kind, instance_id) DO UPDATE SET holding = true, absent_since = NULL`,
+    /** Sent through the pool when the dedicated connection dropped: "not provably alive, use my lease". */
+    livenessLetGo: `UPDATE ${s}.liveness SET holding = false, absent_since = NULL WHERE kind = $1 AND instance_id = $2`,
+    livenessLockTimeout: `SELECT set_config('lock_timeout', $1::text, true)`,
+    livenessRegistered: `SELECT holding FROM ${s}.liveness WHERE kind = $1 AND instance_id = $2`,
+    /** Waits until the exclusive holder is gone; shared, so waiters never look like holders. */
+    livenessAwait: `SELECT pg_advisory_xact_lock_shared(hashtextextended($1::text, 0))`,
 
     // ── audit and notification ──
     appendAudit: `INSERT INTO ${s}.audit (scope, job_id, action, actor, details, at) VALUES ($1, $2, $3, $4, $5::jsonb, $6::timestamptz)`,
