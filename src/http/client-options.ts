@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationOption } from '../util/duration-option.js';
+import { WarrenError, describeValue, isWarrenError } from '../errors.js';
 import { parseWith } from './validate.js';
 
 /** The `fetch` the client calls: the global one of Node >= 20, undici's, or a test double. */
@@ -63,5 +64,28 @@ export type AdminClientOptions = z.input<typeof clientOptionsSchema>;
 export type ResolvedAdminClientOptions = z.output<typeof clientOptionsSchema>;
 
 export function parseAdminClientOptions(options: unknown): ResolvedAdminClientOptions {
-  return parseWith(clientOptionsSchema, options ?? {}, 'ERR_INVALID_OPTION', 'admin client option');
+  const url = (options as { url?: unknown } | null)?.url;
+  try {
+    return parseWith(clientOptionsSchema, options ?? {}, 'ERR_INVALID_OPTION', 'admin client option');
+  } catch (error) {
+    // The message quotes the value received: a URL carrying a secret must not reach a log.
+    if (isWarrenError(error) && error.field === 'url' && typeof url === 'string') {
+      throw new WarrenError(error.code, error.message.replace(describeValue(url), describeValue(redact(url))), { field: 'url' });
+    }
+    throw error;
+  }
+}
+
+/** The URL with its credentials, query and fragment masked. */
+function redact(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.username !== '') url.username = '***';
+    if (url.password !== '') url.password = '***';
+    if (url.search !== '') url.search = '?***';
+    if (url.hash !== '') url.hash = '#***';
+    return url.href;
+  } catch {
+    return value;
+  }
 }
