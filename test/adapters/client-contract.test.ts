@@ -1,6 +1,7 @@
 import { createAdminClient, createAdminHandler } from '../../src/http/index.js';
 import { controlContract } from '../contract/control-contract.js';
-import { listen, realScheduler } from '../contract/control-fixtures.js';
+import { realScheduler } from '../contract/control-fixtures.js';
+import { listen } from '../helpers/listen.js';
 
 const TOKEN = 'contract-token-0123456789';
 

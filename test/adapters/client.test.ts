@@ -7,18 +7,13 @@ import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWarrenError, type WarrenError } from '../../src/errors.js';
 import { createAdminClient, createAdminHandler, type AdminClient } from '../../src/http/index.js';
-import { listen, realScheduler, type RealScheduler } from '../contract/control-fixtures.js';
+import { realScheduler, type RealScheduler } from '../contract/control-fixtures.js';
+import { rejectionOf } from '../helpers/errors.js';
+import { listen } from '../helpers/listen.js';
 
 const TOKEN = 'client-token-0123456789abcdef';
 
-async function failure(call: () => Promise<unknown>): Promise<WarrenError> {
-  const error = await call().then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(isWarrenError(error), `expected a WarrenError, got ${String(error)}`).toBe(true);
-  return error as WarrenError;
-}
+const failure = rejectionOf;
 
 function job(scope: string, id: string, description = 'yearly'): Record<string, unknown> {
   return { job_id: id, queue: `${scope}.jobs.reports`, cron_expr: '0 0 1 1 *', description };

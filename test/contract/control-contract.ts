@@ -6,9 +6,9 @@
  * (test/testing/control-contract.test.ts). No worker runs, so every run stays as created.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isWarrenError } from '../../src/errors.js';
 import type { Control, JobDetails, JobStatus } from '../../src/scheduler/control-types.js';
 import type { AuditEntry, RunRecord } from '../../src/store/port.js';
+import { rejectionOf } from '../helpers/errors.js';
 
 export interface ControlFixture {
   control: Control;
@@ -33,13 +33,9 @@ function seedBody(scope: string, id: string): Record<string, unknown> {
   };
 }
 
+/** The code, field and message of what `call` rejected with (a WarrenError, or the test fails). */
 async function failure(call: () => Promise<unknown>): Promise<{ code: string; field: string | undefined; message: string }> {
-  const error = await call().then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(isWarrenError(error), `expected a WarrenError, got ${String(error)}`).toBe(true);
-  const { code, field, message } = error as { code: string; field: string | undefined; message: string };
+  const { code, field, message } = await rejectionOf(call);
   return { code, field, message };
 }
 

@@ -3,8 +3,6 @@
  * PostgreSQL schema and RabbitMQ scope, with no code-defined job and no worker, so the
  * contract's runs stay as created.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
 import { migrate } from '../../src/store/migrate.js';
 import { cleanupScope } from '../helpers/amqp.js';
@@ -32,21 +30,5 @@ export async function realScheduler(label: string): Promise<RealScheduler> {
       await cleanupScope(scope).catch(() => {});
       await db.drop();
     },
-  };
-}
-
-/** A loopback HTTP server for a request listener; `close()` also drops kept-alive sockets. */
-export async function listen(listener: http.RequestListener): Promise<{ url: string; port: number; close(): Promise<void> }> {
-  const server = http.createServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
 }
