@@ -57,7 +57,7 @@ for (let rep = 1; rep <= repeat; rep++) {
   const t1 = performance.now();
   await harness.advance(`${hours}h`);
   const t2 = performance.now();
-  const runs = await harness.runs('beat');
+  const runs = await harness.history('beat');
   await harness.close();
   const t3 = performance.now();
   const succeeded = runs.filter((r) => r.status === 'succeeded').length;

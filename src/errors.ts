@@ -22,7 +22,17 @@ export type WarrenErrorCode =
   | 'ERR_NON_RETRYABLE'
   | 'ERR_RETRY_AFTER'
   | 'ERR_UNAUTHORIZED'
-  | 'ERR_UNREACHABLE';
+  // Answered by the admin HTTP API (warren/http) and rebuilt by its client.
+  | 'ERR_INVALID_JSON'
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_BODY_TOO_LARGE'
+  | 'ERR_ROUTE_NOT_FOUND'
+  | 'ERR_METHOD_NOT_ALLOWED'
+  | 'ERR_GONE'
+  | 'ERR_INTERNAL'
+  // Nothing answered (a broker, the admin API), or the answer is not the admin API's.
+  | 'ERR_UNREACHABLE'
+  | 'ERR_UNEXPECTED_RESPONSE';
 
 const BRAND = Symbol.for('warren.error');
 

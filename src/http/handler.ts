@@ -12,6 +12,7 @@ import { parseAdminHandlerOptions, type AdminHandlerOptions } from './options.js
 import { createPageServer } from './page.js';
 import { HttpError, describeError, requestLabel, sendJson } from './respond.js';
 import { matchRoute, type Method } from './routes.js';
+import { ACTOR_HEADER } from './wire.js';
 
 const debug = createDebug('warren:http');
 
@@ -26,12 +27,14 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   const base = o.basePath.split('/').filter((s) => s !== '');
   const page = o.page ? createPageServer(o.frameAncestors) : null;
 
+  // A proxy-verified user first, then the label the admin client names, then the address.
   const actorOf = (req: IncomingMessage): string => {
     if (o.actorHeader !== undefined) {
-      const value = req.headers[o.actorHeader];
-      const user = (Array.isArray(value) ? value[0] : value)?.trim();
+      const user = headerValue(req, o.actorHeader);
       if (user) return user.slice(0, 200);
     }
+    const named = decodeActor(headerValue(req, ACTOR_HEADER));
+    if (named) return named.slice(0, 200);
     return `http:${req.socket?.remoteAddress ?? 'unknown'}`;
   };
 
@@ -68,7 +71,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       body: () => readJsonBody(req, o.maxBodyBytes),
       actor: actorOf(req),
     });
-    sendJson(res, result.status, result.body);
+    sendJson(res, result.status, 'body' in result ? result.body : undefined);
   };
 
   return (req, res) => {
@@ -90,6 +93,20 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       }
     });
   };
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return (Array.isArray(value) ? value[0] : value)?.trim();
+}
+
+function decodeActor(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    return decodeURIComponent(value).trim();
+  } catch {
+    return value;
+  }
 }
 
 function routeNotFound(req: IncomingMessage): HttpError {

@@ -6,16 +6,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isWarrenError, type WarrenErrorCode } from '../errors.js';
 
-/** Codes of the admin API's error bodies: warren's own plus the HTTP layer's. */
-export type AdminErrorCode =
-  | WarrenErrorCode
-  | 'ERR_INVALID_JSON'
-  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
-  | 'ERR_BODY_TOO_LARGE'
-  | 'ERR_ROUTE_NOT_FOUND'
-  | 'ERR_METHOD_NOT_ALLOWED'
-  | 'ERR_GONE'
-  | 'ERR_INTERNAL';
+/**
+ * Codes of the admin API's error bodies: warren's own, the HTTP layer's among them, so the
+ * admin client rebuilds each as a WarrenError with the same code.
+ */
+export type AdminErrorCode = WarrenErrorCode;
 
 /** An error the HTTP layer answers itself, with its status. */
 export class HttpError extends Error {

@@ -8,6 +8,7 @@ import type { RunStatus } from '../store/port.js';
 import { RUN_STATUSES, type Control } from './control.js';
 import { HttpError } from './respond.js';
 import { parseWith } from './validate.js';
+import type { AdminAnswer } from './wire.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -20,10 +21,7 @@ export interface RouteContext {
   actor: string;
 }
 
-export interface RouteResult {
-  status: number;
-  body?: unknown;
-}
+export type RouteResult = { status: 200 | 202; body: AdminAnswer } | { status: 204 };
 
 export interface Route {
   /** Path segments; `:name` captures one segment. */
@@ -47,8 +45,9 @@ const runNowBody = z
 const backfillBody = z
   .object(
     {
-      from: z.string({ error: 'an ISO-8601 timestamp' }),
-      to: z.string({ error: 'an ISO-8601 timestamp' }),
+      // Worded as the control API's own check, so both doors say the same.
+      from: z.string({ error: 'a Date or an ISO-8601 timestamp' }),
+      to: z.string({ error: 'a Date or an ISO-8601 timestamp' }),
     },
     { error: 'a JSON object such as {"from": "2025-01-01T00:00:00Z", "to": "2025-01-02T00:00:00Z"}' },
   )

@@ -10,8 +10,8 @@ import { WarrenError, describeValue, isWarrenError } from '../errors.js';
 import { nextRun, slotsBetween, staleAtFor } from '../define/schedule.js';
 import { parseConfigPatch, parseJobInput } from '../define/job-input.js';
 import type { JobConfig, JobDefinition, NormalizedSchedule, RescheduleMode } from '../define/types.js';
-import type { AuditAction, AuditEntry, JobRecord, NewRun, RunRecord, RunStatus, Store } from '../store/port.js';
-import type { ActorOption, AuditOptions, BackfillOptions, BackfillResult, Control, JobDetails, JobStatus, PauseOptions, RunNowOptions, RunsOptions } from './control-types.js';
+import type { AuditAction, AuditEntry, JobRecord, NewRun, RunRecord, RunSummary, Store } from '../store/port.js';
+import { RUN_STATUSES, type ActorOption, type AuditOptions, type BackfillOptions, type BackfillResult, type Control, type JobDetails, type JobStatus, type PauseOptions, type RunNowOptions, type RunsOptions } from './control-types.js';
 import { parseDuration } from '../util/duration.js';
 import { randomUUID, slotRunId } from '../util/uuid.js';
 import type { RunPublisher } from './publisher.js';
@@ -21,9 +21,8 @@ const debug = createDebug('warren:scheduler');
 
 /** Most slots one `backfill` call may create. */
 export const MAX_BACKFILL_SLOTS = 1000;
-/** How many recent runs `list()` looks at to count failures. */
+/** How many recent runs a status line looks at to count failures. */
 const RECENT_RUNS = 20;
-const FAILURE_STATUSES: readonly RunStatus[] = ['failed', 'dead', 'timed_out', 'expired'];
 
 export interface ControlDeps {
   store: Store;
@@ -63,7 +62,7 @@ export class ControlApi implements Control {
   async list(): Promise<JobStatus[]> {
     this.#d.guard();
     const jobs = await this.#d.store.listJobs(this.#d.scope);
-    return Promise.all(jobs.map((job) => this.#status(job)));
+    return this.#statuses(jobs);
   }
 
   async get(id: string): Promise<JobDetails> {
@@ -139,7 +138,10 @@ export class ControlApi implements Control {
     this.#d.guard();
     const note = options.note ?? null;
     if (note !== null && typeof note !== 'string') throw argError('note', 'a string', note);
-    const job = await this.#d.store.setEnabled(this.#d.scope, this.#checkId(id), false, { now: this.#now(), note });
+    const job = await this.#d.store.setEnabled(this.#d.scope, this.#checkId(id), false, { now: this.#now(), note }).catch((error: unknown) => {
+      // The same not-found error as every other method (the store's names its own argument).
+      throw isWarrenError(error, 'ERR_JOB_NOT_FOUND') ? notFound(this.#d.scope, id) : error;
+    });
     await this.#record(id, 'pause', options, { note });
     return { ...(await this.#status(job)), job };
   }
@@ -200,6 +202,9 @@ export class ControlApi implements Control {
     await this.#job(id);
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw argError('limit', 'an integer in 1..10000', limit);
+    const statuses = options.status === undefined ? [] : Array.isArray(options.status) ? options.status : [options.status];
+    const bad = statuses.find((status) => !RUN_STATUSES.includes(status));
+    if (bad !== undefined) throw argError('status', `one of ${RUN_STATUSES.join(', ')}`, bad);
     return this.#d.store.listRuns(this.#d.scope, { jobId: id, limit, ...(options.status ? { status: options.status } : {}) });
   }
 
@@ -266,25 +271,14 @@ export class ControlApi implements Control {
   }
 
   async #status(job: JobRecord): Promise<JobStatus> {
+    return (await this.#statuses([job]))[0]!;
+  }
+
+  /** Status lines of many jobs: one store query for all their counts, whatever their number. */
+  async #statuses(jobs: JobRecord[]): Promise<JobStatus[]> {
     const { store, scope } = this.#d;
-    const now = this.#now();
-    const [running, recent] = await Promise.all([store.countRunning(scope, job.jobId, now), store.listRuns(scope, { jobId: job.jobId, limit: RECENT_RUNS })]);
-    return {
-      id: job.jobId,
-      queue: job.queue,
-      schedule: job.schedule,
-      reschedule: job.reschedule,
-      enabled: job.enabled,
-      paused: !job.enabled,
-      pauseNote: job.pauseNote,
-      nextDueAt: job.nextDueAt,
-      lastRunAt: job.lastRunAt,
-      lastStatus: job.lastStatus,
-      running,
-      recentFailures: recent.filter((run) => FAILURE_STATUSES.includes(run.status)).length,
-      overridden: [...job.overridden],
-      description: job.description,
-    };
+    const summaries = await store.runSummaries(scope, jobs.map((job) => job.jobId), this.#now(), RECENT_RUNS);
+    return jobs.map((job) => statusLine(job, summaries.get(job.jobId) ?? { running: 0, recentFailures: 0 }));
   }
 
   /** Seeds a queue-mode chain of the job's current epoch: at `at`, or at its next slot. */
@@ -318,6 +312,25 @@ export class ControlApi implements Control {
     await store.appendAudit(scope, { jobId, action, actor: options.actor ?? null, details: jsonSafe(details), at: this.#now() });
     await store.notifyJobChange(scope, jobId).catch(() => {});
   }
+}
+
+function statusLine(job: JobRecord, counts: RunSummary): JobStatus {
+  return {
+    id: job.jobId,
+    queue: job.queue,
+    schedule: job.schedule,
+    reschedule: job.reschedule,
+    enabled: job.enabled,
+    paused: !job.enabled,
+    pauseNote: job.pauseNote,
+    nextDueAt: job.nextDueAt,
+    lastRunAt: job.lastRunAt,
+    lastStatus: job.lastStatus,
+    running: counts.running,
+    recentFailures: counts.recentFailures,
+    overridden: [...job.overridden],
+    description: job.description,
+  };
 }
 
 function sameSchedule(a: NormalizedSchedule | null, b: NormalizedSchedule | null): boolean {

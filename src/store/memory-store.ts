@@ -8,8 +8,9 @@ import { checkScope } from './validate.js';
 import * as v from './validate-calls.js';
 import type {
   AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, HoldLivenessOptions, JobChange, JobRecord,
-  LeadershipState, ListRunsOptions, LivenessHandle, LivenessKind, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
+  LeadershipState, ListRunsOptions, LivenessHandle, LivenessKind, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, RunSummary, SlotClaim, SlotClaimResult, Store,
 } from './port.js';
+import { FAILURE_STATUSES } from './port.js';
 
 const { CONFIG_KEYS } = v;
 
@@ -241,6 +242,14 @@ export class MemoryStore implements Store {
     }]));
   }
 
+  async runSummaries(scope: string, jobIds: string[], now: Date, recent: number): Promise<Map<string, RunSummary>> {
+    const ids = v.checkRunSummariesArgs(scope, jobIds, now, recent);
+    return new Map(ids.map((id) => [id, {
+      running: liveRunsOf(this.#state, scope, id, now).length,
+      recentFailures: [...runsOf(this.#state, scope, id)].sort((a, b) => this.#newestFirst(a, b)).slice(0, recent).filter((run) => FAILURE_STATUSES.includes(run.status)).length,
+    }]));
+  }
+
   async getRun(runId: string): Promise<RunRecord | null> {
     v.checkRunId(runId);
     const run = this.#state.runs.get(runId);
@@ -253,7 +262,7 @@ export class MemoryStore implements Store {
     const source = o.jobId === undefined ? this.#runsOfScope(scope) : [...runsOf(this.#state, scope, o.jobId)];
     return source
       .filter((run) => statuses === null || statuses.has(run.status))
-      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.scheduledFor.getTime() - a.scheduledFor.getTime() || this.#seq(b) - this.#seq(a))
+      .sort((a, b) => this.#newestFirst(a, b))
       .slice(0, limit)
       .map(clone);
   }
@@ -354,5 +363,10 @@ export class MemoryStore implements Store {
 
   #seq(run: RunRecord): number {
     return this.#state.runSeq.get(run.runId) ?? 0;
+  }
+
+  /** listRuns' order: newest first, the last inserted first among equals. */
+  #newestFirst(a: RunRecord, b: RunRecord): number {
+    return b.createdAt.getTime() - a.createdAt.getTime() || b.scheduledFor.getTime() - a.scheduledFor.getTime() || this.#seq(b) - this.#seq(a);
   }
 }

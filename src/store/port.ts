@@ -28,6 +28,9 @@ export type RunStatus =
 
 export const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'dead', 'timed_out', 'expired', 'missed', 'skipped', 'cancelled'];
 
+/** The statuses a job's status line counts as failures (`recentFailures`). */
+export const FAILURE_STATUSES: readonly RunStatus[] = ['failed', 'dead', 'timed_out', 'expired'];
+
 export interface JobRecord extends JobConfig {
   scope: string;
   jobId: string;
@@ -218,6 +221,14 @@ export interface RunCounts {
   pending: number;
 }
 
+/** A job's status-line counts (`runSummaries`). */
+export interface RunSummary {
+  /** Running with a live lease (lease_until > now), as `countRunning`. */
+  running: number;
+  /** Runs in FAILURE_STATUSES among the job's `recent` newest runs (in `listRuns` order). */
+  recentFailures: number;
+}
+
 export interface ListRunsOptions {
   jobId?: string;
   status?: RunStatus | RunStatus[];
@@ -386,6 +397,12 @@ export interface Store {
    * requested job id is in the map, with zeros when it has no such run (or does not exist).
    */
   runningCounts(scope: string, jobIds: string[], now: Date): Promise<Map<string, RunCounts>>;
+  /**
+   * The status-line counts of many jobs in one round trip (the control API's `list()`): per
+   * job, its running runs with a live lease and the failures among its `recent` newest runs.
+   * Every requested job id is in the map, with zeros when it has no runs (or does not exist).
+   */
+  runSummaries(scope: string, jobIds: string[], now: Date, recent: number): Promise<Map<string, RunSummary>>;
   getRun(runId: string): Promise<RunRecord | null>;
   listRuns(scope: string, opts?: ListRunsOptions): Promise<RunRecord[]>;
 

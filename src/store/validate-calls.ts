@@ -180,6 +180,12 @@ export function checkRunningCountsArgs(scope: unknown, jobIds: unknown, now: unk
   return [...new Set(ids)];
 }
 
+export function checkRunSummariesArgs(scope: unknown, jobIds: unknown, now: unknown, recent: unknown): string[] {
+  const ids = checkRunningCountsArgs(scope, jobIds, now);
+  checkPositiveInt(recent, 'recent');
+  return ids;
+}
+
 export function checkClaimRunsArgs(requests: unknown, ctx: unknown): void {
   checkArray<ClaimRequest>(requests, 'requests').forEach((r, i) => {
     checkObject(r, `requests[${i}]`);

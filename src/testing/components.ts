@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Transport } from '../broker/transport.js';
 import type { JobDefinition, JobHandler } from '../define/types.js';
 import type { Store } from '../store/port.js';
+import type { Control } from '../scheduler/control-types.js';
 
 /**
  * The one place the harness touches the real components: it builds them with the
@@ -15,14 +16,9 @@ export interface SchedulerProcess {
   start(): Promise<void>;
   stop(): Promise<void>;
   isLeader(): boolean;
-  // The control API, typed loosely here; the harness re-exposes it with the scheduler's types.
-  readonly api: ControlApi;
+  /** The control API of this instance; the harness serves its own through a live one. */
+  readonly api: Control;
 }
-
-export type ControlApi = Pick<
-  ReturnType<typeof createScheduler>,
-  'list' | 'get' | 'upsert' | 'update' | 'remove' | 'pause' | 'resume' | 'runNow' | 'runs' | 'backfill' | 'audit'
->;
 
 export interface WorkerProcess {
   readonly workerId: string;

@@ -2,7 +2,7 @@ import { FakeClock, settle, type Clock } from '../clock.js';
 import { WarrenError } from '../errors.js';
 import { workQueueName } from '../names.js';
 import { formatDuration, parseDuration, type Duration } from '../util/duration.js';
-import { FINAL_STATUSES, type RunRecord, type Store } from '../store/port.js';
+import { FINAL_STATUSES, type AuditEntry, type RunRecord, type Store } from '../store/port.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { MemoryTransport } from '../broker/memory-transport.js';
 import type { Transport } from '../broker/transport.js';
@@ -12,11 +12,12 @@ import { Handlers, asOptionError } from '../worker/handlers.js';
 import { Activity } from './activity.js';
 import { DeadLetterLog } from './dead-letters.js';
 import { HandlerWrapper } from './handler-wrapper.js';
-import { spawnScheduler, spawnWorker, type ControlApi, type SchedulerProcess, type WorkerProcess } from './components.js';
+import { spawnScheduler, spawnWorker, type SchedulerProcess, type WorkerProcess } from './components.js';
+import type { ActorOption, AuditOptions, BackfillOptions, BackfillResult, Control, JobDetails, JobStatus, PauseOptions, RunNowOptions, RunsOptions } from '../scheduler/control-types.js';
 import { resolveHarnessOptions, type ResolvedHarnessOptions } from './harness-options.js';
 import { ProcessSandbox } from './process-sandbox.js';
 import { toHarnessRun } from './run-view.js';
-import type { CrashOptions, DeadLetter, DowntimeOptions, HarnessAudit, HarnessRun, TestHarnessOptions, WaitForOptions } from './types.js';
+import type { CrashOptions, DeadLetter, DowntimeOptions, HarnessRun, TestHarnessOptions, WaitForOptions } from './types.js';
 
 /** Macrotask turns a driven call may sit with no timer armed before it is declared stuck. */
 const IDLE_TURNS = 2_000;
@@ -42,7 +43,7 @@ function toMs(value: Date | string | number): number {
  * The fake-clock harness: the real scheduler and worker code over the in-memory store and
  * broker, driven by a FakeClock it moves timer by timer. See docs/testing.md.
  */
-export class TestHarness implements AsyncDisposable {
+export class TestHarness implements Control, AsyncDisposable {
   /** The harness's clock (a FakeClock unless another clock was given). */
   readonly clock: Clock;
   /** The shared store: what every simulated process reads and writes. */
@@ -219,7 +220,7 @@ export class TestHarness implements AsyncDisposable {
   // ── inspection ────────────────────────────────────────────────────────────
 
   /** Every run of the scope (or of one job), oldest slot first, with attempt history. */
-  async runs(jobId?: string): Promise<HarnessRun[]> {
+  async history(jobId?: string): Promise<HarnessRun[]> {
     const records = await this.store.listRuns(this.scope, { ...(jobId === undefined ? {} : { jobId }), limit: 1_000_000 });
     return records.sort(byTime).map(toHarnessRun);
   }
@@ -228,12 +229,6 @@ export class TestHarness implements AsyncDisposable {
   async run(runId: string): Promise<HarnessRun | undefined> {
     const record = await this.store.getRun(runId);
     return record ? toHarnessRun(record) : undefined;
-  }
-
-  /** The audit log of control actions, oldest first. */
-  async audit(jobId?: string): Promise<HarnessAudit[]> {
-    const entries = await this.store.listAudit(this.scope, { ...(jobId === undefined ? {} : { jobId }), limit: 1_000_000 });
-    return entries.sort((a, b) => a.id - b.id);
   }
 
   /** Messages in the jobs' dead-letter queues (poison messages, exhausted retries), oldest first. */
@@ -356,23 +351,59 @@ export class TestHarness implements AsyncDisposable {
 
   // ── control API (on a live scheduler instance, as from any service) ───────
 
-  readonly pause = (...args: Parameters<ControlApi['pause']>): ReturnType<ControlApi['pause']> => this.#control('pause', args) as never;
-  readonly resume = (...args: Parameters<ControlApi['resume']>): ReturnType<ControlApi['resume']> => this.#control('resume', args) as never;
-  readonly runNow = (...args: Parameters<ControlApi['runNow']>): ReturnType<ControlApi['runNow']> => this.#control('runNow', args) as never;
-  readonly update = (...args: Parameters<ControlApi['update']>): ReturnType<ControlApi['update']> => this.#control('update', args) as never;
-  readonly upsert = (...args: Parameters<ControlApi['upsert']>): ReturnType<ControlApi['upsert']> => this.#control('upsert', args) as never;
-  readonly remove = (...args: Parameters<ControlApi['remove']>): ReturnType<ControlApi['remove']> => this.#control('remove', args) as never;
-  readonly backfill = (...args: Parameters<ControlApi['backfill']>): ReturnType<ControlApi['backfill']> => this.#control('backfill', args) as never;
-  readonly list = (...args: Parameters<ControlApi['list']>): ReturnType<ControlApi['list']> => this.#control('list', args) as never;
-  readonly get = (...args: Parameters<ControlApi['get']>): ReturnType<ControlApi['get']> => this.#control('get', args) as never;
+  list(): Promise<JobStatus[]> {
+    return this.#control('list', (api) => api.list());
+  }
+
+  get(id: string): Promise<JobDetails> {
+    return this.#control('get', (api) => api.get(id));
+  }
+
+  upsert(body: unknown, options?: ActorOption): Promise<JobDetails> {
+    return this.#control('upsert', (api) => api.upsert(body, options));
+  }
+
+  update(id: string, patch: unknown, options?: ActorOption): Promise<JobDetails> {
+    return this.#control('update', (api) => api.update(id, patch, options));
+  }
+
+  remove(id: string, options?: ActorOption): Promise<void> {
+    return this.#control('remove', (api) => api.remove(id, options));
+  }
+
+  pause(id: string, options?: PauseOptions): Promise<JobDetails> {
+    return this.#control('pause', (api) => api.pause(id, options));
+  }
+
+  resume(id: string, options?: ActorOption): Promise<JobDetails> {
+    return this.#control('resume', (api) => api.resume(id, options));
+  }
+
+  runNow(id: string, options?: RunNowOptions): Promise<RunRecord> {
+    return this.#control('runNow', (api) => api.runNow(id, options));
+  }
+
+  /** The control API's run history (newest first, limited); `history()` has every run with its attempts. */
+  runs(id: string, options?: RunsOptions): Promise<RunRecord[]> {
+    return this.#control('runs', (api) => api.runs(id, options));
+  }
+
+  backfill(id: string, options: BackfillOptions): Promise<BackfillResult> {
+    return this.#control('backfill', (api) => api.backfill(id, options));
+  }
+
+  /** The audit trail of control actions, newest first (as the control API answers it). */
+  audit(options?: AuditOptions): Promise<AuditEntry[]> {
+    return this.#control('audit', (api) => api.audit(options));
+  }
 
   // ── internals ─────────────────────────────────────────────────────────────
 
-  async #control(method: keyof ControlApi, args: unknown[]): Promise<unknown> {
+  /** A control call on a live scheduler instance, as from any service, driven until it settles. */
+  async #control<T>(method: keyof Control, call: (api: Control) => Promise<T>): Promise<T> {
     const slot = this.#schedulers.find((s) => !s.sandbox.dead);
     if (!slot) throw new WarrenError('ERR_CLOSED', `${method}: no scheduler instance is running (started? closed?)`);
-    const api = slot.proc.api as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-    const result = await this.#drive(api[method]!.apply(slot.proc.api, args), method);
+    const result = await this.#drive(call(slot.proc.api), method);
     await this.#quiesce();
     return result;
   }

@@ -7,6 +7,8 @@ export { MemoryStore } from '../store/memory-store.js';
 export { MemoryTransport } from '../broker/memory-transport.js';
 export type { MemoryTransportOptions, MemoryMessage } from '../broker/memory-transport.js';
 export { createTestHarness, TestHarness } from './harness.js';
+// The harness implements the one control type: code written against it runs here unchanged.
+export type { Control } from '../scheduler/control-types.js';
 export type {
   TestHarnessOptions,
   HarnessJob,

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { systemClock, type Clock } from '../clock.js';
 import { WarrenError, describeValue } from '../errors.js';
 import { DEFAULT_SCHEMA } from '../names.js';
-import { parseDuration, formatDuration, type Duration } from '../util/duration.js';
+import { formatDuration } from '../util/duration.js';
+import { durationOption } from '../util/duration-option.js';
 import type { JobDefinition, JobHandler, JobLogger } from '../define/types.js';
 import type { Queryable } from '../store/pg/db.js';
 import type { LivenessClient, Store } from '../store/port.js';
@@ -28,24 +29,7 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const hasFns = (v: unknown, names: string[]): boolean => isObject(v) && names.every((n) => typeof v[n] === 'function');
 
-/** A duration option, normalised to milliseconds; `min` in ms. */
-function duration(minMs: number) {
-  const rule = `a duration >= ${formatDuration(minMs)} (such as "30s", or a number of seconds)`;
-  return z.custom<Duration>((v) => typeof v === 'string' || typeof v === 'number', { error: rule }).transform((value, ctx) => {
-    let ms: number;
-    try {
-      ms = parseDuration(value, 'option', 'ERR_INVALID_OPTION');
-    } catch {
-      ctx.addIssue({ code: 'custom', message: rule, input: value });
-      return z.NEVER;
-    }
-    if (ms < minMs) {
-      ctx.addIssue({ code: 'custom', message: rule, input: value });
-      return z.NEVER;
-    }
-    return ms;
-  });
-}
+const duration = durationOption;
 
 const int = (min: number, max: number) =>
   z.number({ error: `an integer from ${min} to ${max}` }).int({ error: `an integer from ${min} to ${max}` }).min(min, { error: `an integer from ${min} to ${max}` }).max(max, { error: `an integer from ${min} to ${max}` });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OverlapPolicy } from '../../src/define/types.js';
-import { type ContractContext, T0, at, claimOne, ctx, runId, seedJob, seedRun } from './store-fixtures.js';
+import { type ContractContext, T0, at, claimOne, ctx, newRun, nextSlot, runId, seedJob, seedRun } from './store-fixtures.js';
 
 export function claimsContract(c: ContractContext): void {
   describe('claimRuns', () => {
@@ -295,4 +295,42 @@ export function claimsContract(c: ContractContext): void {
       expect([...(await c.store().runningCounts(scope, ['cnt', 'cnt'], at(2))).keys()]).toEqual(['cnt']);
     });
   });
+
+  describe('runSummaries', () => {
+    it('per job: running with a live lease, and failures among its `recent` newest runs; every asked job is in the map', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'sum', { overlap: 'allowAll' });
+      const other = await seedJob(c.store(), scope, 'other');
+      await seedJob(c.store(), scope, 'idle');
+      // By creation, oldest first: the claimed run (T0), two expired (1s), one expired (2s), one missed (3s).
+      for (const name of ['e1', 'e2']) await c.store().insertRuns(scope, [{ ...seedable(job, runId(scope, name)), status: 'expired' }], at(1));
+      await c.store().insertRuns(scope, [{ ...seedable(job, runId(scope, 'e3')), status: 'expired' }], at(2));
+      await c.store().insertRuns(scope, [{ ...seedable(job, runId(scope, 'm')), status: 'missed' }], at(3));
+      await claimOne(c.store(), await seedRun(c.store(), scope, job, 'running'), at(5), 'worker-a', 30_000);
+      await seedRun(c.store(), scope, other, 'o');
+
+      const all = await c.store().runSummaries(scope, ['sum', 'other', 'idle', 'missing', 'sum'], at(10), 20);
+      expect(Object.fromEntries(all)).toEqual({
+        sum: { running: 1, recentFailures: 3 },
+        other: { running: 0, recentFailures: 0 },
+        idle: { running: 0, recentFailures: 0 },
+        missing: { running: 0, recentFailures: 0 },
+      });
+      // Agrees with countRunning and with counting listRuns' newest runs, window by window.
+      for (const recent of [1, 2, 3, 4, 6]) {
+        const newest = await c.store().listRuns(scope, { jobId: 'sum', limit: recent });
+        const failures = newest.filter((r) => ['failed', 'dead', 'timed_out', 'expired'].includes(r.status)).length;
+        expect((await c.store().runSummaries(scope, ['sum'], at(10), recent)).get('sum')).toEqual({ running: await c.store().countRunning(scope, 'sum', at(10)), recentFailures: failures });
+      }
+      // An expired lease is not running; another scope sees nothing; no ids, no entries.
+      expect((await c.store().runSummaries(scope, ['sum'], at(40), 20)).get('sum')).toEqual({ running: 0, recentFailures: 3 });
+      expect((await c.store().runSummaries(c.scope(), ['sum'], at(10), 20)).get('sum')).toEqual({ running: 0, recentFailures: 0 });
+      expect((await c.store().runSummaries(scope, [], at(10), 20)).size).toBe(0);
+    });
+  });
+}
+
+/** A run created by insertRuns at the `now` it is given, on its own slot. */
+function seedable(job: { jobId: string; epoch: number }, id: string) {
+  return newRun(job, id, { scheduledFor: nextSlot() });
 }

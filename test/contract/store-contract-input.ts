@@ -32,6 +32,8 @@ export function inputContract(c: ContractContext): void {
       ['runningCounts: not an array', 'jobIds', (s, scope) => s.runningCounts(scope, 'a' as unknown as string[], T0)],
       ['runningCounts: invalid job id', 'jobIds[1]', (s, scope) => s.runningCounts(scope, ['a', 'Not Valid'], T0)],
       ['runningCounts: invalid now', 'now', (s, scope) => s.runningCounts(scope, ['a'], BAD_DATE)],
+      ['runSummaries: invalid job id', 'jobIds[0]', (s, scope) => s.runSummaries(scope, ['Not Valid'], T0, 20)],
+      ['runSummaries: recent 0', 'recent', (s, scope) => s.runSummaries(scope, ['a'], T0, 0)],
       ['claimRuns: attempt 0', 'requests[0].attempt', (s, scope) => s.claimRuns([{ runId: runId(scope, 'r'), attempt: 0 }], ctx(T0))],
       ['claimRuns: lease 0', 'ctx.leaseMs', (s, scope) => s.claimRuns([{ runId: runId(scope, 'r'), attempt: 1 }], ctx(T0, 'w', 0))],
       ['claimRuns: no worker id', 'ctx.workerId', (s, scope) => s.claimRuns([{ runId: runId(scope, 'r'), attempt: 1 }], ctx(T0, ''))],

@@ -27,7 +27,7 @@ describe('morning-report', () => {
       // Monday's run fails twice, then succeeds on its third attempt.
       h.failNext('morning-report', 2);
       await h.advance('1d');
-      const [monday] = await h.runs('morning-report');
+      const [monday] = await h.history('morning-report');
       expect(monday?.status).toBe('succeeded');
       expect(monday?.attempts.map((a) => a.status)).toEqual(['failed', 'failed', 'succeeded']);
       // The policy's backoff: 30 s, then 60 s.
@@ -61,9 +61,9 @@ describe('morning-report', () => {
 
       await h.resume('morning-report');
       await h.advance('1d'); // Wednesday 09:00 runs
-      const runs = await h.runs('morning-report');
+      const runs = await h.history('morning-report');
       expect(runs.map((r) => `${r.triggerSource}:${r.status}`)).toEqual(['manual:dead', 'scheduler:succeeded']);
-      expect((await h.audit('morning-report')).map((a) => a.action)).toEqual(expect.arrayContaining(['pause', 'run-now', 'resume']));
+      expect((await h.audit({ jobId: 'morning-report' })).map((a) => a.action)).toEqual(expect.arrayContaining(['pause', 'run-now', 'resume']));
     } finally {
       await h.close();
     }

@@ -18,7 +18,7 @@ describe('schedules over fake time', () => {
     // Sunday 2025-01-05 21:00 in Seoul.
     const h = await started({ jobs: [report], start: '2025-01-05T12:00:00Z' });
     await h.advance('7d');
-    const runs = await h.runs('morning-report');
+    const runs = await h.history('morning-report');
     // 09:00 KST is 00:00 UTC, Monday 6th to Friday 10th; nothing on Saturday 11th or Sunday 12th.
     expect(runs.map((r) => iso(r.scheduledFor))).toEqual([
       '2025-01-06T00:00:00.000Z',
@@ -37,7 +37,7 @@ describe('schedules over fake time', () => {
     const poll = defineJob({ id: 'poll', schedule: { every: '5m' } });
     const h = await started({ jobs: [{ definition: poll, handler: (ctx) => void seen.push(ctx.scheduledFor.toISOString()) }], start: '2025-01-06T00:00:00Z' });
     await h.advance('25h');
-    const runs = await h.runs('poll');
+    const runs = await h.history('poll');
     expect(runs).toHaveLength(300);
     expect(runs.every((r) => r.status === 'succeeded')).toBe(true);
     expect(seen).toHaveLength(300);
@@ -50,7 +50,7 @@ describe('schedules over fake time', () => {
     // 2025-11-02: clocks go back from 02:00 EDT to 01:00 EST.
     const h = await started({ jobs: [job], start: '2025-11-01T12:00:00Z' });
     await h.advance('3d');
-    const runs = await h.runs('nightly');
+    const runs = await h.history('nightly');
     expect(runs.map((r) => iso(r.scheduledFor))).toEqual([
       '2025-11-02T05:30:00.000Z', // 01:30 EDT, the first pass; 01:30 EST (06:30Z) is not run again
       '2025-11-03T06:30:00.000Z', // 01:30 EST
@@ -64,7 +64,7 @@ describe('schedules over fake time', () => {
     // 2025-03-09: clocks jump from 02:00 EST to 03:00 EDT.
     const h = await started({ jobs: [job], start: '2025-03-08T12:00:00Z' });
     await h.advance('2d');
-    const runs = await h.runs('nightly');
+    const runs = await h.history('nightly');
     expect(runs.map((r) => iso(r.scheduledFor))).toEqual([
       '2025-03-09T07:00:00.000Z', // 03:00 EDT, the first valid instant after the gap
       '2025-03-10T06:30:00.000Z', // 02:30 EDT
@@ -83,7 +83,7 @@ describe('failures and retries', () => {
     h.failNext('flaky', 2);
     await h.advance('1h');
     await h.runUntilIdle();
-    const [run, ...others] = await h.runs('flaky');
+    const [run, ...others] = await h.history('flaky');
     expect(others).toHaveLength(0);
     expect(run).toMatchObject({ status: 'succeeded', attempt: 3, triggerSource: 'scheduler' });
     expect(run!.attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
@@ -117,7 +117,7 @@ describe('failures and retries', () => {
     // test/testing/liveness.test.ts: with liveness (the default) the retry comes within seconds.
     h = await started({ jobs: [{ definition: job, handler }], start: '2025-01-06T00:00:00Z', workerOptions: { leaseTtl: '30s', liveness: false } });
     await h.advance('1h');
-    const [running] = await h.runs('import');
+    const [running] = await h.history('import');
     expect(running).toMatchObject({ status: 'running', attempt: 1 });
     const crashedAt = h.now().getTime();
     expect(await h.crashWorker()).toEqual([running!.runId]);
@@ -147,7 +147,7 @@ describe('downtime and catch-up', () => {
     await h.runUntilIdle();
 
     const summary = async (id: string) => {
-      const runs = await h.runs(id);
+      const runs = await h.history(id);
       return {
         onTime: runs.filter((r) => r.triggerSource === 'scheduler' && r.status === 'succeeded').map((r) => r.scheduledFor.toISOString().slice(11, 16)),
         caughtUp: runs.filter((r) => r.triggerSource === 'catchup' && r.status === 'succeeded').map((r) => r.scheduledFor.toISOString().slice(11, 16)),
@@ -172,7 +172,7 @@ describe('leadership', () => {
     expect(lost).toBeGreaterThanOrEqual(0);
     await h.advance('20m');
     expect(h.instances().schedulers.filter((s) => s.leader)).toHaveLength(1);
-    const runs = await h.runs('beat');
+    const runs = await h.history('beat');
     const slots = runs.map((r) => r.scheduledFor.getTime());
     expect(new Set(slots).size).toBe(slots.length);
     // Every minute slot up to now has a row, run or recorded with its reason.
@@ -206,11 +206,11 @@ describe('control API', () => {
     await h.resume('report');
     await h.advance('30m');
 
-    const runs = await h.runs('report');
+    const runs = await h.history('report');
     expect(runs.filter((r) => r.triggerSource === 'scheduler').map((r) => r.scheduledFor.toISOString().slice(11, 16))).toEqual(['00:10', '00:20', '00:30', '01:10', '01:20', '01:30']);
     expect(runs.filter((r) => r.triggerSource === 'manual')).toHaveLength(1);
     expect(runs.every((r) => r.status === 'succeeded')).toBe(true);
-    expect((await h.audit('report')).map((a) => a.action)).toEqual(expect.arrayContaining(['pause', 'run-now', 'resume']));
+    expect((await h.audit({ jobId: 'report' })).map((a) => a.action)).toEqual(expect.arrayContaining(['pause', 'run-now', 'resume']));
   });
 
   test('update changes the period without a restart', async () => {
@@ -219,7 +219,7 @@ describe('control API', () => {
     await h.advance('20m');
     await h.update('report', { schedule: { every: '30m' } });
     await h.advance('1h');
-    const times = (await h.runs('report')).map((r) => r.scheduledFor.toISOString().slice(11, 16));
+    const times = (await h.history('report')).map((r) => r.scheduledFor.toISOString().slice(11, 16));
     expect(times).toEqual(['00:10', '00:20', '00:30', '01:00']);
   });
 });
@@ -231,7 +231,7 @@ describe('harness ergonomics', () => {
     const stop = defineJob({ id: 'monitor-stop', queue: 'price-monitor', schedule: { cron: '30 15 * * 1-5', tz: 'Asia/Seoul' }, defaultParams: { action: 'stop' } });
     const handler = (ctx: { params: Record<string, unknown>; triggerSource: string }) => void calls.push({ action: ctx.params.action, source: ctx.triggerSource });
     const h = await started({ jobs: [start, stop], handlers: { 'monitor-start': handler, 'monitor-stop': handler }, start: '2025-01-05T12:00:00Z' });
-    const found = await h.waitFor(async () => (await h.runs('monitor-stop')).find((r) => r.status === 'succeeded'), { timeout: '2d' });
+    const found = await h.waitFor(async () => (await h.history('monitor-stop')).find((r) => r.status === 'succeeded'), { timeout: '2d' });
     expect(found.scheduledFor.toISOString()).toBe('2025-01-06T06:30:00.000Z');
     expect(calls).toEqual([
       { action: 'start', source: 'scheduler' },

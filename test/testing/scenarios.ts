@@ -46,7 +46,7 @@ export function collapse(runs: readonly HarnessRun[]): string[] {
 async function finalRuns(h: TestHarness, jobId: string, n: number, timeout = '30s'): Promise<HarnessRun[]> {
   return h.waitFor(
     async () => {
-      const first = (await h.runs(jobId)).slice(0, n);
+      const first = (await h.history(jobId)).slice(0, n);
       return first.length === n && first.every(isFinal) ? first : undefined;
     },
     { timeout },
@@ -54,7 +54,7 @@ async function finalRuns(h: TestHarness, jobId: string, n: number, timeout = '30
 }
 
 async function onlyRun(h: TestHarness, jobId: string, timeout = '1m'): Promise<HarnessRun> {
-  return h.waitFor(async () => (await h.runs(jobId)).find(isFinal), { timeout });
+  return h.waitFor(async () => (await h.history(jobId)).find(isFinal), { timeout });
 }
 
 /**
@@ -126,7 +126,7 @@ export const scenarios: Scenario[] = [
     }),
     async drive(h) {
       await h.runNow('slow');
-      const running = await h.waitFor(async () => (await h.runs('slow')).find((r) => r.status === 'running'), { timeout: '30s' });
+      const running = await h.waitFor(async () => (await h.history('slow')).find((r) => r.status === 'running'), { timeout: '30s' });
       const crashedAt = h.now().getTime();
       const lost = await h.crashWorker(0);
       const run = await onlyRun(h, 'slow');
@@ -197,7 +197,7 @@ export const scenarios: Scenario[] = [
       await h.waitFor(
         async () => {
           for (const id of ids) {
-            const runs = await h.runs(id);
+            const runs = await h.history(id);
             if (!runs.some((r) => r.triggerSource === 'scheduler' && r.scheduledFor.getTime() > upAt && isFinal(r))) return false;
           }
           return true;
@@ -207,7 +207,7 @@ export const scenarios: Scenario[] = [
       await h.runUntilIdle({ timeout: '30s' });
       const outcome: Record<string, string[]> = {};
       for (const id of ids) {
-        const runs = (await h.runs(id)).filter((r) => r.scheduledFor.getTime() <= upAt + 1_000 || r.triggerSource !== 'scheduler');
+        const runs = (await h.history(id)).filter((r) => r.scheduledFor.getTime() <= upAt + 1_000 || r.triggerSource !== 'scheduler');
         outcome[id] = collapse(runs.filter(isFinal));
       }
       return { ...outcome, downtimeCoveredSlots: upAt - downAt >= 4_000 };
@@ -222,11 +222,11 @@ export const scenarios: Scenario[] = [
       await h.pause('ctl', { note: 'parity' });
       await h.advance('2500ms');
       await h.runNow('ctl');
-      await h.waitFor(async () => (await h.runs('ctl')).some((r) => r.triggerSource === 'manual' && isFinal(r)), { timeout: '30s' });
+      await h.waitFor(async () => (await h.history('ctl')).some((r) => r.triggerSource === 'manual' && isFinal(r)), { timeout: '30s' });
       const resumedAt = h.now().getTime();
       await h.resume('ctl');
-      await h.waitFor(async () => (await h.runs('ctl')).some((r) => r.triggerSource === 'scheduler' && r.scheduledFor.getTime() > resumedAt && isFinal(r)), { timeout: '30s' });
-      const runs = (await h.runs('ctl')).filter(isFinal);
+      await h.waitFor(async () => (await h.history('ctl')).some((r) => r.triggerSource === 'scheduler' && r.scheduledFor.getTime() > resumedAt && isFinal(r)), { timeout: '30s' });
+      const runs = (await h.history('ctl')).filter(isFinal);
       const manual = runs.filter((r) => r.triggerSource === 'manual');
       return { sequence: collapse(runs.filter((r) => r.scheduledFor.getTime() <= resumedAt + 2_000 || r.triggerSource === 'manual')), manualRuns: manual.length };
     },
@@ -256,7 +256,7 @@ export async function everyMinuteFor25Hours(): Promise<number> {
   await h.start();
   try {
     await h.advance('25h');
-    return (await h.runs('minutely')).filter((r) => r.status === ('succeeded' satisfies RunStatus)).length;
+    return (await h.history('minutely')).filter((r) => r.status === ('succeeded' satisfies RunStatus)).length;
   } finally {
     await h.close();
   }

@@ -21,7 +21,7 @@ test('works under vi.useFakeTimers(), and leaves the faked globals alone', async
   });
   await h.start();
   await h.advance('1h');
-  const runs = await h.runs('poll');
+  const runs = await h.history('poll');
   await h.close();
 
   expect(runs).toHaveLength(12);

@@ -14,8 +14,9 @@ import { DEFAULT_SCHEMA, notifyChannel } from '../../names.js';
 import { parseSchemaName } from '../migrate.js';
 import type {
   AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, HoldLivenessOptions, JobChange, JobRecord,
-  LeadershipState, ListRunsOptions, LivenessHandle, LivenessKind, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, SlotClaim, SlotClaimResult, Store,
+  LeadershipState, ListRunsOptions, LivenessHandle, LivenessKind, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, RunSummary, SlotClaim, SlotClaimResult, Store,
 } from '../port.js';
+import { FAILURE_STATUSES } from '../port.js';
 import { SqlRunner, advisoryKey, guardConnectionErrors, quoteIdent, sendQuery, sqlState, type Queryable, type QueryResultLike } from './db.js';
 import { jobKey, planClaims, planCompletions } from './decide.js';
 import { JobChangeListener } from './listener.js';
@@ -401,6 +402,13 @@ export class PgStore implements Store {
     const { rows } = await this.#exec(this.#q.runningCounts, [scope, ids, now]);
     for (const row of rows) counts.set(row.job_id as string, { running: Number(row.running), pending: Number(row.pending) });
     return counts;
+  }
+
+  async runSummaries(scope: string, jobIds: string[], now: Date, recent: number): Promise<Map<string, RunSummary>> {
+    const ids = v.checkRunSummariesArgs(scope, jobIds, now, recent);
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.#exec(this.#q.runSummaries, [scope, ids, now, recent, FAILURE_STATUSES]);
+    return new Map(rows.map((row) => [row.job_id as string, { running: Number(row.running), recentFailures: Number(row.recent_failures) }]));
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {

@@ -280,6 +280,18 @@ export function buildQueries(s: string) {
       FROM ${s}.runs
       WHERE scope = $1 AND job_id = ANY($2::text[]) AND status IN ('pending', 'running')
       GROUP BY job_id`,
+    /**
+     * Status-line counts of many jobs (the control API's list). Params: scope, job ids, now,
+     * how many recent runs, failure statuses. Each subquery walks one index (active, history).
+     */
+    runSummaries: `SELECT j.job_id,
+        (SELECT count(*) FROM ${s}.runs r
+          WHERE r.scope = $1 AND r.job_id = j.job_id AND r.status = 'running' AND r.lease_until > $3::timestamptz)::int AS running,
+        (SELECT count(*) FROM (
+            SELECT r.status FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id = j.job_id
+            ORDER BY r.created_at DESC, r.scheduled_for DESC, r.run_id LIMIT $4
+          ) recent WHERE recent.status = ANY($5::text[]))::int AS recent_failures
+      FROM unnest($2::text[]) AS j(job_id)`,
     getRun: `SELECT * FROM ${s}.runs WHERE run_id = $1::uuid`,
     listRuns: `SELECT * FROM ${s}.runs
       WHERE scope = $1 AND ($2::text IS NULL OR job_id = $2) AND ($3::text[] IS NULL OR status = ANY($3::text[]))

@@ -15,7 +15,7 @@ test('a weekday cron over a week of fake time under node:test', async () => {
   await h.start();
   try {
     await h.advance('7d');
-    const runs = await h.runs('standup');
+    const runs = await h.history('standup');
     assert.deepEqual(
       runs.map((r) => r.scheduledFor.toISOString()),
       ['2025-01-06T09:00:00.000Z', '2025-01-07T09:00:00.000Z', '2025-01-08T09:00:00.000Z', '2025-01-09T09:00:00.000Z', '2025-01-10T09:00:00.000Z'],
@@ -32,7 +32,7 @@ test("with node:test's own mocked timers enabled", async () => {
     const h = createTestHarness({ jobs: [defineJob({ id: 'tick', schedule: { every: '1m' } })] });
     await h.start();
     await h.advance('10m');
-    const runs = await h.runs('tick');
+    const runs = await h.history('tick');
     await h.close();
     assert.equal(runs.length, 10);
   } finally {
