@@ -7,7 +7,7 @@ import { RUN_STATUSES, type Control } from '../scheduler/control-types.js';
 import type { RunStatus } from '../store/port.js';
 import { usage } from './exit-codes.js';
 import { auditTable, jobBlock, jobsTable, runsTable, safeText, statusLine, type TimeFormat } from './format.js';
-import { checkJobBodies, readJobFile } from './job-file.js';
+import { planUpserts, readJobFile } from './job-file.js';
 
 export interface CommandInput {
   control: Control;
@@ -15,7 +15,8 @@ export interface CommandInput {
   args: string[];
   /** The command's own flags. */
   opts: Record<string, unknown>;
-  scope: string;
+  /** `--scope`; undefined only in remote mode, where the admin API steers its own. */
+  scope: string | undefined;
   actor: string;
   stdin: NodeJS.ReadableStream;
 }
@@ -151,9 +152,8 @@ export const CONTROL_COMMANDS: ControlCommand[] = [
       const path = input.opts.file as string | undefined;
       if (path === undefined) throw usage('Missing `--file <path>` (a JSON job body or an array of them; - reads stdin)', 'file');
       const file = await readJobFile(path, input.stdin);
-      checkJobBodies(file.bodies, input.scope);
-      const results = [];
-      for (const body of file.bodies) results.push(await input.control.upsert(body, { actor: input.actor }));
+      const results: unknown[] = [];
+      for (const index of planUpserts(file.bodies, input.scope)) results[index] = await input.control.upsert(file.bodies[index], { actor: input.actor });
       return file.array ? results : results[0];
     },
     render: (result, time) => (Array.isArray(result) ? result : [result]).map((details) => `upserted ${statusLine(details, time)}`).join('\n'),

@@ -1,12 +1,15 @@
 /**
- * Where the CLI's `Control` comes from: `DATABASE_URL` (or `WARREN_DATABASE_URL`). The CLI
- * opens its own small `pg.Pool` and an in-process scheduler with role `control-only` (it
- * never leads, never migrates, needs no broker: a run it creates is published by the scope's
- * leader from the outbox). Commands see only `Control`, so the admin API's client can become
- * a second door without touching them. Secrets come only from the environment (an argument
- * shows up in `ps` and shell history).
+ * Where the CLI's `Control` comes from. Two doors, one interface, so every command is
+ * written once:
+ * - `DATABASE_URL` (or `WARREN_DATABASE_URL`): the CLI opens its own small `pg.Pool` and an
+ *   in-process scheduler with role `control-only` (it never leads, never migrates, needs no
+ *   broker: a run it creates is published by the scope's leader from the outbox);
+ * - the admin URL (`--url` / `WARREN_ADMIN_URL`) with `WARREN_ADMIN_TOKEN`: the REST API of
+ *   `warren/http`, so an operator's machine needs no database credentials.
+ * Secrets come only from the environment (an argument shows up in `ps` and shell history).
  */
 import { hostname, userInfo } from 'node:os';
+import { WarrenError, isWarrenError } from '../errors.js';
 import { DEFAULT_SCHEMA, assertScope } from '../names.js';
 import { parseSchemaName } from '../store/migrate.js';
 import type { Queryable } from '../store/pg/db.js';
@@ -19,12 +22,15 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export interface GlobalFlags {
   scope?: string;
   schema?: string;
+  url?: string;
   json?: boolean;
   tz?: string;
 }
 
 export interface Session {
   control: Control;
+  /** The scope the commands steer: `--scope`; in remote mode optional (the service's own). */
+  scope: string | undefined;
   /** Turns a failure into what the operator should read: where it could not connect, what to run. */
   explain(error: unknown): unknown;
   close(): Promise<void>;
@@ -41,7 +47,7 @@ export function databaseUrlOf(env: Env): string | undefined {
   return env.WARREN_DATABASE_URL || env.DATABASE_URL || undefined;
 }
 
-/** The values that must never be printed: the database password, and an admin token if one is set. */
+/** The values that must never be printed: the database password and the admin token. */
 export function secretsOf(env: Env): string[] {
   const secrets: string[] = [];
   const url = databaseUrlOf(env);
@@ -127,8 +133,9 @@ export function requireScope(flags: GlobalFlags): string {
   }
 }
 
-/** The control API of the configured door. */
+/** The control API of the configured door: the admin URL when one is set, else the database. */
 export async function openControl(flags: GlobalFlags, env: Env, command: string): Promise<Session> {
+  if (flags.url !== undefined && flags.url !== '') return openRemote(flags.url, flags, env);
   const scope = requireScope(flags);
   const schema = schemaOf(flags);
   const { pool, url } = await openPool(env, command);
@@ -136,10 +143,42 @@ export async function openControl(flags: GlobalFlags, env: Env, command: string)
   const scheduler = createScheduler({ pool, schema, scope, role: 'control-only', migrate: false, instanceId: `cli-${hostname()}-${process.pid}` });
   return {
     control: scheduler,
+    scope,
     explain: databaseExplainer(url, schema),
     async close() {
       await scheduler.close();
       await pool.end();
     },
+  };
+}
+
+/**
+ * Remote mode: the admin API steers the scope of the service that mounts it, so `--scope`
+ * is optional here (when given, `upsert` checks the file against it before writing).
+ */
+async function openRemote(url: string, flags: GlobalFlags, env: Env): Promise<Session> {
+  const scope = flags.scope === undefined || flags.scope === '' ? undefined : requireScope(flags);
+  const token = env.WARREN_ADMIN_TOKEN || undefined;
+  const { createAdminClient } = await import('../http/client.js');
+  let client: ReturnType<typeof createAdminClient>;
+  try {
+    client = createAdminClient({ url, ...(token !== undefined ? { token } : {}) });
+  } catch (error) {
+    // The client's message quotes what it got; for the token that would be the secret itself.
+    const field = (error as { field?: unknown }).field;
+    if (field === 'token') throw usage('Invalid WARREN_ADMIN_TOKEN: expected visible ASCII characters (no spaces or line breaks)', 'WARREN_ADMIN_TOKEN');
+    const rule = (error as Error).message.replace(/^Invalid admin client option `url`: /, '').replace('(pass the token as `token`)', '(the token goes in WARREN_ADMIN_TOKEN)');
+    throw usage(`Invalid \`--url\` (or WARREN_ADMIN_URL): ${rule}`, 'url');
+  }
+  return {
+    control: client,
+    scope,
+    explain: (error) => {
+      if (isWarrenError(error, 'ERR_UNAUTHORIZED') && token === undefined) {
+        return new WarrenError('ERR_UNAUTHORIZED', `${error.message} (WARREN_ADMIN_TOKEN is not set)`, { cause: error });
+      }
+      return error;
+    },
+    close: () => client.close(),
   };
 }

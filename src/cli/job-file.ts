@@ -46,10 +46,16 @@ export async function readJobFile(path: string, stdin: NodeJS.ReadableStream): P
 
 /**
  * Parses every body as the control API will (same rules, same messages), checks the scope
- * each names and refuses a job id given twice; throws before anything is written.
+ * each names and refuses a job id given twice; throws before anything is written. Returns
+ * the order to write them in: the bodies naming a scope first. Without `--scope` (the admin
+ * API steers the scope of the service that mounts it) all of them must name one scope, so
+ * when it is the wrong one the server refuses the first write and nothing is written.
  */
-export function checkJobBodies(bodies: readonly unknown[], scope: string | undefined): void {
+export function planUpserts(bodies: readonly unknown[], scope: string | undefined): number[] {
   const seen = new Map<string, number>();
+  const scoped: number[] = [];
+  const unscoped: number[] = [];
+  let named: { scope: string; index: number } | undefined;
   bodies.forEach((body, index) => {
     const where = bodies.length > 1 ? `[${index}] ` : '';
     let input;
@@ -59,14 +65,23 @@ export function checkJobBodies(bodies: readonly unknown[], scope: string | undef
       if (error instanceof WarrenError && where !== '') throw new WarrenError(error.code, `${where}${error.message}`, { ...(error.field ? { field: error.field } : {}), details: { index }, cause: error });
       throw error;
     }
-    if (scope !== undefined && input.scope !== undefined && input.scope !== scope) {
-      throw new WarrenError('ERR_INVALID_ARGUMENT', `${where}Invalid \`scope\` of job "${input.id}": this command steers scope "${scope}", the job names scope "${input.scope}"`, {
-        field: 'scope',
-        details: { index, expected: scope, got: input.scope },
-      });
+    if (input.scope !== undefined) {
+      const expected = scope ?? named?.scope ?? input.scope;
+      if (input.scope !== expected) {
+        const steers = scope !== undefined ? `this command steers scope "${scope}"` : `[${named!.index}] names scope "${expected}" (one file, one scope)`;
+        throw new WarrenError('ERR_INVALID_ARGUMENT', `${where}Invalid \`scope\` of job "${input.id}": ${steers}, the job names scope "${input.scope}"`, {
+          field: 'scope',
+          details: { index, expected, got: input.scope },
+        });
+      }
+      named ??= { scope: input.scope, index };
+      scoped.push(index);
+    } else {
+      unscoped.push(index);
     }
     const first = seen.get(input.id);
     if (first !== undefined) throw new WarrenError('ERR_INVALID_JOB', `${where}Job "${input.id}" is given twice (also at [${first}])`, { field: 'id', details: { index } });
     seen.set(input.id, index);
   });
+  return [...scoped, ...unscoped];
 }

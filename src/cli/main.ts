@@ -7,7 +7,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isWarrenError } from '../errors.js';
 import { CONTROL_COMMANDS, type ControlCommand } from './commands.js';
-import { cliActor, openControl, openDatabase, requireScope, secretsOf, type Env, type GlobalFlags } from './connect.js';
+import { cliActor, openControl, openDatabase, secretsOf, type Env, type GlobalFlags } from './connect.js';
 import { EXIT, CliError, exitCodeOf, type ExitCode } from './exit-codes.js';
 import { timeFormat } from './format.js';
 
@@ -24,14 +24,17 @@ const VERSION = typeof __WARREN_VERSION__ === 'string' ? __WARREN_VERSION__ : '0
 const ENVIRONMENT_HELP = `
 Connection (secrets are read from the environment only, never from arguments):
   DATABASE_URL          PostgreSQL URL (or WARREN_DATABASE_URL): steer through the database
+  WARREN_ADMIN_URL      the admin API of warren/http (or --url): steer over HTTP instead
+  WARREN_ADMIN_TOKEN    the admin API's bearer token
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 invalid input, 5 cannot connect,
 6 unauthorized. Times are shown in --tz (default UTC).`;
 
 function globalOptions(program: Command): void {
   program
-    .addOption(new Option('--scope <scope>', 'the scope whose jobs to steer (required by every command but migrate)').env('WARREN_SCOPE'))
+    .addOption(new Option('--scope <scope>', 'the scope whose jobs to steer (required by every command but migrate; optional with --url)').env('WARREN_SCOPE'))
     .addOption(new Option('--schema <schema>', "PostgreSQL schema of warren's tables (database mode)").env('WARREN_SCHEMA').default('scheduler'))
+    .addOption(new Option('--url <url>', 'admin API URL (remote mode; the token comes from WARREN_ADMIN_TOKEN)').env('WARREN_ADMIN_URL'))
     .addOption(new Option('--tz <zone>', 'IANA time zone of the times shown').env('WARREN_TZ').default('UTC'))
     .option('--json', 'print the answer as JSON (an error as a JSON object on stderr)');
 }
@@ -88,7 +91,7 @@ function addControlCommand(program: Command, spec: ControlCommand, io: CliIo, ou
     const time = timeFormat(flags.tz ?? 'UTC');
     const session = await openControl(flags, io.env, spec.name);
     try {
-      const result = await spec.run({ control: session.control, args: self.args.slice(0, spec.args.length), opts: self.opts(), scope: requireScope(flags), actor: cliActor(io.env), stdin: io.stdin });
+      const result = await spec.run({ control: session.control, args: self.args.slice(0, spec.args.length), opts: self.opts(), scope: session.scope, actor: cliActor(io.env), stdin: io.stdin });
       out.result(result, () => spec.render(result, time));
     } catch (error) {
       throw session.explain(error);

@@ -29,6 +29,7 @@ describe('warren --help / --version', () => {
     expect(top.code).toBe(0);
     for (const name of COMMANDS) expect(top.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     expect(top.stdout).toContain('Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 invalid input, 5 cannot connect');
+    expect(top.stdout).toContain('WARREN_ADMIN_TOKEN');
     const helps = await Promise.all(COMMANDS.map((name) => runCli([name, '--help'], { env })));
     helps.forEach((help, i) => {
       expect(help.code, COMMANDS[i]).toBe(0);
