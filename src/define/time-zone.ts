@@ -33,7 +33,7 @@ export function assertTimeZone(tz: unknown, field: string, code: 'ERR_INVALID_JO
 
 /** The `timezone` option of the scheduler and the worker, canonicalised. @default 'UTC' */
 export const timeZoneOption = z
-  .string({ error: TIME_ZONE_RULE })
+  .custom<string>((value) => typeof value === 'string', { error: TIME_ZONE_RULE })
   .transform((value, ctx) => {
     const canonical = canonicalTimeZone(value);
     if (canonical === undefined) {

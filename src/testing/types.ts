@@ -50,7 +50,8 @@ export interface TestHarnessOptions {
   /**
    * Extra options passed to every `createScheduler`. The harness sets `safetyTick: '1m'`
    * (the scheduler's default is 10s): the tick that reaps expired worker leases, so a
-   * crashed worker's run is retried up to a minute after its lease ran out.
+   * crashed worker's run is retried up to a minute after its lease ran out. A `timezone`
+   * given here is the workers' too, unless `workerOptions` names one.
    */
   schedulerOptions?: Record<string, unknown>;
   /** Extra options passed to every `createWorker` (advanced; e.g. a run lease). */
