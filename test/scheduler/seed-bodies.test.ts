@@ -13,6 +13,7 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { createTestHarness, type TestHarness } from '../../src/testing/harness.js';
 import { createWorker } from '../../src/worker/index.js';
 import { MemoryTransport } from '../../src/broker/memory-transport.js';
+import { rejects } from '../helpers/rejects.js';
 import { MOCK_BODIES, REAL_BODIES, type SeedBody } from '../helpers/seed-bodies.js';
 
 const SEOUL = 'Asia/Seoul';
@@ -44,16 +45,6 @@ async function harness(scope: 'real' | 'mock', bodies: readonly SeedBody[], opti
   open.push(h);
   await h.start();
   return h;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<{ code: string; field: string | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!isWarrenError(error)) throw error;
-    return { code: error.code, field: error.field, message: error.message };
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('scout-daily (§10.1) on a scheduler in Asia/Seoul', () => {
@@ -165,7 +156,7 @@ describe('every §10 body, posted verbatim to a scheduler of its scope', () => {
   ] as const)('a %s scheduler refuses every body of the other scope, naming both scopes, and stores nothing', async (scope, bodies) => {
     const h = await harness(scope, [], { timezone: SEOUL, workers: 0 });
     for (const body of bodies) {
-      const error = await rejection(h.upsert(body));
+      const error = await rejects(h.upsert(body));
       expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'scope' });
       expect(error.message).toContain(`"${scope}"`);
       expect(error.message).toContain(`"${scope === 'real' ? 'mock' : 'real'}"`);
@@ -181,7 +172,7 @@ describe('every §10 body, posted verbatim to a scheduler of its scope', () => {
     ['a bad cron', 'cron_expr', { ...REAL_BODIES[4], cron_expr: '0 8 * *' }],
   ])('refuses %s with ERR_INVALID_JOB naming `%s`, and stores nothing', async (_name, field, body) => {
     const h = await harness('real', [], { timezone: SEOUL, workers: 0 });
-    expect(await rejection(h.upsert(body))).toMatchObject({ code: 'ERR_INVALID_JOB', field });
+    expect(await rejects(h.upsert(body))).toMatchObject({ code: 'ERR_INVALID_JOB', field });
     expect(await h.list()).toEqual([]);
   });
 
