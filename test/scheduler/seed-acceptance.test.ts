@@ -3,10 +3,6 @@
  * scheduler of its scope, and workers that know no job, only the seed's queues
  * (`RabbitMQWorker(queue=…)`), run each job at the times its cron says: on the fake clock
  * (Sunday to Monday afternoon in Seoul) and once on the real PostgreSQL and RabbitMQ.
- *
- * Queue handlers (`worker.handleQueue`, the harness's `queues`) come from another branch:
- * until they are on this one, the options are cast and the suites skipped. Remove both
- * once `handleQueue` is typed here.
  */
 import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,8 +10,6 @@ import { slotsBetween } from '../../src/define/schedule.js';
 import type { JobContext } from '../../src/define/types.js';
 import { createAdminHandler } from '../../src/http/index.js';
 import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
-import { MemoryTransport } from '../../src/broker/memory-transport.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
 import { createTestHarness, type TestHarness } from '../../src/testing/harness.js';
 import { createWorker, type Worker } from '../../src/worker/index.js';
 import { AMQP_URL, uniqueToken } from '../helpers/env.js';
@@ -33,9 +27,6 @@ const TOKEN = 'seed-acceptance-token';
 const iso = (d: Date | null | undefined) => d?.toISOString();
 const queueOf = (body: SeedBody) => body.queue.replace(/^[a-z]+\.jobs\./, '');
 
-/** Whether this build's worker takes queue handlers (a worker that is never started connects nothing). */
-const hasQueueHandlers = 'handleQueue' in createWorker({ store: new MemoryStore(), transport: new MemoryTransport(), scope: 'probe' });
-
 interface Seen {
   scope: string;
   jobId: string;
@@ -44,7 +35,7 @@ interface Seen {
   params: unknown;
 }
 
-describe.skipIf(!hasQueueHandlers)('§10 bodies, queue handlers only, on the fake clock', () => {
+describe('§10 bodies, queue handlers only, on the fake clock', () => {
   const open: TestHarness[] = [];
   afterEach(async () => {
     await Promise.all(open.splice(0).map((h) => h.close()));
@@ -56,7 +47,7 @@ describe.skipIf(!hasQueueHandlers)('§10 bodies, queue handlers only, on the fak
     const harnesses = { real: REAL_BODIES, mock: MOCK_BODIES } as const;
     const started = new Map<string, TestHarness>();
     for (const scope of ['real', 'mock'] as const) {
-      const h = createTestHarness({ scope, start: SUNDAY, queues: Object.fromEntries(QUEUES.map((q) => [q, handler])), schedulerOptions: { timezone: SEOUL } } as never);
+      const h = createTestHarness({ scope, start: SUNDAY, queues: Object.fromEntries(QUEUES.map((q) => [q, handler])), schedulerOptions: { timezone: SEOUL } });
       open.push(h);
       await h.start();
       for (const body of harnesses[scope]) await h.upsert(body);
@@ -81,7 +72,7 @@ describe.skipIf(!hasQueueHandlers)('§10 bodies, queue handlers only, on the fak
   });
 });
 
-describe.skipIf(!hasQueueHandlers)('§10 bodies, queue handlers only, on the real PostgreSQL and RabbitMQ', () => {
+describe('§10 bodies, queue handlers only, on the real PostgreSQL and RabbitMQ', () => {
   let fx: SchedulerFixture;
   let mockScope: string;
   const schedulers: Scheduler[] = [];
@@ -110,7 +101,7 @@ describe.skipIf(!hasQueueHandlers)('§10 bodies, queue handlers only, on the rea
       scheduler.on('error', () => {});
       schedulers.push(scheduler);
       const w = await fx.pool(`${scope}-worker`);
-      workers.push(createWorker({ pool: w.pool, schema: fx.schema, amqpUrl: AMQP_URL, scope, timezone: SEOUL, queues: QUEUES.map((queue) => ({ queue, handler })) } as never));
+      workers.push(createWorker({ pool: w.pool, schema: fx.schema, amqpUrl: AMQP_URL, scope, timezone: SEOUL, queues: QUEUES.map((queue) => ({ queue, handler })) }));
       const server = http.createServer(createAdminHandler({ control: scheduler, token: TOKEN }));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       servers.push(server);
