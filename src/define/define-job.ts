@@ -27,7 +27,7 @@ import {
   type RuleCode,
 } from './job-rules.js';
 import { validateSchedule } from './schedule.js';
-import type { JobConfig, JobDefinition, JobSpec } from './types.js';
+import type { DefinedJobConfig, JobDefinition, JobSpec } from './types.js';
 
 /** The params schema when a spec gives none: any object. */
 export type DefaultParamsSchema = z.ZodRecord<z.ZodString, z.ZodUnknown>;
@@ -54,7 +54,7 @@ export const JOB_SPEC_KEYS = [
 export interface NormalizedJobSpec {
   id: string;
   scope: string | undefined;
-  config: JobConfig;
+  config: DefinedJobConfig;
   paramsSchema: z.ZodType;
 }
 
@@ -173,7 +173,7 @@ const jobSpecSchema = z
         return issue(field, `a value the \`params\` schema accepts (${problem.message})`, problem.received);
       }
     }
-    const config: JobConfig = {
+    const config: DefinedJobConfig = {
       queue: spec.queue ?? spec.id,
       schedule,
       reschedule: spec.reschedule,

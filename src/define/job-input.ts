@@ -7,6 +7,7 @@
 import { WarrenError, describeValue } from '../errors.js';
 import { JOB_SPEC_KEYS, normalizeJobSpec } from './define-job.js';
 import {
+  JOB_DEFAULTS,
   OVERLAP_POLICIES,
   boolean,
   description,
@@ -23,14 +24,15 @@ import {
   renameError,
   type RuleCode,
 } from './job-rules.js';
-import { validateSchedule } from './schedule.js';
-import type { JobConfig, NormalizedSchedule } from './types.js';
+import { validatePeriod, validateSchedule } from './schedule.js';
+import type { DefinedJobConfig, DefinedSchedule, JobConfig } from './types.js';
 
 export interface JobInput {
   id: string;
   /** Set when the input names a scope: `scope` in a JSON spec, or the `{scope}.jobs.` prefix of a seed `queue`. */
   scope?: string;
-  config: JobConfig;
+  /** A cron without `tz` is left to the default time zone of the scheduler that stores it. */
+  config: DefinedJobConfig;
 }
 
 const SEED_KEYS = [
@@ -56,6 +58,7 @@ const SEED_NAMES: Record<string, string> = {
   'schedule.cron': 'cron_expr',
   'schedule.every': 'interval_seconds',
   'schedule.tz': 'tz',
+  staleAfter: 'interval_seconds',
   schedule: 'cron_expr',
   reschedule: 'reschedule_mode',
   defaultParams: 'default_params',
@@ -76,9 +79,11 @@ const JOB: RuleCode = 'ERR_INVALID_JOB';
  * Parses a job as JSON: a JobSpec without the params schema, or the seed's REST body.
  *
  * Seed bodies: `queue: "{scope}.jobs.{name}"` becomes queue `{name}` in scope `{scope}`.
- * With both `cron_expr` and `interval_seconds`, queue mode (`reschedule_mode: "queue"`)
- * uses `every: interval_seconds` (in the seed the interval is the chain's delay after each
- * run; the cron only placed the first message), and scheduler mode uses the cron.
+ * A cron is a cron in both modes: with `cron_expr`, the cron decides when runs fire (in
+ * queue mode each link chains to the next cron slot), and an `interval_seconds` beside it
+ * is the period the seed's message TTL came from: the job's `staleAfter` is 0.8 × it. Only
+ * an `interval_seconds` without a cron becomes `every`. A body without `tz` takes the
+ * scheduler's `timezone`.
  */
 export function parseJobInput(body: unknown): JobInput {
   if (!isPlainObject(body)) {
@@ -96,7 +101,7 @@ export function parseJobInput(body: unknown): JobInput {
   return withScope(normalized.id, normalized.scope, normalized.config);
 }
 
-function withScope(id: string, scope: string | undefined, config: JobConfig): JobInput {
+function withScope(id: string, scope: string | undefined, config: DefinedJobConfig): JobInput {
   return scope === undefined ? { id, config } : { id, scope, config };
 }
 
@@ -121,16 +126,14 @@ function parseSeedBody(body: Record<string, unknown>): JobInput {
     const tz = given('tz');
     const mode = given('reschedule_mode');
     if (mode !== undefined) spec.reschedule = mode;
-    if (cron !== undefined && interval !== undefined && mode === 'queue') {
-      if (tz !== undefined) invalid(JOB, 'tz', 'no `tz` when `interval_seconds` sets the queue-mode period', tz);
-      spec.schedule = { every: interval };
-    } else if (cron !== undefined) {
+    if (cron !== undefined) {
       spec.schedule = tz === undefined ? { cron } : { cron, tz };
-    } else if (interval !== undefined) {
+      // The seed's TTL: 0.8 × interval_seconds, whatever the gap to the next cron slot.
+      if (interval !== undefined) spec.staleAfter = `${Math.round(validatePeriod(interval, 'interval_seconds', JOB) * JOB_DEFAULTS.staleRatio)}ms`;
+    } else {
       if (tz !== undefined) invalid(JOB, 'tz', '`tz` only with `cron_expr`', tz);
-      spec.schedule = { every: interval };
-    } else if (mode === 'queue') {
-      invalid(JOB, 'interval_seconds', '`interval_seconds` or `cron_expr` when `reschedule_mode` is "queue"', undefined);
+      if (interval !== undefined) spec.schedule = { every: interval };
+      else if (mode === 'queue') invalid(JOB, 'interval_seconds', '`interval_seconds` or `cron_expr` when `reschedule_mode` is "queue"', undefined);
     }
     if (given('default_params') !== undefined) spec.defaultParams = body.default_params;
     if (given('description') !== undefined) spec.description = body.description;
@@ -177,7 +180,7 @@ const PATCH_KEYS = [
 const ARG: RuleCode = 'ERR_INVALID_ARGUMENT';
 
 /** Validates a schedule written under other names: `{ every }` → field `interval_seconds`, … */
-function scheduleAs(spec: Record<string, unknown>, names: Record<string, string>): NormalizedSchedule {
+function scheduleAs(spec: Record<string, unknown>, names: Record<string, string>): DefinedSchedule {
   try {
     return validateSchedule(spec as never, '$', ARG);
   } catch (error) {
@@ -189,8 +192,10 @@ function scheduleAs(spec: Record<string, unknown>, names: Record<string, string>
  * Parses a control-API patch (`update(id, patch)`) against the job's current settings.
  * Only the keys given change; `params` replaces the default params as a whole. Accepts
  * warren's names and the seed's (`interval_seconds`, `cron_expr`, `default_params`, ...).
+ * A new cron without `tz` (`schedule: { cron }` on any job, `cron` on an `every` job) is
+ * left to the default time zone.
  */
-export function parseConfigPatch(patch: unknown, current: JobConfig): Partial<JobConfig> {
+export function parseConfigPatch(patch: unknown, current: JobConfig): Partial<DefinedJobConfig> {
   const body = plainObject(patch, 'patch', ARG, 'an object of settings to change');
   rejectUnknownKeys(body, PATCH_KEYS, '', ARG);
   const present = (key: string) => body[key] !== undefined;
@@ -200,7 +205,7 @@ export function parseConfigPatch(patch: unknown, current: JobConfig): Partial<Jo
     if (present(b)) return [b, body[b]];
     return undefined;
   };
-  const out: Partial<JobConfig> = {};
+  const out: Partial<DefinedJobConfig> = {};
 
   const every = either('every', 'interval_seconds');
   const cron = either('cron', 'cron_expr');

@@ -7,7 +7,7 @@
 import { WarrenError, describeValue } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { typicalPeriod } from './schedule.js';
-import type { CatchupMode, CatchupPolicy, NormalizedBackoff, NormalizedSchedule, OverlapPolicy, RescheduleMode, RetryPolicy, StalePolicy } from './types.js';
+import type { CatchupMode, CatchupPolicy, DefinedSchedule, NormalizedBackoff, OverlapPolicy, RescheduleMode, RetryPolicy, StalePolicy } from './types.js';
 
 export type RuleCode = 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT';
 
@@ -155,11 +155,11 @@ export function normalizeRetry(value: unknown, field: string, code: RuleCode, ba
 }
 
 /** The default catch-up window: a day's worth of periods, at least an hour. */
-export function defaultCatchupWindow(schedule: NormalizedSchedule | null): number {
+export function defaultCatchupWindow(schedule: DefinedSchedule | null): number {
   return schedule === null ? HOUR : Math.max(HOUR, 24 * typicalPeriod(schedule));
 }
 
-export function normalizeCatchup(value: unknown, schedule: NormalizedSchedule | null, field: string, code: RuleCode): CatchupPolicy {
+export function normalizeCatchup(value: unknown, schedule: DefinedSchedule | null, field: string, code: RuleCode): CatchupPolicy {
   const windowMs = defaultCatchupWindow(schedule);
   if (value === undefined) return { mode: JOB_DEFAULTS.catchupMode, windowMs, max: JOB_DEFAULTS.catchupMax };
   if (typeof value === 'string') return { mode: oneOf(value, CATCHUP_MODES, field, code), windowMs, max: JOB_DEFAULTS.catchupMax };

@@ -16,8 +16,9 @@
  */
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
 import { WarrenError, describeValue } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
-import type { JobConfig, NormalizedSchedule, ScheduleSpec } from './types.js';
+import { parseDuration, type Duration } from '../util/duration.js';
+import { DEFAULT_TIME_ZONE, assertTimeZone } from './time-zone.js';
+import type { DefinedSchedule, JobConfig, NormalizedSchedule, ScheduleSpec } from './types.js';
 
 type ErrorCode = 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT';
 
@@ -52,15 +53,6 @@ function formatter(tz: string): Intl.DateTimeFormat {
     formatters.set(tz, f);
   }
   return f;
-}
-
-/** The canonical IANA name of `tz`, or undefined when Intl does not know it. */
-export function canonicalTimeZone(tz: string): string | undefined {
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Local time minus UTC at `instant`, in ms (constant within a second). */
@@ -122,11 +114,21 @@ function parseWallCron(cron: string, wallExclusive: number): CronExpression {
   return CronExpressionParser.parse(cron.trim(), { tz: 'UTC', currentDate: new Date(wallExclusive) });
 }
 
+/** A period (`every`, the seed's `interval_seconds`): a whole number of seconds >= 1s, in ms. */
+export function validatePeriod(value: unknown, field: string, code: ErrorCode): number {
+  const ms = typeof value === 'number' && value <= 0 ? 0 : parseDuration(value, field, code);
+  if (ms < SECOND || ms % SECOND !== 0) return fail(code, field, 'a whole number of seconds >= 1s', value);
+  return ms;
+}
+
 /**
  * Validates a schedule as written in a spec. `field` is the schedule's path (`schedule`);
- * errors name `schedule.cron`, `schedule.tz` or `schedule.every`.
+ * errors name `schedule.cron`, `schedule.tz` or `schedule.every`. A cron without `tz` is
+ * left without one: the default time zone applies when the job is stored (time-zone.ts).
  */
-export function validateSchedule(spec: ScheduleSpec, field = 'schedule', code: ErrorCode = 'ERR_INVALID_JOB'): NormalizedSchedule {
+export function validateSchedule(spec: { cron: string; tz: string } | { every: Duration }, field?: string, code?: ErrorCode): NormalizedSchedule;
+export function validateSchedule(spec: ScheduleSpec, field?: string, code?: ErrorCode): DefinedSchedule;
+export function validateSchedule(spec: ScheduleSpec, field = 'schedule', code: ErrorCode = 'ERR_INVALID_JOB'): DefinedSchedule {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
     return fail(code, field, '{ cron, tz? } or { every }', spec);
   }
@@ -138,12 +140,7 @@ export function validateSchedule(spec: ScheduleSpec, field = 'schedule', code: E
     const allowed = hasCron ? ['cron', 'tz'] : ['every'];
     if (!allowed.includes(key)) fail(code, `${field}.${key}`, `no such field (${hasCron ? '`cron` and `tz`' : '`every`'} only)`, raw[key]);
   }
-  if (hasEvery) {
-    const everyField = `${field}.every`;
-    const everyMs = typeof raw.every === 'number' && raw.every <= 0 ? 0 : parseDuration(raw.every, everyField, code);
-    if (everyMs < SECOND || everyMs % SECOND !== 0) return fail(code, everyField, 'a whole number of seconds >= 1s', raw.every);
-    return { kind: 'every', everyMs };
-  }
+  if (hasEvery) return { kind: 'every', everyMs: validatePeriod(raw.every, `${field}.every`, code) };
   const cronField = `${field}.cron`;
   const cron = raw.cron;
   if (typeof cron !== 'string') return fail(code, cronField, CRON_RULE, cron);
@@ -163,13 +160,9 @@ export function validateSchedule(spec: ScheduleSpec, field = 'schedule', code: E
   } catch (error) {
     throw new WarrenError(code, `Invalid \`${cronField}\`: expected a cron expression that matches some date, got ${describeValue(cron)}`, { field: cronField, cause: error });
   }
-  let tz = 'UTC';
-  if (raw.tz !== undefined) {
-    const canonical = typeof raw.tz === 'string' && raw.tz.trim() !== '' ? canonicalTimeZone(raw.tz.trim()) : undefined;
-    if (canonical === undefined) return fail(code, `${field}.tz`, 'an IANA time zone such as "Europe/Berlin"', raw.tz);
-    tz = canonical;
-  }
-  return { kind: 'cron', cron: fields === undefined ? cron.trim().toLowerCase() : fields.join(' '), tz };
+  const normalized = fields === undefined ? cron.trim().toLowerCase() : fields.join(' ');
+  if (raw.tz === undefined) return { kind: 'cron', cron: normalized };
+  return { kind: 'cron', cron: normalized, tz: assertTimeZone(raw.tz, `${field}.tz`, code) };
 }
 
 // ---------------------------------------------------------------------------
@@ -286,9 +279,11 @@ export function periodAt(schedule: NormalizedSchedule, slot: Date): number {
  * The shortest gap between the first slots after a fixed reference instant: a stable
  * "period" for defaults (catch-up window) that does not depend on when the code runs.
  */
-export function typicalPeriod(schedule: NormalizedSchedule): number {
+export function typicalPeriod(schedule: DefinedSchedule): number {
   if (schedule.kind === 'every') return schedule.everyMs;
-  const runs = nextRuns(schedule, new Date(Date.UTC(2025, 0, 6)), 4);
+  // Defaults are settled at define time, before the default zone is known; the shortest gap
+  // of a cron's first slots is the same in any zone away from a DST change.
+  const runs = nextRuns({ ...schedule, tz: schedule.tz ?? DEFAULT_TIME_ZONE }, new Date(Date.UTC(2025, 0, 6)), 4);
   let best = Number.POSITIVE_INFINITY;
   for (let i = 1; i < runs.length; i++) best = Math.min(best, runs[i]!.getTime() - runs[i - 1]!.getTime());
   return Number.isFinite(best) ? best : DAY;
@@ -309,12 +304,21 @@ export function staleAtFor(config: Pick<JobConfig, 'stale' | 'schedule'>, slot: 
 }
 
 /**
- * Queue mode (fixed delay): the next run after a run completed at `completedAt`.
- * `every` waits the period after completion; cron takes the next cron slot.
+ * Queue mode: the next run after a run completed at `completedAt`. `every` waits the
+ * period after completion (fixed delay); a cron takes the next cron slot (a cron is a
+ * cron in both modes).
  */
 export function nextChainRun(config: Pick<JobConfig, 'schedule'>, completedAt: Date): Date {
   const schedule = config.schedule;
   if (schedule === null) throw new WarrenError('ERR_INVALID_ARGUMENT', 'nextChainRun: the job has no schedule to chain on', { field: 'schedule' });
   if (schedule.kind === 'every') return new Date(assertDate(completedAt, 'completedAt') + schedule.everyMs);
   return nextRun(schedule, completedAt);
+}
+
+/**
+ * Where a queue-mode chain restarts when it has no slot of its own to run (resume, a broken
+ * chain whose overdue link is gone): a cron at its next slot, `every` at once (fixed delay).
+ */
+export function chainRestartAt(schedule: NormalizedSchedule, now: Date): Date {
+  return schedule.kind === 'every' ? new Date(assertDate(now, 'now')) : nextRun(schedule, now);
 }

@@ -58,8 +58,14 @@ export interface JobSpec<TSchema extends z.ZodType = z.ZodType> {
   runOnStartup?: boolean;
 }
 
-/** A schedule after validation: cron with a resolved tz, or an absolute period in ms. */
+/** A schedule as the store keeps it: cron with its resolved tz, or an absolute period in ms. */
 export type NormalizedSchedule = { kind: 'cron'; cron: string; tz: string } | { kind: 'every'; everyMs: number };
+
+/**
+ * A schedule as defined (code or JSON): a cron without `tz` takes the default time zone
+ * (the `timezone` option of the scheduler or worker that writes the job to the store).
+ */
+export type DefinedSchedule = { kind: 'cron'; cron: string; tz?: string } | { kind: 'every'; everyMs: number };
 
 export interface NormalizedBackoff {
   type: 'fixed' | 'exponential';
@@ -90,11 +96,12 @@ export interface CatchupPolicy {
 
 /**
  * The persisted, JSON-safe settings of a job: what the store keeps per row and what the
- * control API may change at run time. Code definitions provide the defaults.
+ * control API may change at run time. Code definitions provide the defaults; theirs
+ * (`DefinedJobConfig`) may leave a cron's tz to the default time zone.
  */
-export interface JobConfig {
+export interface JobConfig<TSchedule extends DefinedSchedule = NormalizedSchedule> {
   queue: string;
-  schedule: NormalizedSchedule | null;
+  schedule: TSchedule | null;
   reschedule: RescheduleMode;
   params: Record<string, unknown>;
   enabled: boolean;
@@ -108,6 +115,9 @@ export interface JobConfig {
   runOnStartup: boolean;
 }
 
+/** A job's settings as defined, before its cron's tz is resolved. */
+export type DefinedJobConfig = JobConfig<DefinedSchedule>;
+
 /** Keys of JobConfig the control API may patch; a patched key is remembered as overridden. */
 export type JobConfigKey = keyof JobConfig;
 
@@ -115,7 +125,7 @@ export type JobConfigKey = keyof JobConfig;
 export interface JobDefinition<TParams = Record<string, unknown>> {
   readonly id: string;
   readonly scope: string | undefined;
-  readonly config: Readonly<JobConfig>;
+  readonly config: Readonly<DefinedJobConfig>;
   /** Parses params (defaults merged) with the job's schema; throws ERR_INVALID_ARGUMENT naming the field. */
   parseParams(input: unknown): TParams;
   /** The zod schema, for adapters that render forms or docs. */

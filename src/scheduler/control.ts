@@ -7,7 +7,8 @@
 import createDebug from 'debug';
 import type { Clock } from '../clock.js';
 import { WarrenError, describeValue, isWarrenError } from '../errors.js';
-import { nextRun, slotsBetween, staleAtFor } from '../define/schedule.js';
+import { chainRestartAt, nextRun, slotsBetween, staleAtFor } from '../define/schedule.js';
+import { resolveConfig } from '../define/time-zone.js';
 import { parseConfigPatch, parseJobInput } from '../define/job-input.js';
 import type { JobConfig, JobDefinition, NormalizedSchedule, RescheduleMode } from '../define/types.js';
 import type { AuditAction, AuditEntry, JobRecord, NewRun, RunRecord, RunSummary, Store } from '../store/port.js';
@@ -30,6 +31,8 @@ export interface ControlDeps {
   clock: Clock;
   publisher: RunPublisher;
   definitions: ReadonlyMap<string, JobDefinition<unknown>>;
+  /** The zone of a cron written without `tz` (the scheduler's `timezone`), stored on the job. */
+  timezone: string;
   /** Throws when the instance may not serve control calls (role, stopped). */
   guard(): void;
 }
@@ -84,7 +87,7 @@ export class ControlApi implements Control {
     }
     const now = this.#now();
     const before = await store.getJob(scope, input.id);
-    const config = input.config;
+    const config = resolveConfig(input.config, this.#d.timezone);
     const sameTiming = before !== null && sameSchedule(before.schedule, config.schedule) && before.reschedule === config.reschedule && before.enabled === config.enabled;
     const nextDueAt = sameTiming ? before.nextDueAt : config.schedule ? nextRun(config.schedule, now) : null;
     let job = await store.upsertJob(scope, input.id, config, { now, nextDueAt });
@@ -109,7 +112,7 @@ export class ControlApi implements Control {
     this.#d.guard();
     const { store, scope } = this.#d;
     const current = await this.#job(id);
-    const changes = parseConfigPatch(patch, current);
+    const changes = resolveConfig(parseConfigPatch(patch, current), this.#d.timezone);
     const now = this.#now();
     const next: JobConfig = { ...current, ...changes };
     const scheduleChanged = 'schedule' in changes && !sameSchedule(current.schedule, next.schedule);
@@ -146,7 +149,10 @@ export class ControlApi implements Control {
     return { ...(await this.#status(job)), job };
   }
 
-  /** Restarts at the next slot after now; a queue-mode job gets one fresh chain run at once. */
+  /**
+   * Restarts at the next slot after now. A queue-mode job gets one fresh chain run: at the
+   * next cron slot, or at once for `every` (fixed delay).
+   */
   async resume(id: string, options: ActorOption = {}): Promise<JobDetails> {
     this.#d.guard();
     const { store, scope } = this.#d;
@@ -154,7 +160,7 @@ export class ControlApi implements Control {
     const now = this.#now();
     let job = await store.setEnabled(scope, id, true, { now, nextDueAt: current.schedule ? nextRun(current.schedule, now) : null });
     if (job.reschedule === 'queue' && job.schedule) {
-      await this.#seedChain(job, now, now);
+      await this.#seedChain(job, now, chainRestartAt(job.schedule, now));
       job = (await store.getJob(scope, id)) ?? job;
     }
     await this.#record(id, 'resume', options, {});

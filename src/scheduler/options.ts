@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { WarrenError, describeValue } from '../errors.js';
 import { DEFAULT_SCHEMA, assertScope } from '../names.js';
 import { parseDuration, type Duration } from '../util/duration.js';
+import { timeZoneOption } from '../define/time-zone.js';
 import type { JobDefinition, JobLogger } from '../define/types.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
@@ -58,6 +59,13 @@ const schedulerOptionsSchema = z
      * @default []
      */
     jobs: z.array(z.custom<JobDefinition<any>>(hasFunctions('parseParams'), 'a JobDefinition from defineJob()')).default([]),
+    /**
+     * The IANA time zone of every cron that names no `tz`: jobs created or changed through the
+     * control API and code definitions this scheduler syncs. The resolved zone is stored on
+     * the job. Give workers that sync definitions the same `timezone`.
+     * @default 'UTC'
+     */
+    timezone: timeZoneOption,
     /**
      * Where all time comes from.
      * @default systemClock
@@ -153,6 +161,7 @@ export interface ResolvedSchedulerOptions {
   transport: Transport | undefined;
   scope: string;
   jobs: JobDefinition<any>[];
+  timezone: string;
   clock: Clock;
   instanceId: string;
   role: SchedulerRole;
@@ -211,6 +220,7 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     transport: o.transport,
     scope: o.scope,
     jobs: o.jobs,
+    timezone: o.timezone,
     clock: o.clock,
     instanceId: o.instanceId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     role: o.role,

@@ -97,6 +97,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       clock: o.clock,
       publisher,
       definitions,
+      timezone: o.timezone,
       guard: () => this.#guardControl(),
     });
     if (o.role === 'control-only') {
@@ -203,7 +204,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
     try {
       if (o.pool && o.migrate) await migrate(o.pool as never, { schema: o.schema });
       const now = new Date(o.clock.now());
-      await syncDefinitions(this.store, o.scope, o.jobs, now);
+      await syncDefinitions(this.store, o.scope, o.jobs, now, o.timezone);
       // A control-only instance neither leads nor ticks: it only sends notifications.
       if (this.#unsubscribe === null && this.#elector !== null) {
         this.#unsubscribe = await this.store.onJobChange(o.scope, (change) => {

@@ -9,7 +9,7 @@
 import createDebug from 'debug';
 import type { Clock, Timer } from '../clock.js';
 import { isWarrenError } from '../errors.js';
-import { staleAtFor } from '../define/schedule.js';
+import { chainRestartAt, staleAtFor } from '../define/schedule.js';
 import type { Fence, JobRecord, NewRun, RunRecord, SlotClaim, Store } from '../store/port.js';
 import { slotRunId } from '../util/uuid.js';
 import { planSlots, type PlanCounts, type SlotGridCache } from './plan.js';
@@ -241,12 +241,13 @@ export class Ticker {
       }
       // Reseeds of broken queue-mode chains, claimed in the same transaction.
       for (const job of broken) {
-        if (job.nextDueAt === null || job.reschedule !== 'queue') continue;
+        if (job.nextDueAt === null || job.reschedule !== 'queue' || job.schedule === null) continue;
         cache.set(job.jobId, Promise.resolve(job));
         // The overdue slot's own row may exist already (a link cancelled by an epoch bump,
-        // or expired): then the chain restarts at `now`, and the CAS moves next_due_at there.
+        // or expired): then the chain restarts (a cron at its next slot, `every` now), and the
+        // CAS moves next_due_at there.
         const taken = (await o.store.getRun(slotRunId(o.scope, job.jobId, job.nextDueAt))) !== null;
-        const slot = taken ? now : job.nextDueAt;
+        const slot = taken ? chainRestartAt(job.schedule, now) : job.nextDueAt;
         claims.push({ jobId: job.jobId, expectedNextDueAt: job.nextDueAt, nextDueAt: slot, runs: [chainSeed(job, slot, now)] });
         summary.reseeded += 1;
       }

@@ -3,7 +3,7 @@
  * the bot's a superset of the commands', so both validate (and default) alike.
  */
 import { z } from 'zod';
-import { canonicalTimeZone } from '../define/schedule.js';
+import { timeZoneOption } from '../define/time-zone.js';
 import type { TelegramControl } from './control.js';
 
 /** Where refusals and unexpected errors go besides `debug('warren:telegram')`: any pino/winston-like object. */
@@ -38,11 +38,7 @@ export const commandsOptionsSchema = z
      * The IANA time zone every time in a reply is shown in (and named after).
      * @default 'UTC'
      */
-    timezone: z
-      .string({ error: 'an IANA time zone such as "Europe/Berlin"' })
-      .refine((tz) => canonicalTimeZone(tz) !== undefined, 'an IANA time zone such as "Europe/Berlin"')
-      .transform((tz) => canonicalTimeZone(tz)!)
-      .default('UTC'),
+    timezone: timeZoneOption,
     /**
      * Replies are cut (at a line) to this many characters; Telegram's limit is 4096.
      * @default 4000

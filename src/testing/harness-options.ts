@@ -61,7 +61,7 @@ export const harnessOptionsSchema = z
     schedulerOptions: z
       .record(z.string(), z.unknown())
       .default({})
-      .transform((o) => ({ safetyTick: '1m', livenessCheckInterval: '10s', ...o })),
+      .transform((o): Record<string, unknown> => ({ safetyTick: '1m', livenessCheckInterval: '10s', ...o })),
     workerOptions: z.record(z.string(), z.unknown()).default({}),
     store: z.custom<NonNullable<TestHarnessOptions['store']>>((v) => hasFns(v, ['claimRuns', 'listRuns', 'acquireLeadership']), { error: 'a Store' }).optional(),
     transport: z.custom<NonNullable<TestHarnessOptions['transport']>>((v) => hasFns(v, ['consume', 'publish', 'deadLetter']), { error: 'a Transport' }).optional(),
@@ -87,6 +87,9 @@ export function resolveHarnessOptions(input: unknown): ResolvedHarnessOptions {
   }
   const options = parsed.data;
   assertScope(options.scope, 'scope', 'ERR_INVALID_OPTION');
+  // Workers write the code definitions too: one default zone for the whole simulated fleet.
+  const timezone = options.schedulerOptions.timezone;
+  if (timezone !== undefined && !('timezone' in options.workerOptions)) options.workerOptions = { ...options.workerOptions, timezone };
   parseDuration(options.leaseTtl, 'leaseTtl', 'ERR_INVALID_OPTION');
   return options;
 }

@@ -53,6 +53,7 @@ export interface TestHarnessOptions {
    * worker without liveness has its crashed run retried up to a minute after its lease ran
    * out; and `livenessCheckInterval: '10s'` (default 500ms): a crashed worker's run is
    * retried about 11 s of fake time after the crash.
+   * A `timezone` given here is the workers' too, unless `workerOptions` names one.
    */
   schedulerOptions?: Record<string, unknown>;
   /** Extra options passed to every `createWorker` (advanced; e.g. a run lease). */

@@ -6,6 +6,7 @@ import { WarrenError, describeValue } from '../errors.js';
 import { DEFAULT_SCHEMA } from '../names.js';
 import { formatDuration } from '../util/duration.js';
 import { durationOption } from '../util/duration-option.js';
+import { timeZoneOption } from '../define/time-zone.js';
 import type { JobDefinition, JobHandler, JobLogger } from '../define/types.js';
 import type { Queryable } from '../store/pg/db.js';
 import type { LivenessClient, Store } from '../store/port.js';
@@ -106,6 +107,8 @@ export const workerOptionsSchema = z
     timeoutGrace: duration(0).default(5_000),
     /** Identifies this worker in run rows and leases. @default `${hostname}-${pid}-${random}` */
     workerId: z.string({ error: '1-200 characters' }).min(1, { error: '1-200 characters' }).max(200, { error: '1-200 characters' }).optional(),
+    /** The IANA time zone of a cron that names no `tz`, for the definitions this worker syncs; the scheduler's `timezone`. @default 'UTC' */
+    timezone: timeZoneOption,
     /** @default systemClock */
     clock: z.custom<Clock>((v) => hasFns(v, ['now', 'setTimer', 'sleep']), { error: 'a Clock (now, setTimer, sleep)' }).default(systemClock),
     /** Optional structured logger; `debug('warren:worker')` is always written. */

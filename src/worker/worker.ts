@@ -260,7 +260,7 @@ class WorkerImpl implements Worker, WorkerCore {
   /** Boot in any order: the database may be down; keep trying until it answers. */
   async #bootStore(signal: AbortSignal): Promise<void> {
     const definitions = this.handlers.definitions();
-    const load = async () => [...(await syncDefinitions(this.store, this.scope, definitions, new Date(this.clock.now()))), ...(await this.#queueJobs())];
+    const load = async () => [...(await syncDefinitions(this.store, this.scope, definitions, new Date(this.clock.now()), this.opts.timezone)), ...(await this.#queueJobs())];
     const records = await retryUntil('sync definitions', load, {
       clock: this.clock,
       signal,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigPatch, parseJobInput } from '../../src/define/job-input.js';
+import { resolveConfig } from '../../src/define/time-zone.js';
 import { isWarrenError, type WarrenError } from '../../src/errors.js';
+import { MOCK_BODIES, REAL_BODIES } from '../helpers/seed-bodies.js';
 
 function rejection(fn: () => unknown): WarrenError {
   try {
@@ -13,54 +15,38 @@ function rejection(fn: () => unknown): WarrenError {
 }
 
 describe('parseJobInput: the seed REST bodies (§10)', () => {
-  it('buy-scanner: scope from the queue prefix, queue mode chains on interval_seconds', () => {
-    const input = parseJobInput({
-      job_id: 'buy-scanner',
-      queue: 'real.jobs.buy-scanner',
-      cron_expr: '*/5 * * * *',
-      reschedule_mode: 'queue',
-      interval_seconds: 300,
-      description: 'Buy Scanner auto cycle',
-      enabled: true,
-    });
-    expect(input.id).toBe('buy-scanner');
-    expect(input.scope).toBe('real');
-    expect(input.config).toMatchObject({
-      queue: 'buy-scanner',
-      schedule: { kind: 'every', everyMs: 300_000 },
-      reschedule: 'queue',
-      description: 'Buy Scanner auto cycle',
-      enabled: true,
-    });
+  const cron = (expr: string) => ({ kind: 'cron', cron: expr });
+  const fixed = (seconds: number) => ({ kind: 'fixed', ms: seconds * 1000 });
+  const ratio = { kind: 'period', ratio: 0.8 };
+  // A cron is a cron in both modes; interval_seconds beside it is the period (TTL 0.8 ×);
+  // the bodies name no tz, so it is left to the scheduler's default.
+  it.each([
+    [REAL_BODIES[0], 'real', 'buy-scanner', cron('*/5 * * * *'), fixed(240), {}],
+    [REAL_BODIES[1], 'real', 'news-crawler', cron('*/10 * * * *'), fixed(480), {}],
+    [REAL_BODIES[2], 'real', 'price-monitor', cron('0 9 * * 1-5'), ratio, { action: 'start', interval_seconds: 86400 }],
+    [REAL_BODIES[3], 'real', 'price-monitor', cron('30 15 * * 1-5'), ratio, { action: 'stop', interval_seconds: 86400 }],
+    [REAL_BODIES[4], 'real', 'scout', cron('0 8 * * 1-5'), fixed(69_120), {}],
+    [MOCK_BODIES[0], 'mock', 'buy-scanner', cron('*/5 * * * *'), fixed(96), {}],
+    [MOCK_BODIES[1], 'mock', 'news-crawler', cron('*/10 * * * *'), fixed(480), {}],
+    [MOCK_BODIES[2], 'mock', 'price-monitor', cron('0 0 * * *'), ratio, { action: 'start', interval_seconds: 86400 }],
+    [MOCK_BODIES[3], 'mock', 'price-monitor', cron('0 1 * * *'), ratio, { action: 'stop', interval_seconds: 86400 }],
+    [MOCK_BODIES[4], 'mock', 'scout', cron('0 9 * * 1-5'), fixed(69_120), {}],
+  ])('$job_id → scope %s, queue %s, the cron, stale %j', (body, scope, queue, schedule, stale, params) => {
+    const input = parseJobInput(body);
+    expect(input).toEqual({ id: body.job_id, scope, config: expect.objectContaining({ queue, schedule, stale, params, reschedule: 'queue', enabled: true }) });
+    expect(input.config.description).toBe('description' in body ? body.description : null);
   });
 
-  it('mock buy-scanner keeps its own 2-minute interval', () => {
-    const input = parseJobInput({ job_id: 'mock-buy-scanner', queue: 'mock.jobs.buy-scanner', cron_expr: '*/5 * * * *', reschedule_mode: 'queue', interval_seconds: 120, enabled: true });
-    expect(input.scope).toBe('mock');
-    expect(input.config.schedule).toEqual({ kind: 'every', everyMs: 120_000 });
-  });
-
-  it('price-monitor-start: cron only, params from default_params', () => {
-    const input = parseJobInput({
-      job_id: 'price-monitor-start',
-      queue: 'real.jobs.price-monitor',
-      cron_expr: '0 9 * * 1-5',
-      reschedule_mode: 'queue',
-      default_params: { action: 'start', interval_seconds: 86400 },
-      enabled: true,
-    });
-    expect(input.config).toMatchObject({
-      queue: 'price-monitor',
-      schedule: { kind: 'cron', cron: '0 9 * * 1-5', tz: 'UTC' },
-      reschedule: 'queue',
-      params: { action: 'start', interval_seconds: 86400 },
-    });
-  });
-
-  it('scheduler mode with both cron and interval uses the cron', () => {
+  it('keeps a given tz, in scheduler mode too, and the TTL from interval_seconds', () => {
     const input = parseJobInput({ job_id: 'news', cron_expr: '*/10 * * * *', interval_seconds: 600, reschedule_mode: 'scheduler', tz: 'Asia/Seoul' });
-    expect(input.config.schedule).toEqual({ kind: 'cron', cron: '*/10 * * * *', tz: 'Asia/Seoul' });
+    expect(input.config).toMatchObject({ schedule: { kind: 'cron', cron: '*/10 * * * *', tz: 'Asia/Seoul' }, reschedule: 'scheduler', stale: { kind: 'fixed', ms: 480_000 } });
     expect(input.scope).toBeUndefined();
+    expect(parseJobInput({ ...REAL_BODIES[4], tz: 'Asia/Seoul' }).config.schedule).toEqual({ kind: 'cron', cron: '0 8 * * 1-5', tz: 'Asia/Seoul' });
+  });
+
+  it('an interval without a cron is `every`', () => {
+    const input = parseJobInput({ job_id: 'scout', queue: 'scout', interval_seconds: 86400, reschedule_mode: 'queue' });
+    expect(input.config).toMatchObject({ schedule: { kind: 'every', everyMs: 86_400_000 }, stale: { kind: 'period', ratio: 0.8 } });
   });
 
   it('maps max_parallel, timeout_sec and max_attempts', () => {
@@ -71,7 +57,13 @@ describe('parseJobInput: the seed REST bodies (§10)', () => {
   it.each([
     [{ job_id: 'x', cron_expr: '* * *' }, 'cron_expr'],
     [{ job_id: 'x', interval_seconds: 0 }, 'interval_seconds'],
+    [{ job_id: 'x', cron_expr: '0 9 * * *', interval_seconds: 0 }, 'interval_seconds'],
+    [{ job_id: 'x', cron_expr: '0 9 * * *', interval_seconds: 1.5, reschedule_mode: 'queue' }, 'interval_seconds'],
     [{ job_id: 'x', cron_expr: '0 9 * * *', tz: 'Nowhere/Town' }, 'tz'],
+    [{ ...REAL_BODIES[4], tz: 'Asia/Soul' }, 'tz'],
+    [{ ...REAL_BODIES[4], tz: '' }, 'tz'],
+    [{ job_id: 'x', interval_seconds: 60, tz: 'Asia/Seoul' }, 'tz'],
+    [{ job_id: 'x', tz: 'Asia/Seoul' }, 'tz'],
     [{ job_id: 'x', reschedule_mode: 'queue' }, 'interval_seconds'],
     [{ job_id: 'x', interval_seconds: 60, reschedule_mode: 'fast' }, 'reschedule_mode'],
     [{ job_id: 'x', interval_seconds: 60, timeout_sec: 0 }, 'timeout_sec'],
@@ -104,7 +96,7 @@ describe('parseJobInput: a JSON job spec', () => {
 });
 
 describe('parseConfigPatch', () => {
-  const current = parseJobInput({ id: 'scan', schedule: { cron: '0 9 * * *', tz: 'Asia/Seoul' }, reschedule: 'queue' }).config;
+  const current = resolveConfig(parseJobInput({ id: 'scan', schedule: { cron: '0 9 * * *', tz: 'Asia/Seoul' }, reschedule: 'queue' }).config, 'UTC');
 
   it('changes the period under either name', () => {
     expect(parseConfigPatch({ every: '2m' }, current)).toEqual({ schedule: { kind: 'every', everyMs: 120_000 } });
@@ -164,7 +156,7 @@ describe('parseConfigPatch', () => {
   });
 
   it('a tz patch needs a cron schedule', () => {
-    const every = parseJobInput({ id: 'e', schedule: { every: '1m' } }).config;
+    const every = resolveConfig(parseJobInput({ id: 'e', schedule: { every: '1m' } }).config, 'UTC');
     expect(rejection(() => parseConfigPatch({ tz: 'UTC' }, every))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'tz' });
     expect(rejection(() => parseConfigPatch('enabled', every))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'patch' });
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isWarrenError } from '../../src/errors.js';
-import { nextChainRun, nextRun, nextRuns, periodAt, slotsBetween, staleAtFor, validateSchedule } from '../../src/define/schedule.js';
+import { chainRestartAt, nextChainRun, nextRun, nextRuns, periodAt, slotsBetween, staleAtFor, validateSchedule } from '../../src/define/schedule.js';
+import { resolveSchedule } from '../../src/define/time-zone.js';
 import type { JobConfig, NormalizedSchedule } from '../../src/define/types.js';
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
@@ -259,6 +260,14 @@ describe('periodAt, staleAtFor, nextChainRun', () => {
     expect(nextChainRun({ schedule: validateSchedule({ every: 600 }) }, done).toISOString()).toBe('2026-01-01T00:17:13.000Z');
     expect(nextChainRun({ schedule: cron('*/5 * * * *') }, done).toISOString()).toBe('2026-01-01T00:10:00.000Z');
     expect(() => nextChainRun({ schedule: null }, done)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    // Friday 08:00:05 Seoul → Monday 08:00 Seoul.
+    expect(nextChainRun({ schedule: cron('0 8 * * 1-5', 'Asia/Seoul') }, new Date('2026-01-01T23:00:05Z')).toISOString()).toBe('2026-01-04T23:00:00.000Z');
+  });
+
+  it('chainRestartAt: a cron restarts at its next slot, `every` at once', () => {
+    const now = new Date('2026-01-03T02:00:00Z'); // Saturday 11:00 Seoul
+    expect(chainRestartAt(cron('0 8 * * 1-5', 'Asia/Seoul'), now).toISOString()).toBe('2026-01-04T23:00:00.000Z');
+    expect(chainRestartAt(validateSchedule({ every: 600 }), now).toISOString()).toBe(now.toISOString());
   });
 });
 
@@ -275,8 +284,10 @@ describe('validateSchedule', () => {
     throw new Error(`expected ${JSON.stringify(spec)} to be rejected`);
   };
 
-  it('normalises: default tz UTC, canonical tz names, every in ms', () => {
-    expect(validateSchedule({ cron: '*/5 * * * *' })).toEqual({ kind: 'cron', cron: '*/5 * * * *', tz: 'UTC' });
+  it('normalises: no tz left to the default zone, canonical tz names, every in ms', () => {
+    expect(validateSchedule({ cron: '*/5 * * * *' })).toEqual({ kind: 'cron', cron: '*/5 * * * *' });
+    expect(resolveSchedule(validateSchedule({ cron: '*/5 * * * *' }), 'Asia/Seoul')).toEqual({ kind: 'cron', cron: '*/5 * * * *', tz: 'Asia/Seoul' });
+    expect(resolveSchedule(validateSchedule({ cron: '*/5 * * * *', tz: 'Europe/Berlin' }), 'Asia/Seoul')).toEqual({ kind: 'cron', cron: '*/5 * * * *', tz: 'Europe/Berlin' });
     expect(validateSchedule({ cron: ' 0  9 * * 1-5 ', tz: 'asia/seoul' })).toEqual({ kind: 'cron', cron: '0 9 * * 1-5', tz: 'Asia/Seoul' });
     expect(validateSchedule({ every: '5m' })).toEqual({ kind: 'every', everyMs: 300_000 });
     expect(validateSchedule({ every: 300 })).toEqual({ kind: 'every', everyMs: 300_000 });

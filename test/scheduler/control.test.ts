@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/define/define-job.js';
 import type { JobContext } from '../../src/define/types.js';
-import { isWarrenError } from '../../src/errors.js';
 import { createScheduler, type Scheduler, type TickSummary } from '../../src/scheduler/index.js';
 import { createWorker, type Worker } from '../../src/worker/index.js';
 import { AMQP_URL } from '../helpers/env.js';
+import { rejects } from '../helpers/rejects.js';
 import { waitFor } from '../helpers/wait.js';
 import { schedulerFixture, type SchedulerFixture } from './setup.js';
 
@@ -19,16 +19,6 @@ interface Execution {
 
 const ticker = defineJob({ id: 'ticker', schedule: { every: '1s' } });
 const chain = defineJob({ id: 'chain', schedule: { every: '1s' }, reschedule: 'queue' });
-
-async function rejects(promise: Promise<unknown>): Promise<{ code: string; field: string | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!isWarrenError(error)) throw error;
-    return { code: error.code, field: error.field, message: error.message };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('control API (real PostgreSQL, RabbitMQ and worker; real clock)', () => {
   let fx: SchedulerFixture;
