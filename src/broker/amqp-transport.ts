@@ -17,6 +17,14 @@ import { ManagedChannel } from './amqp/managed-channel.js';
 import { parseAmqpTransportOptions, redactUrl, type AmqpTransportOptions, type ResolvedAmqpTransportOptions } from './amqp/options.js';
 import { TopologyRegistry } from './amqp/topology.js';
 
+/**
+ * A channel the server closed (a deleted queue or exchange, a refused declare) is an
+ * answer, not an outage: its re-opening backs off up to 30 s, whatever the quick
+ * `reconnect` pacing of the connection. Re-declaring a topology every second against a
+ * broker that keeps refusing it only loads the broker.
+ */
+const CHANNEL_RECOVERY_MAX_MS = 30_000;
+
 export type { AmqpTransportOptions } from './amqp/options.js';
 
 const log = createDebug('warren:broker');
@@ -108,7 +116,7 @@ export class AmqpTransport implements Transport {
     this.#publisher = new ManagedChannel(this.#manager, {
       name: 'publish',
       confirm: true,
-      backoff: new Backoff(Math.min(100, reconnect.minMs), reconnect.maxMs),
+      backoff: new Backoff(Math.min(100, reconnect.minMs), CHANNEL_RECOVERY_MAX_MS),
       setup: (channel) => this.#setupPublisher(channel),
       onError: (err) => this.#events.emit('error', err),
     });
@@ -248,7 +256,7 @@ export class AmqpTransport implements Transport {
     }
     this.#topology.scopeOf(queue);
     const consumer = new AmqpConsumer(this.#manager, this.#topology, queue, handler, prefetch, {
-      backoff: this.options.reconnect,
+      backoff: { minMs: this.options.reconnect.minMs, maxMs: CHANNEL_RECOVERY_MAX_MS },
       onError: (err) => this.#events.emit('error', err),
       onStaleSettle: () => {
         this.stats.staleSettles++;

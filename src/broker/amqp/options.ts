@@ -55,7 +55,8 @@ export const amqpTransportOptionsSchema = z
     connectTimeoutMs: z.number().int().min(100).default(10_000),
     /**
      * Reconnect backoff: full jitter between `minMs` and an exponentially growing cap
-     * bounded by `maxMs`. Also paces re-opening a channel the server closed. A low cap
+     * bounded by `maxMs` (re-opening a channel the server closed backs off up to 30 s
+     * instead). A low cap
      * means a returning broker is used within about a second; a refused connection attempt
      * per second and process is nothing to a broker that is starting.
      * @default { minMs: 250, maxMs: 1000 }
