@@ -50,6 +50,7 @@ export class LeaderElector {
   #again = false;
   #running = false;
   #failures = 0;
+  #timerAt = Number.POSITIVE_INFINITY;
   /** The holder whose liveness lock this follower is waiting on (one wait at a time). */
   #watching: string | null = null;
 
@@ -123,10 +124,17 @@ export class LeaderElector {
 
   #schedule(ms: number): void {
     this.#timer?.cancel();
+    this.#timerAt = this.#o.clock.now() + ms;
     this.#timer = this.#o.clock.setTimer(() => {
       this.#timer = null;
       void this.#attempt();
     }, ms);
+  }
+
+  /** Like #schedule, but never postpones an attempt already due sooner (a wake on release). */
+  #scheduleWithin(ms: number): void {
+    if (this.#timer !== null && this.#timerAt <= this.#o.clock.now() + ms) return;
+    this.#schedule(ms);
   }
 
   async #attempt(): Promise<void> {
@@ -200,7 +208,7 @@ export class LeaderElector {
         this.#watching = null;
         if (outcome !== 'released' || !this.#running || this.isLeader()) return;
         debug('%s saw the liveness lock of %s released in %s: trying the lease', this.#o.instanceId, holder, this.#o.scope);
-        this.#schedule(this.#o.releaseGraceMs ?? 0);
+        this.#scheduleWithin(this.#o.releaseGraceMs ?? 0);
       });
   }
 

@@ -59,7 +59,7 @@ describe('warren upsert', () => {
     const run = await warren(['upsert', '--scope', 'real', '--file', SEED_REAL]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim().split('\n')).toHaveLength(seedReal.length);
-    expect(run.stdout).toContain('upserted buy-scanner: active, every 5m, queue mode, next ');
+    expect(run.stdout).toContain('upserted buy-scanner: active, cron */5 * * * *, queue mode, next ');
     expect(await jobIds('real')).toEqual(seedReal.map((body) => body.job_id).sort());
 
     // Idempotent, and --json answers the array's shape with the control API's details.
@@ -147,7 +147,7 @@ describe('warren jobs / job', () => {
     const shown = await warren(['job', 'scout-daily', '--scope', 'real', '--tz', 'Asia/Seoul']);
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/^description: +Scout daily run$/m);
-    expect(shown.stdout).toMatch(/^schedule: +every 1d, queue mode$/m);
+    expect(shown.stdout).toMatch(/^schedule: +cron 0 8 \* \* 1-5, queue mode$/m);
     expect(shown.stdout).toMatch(/^next due: +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+09:00$/m);
     const details = json<{ id: string; job: { queue: string } }>(await warren(['job', 'scout-daily', '--scope', 'real', '--json']));
     expect(details).toMatchObject({ id: 'scout-daily', job: { queue: 'scout' } });
@@ -169,10 +169,10 @@ describe('warren pause / resume / run / runs / audit / remove', () => {
     const note = 'market closed \u001b[31muntil Monday';
     const paused = await warren(['pause', 'buy-scanner', '--scope', 'real', '--note', note]);
     expect(paused.code, paused.stderr).toBe(0);
-    expect(paused.stdout).toBe('paused buy-scanner: paused: market closed \\x1b[31muntil Monday, every 5m, queue mode\n');
+    expect(paused.stdout).toBe('paused buy-scanner: paused: market closed \\x1b[31muntil Monday, cron */5 * * * *, queue mode\n');
     const table = await warren(['jobs', '--scope', 'real']);
     expect(table.stdout).not.toContain('\u001b');
-    expect(table.stdout).toMatch(/^buy-scanner +paused: market closed \\x1b\[31muntil Monday +every 5m, queue mode +- /m);
+    expect(table.stdout).toMatch(/^buy-scanner +paused: market closed \\x1b\[31muntil Monday +cron \*\/5 \* \* \* \*, queue mode +- /m);
     expect(json(await warren(['job', 'buy-scanner', '--scope', 'real', '--json']))).toMatchObject({ paused: true, enabled: false, pauseNote: note });
 
     const resumed = json(await warren(['resume', 'buy-scanner', '--scope', 'real', '--json']));

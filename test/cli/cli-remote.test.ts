@@ -54,7 +54,7 @@ describe('warren over the admin API', () => {
   it('registers the seed file and steers the jobs with the same commands, no --scope needed', async () => {
     const upserted = await warren(['upsert', '--file', SEED_REAL]);
     expect(upserted.code, upserted.stderr).toBe(0);
-    expect(upserted.stdout).toContain('upserted buy-scanner: active, every 5m, queue mode, next ');
+    expect(upserted.stdout).toContain('upserted buy-scanner: active, cron */5 * * * *, queue mode, next ');
     expect(await jobIds('real')).toHaveLength(5);
 
     const list = json<Array<{ id: string; nextDueAt: string }>>(await warren(['jobs', '--json']));
@@ -62,7 +62,7 @@ describe('warren over the admin API', () => {
 
     const paused = await warren(['pause', 'news-crawler', '--note', 'crawler banned until noon']);
     expect(paused.code, paused.stderr).toBe(0);
-    expect(paused.stdout).toBe('paused news-crawler: paused: crawler banned until noon, every 10m, queue mode\n');
+    expect(paused.stdout).toBe('paused news-crawler: paused: crawler banned until noon, cron */10 * * * *, queue mode\n');
     expect(json(await warren(['job', 'news-crawler', '--json']))).toMatchObject({ paused: true, pauseNote: 'crawler banned until noon', job: { scope: 'real' } });
     expect((await warren(['resume', 'news-crawler'])).code).toBe(0);
 

@@ -76,7 +76,9 @@ it('claims and records every slot on time while the broker is cut, and sends the
   );
   for (const run of during) {
     expect(['succeeded', 'expired']).toContain(run.status);
-    if (run.status === 'expired') expect(run.error).toMatch(/trigger was not published in time \(broker unreachable/);
+    // A trigger sent while the cut was not yet noticed is stamped when it was sent, so its
+    // run may carry the plain reason; every other one says its trigger was late.
+    if (run.status === 'expired') expect(run.error).toMatch(/^not started before its stale-after deadline/);
   }
   // One row per slot, none left out: every second from the first run to the last.
   const all = await fx.runsOf('tick');

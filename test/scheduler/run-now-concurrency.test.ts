@@ -41,10 +41,16 @@ async function executedOnce(runs: RunRecord[]): Promise<void> {
   for (const e of fx.executions) if (ids.has(e.runId)) perRun.set(e.runId, (perRun.get(e.runId) ?? 0) + 1);
   expect(perRun.size).toBe(CALLS);
   expect([...perRun.values()].every((n) => n === 1)).toBe(true);
-  const stored = await fx.store.listRuns(fx.scope, { jobId: report.id, limit: 10_000 });
-  const mine = stored.filter((r) => ids.has(r.runId));
-  expect(mine).toHaveLength(CALLS);
-  expect(mine.every((r) => r.status === 'succeeded' && r.triggerSource === 'manual' && r.attempt === 1)).toBe(true);
+  // Results are written in batches after the handlers return: wait for the rows.
+  const mine = await waitFor(
+    async () => {
+      const stored = (await fx.store.listRuns(fx.scope, { jobId: report.id, limit: 10_000 })).filter((r) => ids.has(r.runId));
+      return stored.length === CALLS && stored.every((r) => r.status !== 'pending' && r.status !== 'running') && stored;
+    },
+    `${CALLS} results recorded`,
+    { timeoutMs: 120_000 },
+  );
+  expect(mine.filter((r) => !(r.status === 'succeeded' && r.triggerSource === 'manual' && r.attempt === 1))).toEqual([]);
 }
 
 describe('runNow under a burst', () => {

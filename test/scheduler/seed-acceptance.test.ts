@@ -58,7 +58,7 @@ describe('§10 bodies, queue handlers only, on the fake clock', () => {
       const h = started.get(scope)!;
       for (const body of bodies) {
         const slots = slotsBetween({ kind: 'cron', cron: body.cron_expr, tz: SEOUL }, new Date(SUNDAY), new Date(MONDAY_AFTERNOON), 10_000).map(iso);
-        const runs = (await h.runs(body.job_id)).filter((r) => r.status !== 'pending');
+        const runs = (await h.history(body.job_id)).filter((r) => r.status !== 'pending');
         expect({ job: body.job_id, ran: runs.map((r) => [iso(r.scheduledFor), iso(r.startedAt), r.status]) }).toEqual({ job: body.job_id, ran: slots.map((at) => [at, at, 'succeeded']) });
         const byHandler = seen.filter((s) => s.scope === scope && s.jobId === body.job_id);
         expect(byHandler.map((s) => s.scheduledFor)).toEqual(slots);

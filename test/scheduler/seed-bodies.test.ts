@@ -55,7 +55,7 @@ describe('scout-daily (§10.1) on a scheduler in Asia/Seoul', () => {
     expect(created.job.stale).toEqual({ kind: 'fixed', ms: 0.8 * 86_400_000 });
 
     await h.advance('7d');
-    const runs = await h.runs('scout-daily');
+    const runs = await h.history('scout-daily');
     // 08:00 KST is 23:00 UTC the day before: Monday 6th to Friday 10th, then the pending link for Monday 13th.
     const weekdays = ['2025-01-05T23:00:00.000Z', '2025-01-06T23:00:00.000Z', '2025-01-07T23:00:00.000Z', '2025-01-08T23:00:00.000Z', '2025-01-09T23:00:00.000Z'];
     expect(runs.map((r) => [iso(r.scheduledFor), r.status, r.triggerSource])).toEqual([
@@ -72,7 +72,7 @@ describe('scout-daily (§10.1) on a scheduler in Asia/Seoul', () => {
     const created = await h.upsert(REAL_BODIES[4]);
     expect(created.schedule).toEqual({ kind: 'cron', cron: '0 8 * * 1-5', tz: 'UTC' });
     await h.advance('2d');
-    expect((await h.runs('scout-daily')).map((r) => iso(r.startedAt))).toEqual(['2025-01-06T08:00:00.000Z', undefined]);
+    expect((await h.history('scout-daily')).map((r) => iso(r.startedAt))).toEqual(['2025-01-06T08:00:00.000Z', undefined]);
   });
 
   it('pause and resume keep one chain, resumed at the next cron slot rather than at once', async () => {
@@ -84,7 +84,7 @@ describe('scout-daily (§10.1) on a scheduler in Asia/Seoul', () => {
     const resumed = await h.resume('scout-daily');
     expect(iso(resumed.nextDueAt)).toBe('2025-01-08T23:00:00.000Z'); // Thursday 08:00 Seoul
     await h.advanceTo('2025-01-10T03:00:00Z'); // Friday 12:00 Seoul
-    const runs = await h.runs('scout-daily');
+    const runs = await h.history('scout-daily');
     expect(runs.filter((r) => r.status === 'succeeded').map((r) => iso(r.startedAt))).toEqual([
       '2025-01-05T23:00:00.000Z',
       '2025-01-06T23:00:00.000Z',
@@ -103,7 +103,7 @@ describe('scout-daily (§10.1) on a scheduler in Asia/Seoul', () => {
     await h.advanceTo('2025-01-05T03:00:00Z');
     await h.simulateDowntime('48h', { workers: true });
     await h.advanceTo('2025-01-09T03:00:00Z'); // Thursday 12:00 Seoul
-    const runs = await h.runs('scout-daily');
+    const runs = await h.history('scout-daily');
     expect(runs.map((r) => [iso(r.scheduledFor), r.status])).toEqual([
       ['2025-01-05T23:00:00.000Z', 'expired'],
       // Reseeded at Wednesday 08:00, not at the moment the chain was found broken.
@@ -135,7 +135,7 @@ describe('every §10 body, posted verbatim to a scheduler of its scope', () => {
       stale: 'interval_seconds' in body ? { kind: 'fixed', ms: 800 * body.interval_seconds } : { kind: 'period', ratio: 0.8 },
     });
     expect(iso(details.nextDueAt)).toBe(iso(first));
-    const runs = await h.runs(body.job_id);
+    const runs = await h.history(body.job_id);
     expect(runs.map((r) => [iso(r.scheduledFor), r.status, r.triggerSource])).toEqual([[iso(first), 'pending', 'scheduler']]);
   });
 

@@ -94,7 +94,7 @@ describe('migrate', () => {
     const first = await migrate(db.pool, { schema: db.schema });
     expect(first).toEqual({ applied: migrations.map((m) => m.version), current: LATEST });
     const { rows } = await db.pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [db.schema]);
-    expect(rows.map((r) => r.table_name)).toEqual(['audit', 'jobs', 'leases', 'migrations', 'runs']);
+    expect(rows.map((r) => r.table_name)).toEqual(['audit', 'jobs', 'leases', 'liveness', 'migrations', 'runs']);
     expect(await migrate(db.pool, { schema: db.schema })).toEqual({ applied: [], current: LATEST });
   });
 
