@@ -6,6 +6,7 @@ export type { Duration } from './util/duration.js';
 export type * from './define/types.js';
 export { defineJob } from './define/define-job.js';
 export type { DefaultParamsSchema, NormalizedJobSpec } from './define/define-job.js';
+export type { StandardSchemaV1 } from './define/standard-schema.js';
 export { nextRuns, nextRun, slotsBetween, periodAt } from './define/schedule.js';
 export { backoffDelayMs } from './util/backoff.js';
 export { createWorker } from './worker/index.js';
