@@ -3,6 +3,7 @@ export type { WarrenErrorCode, WarrenErrorOptions } from './errors.js';
 export { SystemClock, systemClock } from './clock.js';
 export type { Clock, Timer } from './clock.js';
 export type { Duration } from './util/duration.js';
+export type { HostLogger, LoggerStyle } from './util/logger.js';
 export type * from './define/types.js';
 export { defineJob } from './define/define-job.js';
 export type { DefaultParamsSchema, NormalizedJobSpec } from './define/define-job.js';

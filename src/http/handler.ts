@@ -13,6 +13,7 @@ import { createPageServer } from './page.js';
 import { HttpError, describeError, requestLabel, sendJson } from './respond.js';
 import { matchRoute, type Method } from './routes.js';
 import { ACTOR_HEADER } from './wire.js';
+import { createLog } from '../util/logger.js';
 
 const debug = createDebug('warren:http');
 
@@ -23,6 +24,7 @@ const METHODS: readonly string[] = ['GET', 'POST', 'PATCH', 'DELETE'];
 /** Validates the options at once (a bad one throws `ERR_INVALID_OPTION`) and returns the listener. */
 export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   const o = parseAdminHandlerOptions(options);
+  const log = createLog({ debug, logger: o.logger });
   const authenticate = o.token === undefined ? null : bearerCheck(o.token);
   const base = o.basePath.split('/').filter((s) => s !== '');
   const page = o.page ? createPageServer(o.frameAncestors) : null;
@@ -78,8 +80,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     serve(req, res).catch((error: unknown) => {
       const { status, body, headers, internal } = describeError(error);
       if (internal) {
-        debug('%s failed: %O', requestLabel(req), error);
-        o.logger?.error(`warren admin API: ${requestLabel(req)} failed: ${(error as Error)?.message ?? String(error)}`, { error });
+        log.error(`warren admin API: ${requestLabel(req)} failed: ${(error as Error)?.message ?? String(error)}`, { err: error });
       } else {
         debug('%s → %d %s', requestLabel(req), status, body.error.code);
       }

@@ -5,7 +5,8 @@ import { WarrenError, describeValue } from '../errors.js';
 import { DEFAULT_SCHEMA, assertScope } from '../names.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { timeZoneOption } from '../define/time-zone.js';
-import type { JobDefinition, JobLogger } from '../define/types.js';
+import type { JobDefinition } from '../define/types.js';
+import { LOGGER_STYLES, type HostLogger, type LoggerStyle } from '../util/logger.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
 import type { Queryable } from '../store/pg/db.js';
@@ -143,8 +144,15 @@ const schedulerOptionsSchema = z
      * @default '1s'
      */
     livenessGrace: durationAtLeast(0, 'a duration >= 0').default('1s'),
-    /** Receives the scheduler's log lines besides `debug`. */
-    logger: z.custom<JobLogger>(hasFunctions('debug', 'info', 'warn', 'error'), 'a logger with debug/info/warn/error').optional(),
+    /** Receives the scheduler's log lines besides `debug('warren:scheduler')`: pino, winston, bunyan, console, ... */
+    logger: z.custom<HostLogger>(hasFunctions('debug', 'info', 'warn', 'error'), 'a logger with debug/info/warn/error').optional(),
+    /**
+     * How `logger` is called: `'pino'` → `logger.info(fields, message)` (pino, bunyan);
+     * `'winston'` → `logger.info(message, fields)`; `'auto'` recognises pino and bunyan
+     * instances and uses `'winston'` for anything else.
+     * @default 'auto'
+     */
+    loggerStyle: z.enum(LOGGER_STYLES).default('auto'),
   })
   .strict();
 
@@ -175,7 +183,8 @@ export interface ResolvedSchedulerOptions {
   livenessClient: (() => LivenessClient) | undefined;
   livenessCheckIntervalMs: number;
   livenessGraceMs: number;
-  logger: JobLogger | undefined;
+  logger: HostLogger | undefined;
+  loggerStyle: LoggerStyle;
 }
 
 function invalid(field: string, rule: string, value: unknown): never {
@@ -235,5 +244,6 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     livenessCheckIntervalMs: parseDuration(o.livenessCheckInterval, 'livenessCheckInterval', 'ERR_INVALID_OPTION'),
     livenessGraceMs: parseDuration(o.livenessGrace, 'livenessGrace', 'ERR_INVALID_OPTION'),
     logger: o.logger,
+    loggerStyle: o.loggerStyle,
   };
 }

@@ -15,6 +15,7 @@ import { PgStore } from '../store/pg/index.js';
 import type { AuditEntry, Fence, RunRecord, Store } from '../store/port.js';
 import { syncDefinitions } from '../store/sync-definitions.js';
 import { SafeEmitter } from '../util/events.js';
+import { createLog, type Log } from '../util/logger.js';
 import { ControlApi } from './control.js';
 import type { ActorOption, AuditOptions, BackfillOptions, BackfillResult, Control, JobDetails, JobStatus, PauseOptions, RunNowOptions, RunsOptions } from './control-types.js';
 import { LEADER_RELEASED, LeaderElector } from './leader.js';
@@ -61,6 +62,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
   readonly role: SchedulerRole;
   readonly store: Store;
   readonly #o: ResolvedSchedulerOptions;
+  readonly #logger: Log;
   readonly #ownsStore: boolean;
   #transport: Transport | null;
   readonly #ownsTransport: boolean;
@@ -84,6 +86,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
     this.scope = o.scope;
     this.instanceId = o.instanceId;
     this.role = o.role;
+    this.#logger = createLog({ debug, logger: o.logger, style: o.loggerStyle, fields: { scope: o.scope, instance_id: o.instanceId } });
     this.#ownsStore = o.store === undefined;
     this.store = o.store ?? new PgStore({ pool: o.pool as never, schema: o.schema, onError: (error) => this.#error(error, 'database') });
     this.#ownsTransport = o.transport === undefined && o.amqpUrl !== undefined;
@@ -151,13 +154,13 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       renewMs: o.renewIntervalMs,
       ...(liveness === null ? {} : { awaitRelease: liveness.awaitRelease, releaseGraceMs: o.livenessGraceMs }),
       onGained: (fence) => {
-        this.#log('info', 'leading', { scope: o.scope, fence: fence.epoch });
+        this.#logger.info('leading', { fence: fence.epoch });
         ticker.start();
         liveness?.startWatch();
         this.emit('leader:gained', fence);
       },
       onLost: (reason) => {
-        this.#log('warn', 'no longer leading', { scope: o.scope, reason });
+        this.#logger.warn('no longer leading', { reason });
         void ticker.stop();
         void liveness?.stopWatch();
         this.emit('leader:lost', reason);
@@ -225,7 +228,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       const step = Math.min(30_000, 500 * 2 ** Math.min(this.#bootFailures - 1, 6));
       const delay = Math.round(step / 2 + Math.random() * (step / 2));
       this.#error(error, 'start');
-      this.#log('warn', `start failed, retrying in ${delay} ms`, { attempt: this.#bootFailures, error: (error as Error)?.message });
+      this.#logger.warn(`start failed, retrying in ${delay} ms`, { attempt: this.#bootFailures, error: (error as Error)?.message });
       this.#bootTimer = o.clock.setTimer(() => {
         this.#bootTimer = null;
         this.#boot().catch((fatal) => this.#error(fatal, 'start'));
@@ -322,14 +325,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
 
   #error(error: unknown, where: string): void {
     const err = error instanceof Error ? error : new Error(String(error));
-    debug('%s error in %s: %s', this.instanceId, where, err.message);
-    this.#o.logger?.error(`scheduler ${where}: ${err.message}`, { scope: this.scope, instanceId: this.instanceId });
+    this.#logger.error(`scheduler ${where}: ${err.message}`);
     this.emit('error', err);
-  }
-
-  #log(level: 'info' | 'warn', message: string, fields: Record<string, unknown>): void {
-    debug('%s %s %o', this.instanceId, message, fields);
-    this.#o.logger?.[level](message, { instanceId: this.instanceId, ...fields });
   }
 }
 

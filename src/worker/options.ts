@@ -7,14 +7,15 @@ import { DEFAULT_SCHEMA } from '../names.js';
 import { formatDuration } from '../util/duration.js';
 import { durationOption } from '../util/duration-option.js';
 import { timeZoneOption } from '../define/time-zone.js';
-import type { JobDefinition, JobHandler, JobLogger } from '../define/types.js';
+import type { JobDefinition, JobHandler } from '../define/types.js';
+import { LOGGER_STYLES, type HostLogger } from '../util/logger.js';
 import type { Queryable } from '../store/pg/db.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
 import type { WorkerQueue } from './handlers.js';
 
-/** Where the worker's log lines go besides `debug('warren:worker')`: any pino/winston-like object. */
-export type WorkerLogger = JobLogger;
+/** Where the worker's log lines go besides `debug('warren:worker')`: pino, winston, bunyan, console, ... (see `loggerStyle`). */
+export type WorkerLogger = HostLogger;
 
 /** One job this worker runs: its definition and the handler. */
 export interface WorkerJob {
@@ -111,7 +112,7 @@ export const workerOptionsSchema = z
     timezone: timeZoneOption,
     /** @default systemClock */
     clock: z.custom<Clock>((v) => hasFns(v, ['now', 'setTimer', 'sleep']), { error: 'a Clock (now, setTimer, sleep)' }).default(systemClock),
-    /** Optional structured logger; `debug('warren:worker')` is always written. */
+    /** Optional structured logger (pino, winston, ...); `debug('warren:worker')` is always written. */
     logger: z.custom<WorkerLogger>((v) => hasFns(v, ['debug', 'info', 'warn', 'error']), { error: 'a logger with debug/info/warn/error' }).optional(),
     /**
      * Prove this worker alive through PostgreSQL (docs/reliability.md): a session-level
@@ -127,6 +128,12 @@ export const workerOptionsSchema = z
      * @default `new pool.Client(pool.options)` (the pool's own settings, outside the pool)
      */
     livenessClient: z.custom<() => LivenessClient>((v) => typeof v === 'function', { error: 'a function returning a new pg.Client' }).optional(),
+    /**
+     * How `logger` is called: `'pino'` → `logger.info(fields, message)` (pino, bunyan);
+     * `'winston'` → `logger.info(message, fields)`; `'auto'` recognises pino and bunyan
+     * instances and uses `'winston'` for anything else. @default 'auto'
+     */
+    loggerStyle: z.enum(LOGGER_STYLES, { error: 'one of "auto", "pino", "winston"' }).default('auto'),
     /** Claims and completions are batched into single statements. */
     batch: z
       .object(

@@ -10,6 +10,7 @@ import { PgStore } from '../store/pg/index.js';
 import type { ClaimRequest, ClaimResult, Completion, CompletionResult, JobRecord, LivenessHandle, RunRecord, Store } from '../store/port.js';
 import { syncDefinitions } from '../store/sync-definitions.js';
 import { SafeEmitter } from '../util/events.js';
+import { createLog, type Log } from '../util/logger.js';
 import { Batcher } from './batcher.js';
 import { retryUntil, type RunningRun, type WorkerCore } from './core.js';
 import { errorText } from './dead-letter.js';
@@ -63,6 +64,7 @@ class WorkerImpl implements Worker, WorkerCore {
   readonly opts: ResolvedWorkerOptions;
   readonly clock: Clock;
   readonly events = new SafeEmitter<WorkerEvents>();
+  readonly log: Log;
   readonly #stats = emptyStats();
   readonly handlers: Handlers;
   readonly running = new Map<string, RunningRun>();
@@ -91,6 +93,7 @@ class WorkerImpl implements Worker, WorkerCore {
     this.opts = opts;
     this.clock = opts.clock;
     this.handlers = new Handlers({ scope: opts.scope, concurrency: opts.concurrency, prefetch: opts.prefetch });
+    this.log = createLog({ debug: workerDebug, logger: opts.logger, style: opts.loggerStyle, fields: { worker_id: opts.workerId, scope: opts.scope } });
     for (const job of opts.jobs) this.handle(job.definition, job.handler);
     opts.queues.forEach(({ queue, handler, ...options }, i) => {
       try {
@@ -334,11 +337,7 @@ class WorkerImpl implements Worker, WorkerCore {
   #warn(message: string, err: unknown, attempt: number): void {
     // The first failure and then every tenth, so a long outage does not flood the host's log.
     if (attempt !== 1 && attempt % 10 !== 0) return;
-    try {
-      this.opts.logger?.warn(message, { worker_id: this.workerId, scope: this.scope, attempt, error: errorText(err) });
-    } catch {
-      // a throwing host logger must not break the boot loop
-    }
+    this.log.warn(message, { attempt, error: errorText(err) });
   }
 
   track(task: Promise<unknown>): void {
