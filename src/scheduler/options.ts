@@ -38,6 +38,13 @@ const schedulerOptionsSchema = z
      */
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case Postgres identifier').default(DEFAULT_SCHEMA),
     /**
+     * The `pool` goes through PgBouncer in transaction mode: no named prepared statements,
+     * and no LISTEN (a notification would reach whichever client PgBouncer pairs next), so
+     * the leader sees control changes at its next `safetyTick` instead of at once.
+     * @default false
+     */
+    pgbouncer: z.boolean().default(false),
+    /**
      * Run `migrate()` on start when given a `pool`.
      * @default true
      */
@@ -165,6 +172,7 @@ export interface ResolvedSchedulerOptions {
   store: Store | undefined;
   schema: string;
   migrate: boolean;
+  pgbouncer: boolean;
   amqpUrl: string | undefined;
   transport: Transport | undefined;
   scope: string;
@@ -225,6 +233,7 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     store: o.store,
     schema: o.schema,
     migrate: o.migrate,
+    pgbouncer: o.pgbouncer,
     amqpUrl: o.amqpUrl,
     transport: o.transport,
     scope: o.scope,

@@ -91,7 +91,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
     this.#readiness = new Readiness(`scheduler ${o.instanceId}`, o.clock);
     this.#logger = createLog({ debug, logger: o.logger, style: o.loggerStyle, fields: { scope: o.scope, instance_id: o.instanceId } });
     this.#ownsStore = o.store === undefined;
-    this.store = o.store ?? new PgStore({ pool: o.pool as never, schema: o.schema, onError: (error) => this.#error(error, 'database') });
+    this.store = o.store ?? new PgStore({ pool: o.pool as never, schema: o.schema, preparedStatements: !o.pgbouncer, onError: (error) => this.#error(error, 'database') });
     this.#ownsTransport = o.transport === undefined && o.amqpUrl !== undefined;
     this.#transport = o.transport ?? null;
     const publisher = new RunPublisher(this.store, () => this.#transport);
@@ -226,8 +226,9 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       if (o.pool && o.migrate) await migrate(o.pool as never, { schema: o.schema });
       const now = new Date(o.clock.now());
       await syncDefinitions(this.store, o.scope, o.jobs, now, o.timezone);
-      // A control-only instance neither leads nor ticks: it only sends notifications.
-      if (this.#unsubscribe === null && this.#elector !== null) {
+      // A control-only instance neither leads nor ticks: it only sends notifications. Behind
+      // PgBouncer (transaction mode) LISTEN is not delivered; the safety tick covers it.
+      if (this.#unsubscribe === null && this.#elector !== null && !o.pgbouncer) {
         this.#unsubscribe = await this.store.onJobChange(o.scope, (change) => {
           if (change.jobId === LEADER_RELEASED || !this.isLeader()) this.#elector?.wake();
           if (this.isLeader() && change.jobId !== LEADER_RELEASED) this.#ticker?.wake();

@@ -46,6 +46,8 @@ export const workerOptionsSchema = z
     pool: z.custom<Queryable>((v) => hasFns(v, ['query']), { error: 'a pg.Pool (an object with query(text, values))' }).optional(),
     /** Postgres schema of warren's tables (with `pool`). @default 'scheduler' */
     schema: z.string({ error: 'a Postgres schema name (a-z, 0-9, _)' }).regex(SCHEMA, { error: 'a Postgres schema name (a-z, 0-9, _)' }).default(DEFAULT_SCHEMA),
+    /** The `pool` goes through PgBouncer in transaction mode: no named prepared statements. @default false */
+    pgbouncer: z.boolean({ error: 'true or false' }).default(false),
     /** A ready Store (PgStore, MemoryStore). Not closed by the worker. */
     store: z.custom<Store>((v) => hasFns(v, ['claimRuns', 'completeRuns', 'heartbeat', 'insertRuns']), { error: 'a Store (PgStore or MemoryStore)' }).optional(),
     /** RabbitMQ URL; the worker builds (and closes) its own AmqpTransport. Exactly one of `amqpUrl` / `transport`. */

@@ -213,7 +213,7 @@ class WorkerImpl implements Worker, WorkerCore {
     this.#state = 'starting';
     if (this.opts.store) this.#store = this.opts.store;
     else {
-      this.#store = new PgStore({ pool: this.opts.pool!, schema: this.opts.schema, clock: this.clock, onError: (err) => this.events.emit('error', err) });
+      this.#store = new PgStore({ pool: this.opts.pool!, schema: this.opts.schema, clock: this.clock, preparedStatements: !this.opts.pgbouncer, onError: (err) => this.events.emit('error', err) });
       this.#ownsStore = true;
     }
     if (this.opts.transport) this.#transport = this.opts.transport;
