@@ -1,6 +1,6 @@
 /**
- * The RabbitMQ transport: amqplib behind amqp-connection-manager, hardened as DESIGN.md
- * "Broker connection" asks. See docs/broker.md.
+ * The RabbitMQ transport: amqplib behind amqp-connection-manager, hardened (consume in the
+ * setup function, ack on the delivering channel, confirms, bounded buffer). See docs/broker.md.
  */
 import createDebug from 'debug';
 import { AmqpConnectionManagerClass, type AmqpConnectionManager } from 'amqp-connection-manager';
