@@ -1,7 +1,7 @@
 import { AmqpTransport } from '../broker/amqp-transport.js';
 import type { Consumer, Transport } from '../broker/transport.js';
 import { settle, type Clock, type Timer } from '../clock.js';
-import type { z } from 'zod';
+import type { StandardSchemaV1 } from '../define/standard-schema.js';
 import type { JobDefinition, JobHandler, ParamsOf } from '../define/types.js';
 import { WarrenError, describeValue } from '../errors.js';
 import { workQueueName } from '../names.js';
@@ -42,7 +42,7 @@ export interface Worker {
    * overlap, chain). A job this worker has a definition for keeps its own handler. Only
    * before start().
    */
-  handleQueue<S extends z.ZodType | undefined = undefined>(queue: string, handler: JobHandler<QueueParams<S>>, options?: QueueHandlerOptions<S>): Worker;
+  handleQueue<S extends StandardSchemaV1 | undefined = undefined>(queue: string, handler: JobHandler<QueueParams<S>>, options?: QueueHandlerOptions<S>): Worker;
   /** Starts in the background and resolves at once: an unreachable broker or database is retried, never thrown. */
   start(): Promise<void>;
   /**
@@ -197,7 +197,7 @@ class WorkerImpl implements Worker, WorkerCore {
     return this;
   }
 
-  handleQueue<S extends z.ZodType | undefined = undefined>(queue: string, handler: JobHandler<QueueParams<S>>, options?: QueueHandlerOptions<S>): Worker {
+  handleQueue<S extends StandardSchemaV1 | undefined = undefined>(queue: string, handler: JobHandler<QueueParams<S>>, options?: QueueHandlerOptions<S>): Worker {
     this.#assertIdle(`worker.handleQueue(${describeValue(queue)})`, 'queue');
     this.handlers.addQueue(queue, handler, options);
     return this;

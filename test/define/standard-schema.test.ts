@@ -12,6 +12,9 @@ import { defineJob } from '../../src/define/define-job.js';
 import type { StandardSchemaV1 } from '../../src/define/standard-schema.js';
 import type { JobHandler, ParamsOf } from '../../src/define/types.js';
 import { isWarrenError } from '../../src/errors.js';
+import { MemoryTransport } from '../../src/broker/memory-transport.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { createWorker } from '../../src/worker/index.js';
 
 type Scan = { mode: 'swing' | 'scalp'; limit: number };
 
@@ -108,6 +111,20 @@ describe('params types follow the schema (type-level)', () => {
     expect(typeof handler).toBe('function');
     expect(zod3Job.parseParams({ n: 'abc' })).toEqual({ n: 3 });
     expect(arkJob.parseParams({ n: 'ab' })).toEqual({ n: 2 });
+  });
+
+  it('types a queue handler\'s params from any library, through the same parse', () => {
+    const worker = createWorker({ store: new MemoryStore(), transport: new MemoryTransport(), scope: 'types' });
+    worker.handleQueue(
+      'valibot-queue',
+      (ctx) => {
+        expectTypeOf(ctx.params).toEqualTypeOf<{ n: number }>();
+      },
+      { params: v.object({ n: v.pipe(v.string(), v.transform((s) => s.length)) }) },
+    );
+    worker.handleQueue('ark-queue', (ctx) => expectTypeOf(ctx.params).toEqualTypeOf<{ n: number }>(), { params: type({ n: type('string').pipe((s) => s.length) }) });
+    worker.handleQueue('zod3-queue', (ctx) => expectTypeOf(ctx.params).toEqualTypeOf<{ n: string }>(), { params: z3.object({ n: z3.string() }) });
+    expect(() => worker.handleQueue('bad', () => {}, { params: { n: 'string' } as never })).toThrow(/expected a Standard Schema/);
   });
 
   it('keeps an untyped job\'s params a record', () => {
