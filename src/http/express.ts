@@ -5,7 +5,6 @@
  * body it parsed is used as is. Structural types only: Express is not a dependency.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { frameworkBodyError } from './framework-errors.js';
 import { createAdminDispatch, nodeRequest, sendAnswer } from './handler.js';
 import type { AdminHandlerOptions } from './options.js';
 
@@ -17,7 +16,7 @@ export type ExpressAdminErrorMiddleware = (error: unknown, req: Req, res: Server
 
 /** `[handler, errorHandler]`: Express flattens the array in `app.use(path, ...)`. Validates the options at once. */
 export function expressAdmin(options: AdminHandlerOptions): [ExpressAdminMiddleware, ExpressAdminErrorMiddleware] {
-  const { dispatch, maxBodyBytes, authenticate, fail, servePage } = createAdminDispatch(options);
+  const { dispatch, maxBodyBytes, frameworkError, servePage } = createAdminDispatch(options);
   const handler: ExpressAdminMiddleware = (req, res) => {
     if (servePage(req, res)) return;
     void dispatch(nodeRequest(req, maxBodyBytes)).then((answer) => sendAnswer(req, res, answer));
@@ -25,16 +24,7 @@ export function expressAdmin(options: AdminHandlerOptions): [ExpressAdminMiddlew
   // Four parameters: that is how Express tells an error middleware.
   const errorHandler: ExpressAdminErrorMiddleware = (error, req, res, next) => {
     if (res.headersSent) return next(error);
-    const request = nodeRequest(req, maxBodyBytes);
-    let answer;
-    try {
-      // A caller without the token learns nothing, not even that its body was bad.
-      authenticate(request);
-      answer = fail(frameworkBodyError(error) ?? error, request);
-    } catch (authError) {
-      answer = fail(authError, request);
-    }
-    sendAnswer(req, res, answer);
+    sendAnswer(req, res, frameworkError(error, nodeRequest(req, maxBodyBytes)));
   };
   return [handler, errorHandler];
 }

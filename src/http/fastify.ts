@@ -5,7 +5,6 @@
  * the app keeps its parsers. Structural types only: Fastify is not a dependency.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { frameworkBodyError } from './framework-errors.js';
 import { createAdminDispatch, nodeRequest, sendAnswer } from './handler.js';
 import type { AdminHandlerOptions } from './options.js';
 
@@ -44,7 +43,7 @@ export function fastifyAdmin(fastify: FastifyAdminInstance, options: FastifyAdmi
     done(error as Error);
     return;
   }
-  const { dispatch, maxBodyBytes, authenticate, fail, servePage } = core;
+  const { dispatch, maxBodyBytes, frameworkError, servePage } = core;
   // Leave the body unread: warren reads it from the raw request with its own limit.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (_request, _payload, parsed) => parsed(null, undefined));
@@ -55,15 +54,7 @@ export function fastifyAdmin(fastify: FastifyAdminInstance, options: FastifyAdmi
   };
   fastify.setErrorHandler((error: unknown, request: RequestLike, reply: ReplyLike) => {
     reply.hijack();
-    const req = nodeRequest(request.raw, maxBodyBytes);
-    let answer;
-    try {
-      authenticate(req);
-      answer = fail(frameworkBodyError(error) ?? error, req);
-    } catch (authError) {
-      answer = fail(authError, req);
-    }
-    sendAnswer(request.raw, reply.raw, answer);
+    sendAnswer(request.raw, reply.raw, frameworkError(error, nodeRequest(request.raw, maxBodyBytes)));
   });
   // HEAD comes with GET (Fastify's exposeHeadRoutes); the handler answers 405 for the rest.
   const methods = ['GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'OPTIONS'];

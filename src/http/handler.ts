@@ -11,6 +11,7 @@ import createDebug from 'debug';
 import { bearerCheck } from './auth.js';
 import { readJsonBody } from './body.js';
 import { parseAdminHandlerOptions, type AdminHandlerOptions } from './options.js';
+import { frameworkBodyError } from './framework-errors.js';
 import { createPageServer } from './page.js';
 import { HttpError, describeError, sendJson } from './respond.js';
 import { matchRoute, type Method } from './routes.js';
@@ -47,10 +48,12 @@ export type AdminDispatch = (req: AdminRequest) => Promise<AdminAnswer>;
 export interface AdminCore {
   dispatch: AdminDispatch;
   maxBodyBytes: number;
-  /** Throws 401 unless the request carries the token (a no-op without one). */
-  authenticate(req: Pick<AdminRequest, 'header'>): void;
-  /** The answer (and the log line) for an error raised outside `dispatch`: a framework's body error. */
-  fail(error: unknown, req: Pick<AdminRequest, 'method' | 'url'>): AdminAnswer;
+  /**
+   * The answer (and the log line) for an error a framework raised before `dispatch` (a body
+   * its parser refused): 401 without the token (a caller without it learns nothing, not even
+   * that its body was bad), else the error in warren's format.
+   */
+  frameworkError(error: unknown, req: AdminRequest): AdminAnswer;
   /** Serves the admin page and its assets (Node adapters, with `page` on); false when the request is not for them. */
   servePage(req: IncomingMessage, res: ServerResponse): boolean;
 }
@@ -116,6 +119,15 @@ export function createAdminDispatch(options: AdminHandlerOptions): AdminCore {
     return { status, body, headers };
   };
 
+  const frameworkError = (error: unknown, req: AdminRequest): AdminAnswer => {
+    try {
+      authenticate(req);
+    } catch (authError) {
+      return fail(authError, req);
+    }
+    return fail(frameworkBodyError(error) ?? error, req);
+  };
+
   // The page and its assets are static and hold no data: served before authentication.
   const servePage = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (page === null) return false;
@@ -124,7 +136,7 @@ export function createAdminDispatch(options: AdminHandlerOptions): AdminCore {
     return page.serve(req, res, segments.slice(base.length));
   };
 
-  return { dispatch: (req) => serve(req).catch((error: unknown) => fail(error, req)), maxBodyBytes: o.maxBodyBytes, authenticate, fail, servePage };
+  return { dispatch: (req) => serve(req).catch((error: unknown) => fail(error, req)), maxBodyBytes: o.maxBodyBytes, frameworkError, servePage };
 }
 
 /** The request a Node listener (or a framework handing over Node's objects) sees. */

@@ -11,10 +11,10 @@ import { z as z3 } from 'zod3';
 import { defineJob } from '../../src/define/define-job.js';
 import type { StandardSchemaV1 } from '../../src/define/standard-schema.js';
 import type { JobHandler, ParamsOf } from '../../src/define/types.js';
-import { isWarrenError } from '../../src/errors.js';
 import { MemoryTransport } from '../../src/broker/memory-transport.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { createWorker } from '../../src/worker/index.js';
+import { thrownBy } from '../helpers/errors.js';
 
 type Scan = { mode: 'swing' | 'scalp'; limit: number };
 
@@ -25,15 +25,6 @@ const schemas = {
   ArkType: type({ mode: "'swing' | 'scalp'", limit: 'number.integer = 10' }),
 };
 
-function thrown(fn: () => unknown): { code: string; field: string | undefined; message: string } {
-  try {
-    fn();
-  } catch (error) {
-    if (isWarrenError(error)) return { code: error.code, field: error.field, message: error.message };
-    throw error;
-  }
-  throw new Error('expected a WarrenError');
-}
 
 describe.each(Object.entries(schemas))('params as a %s schema', (_name, schema) => {
   const job = defineJob({ id: 'scan', schedule: { every: '5m' }, params: schema as StandardSchemaV1<unknown, Scan>, defaultParams: { mode: 'swing' } });
@@ -44,13 +35,13 @@ describe.each(Object.entries(schemas))('params as a %s schema', (_name, schema) 
   });
 
   it('names the field path of a bad value', () => {
-    const error = thrown(() => job.parseParams({ limit: 'many' }));
+    const error = thrownBy(() => job.parseParams({ limit: 'many' }));
     expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'params.limit' });
     expect(error.message).toMatch(/^Invalid `params\.limit`: expected a value the `params` schema of job `scan` accepts \(.+\), got "many"$/);
   });
 
   it('refuses defaults its schema rejects, at defineJob', () => {
-    const error = thrown(() => defineJob({ id: 'scan', schedule: { every: '5m' }, params: schema as StandardSchemaV1, defaultParams: { mode: 'hodl' } }));
+    const error = thrownBy(() => defineJob({ id: 'scan', schedule: { every: '5m' }, params: schema as StandardSchemaV1, defaultParams: { mode: 'hodl' } }));
     expect(error).toMatchObject({ code: 'ERR_INVALID_JOB', field: 'defaultParams.mode' });
     expect(error.message).toContain('got "hodl"');
   });
@@ -66,25 +57,25 @@ describe('params schemas: paths and async', () => {
     };
     for (const schema of Object.values(nested)) {
       const job = defineJob({ id: 'tags', params: schema as StandardSchemaV1 });
-      expect(thrown(() => job.parseParams({ tags: ['ok', 7] })).field).toBe('params.tags.1');
+      expect(thrownBy(() => job.parseParams({ tags: ['ok', 7] })).field).toBe('params.tags.1');
     }
   });
 
   it('refuses an async schema with ERR_INVALID_JOB naming `params`: at defineJob, or at first use', () => {
     const asyncZod = z4.object({ symbol: z4.string() }).refine(async () => true);
-    const error = thrown(() => defineJob({ id: 'scan', params: asyncZod, defaultParams: { symbol: 'A' } }));
+    const error = thrownBy(() => defineJob({ id: 'scan', params: asyncZod, defaultParams: { symbol: 'A' } }));
     expect(error).toMatchObject({ code: 'ERR_INVALID_JOB', field: 'params' });
     expect(error.message).toContain('a schema that validates synchronously');
     const asyncValibot = v.pipeAsync(v.object({ symbol: v.string() }), v.checkAsync(async () => true));
-    expect(thrown(() => defineJob({ id: 'scan', params: asyncValibot })).field).toBe('params');
+    expect(thrownBy(() => defineJob({ id: 'scan', params: asyncValibot })).field).toBe('params');
     // zod stops before an async refinement when the sync part fails (no defaults to try):
     // the first parse that reaches it refuses the schema.
     const lazy = defineJob({ id: 'scan', params: asyncZod });
-    expect(thrown(() => lazy.parseParams({ symbol: 'A' }))).toMatchObject({ code: 'ERR_INVALID_JOB', field: 'params' });
+    expect(thrownBy(() => lazy.parseParams({ symbol: 'A' }))).toMatchObject({ code: 'ERR_INVALID_JOB', field: 'params' });
   });
 
   it('refuses what is not a schema', () => {
-    expect(thrown(() => defineJob({ id: 'scan', params: { parse: () => ({}) } as never }))).toMatchObject({ code: 'ERR_INVALID_JOB', field: 'params' });
+    expect(thrownBy(() => defineJob({ id: 'scan', params: { parse: () => ({}) } as never }))).toMatchObject({ code: 'ERR_INVALID_JOB', field: 'params' });
   });
 });
 
