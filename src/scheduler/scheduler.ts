@@ -226,6 +226,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       if (o.pool && o.migrate) await migrate(o.pool as never, { schema: o.schema });
       const now = new Date(o.clock.now());
       await syncDefinitions(this.store, o.scope, o.jobs, now, o.timezone);
+      // With no definitions to sync nothing above has asked the database yet; ready() must mean it answers.
+      if (o.jobs.length === 0) await this.store.getLeadership(o.scope, now);
       // A control-only instance neither leads nor ticks: it only sends notifications. Behind
       // PgBouncer (transaction mode) LISTEN is not delivered; the safety tick covers it.
       if (this.#unsubscribe === null && this.#elector !== null && !o.pgbouncer) {
