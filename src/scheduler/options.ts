@@ -39,8 +39,9 @@ const schedulerOptionsSchema = z
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case Postgres identifier').default(DEFAULT_SCHEMA),
     /**
      * The `pool` goes through PgBouncer in transaction mode: no named prepared statements,
-     * and no LISTEN (a notification would reach whichever client PgBouncer pairs next), so
-     * the leader sees control changes at its next `safetyTick` instead of at once.
+     * no LISTEN (a notification would reach whichever client PgBouncer pairs next), so the
+     * leader sees control changes at its next `safetyTick` instead of at once, and no
+     * liveness lock unless `livenessClient` connects straight to PostgreSQL.
      * @default false
      */
     pgbouncer: z.boolean().default(false),
@@ -130,9 +131,9 @@ const schedulerOptionsSchema = z
      * leads at once, and the leader retries the runs of a worker whose lock is gone within
      * about `livenessCheckInterval + livenessGrace`. `false` (PgBouncer in transaction mode,
      * where a session lock cannot be held): the leases alone, as before.
-     * @default true
+     * @default true; with `pgbouncer`, only when a `livenessClient` connects around PgBouncer
      */
-    liveness: z.boolean().default(true),
+    liveness: z.boolean().optional(),
     /**
      * Opens the liveness connection: a function returning a new, unconnected `pg.Client`
      * (e.g. straight to PostgreSQL when `pool` goes through PgBouncer).
@@ -248,7 +249,8 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     outboxGraceMs: parseDuration(o.outboxGrace, 'outboxGrace', 'ERR_INVALID_OPTION'),
     republishAfterMs: parseDuration(o.republishAfter, 'republishAfter', 'ERR_INVALID_OPTION'),
     maxSlotsPerTick: o.maxSlotsPerTick,
-    liveness: o.liveness,
+    // A session lock cannot be held through PgBouncer (transaction mode); a direct client can.
+    liveness: o.liveness ?? (!o.pgbouncer || o.livenessClient !== undefined),
     livenessClient: o.livenessClient,
     livenessCheckIntervalMs: parseDuration(o.livenessCheckInterval, 'livenessCheckInterval', 'ERR_INVALID_OPTION'),
     livenessGraceMs: parseDuration(o.livenessGrace, 'livenessGrace', 'ERR_INVALID_OPTION'),

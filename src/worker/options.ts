@@ -46,7 +46,10 @@ export const workerOptionsSchema = z
     pool: z.custom<Queryable>((v) => hasFns(v, ['query']), { error: 'a pg.Pool (an object with query(text, values))' }).optional(),
     /** Postgres schema of warren's tables (with `pool`). @default 'scheduler' */
     schema: z.string({ error: 'a Postgres schema name (a-z, 0-9, _)' }).regex(SCHEMA, { error: 'a Postgres schema name (a-z, 0-9, _)' }).default(DEFAULT_SCHEMA),
-    /** The `pool` goes through PgBouncer in transaction mode: no named prepared statements. @default false */
+    /**
+     * The `pool` goes through PgBouncer in transaction mode: no named prepared statements, and
+     * no liveness lock unless `livenessClient` connects straight to PostgreSQL. @default false
+     */
     pgbouncer: z.boolean({ error: 'true or false' }).default(false),
     /** A ready Store (PgStore, MemoryStore). Not closed by the worker. */
     store: z.custom<Store>((v) => hasFns(v, ['claimRuns', 'completeRuns', 'heartbeat', 'insertRuns']), { error: 'a Store (PgStore or MemoryStore)' }).optional(),
@@ -121,9 +124,10 @@ export const workerOptionsSchema = z
      * advisory lock on one dedicated connection (outside the pool), released by the server
      * the moment the process dies, so the leader retries its runs within seconds instead of
      * at lease expiry. `false` (PgBouncer in transaction mode, where a session lock cannot be
-     * held): the lease alone, as before. @default true
+     * held): the lease alone, as before. @default true; with `pgbouncer`, only when a
+     * `livenessClient` connects around PgBouncer
      */
-    liveness: z.boolean({ error: 'a boolean' }).default(true),
+    liveness: z.boolean({ error: 'a boolean' }).optional(),
     /**
      * Opens the liveness connection: a function returning a new, unconnected `pg.Client`
      * (e.g. straight to PostgreSQL when `pool` goes through PgBouncer).
@@ -168,7 +172,8 @@ export const workerOptionsSchema = z
 export type WorkerOptions = z.input<typeof workerOptionsSchema>;
 
 /** Options after validation: durations in ms, every default applied. */
-export type ResolvedWorkerOptions = Omit<z.output<typeof workerOptionsSchema>, 'heartbeatInterval' | 'workerId' | 'prefetch'> & {
+export type ResolvedWorkerOptions = Omit<z.output<typeof workerOptionsSchema>, 'heartbeatInterval' | 'workerId' | 'prefetch' | 'liveness'> & {
+  liveness: boolean;
   heartbeatInterval: number;
   prefetch: number;
   workerId: string;
@@ -211,5 +216,7 @@ export function resolveWorkerOptions(input: unknown): ResolvedWorkerOptions {
     heartbeatInterval: o.heartbeatInterval ?? Math.max(50, Math.floor(o.leaseTtl / 3)),
     prefetch: o.prefetch ?? Math.min(65_535, 2 * o.concurrency),
     workerId: o.workerId ?? defaultWorkerId(),
+    // A session lock cannot be held through PgBouncer (transaction mode); a direct client can.
+    liveness: o.liveness ?? (!o.pgbouncer || o.livenessClient !== undefined),
   };
 }

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryTransport } from '../../src/broker/memory-transport.js';
 import { defineJob } from '../../src/define/define-job.js';
 import { createScheduler } from '../../src/scheduler/index.js';
+import { parseSchedulerOptions } from '../../src/scheduler/options.js';
+import { resolveWorkerOptions } from '../../src/worker/options.js';
 import { migrate } from '../../src/store/migrate.js';
 import { createWorker } from '../../src/worker/index.js';
 import { uniqueToken } from '../helpers/env.js';
@@ -86,6 +88,16 @@ describe('pgbouncer: true', () => {
     expect(results.true).toMatchObject({ named: 0, listens: 0 });
     expect(results.false!.named).toBeGreaterThan(0);
     expect(results.false!.listens).toBeGreaterThan(0);
+  });
+
+  it('turns the liveness lock off unless a livenessClient goes around PgBouncer', () => {
+    const base = { pool: db.pool, scope: 'x', transport: new MemoryTransport() };
+    expect(parseSchedulerOptions({ ...base, pgbouncer: true }).liveness).toBe(false);
+    expect(parseSchedulerOptions({ ...base, pgbouncer: true, livenessClient: () => new pg.Client() }).liveness).toBe(true);
+    expect(parseSchedulerOptions(base).liveness).toBe(true);
+    expect(resolveWorkerOptions({ ...base, pgbouncer: true }).liveness).toBe(false);
+    expect(resolveWorkerOptions({ ...base, pgbouncer: true, livenessClient: () => new pg.Client() }).liveness).toBe(true);
+    expect(resolveWorkerOptions({ ...base, pgbouncer: true, liveness: true }).liveness).toBe(true);
   });
 
   it('is validated like any option', () => {
