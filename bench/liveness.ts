@@ -132,7 +132,7 @@ async function leaderTrials(liveness: boolean, samples: Sample[]): Promise<void>
       // Its first lease attempt failed: it follows (and, with liveness, waits on the leader's lock).
       const key = `warren:${schema}:scheduler:${scope}-doomed`;
       await waitFor(async () => {
-        if (!liveness) return follower.isReady();
+        if (!liveness) return follower.state === 'running';
         const { rows } = await pool.query(
           `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' AND NOT granted AND ((classid::int8 << 32) | objid::int8) = hashtextextended($1, 0)`,
           [key],

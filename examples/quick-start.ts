@@ -2,6 +2,7 @@
 // (test/readme-sync.test.ts keeps the README's copy identical). Run it against the real
 // services with: DATABASE_URL=… AMQP_URL=… npx tsx examples/quick-start.ts
 import pg from 'pg';
+import pino from 'pino';
 import { z } from 'zod';
 import { defineJob, migrate, createScheduler, createWorker } from '../src/index.js';
 
@@ -37,10 +38,11 @@ const scheduler = createScheduler({
   scope: 'real',
   jobs: [buyScanner, priceMonitorStart],
 });
-await scheduler.start();
+await scheduler.start(); // resolves even while a service is down: it keeps retrying
+await scheduler.ready({ timeout: '30s' }); // rejects with the last connection error if not connected by then
 
 // In the services that do the work.
-const worker = createWorker({ pool, amqpUrl: process.env.AMQP_URL!, scope: 'real' })
+const worker = createWorker({ pool, amqpUrl: process.env.AMQP_URL!, scope: 'real', logger: pino() })
   .handle(buyScanner, async ({ params, signal, log }) => {
     log.info('scanning', { mode: params.scanMode }); // params is typed from the schema
     await scan(params.scanMode, { signal });

@@ -2,6 +2,8 @@
  * One error hierarchy with a stable string `code`. `instanceof` breaks when two copies of
  * warren are loaded (a monorepo with two versions), so callers use {@link isWarrenError}.
  */
+import { formatDuration, parseDuration, type Duration } from './util/duration.js';
+
 export type WarrenErrorCode =
   | 'ERR_INVALID_JOB'
   | 'ERR_INVALID_OPTION'
@@ -18,6 +20,7 @@ export type WarrenErrorCode =
   | 'ERR_PUBLISH_NACKED'
   | 'ERR_BUFFER_FULL'
   | 'ERR_CLOSED'
+  | 'ERR_NOT_READY'
   | 'ERR_TIMEOUT'
   | 'ERR_NON_RETRYABLE'
   | 'ERR_RETRY_AFTER'
@@ -70,15 +73,19 @@ export class NonRetryableError extends WarrenError {
   }
 }
 
-/** Thrown by a handler to retry after its own delay instead of the policy's backoff. */
+/**
+ * Thrown by a handler to retry after its own delay instead of the policy's backoff. The
+ * delay is a duration like every other in warren: a number of **seconds**
+ * (`new RetryAfterError(30)`) or a string (`'30s'`, `'500ms'`, `'5m'`).
+ */
 export class RetryAfterError extends WarrenError {
+  /** The delay, parsed to milliseconds. */
   readonly delayMs: number;
-  constructor(delayMs: number, message = `retry after ${delayMs} ms`, options: { cause?: unknown } = {}) {
-    super('ERR_RETRY_AFTER', message, options);
+  constructor(delay: Duration, message?: string, options: { cause?: unknown } = {}) {
+    // Parsed before super() so a bad delay throws ERR_INVALID_ARGUMENT naming it, not a half-built error.
+    const delayMs = parseDuration(delay, 'RetryAfterError delay', 'ERR_INVALID_ARGUMENT');
+    super('ERR_RETRY_AFTER', message ?? `retry after ${formatDuration(delayMs)}`, options);
     this.name = 'RetryAfterError';
-    if (!Number.isFinite(delayMs) || delayMs < 0) {
-      throw new WarrenError('ERR_INVALID_ARGUMENT', `RetryAfterError: expected a delay in ms >= 0, got ${String(delayMs)}`, { field: 'delayMs' });
-    }
     this.delayMs = delayMs;
   }
 }

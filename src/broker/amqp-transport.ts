@@ -1,6 +1,6 @@
 /**
- * The RabbitMQ transport: amqplib behind amqp-connection-manager, hardened as DESIGN.md
- * "Broker connection" asks. See docs/broker.md.
+ * The RabbitMQ transport: amqplib behind amqp-connection-manager, hardened (consume in the
+ * setup function, ack on the delivering channel, confirms, bounded buffer). See docs/broker.md.
  */
 import createDebug from 'debug';
 import { AmqpConnectionManagerClass, type AmqpConnectionManager } from 'amqp-connection-manager';
@@ -82,7 +82,7 @@ export class AmqpTransport implements Transport {
 
   constructor(options: AmqpTransportOptions) {
     this.options = parseAmqpTransportOptions(options);
-    this.#publishTimeoutMs = parseDuration(this.options.publishTimeout, 'publishTimeout', 'ERR_INVALID_OPTION');
+    this.#publishTimeoutMs = this.options.publishTimeoutMs;
     const { url, heartbeatSec, connectTimeoutMs, reconnect, queueType, scope } = this.options;
     this.#topology = new TopologyRegistry(queueType, scope);
     this.#backoff = new Backoff(reconnect.minMs, reconnect.maxMs);
@@ -109,6 +109,7 @@ export class AmqpTransport implements Transport {
     this.#manager.on('connectFailed', ({ err }: { err: Error }) => {
       const delay = this.#nextReconnectDelay();
       log('connect to %s failed (%s); retrying in %d ms', redactUrl(url), err.message, delay);
+      if (!this.#closing) this.#events.emit('connectFailed', err);
     });
     this.#manager.on('blocked', ({ reason }: { reason: string }) => log('connection blocked by the broker: %s', reason));
     this.#manager.on('unblocked', () => log('connection unblocked'));

@@ -44,6 +44,8 @@ export interface Consumer {
 export interface TransportEvents {
   connect: [];
   disconnect: [err: Error | undefined];
+  /** A connection attempt failed (refused, unresolvable host, bad credentials); retried with backoff. */
+  connectFailed: [err: Error];
   error: [err: Error];
   /** A message the broker returned as unroutable (mandatory publish). */
   return: [queue: string, messageId: string | undefined];

@@ -27,6 +27,7 @@ import {
   type RuleCode,
 } from './job-rules.js';
 import { validateSchedule } from './schedule.js';
+import { isStandardSchema, validateSync, type StandardSchemaV1 } from './standard-schema.js';
 import type { DefinedJobConfig, JobDefinition, JobSpec } from './types.js';
 
 /** The params schema when a spec gives none: any object. */
@@ -55,7 +56,7 @@ export interface NormalizedJobSpec {
   id: string;
   scope: string | undefined;
   config: DefinedJobConfig;
-  paramsSchema: z.ZodType;
+  paramsSchema: StandardSchemaV1;
 }
 
 export interface NormalizeOptions {
@@ -83,32 +84,9 @@ function optional<T>(check: (value: unknown) => T, fallback: T) {
   return rule((value) => (value === undefined ? fallback : check(value)));
 }
 
-function isZodSchema(value: unknown): value is z.ZodType {
-  // Duck-typed: `instanceof` fails when the host loads another copy of zod.
-  return typeof value === 'object' && value !== null && '_zod' in value && typeof (value as { safeParse?: unknown }).safeParse === 'function';
-}
-
-/** The one check of a params schema, shared by `defineJob` and `worker.handleQueue`. */
-export function paramsSchema(value: unknown, field: string, code: RuleCode): z.ZodType {
-  return isZodSchema(value) ? value : invalid(code, field, 'a zod schema', value);
-}
-
-/**
- * The one parse of a run's params, shared by a definition's `parseParams` and a queue
- * handler's `params`: `defaults` merged under `input`, then the schema. Throws
- * ERR_INVALID_ARGUMENT naming the field (`params.action`); `owner` says whose schema it is.
- */
-export function parseParamsWith<T>(schema: z.ZodType, defaults: Readonly<Record<string, unknown>>, input: unknown, owner: string): T {
-  if (input !== undefined && input !== null && !isPlainObject(input)) {
-    invalid('ERR_INVALID_ARGUMENT', 'params', 'an object', input);
-  }
-  const merged = { ...structuredClone(defaults), ...(input ?? {}) };
-  const result = schema.safeParse(merged);
-  if (result.success) return result.data as T;
-  const issue = result.error.issues[0];
-  const path = issue?.path ?? [];
-  const field = ['params', ...path.map(String)].join('.');
-  return invalid('ERR_INVALID_ARGUMENT', field, `a value the \`params\` schema of ${owner} accepts (${issue?.message ?? 'invalid'})`, valueAt(merged, path));
+/** The one check of a params schema, shared by `defineJob` and `worker.handleQueue`: any Standard Schema. */
+export function paramsSchema(value: unknown, field: string, code: RuleCode): StandardSchemaV1 {
+  return isStandardSchema(value) ? value : invalid(code, field, 'a Standard Schema (zod, valibot, ArkType, ...)', value);
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -120,21 +98,13 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-function schemaIssue(schema: z.ZodType, value: unknown): { path: string; message: string; received: unknown } | undefined {
-  const result = schema.safeParse(value);
-  if (result.success) return undefined;
-  const issue = result.error.issues[0];
-  if (issue === undefined) return { path: '', message: 'invalid', received: value };
-  return { path: issue.path.map(String).join('.'), message: issue.message, received: valueAt(value, issue.path) };
-}
-
 const jobSpecSchema = z
   .strictObject({
     id: rule((v) => assertName(v, 'id', CODE)),
     queue: optional<string | null>((v) => assertName(v, 'queue', CODE), null),
     schedule: optional((v) => validateSchedule(v as never, 'schedule', CODE), null),
     reschedule: optional((v) => oneOf(v, RESCHEDULE_MODES, 'reschedule', CODE), JOB_DEFAULTS.reschedule),
-    params: optional<z.ZodType>((v) => paramsSchema(v, 'params', CODE), z.record(z.string(), z.unknown())),
+    params: optional<StandardSchemaV1>((v) => paramsSchema(v, 'params', CODE), z.record(z.string(), z.unknown())),
     defaultParams: optional<Record<string, unknown> | null>((v) => plainObject(v, 'defaultParams', CODE), null),
     timeout: optional((v) => positiveDuration(v, 'timeout', CODE), JOB_DEFAULTS.timeoutMs),
     retry: rule((v) => normalizeRetry(v, 'retry', CODE)),
@@ -165,13 +135,12 @@ const jobSpecSchema = z
       return z.NEVER;
     }
     // Scheduled and startup runs carry no params of their own, so their defaults must pass.
+    // The defaults are validated in any case: that finds an async schema here, not at the first run.
     const params = spec.defaultParams ?? {};
-    if (spec.defaultParams !== null || schedule !== null || spec.runOnStartup) {
-      const problem = schemaIssue(spec.params, params);
-      if (problem !== undefined) {
-        const field = problem.path === '' ? 'defaultParams' : `defaultParams.${problem.path}`;
-        return issue(field, `a value the \`params\` schema accepts (${problem.message})`, problem.received);
-      }
+    const checked = validateSync(spec.params, params, `job \`${typeof spec.id === 'string' ? spec.id : '?'}\``);
+    if (!checked.ok && (spec.defaultParams !== null || schedule !== null || spec.runOnStartup)) {
+      const field = checked.issue.path === '' ? 'defaultParams' : `defaultParams.${checked.issue.path}`;
+      return issue(field, `a value the \`params\` schema accepts (${checked.issue.message})`, valueAt(params, checked.issue.keys));
     }
     const config: DefinedJobConfig = {
       queue: spec.queue ?? spec.id,
@@ -227,8 +196,26 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
+ * The one parse of a run's params, shared by a definition's `parseParams` and a queue
+ * handler's `params`: `defaults` merged under `input`, then the schema (any Standard
+ * Schema). Throws ERR_INVALID_ARGUMENT naming the field as the schema reported it
+ * (`params.tags.1`); `owner` says whose schema it is (`job \`scan\``).
+ */
+export function parseParamsWith<T>(schema: StandardSchemaV1<unknown, T>, defaults: Readonly<Record<string, unknown>>, input: unknown, owner: string): T {
+  if (input !== undefined && input !== null && !isPlainObject(input)) {
+    invalid('ERR_INVALID_ARGUMENT', 'params', 'an object', input);
+  }
+  const merged = { ...structuredClone(defaults), ...(input ?? {}) };
+  const result = validateSync(schema, merged, owner);
+  if (result.ok) return result.value;
+  const field = ['params', ...result.issue.keys.map(String)].join('.');
+  return invalid('ERR_INVALID_ARGUMENT', field, `a value the \`params\` schema of ${owner} accepts (${result.issue.message})`, valueAt(merged, result.issue.keys));
+}
+
+/**
  * Defines a job: validated at once (a bad spec throws `ERR_INVALID_JOB` naming the field),
- * frozen, and typed by its `params` schema so the handler sees `z.output<schema>`.
+ * frozen, and typed by its `params` schema so the handler sees the schema's output type.
+ * `params` is any Standard Schema: zod (3.24 or later, or 4), valibot, ArkType, ...
  *
  * @example
  * const scan = defineJob({
@@ -238,16 +225,17 @@ function deepFreeze<T>(value: T): T {
  *   defaultParams: { mode: 'swing' },
  * });
  */
-export function defineJob<TSchema extends z.ZodType = DefaultParamsSchema>(spec: JobSpec<TSchema>): JobDefinition<z.output<TSchema>> {
+export function defineJob<TSchema extends StandardSchemaV1 = DefaultParamsSchema>(spec: JobSpec<TSchema>): JobDefinition<StandardSchemaV1.InferOutput<TSchema>> {
+  type Params = StandardSchemaV1.InferOutput<TSchema>;
   const normalized = normalizeJobSpec(spec, CODE);
   const config = deepFreeze(normalized.config);
-  const schema = normalized.paramsSchema;
-  const definition: JobDefinition<z.output<TSchema>> = {
+  const schema = normalized.paramsSchema as StandardSchemaV1<unknown, Params>;
+  const definition: JobDefinition<Params> = {
     id: normalized.id,
     scope: normalized.scope,
     config,
     paramsSchema: schema,
-    parseParams: (input: unknown) => parseParamsWith<z.output<TSchema>>(schema, config.params, input, `job \`${normalized.id}\``),
+    parseParams: (input: unknown): Params => parseParamsWith(schema, config.params, input, `job \`${normalized.id}\``),
   };
   return Object.freeze(definition);
 }

@@ -1,5 +1,5 @@
 /**
- * Job settings as the control API receives them: JSON, never zod schemas. Two shapes are
+ * Job settings as the control API receives them: JSON, never params schemas. Two shapes are
  * accepted for a whole job: a JSON `JobSpec` (the keys of `defineJob` minus the `params`
  * schema) and the seed's REST body (`job_id`, `queue: "real.jobs.buy-scanner"`, `cron_expr`,
  * `interval_seconds`, ...). Errors name the field as the caller wrote it.

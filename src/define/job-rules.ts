@@ -17,7 +17,7 @@ export const OVERLAP_POLICIES = ['skip', 'bufferOne', 'bufferAll', 'cancelOther'
 export const RESCHEDULE_MODES = ['scheduler', 'queue'] as const satisfies readonly RescheduleMode[];
 export const CATCHUP_MODES = ['none', 'latest', 'all'] as const satisfies readonly CatchupMode[];
 
-/** The defaults of a job's settings (DESIGN.md and the seed). */
+/** The defaults of a job's settings (documented in docs/defining-jobs.md). */
 export const JOB_DEFAULTS = {
   reschedule: 'scheduler' as RescheduleMode,
   timeoutMs: 5 * 60_000,

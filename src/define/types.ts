@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { StandardSchemaV1 } from './standard-schema.js';
 import type { Duration } from '../util/duration.js';
 
 /** What to do when a slot comes due while `maxParallel` runs of the job are still running. */
@@ -25,7 +25,7 @@ export interface RetrySpec {
 export type CatchupSpec = CatchupMode | { mode: CatchupMode; window?: Duration; max?: number };
 
 /** The object a user passes to `defineJob`. */
-export interface JobSpec<TSchema extends z.ZodType = z.ZodType> {
+export interface JobSpec<TSchema extends StandardSchemaV1 = StandardSchemaV1> {
   /** Stable job id: lower-case letters, digits, `-`, `_`, `.`; 1–100 characters. */
   id: string;
   /** Queue name (without the `{scope}.jobs.` prefix). Several jobs may share a queue. @default id */
@@ -34,10 +34,13 @@ export interface JobSpec<TSchema extends z.ZodType = z.ZodType> {
   schedule?: ScheduleSpec;
   /** @default 'scheduler' */
   reschedule?: RescheduleMode;
-  /** zod schema of the params a handler receives. @default z.record(z.unknown()) */
+  /**
+   * Schema of the params a handler receives: any Standard Schema (zod 3.24+ or 4, valibot,
+   * ArkType, ...) that validates synchronously. @default z.record(z.string(), z.unknown())
+   */
   params?: TSchema;
   /** Params used when a run does not bring its own; validated against `params` at define time. */
-  defaultParams?: z.input<TSchema>;
+  defaultParams?: StandardSchemaV1.InferInput<TSchema>;
   /** Handler time limit; the signal aborts when it passes. @default '5m' */
   timeout?: Duration;
   retry?: RetrySpec;
@@ -128,8 +131,8 @@ export interface JobDefinition<TParams = Record<string, unknown>> {
   readonly config: Readonly<DefinedJobConfig>;
   /** Parses params (defaults merged) with the job's schema; throws ERR_INVALID_ARGUMENT naming the field. */
   parseParams(input: unknown): TParams;
-  /** The zod schema, for adapters that render forms or docs. */
-  readonly paramsSchema: z.ZodType;
+  /** The params schema (a Standard Schema), for adapters that render forms or docs. */
+  readonly paramsSchema: StandardSchemaV1;
   /** Phantom field carrying the params type; never set at run time. */
   readonly __params?: TParams;
 }

@@ -41,18 +41,48 @@ export async function readJsonBody(req: IncomingMessage & { body?: unknown }, ma
     req.once('aborted', () => reject(new HttpError(400, 'ERR_INVALID_JSON', 'The request was aborted')));
   });
   if (over) throw tooLarge(maxBytes);
-  if (size === 0) return undefined;
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+  return parseJson(req.headers['content-type'], Buffer.concat(chunks));
+}
+
+/** The same for a fetch `Request` (Hono, Bun, Deno, workers): its stream is read with the same bound. */
+export async function readWebJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  if (request.body === null) return undefined;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  return parseJson(request.headers.get('content-type') ?? undefined, Buffer.concat(chunks));
+}
+
+function parseJson(contentType: string | undefined, bytes: Buffer): unknown {
+  if (bytes.length === 0) return undefined;
+  const type = (contentType ?? '').split(';')[0]!.trim();
   if (!JSON_TYPE.test(type)) {
     throw new HttpError(400, 'ERR_UNSUPPORTED_MEDIA_TYPE', `Expected a JSON body (Content-Type: application/json), got ${type === '' ? 'no content type' : JSON.stringify(type)}`);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch (error) {
-    throw new HttpError(400, 'ERR_INVALID_JSON', `The request body is not valid JSON: ${(error as Error).message}`);
+    throw invalidJson((error as Error).message);
   }
 }
+
+export function invalidJson(detail: string): HttpError {
+  return new HttpError(400, 'ERR_INVALID_JSON', `The request body is not valid JSON: ${detail}`);
+}
+
+export { tooLarge };
 
 /** Express's json parser sets `{}` for an empty body; treat it as no body. */
 function emptyToUndefined(body: unknown): unknown {

@@ -12,7 +12,7 @@ const FRAME_ANCESTOR = `an origin such as "https://grafana.example.com" (scheme,
 
 const CONTROL_METHODS = ['list', 'get', 'upsert', 'update', 'remove', 'pause', 'resume', 'runNow', 'runs', 'backfill', 'audit'];
 
-/** Where error details go besides `debug('warren:http')`: any pino/winston-like object. */
+/** Where error details go besides `debug('warren:http')`: pino, winston, console, ... (pino and bunyan are recognised and called `(fields, message)`). */
 export interface AdminLogger {
   error(message: string, fields?: Record<string, unknown>): void;
 }

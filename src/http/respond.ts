@@ -3,7 +3,7 @@
  * mapping from warren's error codes to HTTP statuses. A failure that is not a known warren
  * error is answered 500 with a generic message; its details go to the log only.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { isWarrenError, type WarrenErrorCode } from '../errors.js';
 
 /**
@@ -79,9 +79,4 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);
-}
-
-/** For log lines: the request without its headers (they may hold the token). */
-export function requestLabel(req: IncomingMessage): string {
-  return `${req.method ?? '?'} ${(req.url ?? '').split('?')[0]}`;
 }

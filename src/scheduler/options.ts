@@ -5,7 +5,8 @@ import { WarrenError, describeValue } from '../errors.js';
 import { DEFAULT_SCHEMA, assertScope } from '../names.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { timeZoneOption } from '../define/time-zone.js';
-import type { JobDefinition, JobLogger } from '../define/types.js';
+import type { JobDefinition } from '../define/types.js';
+import { LOGGER_STYLES, type HostLogger, type LoggerStyle } from '../util/logger.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
 import type { Queryable } from '../store/pg/db.js';
@@ -36,6 +37,14 @@ const schedulerOptionsSchema = z
      * @default 'scheduler'
      */
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case Postgres identifier').default(DEFAULT_SCHEMA),
+    /**
+     * The `pool` goes through PgBouncer in transaction mode: no named prepared statements,
+     * no LISTEN (a notification would reach whichever client PgBouncer pairs next), so the
+     * leader sees control changes at its next `safetyTick` instead of at once, and no
+     * liveness lock unless `livenessClient` connects straight to PostgreSQL.
+     * @default false
+     */
+    pgbouncer: z.boolean().default(false),
     /**
      * Run `migrate()` on start when given a `pool`.
      * @default true
@@ -122,9 +131,9 @@ const schedulerOptionsSchema = z
      * leads at once, and the leader retries the runs of a worker whose lock is gone within
      * about `livenessCheckInterval + livenessGrace`. `false` (PgBouncer in transaction mode,
      * where a session lock cannot be held): the leases alone, as before.
-     * @default true
+     * @default true; with `pgbouncer`, only when a `livenessClient` connects around PgBouncer
      */
-    liveness: z.boolean().default(true),
+    liveness: z.boolean().optional(),
     /**
      * Opens the liveness connection: a function returning a new, unconnected `pg.Client`
      * (e.g. straight to PostgreSQL when `pool` goes through PgBouncer).
@@ -143,8 +152,15 @@ const schedulerOptionsSchema = z
      * @default '1s'
      */
     livenessGrace: durationAtLeast(0, 'a duration >= 0').default('1s'),
-    /** Receives the scheduler's log lines besides `debug`. */
-    logger: z.custom<JobLogger>(hasFunctions('debug', 'info', 'warn', 'error'), 'a logger with debug/info/warn/error').optional(),
+    /** Receives the scheduler's log lines besides `debug('warren:scheduler')`: pino, winston, bunyan, console, ... */
+    logger: z.custom<HostLogger>(hasFunctions('debug', 'info', 'warn', 'error'), 'a logger with debug/info/warn/error').optional(),
+    /**
+     * How `logger` is called: `'pino'` → `logger.info(fields, message)` (pino, bunyan);
+     * `'winston'` → `logger.info(message, fields)`; `'auto'` recognises pino and bunyan
+     * instances and uses `'winston'` for anything else.
+     * @default 'auto'
+     */
+    loggerStyle: z.enum(LOGGER_STYLES).default('auto'),
   })
   .strict();
 
@@ -157,6 +173,7 @@ export interface ResolvedSchedulerOptions {
   store: Store | undefined;
   schema: string;
   migrate: boolean;
+  pgbouncer: boolean;
   amqpUrl: string | undefined;
   transport: Transport | undefined;
   scope: string;
@@ -175,7 +192,8 @@ export interface ResolvedSchedulerOptions {
   livenessClient: (() => LivenessClient) | undefined;
   livenessCheckIntervalMs: number;
   livenessGraceMs: number;
-  logger: JobLogger | undefined;
+  logger: HostLogger | undefined;
+  loggerStyle: LoggerStyle;
 }
 
 function invalid(field: string, rule: string, value: unknown): never {
@@ -216,6 +234,7 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     store: o.store,
     schema: o.schema,
     migrate: o.migrate,
+    pgbouncer: o.pgbouncer,
     amqpUrl: o.amqpUrl,
     transport: o.transport,
     scope: o.scope,
@@ -230,10 +249,12 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     outboxGraceMs: parseDuration(o.outboxGrace, 'outboxGrace', 'ERR_INVALID_OPTION'),
     republishAfterMs: parseDuration(o.republishAfter, 'republishAfter', 'ERR_INVALID_OPTION'),
     maxSlotsPerTick: o.maxSlotsPerTick,
-    liveness: o.liveness,
+    // A session lock cannot be held through PgBouncer (transaction mode); a direct client can.
+    liveness: o.liveness ?? (!o.pgbouncer || o.livenessClient !== undefined),
     livenessClient: o.livenessClient,
     livenessCheckIntervalMs: parseDuration(o.livenessCheckInterval, 'livenessCheckInterval', 'ERR_INVALID_OPTION'),
     livenessGraceMs: parseDuration(o.livenessGrace, 'livenessGrace', 'ERR_INVALID_OPTION'),
     logger: o.logger,
+    loggerStyle: o.loggerStyle,
   };
 }

@@ -15,6 +15,8 @@ import { PgStore } from '../store/pg/index.js';
 import type { AuditEntry, Fence, RunRecord, Store } from '../store/port.js';
 import { syncDefinitions } from '../store/sync-definitions.js';
 import { SafeEmitter } from '../util/events.js';
+import { createLog, type Log } from '../util/logger.js';
+import { Readiness, type LifecycleState, type ReadyOptions } from '../util/readiness.js';
 import { ControlApi } from './control.js';
 import type { ActorOption, AuditOptions, BackfillOptions, BackfillResult, Control, JobDetails, JobStatus, PauseOptions, RunNowOptions, RunsOptions } from './control-types.js';
 import { LEADER_RELEASED, LeaderElector } from './leader.js';
@@ -61,6 +63,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
   readonly role: SchedulerRole;
   readonly store: Store;
   readonly #o: ResolvedSchedulerOptions;
+  readonly #logger: Log;
+  readonly #readiness: Readiness;
   readonly #ownsStore: boolean;
   #transport: Transport | null;
   readonly #ownsTransport: boolean;
@@ -84,8 +88,10 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
     this.scope = o.scope;
     this.instanceId = o.instanceId;
     this.role = o.role;
+    this.#readiness = new Readiness(`scheduler ${o.instanceId}`, o.clock);
+    this.#logger = createLog({ debug, logger: o.logger, style: o.loggerStyle, fields: { scope: o.scope, instance_id: o.instanceId } });
     this.#ownsStore = o.store === undefined;
-    this.store = o.store ?? new PgStore({ pool: o.pool as never, schema: o.schema, onError: (error) => this.#error(error, 'database') });
+    this.store = o.store ?? new PgStore({ pool: o.pool as never, schema: o.schema, preparedStatements: !o.pgbouncer, onError: (error) => this.#error(error, 'database') });
     this.#ownsTransport = o.transport === undefined && o.amqpUrl !== undefined;
     this.#transport = o.transport ?? null;
     const publisher = new RunPublisher(this.store, () => this.#transport);
@@ -151,13 +157,13 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       renewMs: o.renewIntervalMs,
       ...(liveness === null ? {} : { awaitRelease: liveness.awaitRelease, releaseGraceMs: o.livenessGraceMs }),
       onGained: (fence) => {
-        this.#log('info', 'leading', { scope: o.scope, fence: fence.epoch });
+        this.#logger.info('leading', { fence: fence.epoch });
         ticker.start();
         liveness?.startWatch();
         this.emit('leader:gained', fence);
       },
       onLost: (reason) => {
-        this.#log('warn', 'no longer leading', { scope: o.scope, reason });
+        this.#logger.warn('no longer leading', { reason });
         void ticker.stop();
         void liveness?.stopWatch();
         this.emit('leader:lost', reason);
@@ -170,11 +176,26 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
     return this.#elector?.isLeader() ?? false;
   }
 
+  /** `idle` → `starting` (connecting, retrying) → `running` (ready) → `closing` → `closed`. */
+  get state(): LifecycleState {
+    switch (this.#state) {
+      case 'new':
+        return 'idle';
+      case 'stopping':
+        return 'closing';
+      case 'stopped':
+        return 'closed';
+      default:
+        return this.#readiness.isReady ? 'running' : 'starting';
+    }
+  }
+
   /**
    * Migrates (with a pool, unless `migrate: false`), syncs the code's definitions, listens
    * for job changes and joins leader election. Resolves after the first attempt: when the
    * database is down it keeps retrying in the background and logs; only a configuration
-   * error (a newer schema, an invalid definition) rejects.
+   * error (a newer schema, an invalid definition) rejects. Await `ready()` to know it is
+   * connected.
    */
   start(): Promise<void> {
     if (this.#closed()) return Promise.reject(new WarrenError('ERR_CLOSED', 'The scheduler was stopped; create a new one'));
@@ -187,7 +208,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
         this.#transport = transport;
       }
       // A returning broker is used at once: the outbox sends what was decided meanwhile.
-      this.#transport?.on('connect', this.#onBrokerBack);
+      this.#transport?.on('connect', this.#onBrokerBack).on('connect', this.#onConnect).on('connectFailed', this.#onConnectFailed);
       await this.#boot();
       if (this.#state === 'starting') this.#state = 'started';
     })();
@@ -205,8 +226,11 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       if (o.pool && o.migrate) await migrate(o.pool as never, { schema: o.schema });
       const now = new Date(o.clock.now());
       await syncDefinitions(this.store, o.scope, o.jobs, now, o.timezone);
-      // A control-only instance neither leads nor ticks: it only sends notifications.
-      if (this.#unsubscribe === null && this.#elector !== null) {
+      // With no definitions to sync nothing above has asked the database yet; ready() must mean it answers.
+      if (o.jobs.length === 0) await this.store.getLeadership(o.scope, now);
+      // A control-only instance neither leads nor ticks: it only sends notifications. Behind
+      // PgBouncer (transaction mode) LISTEN is not delivered; the safety tick covers it.
+      if (this.#unsubscribe === null && this.#elector !== null && !o.pgbouncer) {
         this.#unsubscribe = await this.store.onJobChange(o.scope, (change) => {
           if (change.jobId === LEADER_RELEASED || !this.isLeader()) this.#elector?.wake();
           if (this.isLeader() && change.jobId !== LEADER_RELEASED) this.#ticker?.wake();
@@ -218,14 +242,18 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       // Before electing: a leader without its lock would be found dead only by its lease.
       this.#liveness?.hold();
       this.#elector?.start();
+      this.#onConnect();
       debug('%s started in scope %s (role %s)', this.instanceId, o.scope, this.role);
     } catch (error) {
-      if (isFatal(error)) throw error;
+      if (isFatal(error)) {
+        this.#readiness.fail(error);
+        throw error;
+      }
       this.#bootFailures += 1;
       const step = Math.min(30_000, 500 * 2 ** Math.min(this.#bootFailures - 1, 6));
       const delay = Math.round(step / 2 + Math.random() * (step / 2));
       this.#error(error, 'start');
-      this.#log('warn', `start failed, retrying in ${delay} ms`, { attempt: this.#bootFailures, error: (error as Error)?.message });
+      this.#logger.warn(`start failed, retrying in ${delay} ms`, { attempt: this.#bootFailures, error: (error as Error)?.message });
       this.#bootTimer = o.clock.setTimer(() => {
         this.#bootTimer = null;
         this.#boot().catch((fatal) => this.#error(fatal, 'start'));
@@ -237,6 +265,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
   close(): Promise<void> {
     if (this.#stopping) return this.#stopping;
     this.#state = 'stopping';
+    this.#readiness.fail(new WarrenError('ERR_CLOSED', `scheduler ${this.instanceId} is closed`));
     this.#stopping = (async () => {
       this.#bootTimer?.cancel();
       this.#bootTimer = null;
@@ -253,7 +282,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       await this.#elector?.stop();
       // After the lease is released (followers were told): the lock goes with the connection.
       await this.#liveness?.close();
-      this.#transport?.off('connect', this.#onBrokerBack);
+      this.#transport?.off('connect', this.#onBrokerBack).off('connect', this.#onConnect).off('connectFailed', this.#onConnectFailed);
       const unsubscribe = this.#unsubscribe;
       this.#unsubscribe = null;
       await unsubscribe?.().catch(() => {});
@@ -269,10 +298,24 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
     await this.close();
   }
 
-  /** True once definitions are synced and the instance takes part in election. */
-  isReady(): boolean {
-    return this.#booted;
+  /**
+   * Resolves once definitions are synced, the instance takes part in election and its
+   * broker (if any) is connected. With `timeout`, rejects with `ERR_NOT_READY` whose
+   * `cause` is the last connection error (wrong password, unresolvable host, refused
+   * port); with `signal`, rejects when it aborts. Rejects with the fatal error `start()`
+   * threw, and with `ERR_CLOSED` once closed.
+   */
+  ready(options?: ReadyOptions): Promise<void> {
+    return this.#readiness.wait(options);
   }
+
+  readonly #onConnect = (): void => {
+    if (this.#booted && (this.#transport === null || this.#transport.isConnected())) this.#readiness.markReady();
+  };
+
+  readonly #onConnectFailed = (error: Error): void => {
+    this.#readiness.noteError(error);
+  };
 
   // ── control API (any instance) ───────────────────────────────────────────
   list(): Promise<JobStatus[]> {
@@ -322,14 +365,9 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
 
   #error(error: unknown, where: string): void {
     const err = error instanceof Error ? error : new Error(String(error));
-    debug('%s error in %s: %s', this.instanceId, where, err.message);
-    this.#o.logger?.error(`scheduler ${where}: ${err.message}`, { scope: this.scope, instanceId: this.instanceId });
+    this.#readiness.noteError(err);
+    this.#logger.error(`scheduler ${where}: ${err.message}`);
     this.emit('error', err);
-  }
-
-  #log(level: 'info' | 'warn', message: string, fields: Record<string, unknown>): void {
-    debug('%s %s %o', this.instanceId, message, fields);
-    this.#o.logger?.[level](message, { instanceId: this.instanceId, ...fields });
   }
 }
 

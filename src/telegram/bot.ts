@@ -8,6 +8,7 @@ import createDebug from 'debug';
 import type { Bot } from 'grammy';
 import { WarrenError } from '../errors.js';
 import { parseWith } from '../http/validate.js';
+import { createLog } from '../util/logger.js';
 import { warrenCommands } from './grammy.js';
 import { botOptionsSchema, type TelegramBotOptions } from './options.js';
 
@@ -47,9 +48,9 @@ export function createTelegramBot(options: TelegramBotOptions): TelegramBot {
   let polling: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
 
+  const log = createLog({ debug, logger: o.logger });
   const logError = (what: string, error: unknown) => {
-    debug('%s: %O', what, error);
-    o.logger?.error(`warren telegram: ${what}: ${(error as Error)?.message ?? String(error)}`, { error });
+    log.error(`warren telegram: ${what}: ${(error as Error)?.message ?? String(error)}`, { err: error });
   };
 
   const boot = async (): Promise<void> => {

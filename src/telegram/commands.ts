@@ -10,6 +10,7 @@ import { parseWith } from '../http/validate.js';
 import { fitReply, formatTime, runLine, statusDetails, statusLine } from './format.js';
 import { commandsOptionsSchema, type TelegramCommandsOptions } from './options.js';
 import { parseRunParams } from './params.js';
+import { createLog } from '../util/logger.js';
 
 const debug = createDebug('warren:telegram');
 
@@ -56,6 +57,7 @@ export function createTelegramCommands(options: TelegramCommandsOptions): Telegr
   const head = new RegExp(`^/${o.command}(?:@([A-Za-z0-9_]+))?(?=\\s|$)`, 'i');
   const control = o.control;
   const tz = o.timezone;
+  const log = createLog({ debug, logger: o.logger });
 
   const failure = (error: unknown, what: string): string => {
     if (isWarrenError(error)) {
@@ -63,8 +65,7 @@ export function createTelegramCommands(options: TelegramCommandsOptions): Telegr
       if (error.code.startsWith('ERR_INVALID_')) return `Could not ${what}: ${error.message}`;
       if (error.code === 'ERR_CLOSED') return `Could not ${what}: the scheduler is shutting down; try again shortly.`;
     }
-    debug('%s failed: %O', what, error);
-    o.logger?.error(`warren telegram: ${what} failed: ${(error as Error)?.message ?? String(error)}`, { error });
+    log.error(`warren telegram: ${what} failed: ${(error as Error)?.message ?? String(error)}`, { err: error });
     return `Could not ${what}: internal error (details are in the server log).`;
   };
 
@@ -122,8 +123,7 @@ export function createTelegramCommands(options: TelegramCommandsOptions): Telegr
       if (addressee !== undefined && typeof me === 'string' && me !== '' && addressee.toLowerCase() !== me.toLowerCase()) return null;
       if (!allowed.has(String(message.chatId))) {
         const fields = { chatId: message.chatId, user: message.user ?? null, text: text.slice(0, 200) };
-        debug('refused /%s from chat %s (user %s)', o.command, String(message.chatId), String(message.user ?? '-'));
-        o.logger?.warn?.(`warren telegram: refused /${o.command} from chat ${String(message.chatId)} (not in allowedChatIds)`, fields);
+        log.warn(`warren telegram: refused /${o.command} from chat ${String(message.chatId)} (not in allowedChatIds)`, fields);
         return o.refusal;
       }
       const body = text.slice(match[0].length).trim();

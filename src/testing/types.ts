@@ -4,7 +4,7 @@ import type { JobDefinition, JobHandler, TriggerSource } from '../define/types.j
 import type { AuditEntry, RunRecord, RunStatus, Store } from '../store/port.js';
 import type { Duration } from '../util/duration.js';
 import type { QueueParams } from '../worker/handlers.js';
-import type { z } from 'zod';
+import type { StandardSchemaV1 } from '../define/standard-schema.js';
 
 /** A job and the handler the harness's workers run for it. */
 export interface HarnessJob<P = any> {
@@ -13,7 +13,7 @@ export interface HarnessJob<P = any> {
 }
 
 /** A queue handler with options (see `worker.handleQueue`): its `params` schema types and checks the params. */
-export interface HarnessQueue<S extends z.ZodType | undefined = z.ZodType | undefined> {
+export interface HarnessQueue<S extends StandardSchemaV1 | undefined = StandardSchemaV1 | undefined> {
   handler: JobHandler<QueueParams<S>>;
   params?: S;
 }

@@ -2,6 +2,7 @@ import type { Clock, Timer } from '../clock.js';
 import type { Transport } from '../broker/transport.js';
 import type { ClaimRequest, ClaimResult, Completion, CompletionResult, JobRecord, RunRecord, Store } from '../store/port.js';
 import type { SafeEmitter } from '../util/events.js';
+import type { Log } from '../util/logger.js';
 import type { Batcher } from './batcher.js';
 import type { WorkerEvents, WorkerStats, RunInfo } from './events.js';
 import type { ResolvedWorkerOptions } from './options.js';
@@ -39,6 +40,8 @@ export interface WorkerCore {
   readonly store: Store;
   readonly transport: Transport;
   readonly events: SafeEmitter<WorkerEvents>;
+  /** The worker's log (debug namespace and host logger), with `worker_id` and `scope`. */
+  readonly log: Log;
   readonly counters: WorkerStats;
   /** Definitions and queue handlers, with each work queue's scope, handler slots and window. */
   readonly handlers: Handlers;

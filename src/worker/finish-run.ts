@@ -9,7 +9,7 @@ import { retryUntil, type RunningRun, type WorkerCore } from './core.js';
 import type { Registration } from './handlers.js';
 import { clip, deadLetterReason, errorText } from './dead-letter.js';
 import type { RunInfo } from './events.js';
-import { scopedLogger, workerDebug } from './job-logger.js';
+import { runLog, workerDebug } from './job-logger.js';
 import { RunExecution, type RunOutcome } from './run-executor.js';
 import { forgetRun, proveLease } from './lease.js';
 
@@ -33,7 +33,7 @@ export async function startRun(core: WorkerCore, registration: Registration, del
     triggerSource: run.triggerSource,
     scheduledFor: run.scheduledFor,
   };
-  const log = scopedLogger({ job_id: run.jobId, trigger_source: run.triggerSource, run_id: run.runId, attempt: run.attempt }, core.opts.logger);
+  const log = runLog(core.log, run);
   const execution = new RunExecution({ parseParams: registration.parseParams, handler: registration.handler, run, job, clock: core.clock, timeoutGraceMs: core.opts.timeoutGrace, log });
   const entry: RunningRun = { info, run, job, execution, body: delivery.body, startedAt: core.clock.now(), provenUntil: 0, leaseTimer: null, lost: false };
   // A newer attempt replaces a lost entry of the same run (that one settles on its own).
@@ -154,14 +154,18 @@ async function finishRun(core: WorkerCore, entry: RunningRun, outcome: RunOutcom
   }
   forgetRun(core, entry);
   const c = p.completion;
+  const log = runLog(core.log, run);
   if (c.status === 'succeeded') {
     core.counters.succeeded += 1;
+    log.debug('run succeeded', { duration_ms: now - entry.startedAt });
     core.events.emit('run:success', info, { durationMs: now - entry.startedAt });
   } else if (c.retryAt) {
     core.counters.retried += 1;
+    log.warn('run failed; retrying', { status: c.status, error: c.error, retry_at: c.retryAt.toISOString() });
     core.events.emit('run:retry', info, { error: p.error, retryAt: c.retryAt });
   } else if (p.deadReason !== null) {
     core.counters.dead += 1;
+    log.error('run failed for good', { status: c.status, error: c.error, reason: p.deadReason });
     core.events.emit('run:dead', info, { error: p.error, status: c.status as 'dead' | 'timed_out', reason: p.deadReason });
   }
   const toPublish: RunRecord[] = [];

@@ -1,6 +1,6 @@
-import type { z } from 'zod';
 import { paramsSchema, parseParamsWith } from '../define/define-job.js';
 import { isPlainObject } from '../define/job-rules.js';
+import type { StandardSchemaV1 } from '../define/standard-schema.js';
 import type { JobDefinition, JobHandler } from '../define/types.js';
 import { WarrenError, describeValue } from '../errors.js';
 import { assertName, assertScope, workQueueName } from '../names.js';
@@ -8,9 +8,9 @@ import type { JobRecord, RunRecord } from '../store/port.js';
 import { Semaphore } from './semaphore.js';
 
 /** What `worker.handleQueue(queue, handler, options)` accepts besides the queue and handler. */
-export interface QueueHandlerOptions<S extends z.ZodType | undefined = undefined> {
+export interface QueueHandlerOptions<S extends StandardSchemaV1 | undefined = undefined> {
   /**
-   * A zod schema the run's params (the job's stored default params merged under them) must
+   * A schema (any Standard Schema: zod, valibot, ArkType, ...) the run's params (the job's stored default params merged under them) must
    * pass before the handler runs; the handler's `params` is then typed by it. A run whose
    * params fail is recorded dead, naming the field, and never reaches the handler.
    * @default none: `params` is `unknown`, passed as stored
@@ -21,10 +21,10 @@ export interface QueueHandlerOptions<S extends z.ZodType | undefined = undefined
 }
 
 /** The params a queue handler sees: typed by its schema, else `unknown`. */
-export type QueueParams<S> = S extends z.ZodType ? z.output<S> : unknown;
+export type QueueParams<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : unknown;
 
 /** One queue a worker consumes (the `queues` option): every job routed to it runs `handler`. */
-export interface WorkerQueue extends QueueHandlerOptions<z.ZodType | undefined> {
+export interface WorkerQueue extends QueueHandlerOptions<StandardSchemaV1 | undefined> {
   /** The queue name as jobs give it (`price-monitor`), without the `{scope}.jobs.` prefix. */
   queue: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -134,7 +134,7 @@ export class Handlers {
 
 /**
  * An entry of an options list (`queues[0]`) is checked by handleQueue; its error is
- * reported as that option's: ``Invalid worker option `queues.0.params`: expected a zod schema, got "zod"``.
+ * reported as that option's: ``Invalid worker option `queues.0.params`: expected a Standard Schema (zod, valibot, ArkType, ...), got "zod"``.
  */
 export function asOptionError(err: unknown, owner: 'worker' | 'harness', prefix: string): unknown {
   if (!(err instanceof WarrenError) || err.field === undefined) return err;

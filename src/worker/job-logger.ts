@@ -1,26 +1,19 @@
 import createDebug from 'debug';
-import type { JobLogger } from '../define/types.js';
+import type { RunRecord } from '../store/port.js';
+import type { Log } from '../util/logger.js';
 
 export const workerDebug = createDebug('warren:worker');
 
-type Level = 'debug' | 'info' | 'warn' | 'error';
-
 /**
- * A logger whose lines carry fixed fields (job_id, trigger_source, run_id), written through
- * `debug('warren:worker')` and, when given, the host's logger. A throwing host logger never
- * breaks a run.
+ * The fields every log line about a run carries, whoever writes it (the handler's
+ * `ctx.log`, the worker's own lines about the run): so a log search by `run_id` or
+ * `job_id` finds the whole story.
  */
-export function scopedLogger(base: Record<string, unknown>, host: JobLogger | undefined): JobLogger {
-  const write = (level: Level) => (message: string, fields?: Record<string, unknown>) => {
-    const all = fields ? { ...base, ...fields } : base;
-    workerDebug('%s %s %o', level, message, all);
-    if (host) {
-      try {
-        host[level](message, all);
-      } catch {
-        // a host logger that throws must not fail the job
-      }
-    }
-  };
-  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+export function runFields(run: Pick<RunRecord, 'jobId' | 'runId' | 'scope' | 'triggerSource' | 'attempt'>): Record<string, unknown> {
+  return { job_id: run.jobId, run_id: run.runId, scope: run.scope, trigger_source: run.triggerSource, attempt: run.attempt };
+}
+
+/** The worker's log narrowed to one run. */
+export function runLog(log: Log, run: Pick<RunRecord, 'jobId' | 'runId' | 'scope' | 'triggerSource' | 'attempt'>): Log {
+  return log.child(runFields(run));
 }

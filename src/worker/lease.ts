@@ -1,6 +1,6 @@
 import { WarrenError } from '../errors.js';
 import type { RunningRun, WorkerCore } from './core.js';
-import { workerDebug } from './job-logger.js';
+import { runLog, workerDebug } from './job-logger.js';
 
 /**
  * The local view of each held run's lease. The store is the authority, but a worker cut
@@ -43,13 +43,9 @@ export function loseLease(core: WorkerCore, entry: RunningRun, why: string): voi
   entry.lost = true;
   entry.leaseTimer?.cancel();
   entry.leaseTimer = null;
-  const { runId, attempt, jobId } = entry.run;
+  const { runId, attempt } = entry.run;
   workerDebug('run %s attempt %d: lease lost (%s); stopping its handler, the leader retries it', runId, attempt, why);
-  try {
-    core.opts.logger?.warn('run stopped: its lease is lost', { worker_id: core.opts.workerId, job_id: jobId, run_id: runId, attempt, reason: why });
-  } catch {
-    // a throwing host logger must not break the worker
-  }
+  runLog(core.log, entry.run).warn('run stopped: its lease is lost', { reason: why });
   entry.execution.abort('lost', new WarrenError('ERR_CLOSED', `run ${runId} attempt ${attempt}: lease lost (${why}); the leader retries it`));
 }
 

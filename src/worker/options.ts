@@ -7,14 +7,15 @@ import { DEFAULT_SCHEMA } from '../names.js';
 import { formatDuration } from '../util/duration.js';
 import { durationOption } from '../util/duration-option.js';
 import { timeZoneOption } from '../define/time-zone.js';
-import type { JobDefinition, JobHandler, JobLogger } from '../define/types.js';
+import type { JobDefinition, JobHandler } from '../define/types.js';
+import { LOGGER_STYLES, type HostLogger } from '../util/logger.js';
 import type { Queryable } from '../store/pg/db.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
 import type { WorkerQueue } from './handlers.js';
 
-/** Where the worker's log lines go besides `debug('warren:worker')`: any pino/winston-like object. */
-export type WorkerLogger = JobLogger;
+/** Where the worker's log lines go besides `debug('warren:worker')`: pino, winston, bunyan, console, ... (see `loggerStyle`). */
+export type WorkerLogger = HostLogger;
 
 /** One job this worker runs: its definition and the handler. */
 export interface WorkerJob {
@@ -45,6 +46,11 @@ export const workerOptionsSchema = z
     pool: z.custom<Queryable>((v) => hasFns(v, ['query']), { error: 'a pg.Pool (an object with query(text, values))' }).optional(),
     /** Postgres schema of warren's tables (with `pool`). @default 'scheduler' */
     schema: z.string({ error: 'a Postgres schema name (a-z, 0-9, _)' }).regex(SCHEMA, { error: 'a Postgres schema name (a-z, 0-9, _)' }).default(DEFAULT_SCHEMA),
+    /**
+     * The `pool` goes through PgBouncer in transaction mode: no named prepared statements, and
+     * no liveness lock unless `livenessClient` connects straight to PostgreSQL. @default false
+     */
+    pgbouncer: z.boolean({ error: 'true or false' }).default(false),
     /** A ready Store (PgStore, MemoryStore). Not closed by the worker. */
     store: z.custom<Store>((v) => hasFns(v, ['claimRuns', 'completeRuns', 'heartbeat', 'insertRuns']), { error: 'a Store (PgStore or MemoryStore)' }).optional(),
     /** RabbitMQ URL; the worker builds (and closes) its own AmqpTransport. Exactly one of `amqpUrl` / `transport`. */
@@ -111,22 +117,29 @@ export const workerOptionsSchema = z
     timezone: timeZoneOption,
     /** @default systemClock */
     clock: z.custom<Clock>((v) => hasFns(v, ['now', 'setTimer', 'sleep']), { error: 'a Clock (now, setTimer, sleep)' }).default(systemClock),
-    /** Optional structured logger; `debug('warren:worker')` is always written. */
+    /** Optional structured logger (pino, winston, ...); `debug('warren:worker')` is always written. */
     logger: z.custom<WorkerLogger>((v) => hasFns(v, ['debug', 'info', 'warn', 'error']), { error: 'a logger with debug/info/warn/error' }).optional(),
     /**
      * Prove this worker alive through PostgreSQL (docs/reliability.md): a session-level
      * advisory lock on one dedicated connection (outside the pool), released by the server
      * the moment the process dies, so the leader retries its runs within seconds instead of
      * at lease expiry. `false` (PgBouncer in transaction mode, where a session lock cannot be
-     * held): the lease alone, as before. @default true
+     * held): the lease alone, as before. @default true; with `pgbouncer`, only when a
+     * `livenessClient` connects around PgBouncer
      */
-    liveness: z.boolean({ error: 'a boolean' }).default(true),
+    liveness: z.boolean({ error: 'a boolean' }).optional(),
     /**
      * Opens the liveness connection: a function returning a new, unconnected `pg.Client`
      * (e.g. straight to PostgreSQL when `pool` goes through PgBouncer).
      * @default `new pool.Client(pool.options)` (the pool's own settings, outside the pool)
      */
     livenessClient: z.custom<() => LivenessClient>((v) => typeof v === 'function', { error: 'a function returning a new pg.Client' }).optional(),
+    /**
+     * How `logger` is called: `'pino'` → `logger.info(fields, message)` (pino, bunyan);
+     * `'winston'` → `logger.info(message, fields)`; `'auto'` recognises pino and bunyan
+     * instances and uses `'winston'` for anything else. @default 'auto'
+     */
+    loggerStyle: z.enum(LOGGER_STYLES, { error: 'one of "auto", "pino", "winston"' }).default('auto'),
     /** Claims and completions are batched into single statements. */
     batch: z
       .object(
@@ -159,7 +172,8 @@ export const workerOptionsSchema = z
 export type WorkerOptions = z.input<typeof workerOptionsSchema>;
 
 /** Options after validation: durations in ms, every default applied. */
-export type ResolvedWorkerOptions = Omit<z.output<typeof workerOptionsSchema>, 'heartbeatInterval' | 'workerId' | 'prefetch'> & {
+export type ResolvedWorkerOptions = Omit<z.output<typeof workerOptionsSchema>, 'heartbeatInterval' | 'workerId' | 'prefetch' | 'liveness'> & {
+  liveness: boolean;
   heartbeatInterval: number;
   prefetch: number;
   workerId: string;
@@ -202,5 +216,7 @@ export function resolveWorkerOptions(input: unknown): ResolvedWorkerOptions {
     heartbeatInterval: o.heartbeatInterval ?? Math.max(50, Math.floor(o.leaseTtl / 3)),
     prefetch: o.prefetch ?? Math.min(65_535, 2 * o.concurrency),
     workerId: o.workerId ?? defaultWorkerId(),
+    // A session lock cannot be held through PgBouncer (transaction mode); a direct client can.
+    liveness: o.liveness ?? (!o.pgbouncer || o.livenessClient !== undefined),
   };
 }

@@ -1,7 +1,7 @@
 import { AmqpTransport } from '../broker/amqp-transport.js';
 import type { Consumer, Transport } from '../broker/transport.js';
 import { settle, type Clock, type Timer } from '../clock.js';
-import type { z } from 'zod';
+import type { StandardSchemaV1 } from '../define/standard-schema.js';
 import type { JobDefinition, JobHandler, ParamsOf } from '../define/types.js';
 import { WarrenError, describeValue } from '../errors.js';
 import { workQueueName } from '../names.js';
@@ -10,6 +10,8 @@ import { PgStore } from '../store/pg/index.js';
 import type { ClaimRequest, ClaimResult, Completion, CompletionResult, JobRecord, LivenessHandle, RunRecord, Store } from '../store/port.js';
 import { syncDefinitions } from '../store/sync-definitions.js';
 import { SafeEmitter } from '../util/events.js';
+import { createLog, type Log } from '../util/logger.js';
+import { Readiness, type LifecycleState, type ReadyOptions } from '../util/readiness.js';
 import { Batcher } from './batcher.js';
 import { retryUntil, type RunningRun, type WorkerCore } from './core.js';
 import { errorText } from './dead-letter.js';
@@ -24,7 +26,7 @@ import { startupRun } from './startup-runs.js';
 /** After the grace (and the results' flush), the most close() waits for the transport to close and background tasks to end. */
 const CLOSE_TAIL_MS = 5_000;
 
-export type WorkerState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+export type WorkerState = LifecycleState;
 
 /** What `createWorker()` returns. */
 export interface Worker {
@@ -40,11 +42,16 @@ export interface Worker {
    * overlap, chain). A job this worker has a definition for keeps its own handler. Only
    * before start().
    */
-  handleQueue<S extends z.ZodType | undefined = undefined>(queue: string, handler: JobHandler<QueueParams<S>>, options?: QueueHandlerOptions<S>): Worker;
+  handleQueue<S extends StandardSchemaV1 | undefined = undefined>(queue: string, handler: JobHandler<QueueParams<S>>, options?: QueueHandlerOptions<S>): Worker;
   /** Starts in the background and resolves at once: an unreachable broker or database is retried, never thrown. */
   start(): Promise<void>;
-  /** Resolves once definitions are synced and the queues are consumed with the broker connected (the `started` event). */
-  ready(signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves once definitions are synced and the queues are consumed with the broker
+   * connected (the `started` event). With `timeout`, rejects with `ERR_NOT_READY` whose
+   * `cause` is the last connection error (wrong password, unresolvable host, refused
+   * port); with `signal`, when it aborts; with `ERR_CLOSED` once closed.
+   */
+  ready(options?: ReadyOptions): Promise<void>;
   /** Stops consuming, waits for running handlers up to shutdownGrace, then aborts them; idempotent. */
   close(): Promise<void>;
   stats(): WorkerStats;
@@ -63,6 +70,7 @@ class WorkerImpl implements Worker, WorkerCore {
   readonly opts: ResolvedWorkerOptions;
   readonly clock: Clock;
   readonly events = new SafeEmitter<WorkerEvents>();
+  readonly log: Log;
   readonly #stats = emptyStats();
   readonly handlers: Handlers;
   readonly running = new Map<string, RunningRun>();
@@ -85,12 +93,14 @@ class WorkerImpl implements Worker, WorkerCore {
   #state: WorkerState = 'idle';
   #booting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  #ready = false;
+  readonly #readiness: Readiness;
 
   constructor(opts: ResolvedWorkerOptions) {
     this.opts = opts;
     this.clock = opts.clock;
     this.handlers = new Handlers({ scope: opts.scope, concurrency: opts.concurrency, prefetch: opts.prefetch });
+    this.#readiness = new Readiness(`worker ${opts.workerId}`, opts.clock);
+    this.log = createLog({ debug: workerDebug, logger: opts.logger, style: opts.loggerStyle, fields: { worker_id: opts.workerId, scope: opts.scope } });
     for (const job of opts.jobs) this.handle(job.definition, job.handler);
     opts.queues.forEach(({ queue, handler, ...options }, i) => {
       try {
@@ -187,7 +197,7 @@ class WorkerImpl implements Worker, WorkerCore {
     return this;
   }
 
-  handleQueue<S extends z.ZodType | undefined = undefined>(queue: string, handler: JobHandler<QueueParams<S>>, options?: QueueHandlerOptions<S>): Worker {
+  handleQueue<S extends StandardSchemaV1 | undefined = undefined>(queue: string, handler: JobHandler<QueueParams<S>>, options?: QueueHandlerOptions<S>): Worker {
     this.#assertIdle(`worker.handleQueue(${describeValue(queue)})`, 'queue');
     this.handlers.addQueue(queue, handler, options);
     return this;
@@ -203,7 +213,7 @@ class WorkerImpl implements Worker, WorkerCore {
     this.#state = 'starting';
     if (this.opts.store) this.#store = this.opts.store;
     else {
-      this.#store = new PgStore({ pool: this.opts.pool!, schema: this.opts.schema, clock: this.clock, onError: (err) => this.events.emit('error', err) });
+      this.#store = new PgStore({ pool: this.opts.pool!, schema: this.opts.schema, clock: this.clock, preparedStatements: !this.opts.pgbouncer, onError: (err) => this.events.emit('error', err) });
       this.#ownsStore = true;
     }
     if (this.opts.transport) this.#transport = this.opts.transport;
@@ -211,14 +221,18 @@ class WorkerImpl implements Worker, WorkerCore {
       this.#transport = new AmqpTransport({ url: this.opts.amqpUrl!, scope: this.opts.scope });
       this.#ownsTransport = true;
       // An owned transport's errors are ours to log (a reconnecting broker is not fatal).
-      this.#transport.on('error', (err) => workerDebug('transport error: %s', err.message));
+      this.#transport.on('error', (err) => {
+        workerDebug('transport error: %s', err.message);
+        this.#readiness.noteError(err);
+      });
     }
-    this.#transport.on('return', this.#onReturn);
+    this.#transport.on('return', this.#onReturn).on('connectFailed', this.#onConnectFailed);
     // Taken in the background; once held it covers every run this worker holds, earlier claims too.
     if (this.opts.liveness) this.#liveness = this.#store.holdLiveness('worker', this.workerId, this.opts.livenessClient ? { createClient: this.opts.livenessClient } : {});
     this.#heartbeat.start();
     this.#booting = this.#boot().catch((err: unknown) => {
       workerDebug('boot failed: %O', err);
+      this.#readiness.fail(err);
       this.events.emit('error', err instanceof Error ? err : new Error(errorText(err)));
     });
     workerDebug('worker %s starting in scope %s with %d handler(s)', this.workerId, this.scope, this.handlers.size);
@@ -228,21 +242,12 @@ class WorkerImpl implements Worker, WorkerCore {
     workerDebug('broker returned %s for %s', messageId, queue);
   };
 
-  ready(signal?: AbortSignal): Promise<void> {
-    if (this.#ready) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        this.events.off('started', onStarted);
-        reject(signal?.reason);
-      };
-      const onStarted = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      if (signal?.aborted) return reject(signal.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.events.once('started', onStarted);
-    });
+  readonly #onConnectFailed = (err: Error): void => {
+    this.#readiness.noteError(err);
+  };
+
+  ready(options?: ReadyOptions): Promise<void> {
+    return this.#readiness.wait(options);
   }
 
   async #boot(): Promise<void> {
@@ -252,7 +257,7 @@ class WorkerImpl implements Worker, WorkerCore {
     await this.transport.waitForConnect(signal).catch(() => undefined);
     if (signal.aborted) return;
     this.#state = 'running';
-    this.#ready = true;
+    this.#readiness.markReady();
     workerDebug('worker %s started', this.workerId);
     this.events.emit('started');
   }
@@ -332,13 +337,10 @@ class WorkerImpl implements Worker, WorkerCore {
   }
 
   #warn(message: string, err: unknown, attempt: number): void {
+    this.#readiness.noteError(err);
     // The first failure and then every tenth, so a long outage does not flood the host's log.
     if (attempt !== 1 && attempt % 10 !== 0) return;
-    try {
-      this.opts.logger?.warn(message, { worker_id: this.workerId, scope: this.scope, attempt, error: errorText(err) });
-    } catch {
-      // a throwing host logger must not break the boot loop
-    }
+    this.log.warn(message, { attempt, error: errorText(err) });
   }
 
   track(task: Promise<unknown>): void {
@@ -358,6 +360,7 @@ class WorkerImpl implements Worker, WorkerCore {
   async #close(): Promise<void> {
     const wasStarted = this.#state !== 'idle';
     this.#state = 'closing';
+    this.#readiness.fail(new WarrenError('ERR_CLOSED', `worker ${this.workerId} is closed`));
     this.#bootController.abort(new WarrenError('ERR_CLOSED', 'worker closing'));
     if (!wasStarted) {
       this.#closeController.abort(new WarrenError('ERR_CLOSED', 'worker closed'));
@@ -405,7 +408,7 @@ class WorkerImpl implements Worker, WorkerCore {
       );
     }
     await this.#heartbeat.stop();
-    this.#transport?.off('return', this.#onReturn);
+    this.#transport?.off('return', this.#onReturn).off('connectFailed', this.#onConnectFailed);
     // Close an owned transport before the last wait: that rejects publishes buffered for an
     // unreachable broker, which would otherwise hold close() (their runs are safe in
     // Postgres, pending and unpublished: the leader's outbox publishes them). A given

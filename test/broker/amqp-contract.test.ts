@@ -18,7 +18,7 @@ transportContract('AmqpTransport', async () => {
     offline: async (publishTimeoutSec) => {
       // A paused TCP proxy: the broker is unreachable for this transport only.
       const proxy = await startTcpProxy({}, { paused: true });
-      const off = new AmqpTransport({ url: proxy.url(AMQP_URL), publishTimeout: publishTimeoutSec, reconnect: { minMs: 50, maxMs: 200 } });
+      const off = new AmqpTransport({ url: proxy.url(AMQP_URL), publishTimeout: publishTimeoutSec, reconnect: { min: '50ms', max: '200ms' } });
       off.on('error', () => {});
       return {
         transport: off,

@@ -17,7 +17,7 @@ const scope = uniqueToken('amqp_faults');
 const open: Array<{ close(): Promise<void> }> = [];
 
 function transportVia(proxy: TcpProxy, extra: Partial<AmqpTransportOptions> = {}): AmqpTransport {
-  const transport = new AmqpTransport({ url: proxy.url(AMQP_URL), reconnect: { minMs: 50, maxMs: 500 }, ...extra });
+  const transport = new AmqpTransport({ url: proxy.url(AMQP_URL), reconnect: { min: '50ms', max: '500ms' }, ...extra });
   transport.on('error', () => {}); // asserted where it matters; never crash the runner
   open.push(transport);
   return transport;

@@ -16,7 +16,7 @@ describe('AmqpTransport across a broker restart', () => {
 
   beforeAll(async () => {
     node = await startRabbitNode(scope.replace(/_/g, '-'));
-    transport = new AmqpTransport({ url: node.url, reconnect: { minMs: 100, maxMs: 1000 } });
+    transport = new AmqpTransport({ url: node.url, reconnect: { min: '100ms', max: '1s' } });
     transport.on('error', () => {});
     await transport.waitForConnect();
   }, 120_000);

@@ -31,7 +31,7 @@ const INVALID: { name: string; spec: Record<string, unknown>; field: string; rul
   { name: 'neither cron nor every', spec: { id: 'scan', schedule: {} }, field: 'schedule', rule: 'exactly one of' },
   { name: 'typo in a key', spec: { id: 'scan', shedule: { every: '1m' } }, field: 'shedule', rule: 'did you mean `schedule`' },
   { name: 'typo in a nested key', spec: { id: 'scan', retry: { maxAttempt: 2 } }, field: 'retry.maxAttempt', rule: 'did you mean `maxAttempts`' },
-  { name: 'params not a zod schema', spec: { id: 'scan', params: { symbol: 'string' } }, field: 'params', rule: 'a zod schema' },
+  { name: 'params not a schema', spec: { id: 'scan', params: { symbol: 'string' } }, field: 'params', rule: 'a Standard Schema' },
   {
     name: 'default params failing their own schema',
     spec: { id: 'scan', params: z.object({ limit: z.number().int() }), defaultParams: { limit: 'ten' } },

@@ -8,7 +8,7 @@ const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
 const cron = (expr: string, tz = 'UTC') => validateSchedule({ cron: expr, tz });
 
 /**
- * DST rules (DESIGN.md): a fixed-time cron runs once in a repeated hour and at the first
+ * DST rules (docs/defining-jobs.md): a fixed-time cron runs once in a repeated hour and at the first
  * valid instant after a spring-forward gap; wildcard crons and `every` follow absolute time.
  * Each row was checked against the tz database offsets by hand.
  */

@@ -64,7 +64,7 @@ describe('leader election: three schedulers on separate pools, one scope', () =>
     expect((await fx.store.getLeadership(fx.scope, new Date())).holder).toBe(next.name);
     // The old leader comes back as a follower.
     old.proxy.resume();
-    await waitFor(() => old.scheduler.isReady() && !old.scheduler.isLeader() && oneLeader() === next, 'the old leader back as a follower', { timeoutMs: 3 * TTL_MS });
+    await waitFor(() => old.scheduler.state === 'running' && !old.scheduler.isLeader() && oneLeader() === next, 'the old leader back as a follower', { timeoutMs: 3 * TTL_MS });
   });
 
   it('hands over at once on a graceful stop', async () => {

@@ -72,11 +72,12 @@ describe('scheduler lifecycle on the real services', () => {
     const errors: Error[] = [];
     scheduler.on('error', (e) => errors.push(e));
     await scheduler.start(); // does not throw
-    expect(scheduler.isReady()).toBe(false);
+    expect(scheduler.state).toBe('starting');
     expect(errors.length).toBeGreaterThan(0);
     proxy!.resume();
+    await scheduler.ready();
+    expect(scheduler.state).toBe('running');
     await waitFor(() => scheduler.isLeader(), 'the late scheduler to lead', { timeoutMs: 20_000 });
-    expect(scheduler.isReady()).toBe(true);
     expect((await fx.store.getJob(fx.scope, 'reaped'))?.nextDueAt).not.toBeNull();
   });
 
@@ -134,7 +135,8 @@ describe('scheduler lifecycle on the real services', () => {
     {
       await using scheduler = createScheduler({ pool, schema: fx.schema, scope: fx.scope, amqpUrl: AMQP_URL, leaseTtl: '3s' });
       await scheduler.start();
-      expect(scheduler.isReady()).toBe(true);
+      await scheduler.ready({ timeout: '30s' });
+      expect(scheduler.state).toBe('running');
     }
     const other = started[0]!;
     await other.close();

@@ -73,7 +73,7 @@ describe('harness queue handlers', () => {
     expect(thrownBy(() => createTestHarness({ queues: { 'price-monitor': { handler: () => {}, params: 'zod' as never } } }))).toEqual({
       code: 'ERR_INVALID_OPTION',
       field: 'queues.price-monitor.params',
-      message: 'Invalid harness option `queues.price-monitor.params`: expected a zod schema, got "zod"',
+      message: 'Invalid harness option `queues.price-monitor.params`: expected a Standard Schema (zod, valibot, ArkType, ...), got "zod"',
     });
   });
 });

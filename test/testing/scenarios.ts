@@ -26,7 +26,7 @@ export interface Scenario {
   options(h: () => TestHarness): Omit<TestHarnessOptions, 'scope' | 'store' | 'transport' | 'clock'>;
   /** Drives the scenario and reduces what happened to a comparable outcome. */
   drive(h: TestHarness): Promise<unknown>;
-  /** The outcome DESIGN.md calls for: both backends must produce it. */
+  /** The outcome the documented guarantees call for: both backends must produce it. */
   expected: unknown;
 }
 

@@ -204,7 +204,7 @@ describe('handleQueue arguments', () => {
   it.each([
     ['a bad queue name', () => createWorker(base).handleQueue('Bad Queue', () => {}), 'queue', /expected 1-100 characters/],
     ['a handler that is not a function', () => createWorker(base).handleQueue('q', 'nope' as never), 'handler', /expected a handler function/],
-    ['a params option that is not a schema', () => createWorker(base).handleQueue('q', () => {}, { params: { action: 'string' } as never }), 'options.params', /expected a zod schema/],
+    ['a params option that is not a schema', () => createWorker(base).handleQueue('q', () => {}, { params: { action: 'string' } as never }), 'options.params', /expected a Standard Schema/],
     ['a bad scope', () => createWorker(base).handleQueue('q', () => {}, { scope: 'Nope!' }), 'options.scope', /expected 1-40 characters/],
     ['an unknown option', () => createWorker(base).handleQueue('q', () => {}, { concurency: 2 } as never), 'options.concurency', /unknown option/],
     ['the same queue twice', () => createWorker(base).handleQueue('q', () => {}).handleQueue('q', () => {}), 'queue', /already has a handler/],
@@ -218,7 +218,7 @@ describe('handleQueue arguments', () => {
     expect(thrownBy(() => createWorker({ ...base, queues: [{ queue: 'q' } as never] }))).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'queues.0.handler' });
     const err = thrownBy(() => createWorker({ ...base, queues: [{ queue: 'q', handler: () => {} }, { queue: 'r', handler: () => {}, params: 'zod' as never }] }));
     expect(err).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'queues.1.params' });
-    expect(err.message).toBe('Invalid worker option `queues.1.params`: expected a zod schema, got "zod"');
+    expect(err.message).toBe('Invalid worker option `queues.1.params`: expected a Standard Schema (zod, valibot, ArkType, ...), got "zod"');
   });
 
   it('refuses a registration after start', async () => {

@@ -125,7 +125,7 @@ describe('createWorker against PostgreSQL and RabbitMQ', () => {
         handler: async (ctx: any) => {
           laterCalls.push(Date.now());
           // The policy says 1 h; the handler asks for 1 s.
-          if (ctx.attempt === 1) throw new RetryAfterError(1000, 'rate limited');
+          if (ctx.attempt === 1) throw new RetryAfterError('1s', 'rate limited');
         },
       },
     ]);

@@ -3,7 +3,17 @@ import { WarrenError, describeValue } from '../../errors.js';
 import { assertScope } from '../../names.js';
 import { parseDuration, type Duration } from '../../util/duration.js';
 
-/** Options of {@link AmqpTransport}, validated in one place; every default is here. */
+/** A Duration option (`'30s'`, or a number of seconds) at least `minMs`. */
+const durationAtLeast = (minMs: number) =>
+  z.custom<Duration>((value) => {
+    try {
+      return parseDuration(value, 'option', 'ERR_INVALID_OPTION') >= minMs;
+    } catch {
+      return false;
+    }
+  });
+
+/** Options of {@link AmqpTransport}, validated in one place; every default is here. Durations are `'30s'` or a number of seconds. */
 export const amqpTransportOptionsSchema = z
   .object({
     /** `amqp://user:pass@host:port/vhost` (or `amqps://`). */
@@ -15,10 +25,19 @@ export const amqpTransportOptionsSchema = z
     scope: z.string().optional(),
     /**
      * AMQP heartbeat. Below 30 s a busy event loop (GC, a CPU-bound handler) misses beats
-     * and the broker drops a healthy connection.
-     * @default 30
+     * and the broker drops a healthy connection. Whole seconds, 30 s to 1 h.
+     * @default '30s'
      */
-    heartbeatSec: z.number().int().min(30).max(3600).default(30),
+    heartbeat: z
+      .custom<Duration>((value) => {
+        try {
+          const ms = parseDuration(value, 'heartbeat', 'ERR_INVALID_OPTION');
+          return ms % 1000 === 0 && ms >= 30_000 && ms <= 3_600_000;
+        } catch {
+          return false;
+        }
+      })
+      .default('30s'),
     /**
      * Publishes held (buffered or awaiting confirm) while disconnected before new ones are
      * rejected at once with ERR_BUFFER_FULL.
@@ -33,15 +52,7 @@ export const amqpTransportOptionsSchema = z
      * (`'30s'`, or a number of seconds), at least 100 ms.
      * @default '30s'
      */
-    publishTimeout: z
-      .custom<Duration>((value) => {
-        try {
-          return parseDuration(value, 'publishTimeout', 'ERR_INVALID_OPTION') >= 100;
-        } catch {
-          return false;
-        }
-      })
-      .default('30s'),
+    publishTimeout: durationAtLeast(100).default('30s'),
     /**
      * Type of the work, dead-letter and delay queues. Fixed once declared: RabbitMQ refuses a
      * redeclaration with other arguments (406 PRECONDITION_FAILED).
@@ -50,41 +61,53 @@ export const amqpTransportOptionsSchema = z
     queueType: z.enum(['quorum', 'classic']).default('quorum'),
     /**
      * TCP + AMQP handshake timeout of one connection attempt.
-     * @default 10000
+     * @default '10s'
      */
-    connectTimeoutMs: z.number().int().min(100).default(10_000),
+    connectTimeout: durationAtLeast(100).default('10s'),
     /**
-     * Reconnect backoff: full jitter between `minMs` and an exponentially growing cap
-     * bounded by `maxMs` (re-opening a channel the server closed backs off up to 30 s
+     * Reconnect backoff: full jitter between `min` and an exponentially growing cap
+     * bounded by `max` (re-opening a channel the server closed backs off up to 30 s
      * instead). A low cap
      * means a returning broker is used within about a second; a refused connection attempt
      * per second and process is nothing to a broker that is starting.
-     * @default { minMs: 250, maxMs: 1000 }
+     * @default { min: '250ms', max: '1s' }
      */
     reconnect: z
       .object({
-        minMs: z.number().int().min(0).default(250),
-        maxMs: z.number().int().min(1).default(1_000),
+        min: durationAtLeast(0).default('250ms'),
+        max: durationAtLeast(1).default('1s'),
       })
-      .default({ minMs: 250, maxMs: 1_000 })
-      .refine((r) => r.minMs <= r.maxMs, { message: 'minMs <= maxMs', path: ['minMs'] }),
+      .strict()
+      .default({ min: '250ms', max: '1s' })
+      .refine((r) => parseDuration(r.min, 'reconnect.min', 'ERR_INVALID_OPTION') <= parseDuration(r.max, 'reconnect.max', 'ERR_INVALID_OPTION'), { message: 'min <= max', path: ['min'] }),
   })
   .strict();
 
 export type AmqpTransportOptions = z.input<typeof amqpTransportOptionsSchema>;
-export type ResolvedAmqpTransportOptions = z.output<typeof amqpTransportOptionsSchema>;
+
+/** Options after validation, durations in ms (the heartbeat in whole seconds, as AMQP takes it). */
+export interface ResolvedAmqpTransportOptions {
+  url: string;
+  scope: string | undefined;
+  heartbeatSec: number;
+  maxBufferedPublishes: number;
+  publishTimeoutMs: number;
+  queueType: 'quorum' | 'classic';
+  connectTimeoutMs: number;
+  reconnect: { minMs: number; maxMs: number };
+}
 
 const EXPECTED: Record<string, string> = {
   url: 'an amqp:// or amqps:// URL',
   scope: 'a scope (1-40 characters of a-z, 0-9, "_" or "-")',
-  heartbeatSec: 'an integer number of seconds from 30 to 3600',
+  heartbeat: 'a duration in whole seconds from 30s to 1h (such as "30s", or a number of seconds)',
   maxBufferedPublishes: 'an integer >= 1',
   publishTimeout: 'a duration >= 100ms (such as "30s", or a number of seconds)',
   queueType: '"quorum" or "classic"',
-  connectTimeoutMs: 'an integer number of milliseconds >= 100',
-  'reconnect.minMs': 'an integer number of milliseconds >= 0 and <= reconnect.maxMs',
-  'reconnect.maxMs': 'an integer number of milliseconds >= 1',
-  reconnect: 'an object { minMs, maxMs }',
+  connectTimeout: 'a duration >= 100ms (such as "10s", or a number of seconds)',
+  'reconnect.min': 'a duration >= 0 and <= reconnect.max (such as "500ms", or a number of seconds)',
+  'reconnect.max': 'a duration >= 1ms (such as "30s", or a number of seconds)',
+  reconnect: 'an object { min, max }',
 };
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
@@ -103,8 +126,19 @@ export function parseAmqpTransportOptions(input: AmqpTransportOptions): Resolved
     const received = field === 'url' ? redactUrl(valueAt(input, path)) : valueAt(input, path);
     throw new WarrenError('ERR_INVALID_OPTION', `Invalid transport option \`${field}\`: expected ${expected}, got ${describeValue(received)}`, { field });
   }
-  if (parsed.data.scope !== undefined) assertScope(parsed.data.scope, 'scope', 'ERR_INVALID_OPTION');
-  return parsed.data;
+  const o = parsed.data;
+  if (o.scope !== undefined) assertScope(o.scope, 'scope', 'ERR_INVALID_OPTION');
+  const ms = (value: Duration, field: string) => parseDuration(value, field, 'ERR_INVALID_OPTION');
+  return {
+    url: o.url,
+    scope: o.scope,
+    heartbeatSec: ms(o.heartbeat, 'heartbeat') / 1000,
+    maxBufferedPublishes: o.maxBufferedPublishes,
+    publishTimeoutMs: ms(o.publishTimeout, 'publishTimeout'),
+    queueType: o.queueType,
+    connectTimeoutMs: ms(o.connectTimeout, 'connectTimeout'),
+    reconnect: { minMs: ms(o.reconnect.min, 'reconnect.min'), maxMs: ms(o.reconnect.max, 'reconnect.max') },
+  };
 }
 
 /** Never print a password in an error or a log line. */

@@ -1,5 +1,5 @@
 /**
- * The one database port (STYLE.md §4): anything with `query(text, values)`. A `pg.Pool`
+ * The one database port (pg-boss's `executeSql` idea): anything with `query(text, values)`. A `pg.Pool`
  * (or any pool with `connect()` handing out clients with `release()`) gives real
  * transactions on a checked-out client; a bare client runs its transactions one at a
  * time, since statements of two interleaved transactions on one connection would mix.
