@@ -1,0 +1,54 @@
+/**
+ * The seed's §10 job-registration cheat sheet as one command: the §10 bodies of a scope
+ * (jobs/real.json, jobs/mock.json, verbatim) sent to that scope's scheduler API. Run it
+ * again at any time: an upsert replaces the job as written.
+ *
+ *   WARREN_ADMIN_TOKEN=… npm run fleet:register -- --scope mock
+ *   WARREN_ADMIN_TOKEN=… npm run fleet:register -- --scope mock --every 20s   # demo periods
+ *
+ * Each body is the seed's `POST /jobs` body, so curl or the `warren` CLI do the same.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createAdminClient } from 'warren/http';
+import { ConfigError, adminToken, basePort, parseProfile, scopeName } from './lib/config.js';
+import { exitOnConfigError } from './lib/service.js';
+
+interface SeedBody {
+  job_id: string;
+  queue: string;
+  [key: string]: unknown;
+}
+
+/** The files name their scope in `queue` (`mock.jobs.scout`); a prefixed scope (FLEET_SCOPE_PREFIX) gets its own queues. */
+export function inScope(body: SeedBody, profile: string, scope: string): SeedBody {
+  const prefix = `${profile}.jobs.`;
+  if (!body.queue.startsWith(prefix)) throw new ConfigError(`${body.job_id}: expected queue "${prefix}…" in jobs/${profile}.json, got ${JSON.stringify(body.queue)}.`);
+  return { ...body, queue: `${scope}.jobs.${body.queue.slice(prefix.length)}` };
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const { values } = parseArgs({ options: { scope: { type: 'string' }, every: { type: 'string' }, file: { type: 'string' } }, strict: true });
+  const profile = parseProfile(values.scope ?? env.FLEET_SCOPE);
+  const scope = scopeName(profile, env);
+  const url = env.SCHEDULER_URL ?? `http://127.0.0.1:${basePort(profile, env)}`;
+  const file = values.file ?? new URL(`jobs/${profile}.json`, import.meta.url);
+  const bodies = JSON.parse(readFileSync(file, 'utf8')) as SeedBody[];
+  const control = createAdminClient({ url, token: adminToken(env) });
+
+  for (const body of bodies.map((b) => inScope(b, profile, scope))) {
+    let job = await control.upsert(body, { actor: 'register-jobs' });
+    // Demo periods: the same jobs, each run `every` apart instead of on the seed's crons.
+    if (values.every !== undefined) job = await control.update(job.id, { every: values.every }, { actor: 'register-jobs' });
+    const schedule = job.schedule === null ? 'no schedule' : job.schedule.kind === 'cron' ? `cron ${job.schedule.cron} (${job.schedule.tz})` : `every ${job.schedule.everyMs / 1000}s`;
+    process.stdout.write(`registered ${job.id} on ${scope}.jobs.${job.queue}: ${schedule}, ${job.reschedule} mode, next ${job.nextDueAt?.toISOString() ?? '-'}\n`);
+  }
+  process.stdout.write(`${bodies.length} jobs registered in scope ${scope} at ${url}\n`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) exitOnConfigError(error);
+  process.stderr.write(`register-jobs failed: ${(error as Error)?.message ?? String(error)}\n`);
+  process.exit(1);
+});
