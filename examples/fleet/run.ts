@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BACKEND_HELP, ConfigError, TOKEN_HELP, adminToken, basePort, parseProfile, scopeName, type Profile } from './lib/config.js';
-import { prettyLine, startChild, type Child } from './lib/children.js';
+import { jsonLine, prettyLine, startChild, type Child } from './lib/children.js';
 import { exitOnConfigError } from './lib/service.js';
 
 /** Each worker's /metrics port is its profile's base port plus its offset (the scheduler's is the base). */
@@ -76,9 +76,9 @@ async function main(): Promise<void> {
     exitOnConfigError(error);
   }
   const say = (line: string) => process.stdout.write(`${p.json ? JSON.stringify({ time: new Date().toISOString(), level: 'info', service: 'fleet', msg: line }) : `fleet: ${line}`}\n`);
+  // One stream of JSON lines for a log shipper (or a test); aligned text on a terminal.
   const onLine = (label: string, line: string, stream: 'stdout' | 'stderr') => {
-    const out = stream === 'stdout' ? process.stdout : process.stderr;
-    out.write(`${p.json ? (stream === 'stdout' ? line : `[${label}] ${line}`) : prettyLine(label, line)}\n`);
+    process.stdout.write(`${p.json ? jsonLine(label, line, stream) : prettyLine(label, line)}\n`);
   };
 
   const children: Child[] = [];

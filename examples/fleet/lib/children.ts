@@ -24,9 +24,17 @@ export function startChild(label: string, script: string, args: string[], env: N
   createInterface({ input: child.stderr! }).on('line', (line) => onLine(label, line, 'stderr'));
   const exited = new Promise<number>((resolve) => {
     child.once('error', () => resolve(127));
-    child.once('exit', (code, signal) => resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0)));
+    // 'close', not 'exit': its last lines are read by then.
+    child.once('close', (code, signal) => resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0)));
   });
   return { label, process: child, exited };
+}
+
+/** A line that is not JSON (a stack trace, register-jobs' report) as a JSON log line of its service. */
+export function jsonLine(label: string, line: string, stream: 'stdout' | 'stderr'): string {
+  if (line.startsWith('{')) return line;
+  const [scope, service] = label.split('/');
+  return JSON.stringify({ time: new Date().toISOString(), level: stream === 'stderr' ? 'error' : 'info', service, scope, msg: line });
 }
 
 /** A JSON log line as `12:00:01.234 mock/buy-scanner info  run succeeded  job_id=…`; anything else as it came. */

@@ -63,7 +63,7 @@ export function runWorkerService<S extends z.ZodType>(spec: WorkerServiceSpec<S>
         .handleQueue(spec.name, handler, { params: spec.params })
         .handle(startup, handler);
       logRuns(worker, log);
-      worker.once('started', () => log.info('consuming', { queue: `${scope}.jobs.${spec.name}` }));
+      worker.once('started', () => log.info('consuming', { queue: `${scope}.jobs.${spec.name}`, worker_id: worker.workerId }));
 
       const metrics = createMetrics();
       metrics.observeWorker(worker);
