@@ -32,7 +32,7 @@ await runService({
       ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}),
       control: createAdminClient({ url, token: adminToken(env) }),
       allowedChatIds: chatIds(env),
-      timeZone: 'Asia/Seoul',
+      timezone: 'Asia/Seoul',
       logger: log,
     });
     let closing = false;

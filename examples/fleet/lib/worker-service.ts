@@ -4,7 +4,7 @@
  * one-shot, JSON logs per run, and /metrics on the service's own port.
  */
 import pg from 'pg';
-import { createWorker, defineJob, type JobContext, type RunInfo } from 'warren';
+import { createWorker, defineJob, type JobContext, type JobHandler, type RunInfo } from 'warren';
 import type { z } from 'zod';
 import { backends } from './config.js';
 import { createMetrics, listen, metricsOnly } from './http.js';
@@ -49,7 +49,11 @@ export function runWorkerService<S extends z.ZodType>(spec: WorkerServiceSpec<S>
       const { databaseUrl, amqpUrl, schema } = backends(env);
       const pool = new pg.Pool({ connectionString: databaseUrl, max: 5 });
       pool.on('error', (error) => log.warn('database pool error', { error }));
-      const { handler, close } = spec.create(service);
+      const { handler: typed, close } = spec.create(service);
+      // Each service's handler is type-checked against its own schema where it is written;
+      // here the schema type is still generic, which TypeScript cannot map to params.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const handler = typed as JobHandler<any>;
       // A typed definition only for the startup one-shot: no schedule, one run per boot.
       const startup = defineJob({
         id: `${spec.name}-startup`,
