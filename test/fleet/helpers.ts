@@ -3,21 +3,17 @@
  * on the built package (they import `warren` by name), each test file in its own schema,
  * scope prefix and ports. Their JSON log lines are collected for the assertions.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { AMQP_URL, DATABASE_URL } from '../helpers/env.js';
+
+export { assertBuilt } from '../helpers/built.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const ADMIN_TOKEN = 'fleet-test-token-0123456789';
-
-/** Fails with what to do when dist/ is older than src/ (CI builds before testing). */
-export async function assertBuilt(): Promise<void> {
-  await promisify(execFile)(process.execPath, ['scripts/ensure-build.mjs', '--check'], { cwd: ROOT });
-}
 
 export interface LogEntry {
   time: string;
