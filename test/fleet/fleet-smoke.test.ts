@@ -7,7 +7,7 @@
  * job while its real twin runs on. SIGTERM stops every process with exit code 0.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFailed, test } from 'vitest';
 import { cleanupScope } from '../helpers/amqp.js';
 import { uniqueToken } from '../helpers/env.js';
 import { startFakeBotApi, type FakeBotApi, type FakeChat } from '../helpers/fake-bot-api.js';
@@ -69,6 +69,7 @@ describe('npm run fleet', () => {
       extra: { TELEGRAM_BOT_TOKEN_MOCK: api.token, TELEGRAM_API_ROOT: api.apiRoot, TELEGRAM_CHAT_IDS: String(OPS.id), PRICE_TICK_MS: '500' },
     });
     fleet = startProcess('run.ts', ['--scope', 'real', '--scope', 'mock', '--register', '--every', '2s'], env, { detached: true });
+    onTestFailed(() => console.log(`--- fleet output (last 120 lines) ---\n${fleet?.lines.slice(-120).join('\n')}`));
 
     // Each worker service names its worker id: every run row must come from a worker of its own scope and queue.
     const workerOf = new Map<string, { scope: string; service: string }>();
@@ -123,5 +124,5 @@ describe('npm run fleet', () => {
     }
     expect(fleet.entries.some((e) => e.msg === 'stopped' && e.service === 'telegram-bot')).toBe(true);
     expect(fleet.entries.at(-1)).toMatchObject({ service: 'fleet', msg: 'all 11 services exited 0' });
-  });
+  }, 240_000);
 });
