@@ -27,6 +27,15 @@ export function inScope(body: SeedBody, profile: string, scope: string): SeedBod
   return { ...body, queue: `${scope}.jobs.${body.queue.slice(prefix.length)}` };
 }
 
+/** `--every 20s`, `2m` or `30` (seconds). */
+function demoSeconds(text: string): number {
+  const match = /^(\d+)(s|m)?$/.exec(text);
+  if (match === null || Number(match[1]) === 0) throw new ConfigError(`--every: expected a period such as 20s, 2m or 30 (seconds), got ${JSON.stringify(text)}.`);
+  return Number(match[1]) * (match[2] === 'm' ? 60 : 1);
+}
+
+const isStop = (body: SeedBody) => (body.default_params as { action?: unknown } | undefined)?.action === 'stop';
+
 async function main(): Promise<void> {
   const env = process.env;
   const { values } = parseArgs({ options: { scope: { type: 'string' }, every: { type: 'string' }, file: { type: 'string' } }, strict: true });
@@ -37,10 +46,12 @@ async function main(): Promise<void> {
   const bodies = JSON.parse(readFileSync(file, 'utf8')) as SeedBody[];
   const control = createAdminClient({ url, token: adminToken(env) });
 
+  const every = values.every === undefined ? undefined : demoSeconds(values.every);
   for (const body of bodies.map((b) => inScope(b, profile, scope))) {
     let job = await control.upsert(body, { actor: 'register-jobs' });
-    // Demo periods: the same jobs, each run `every` apart instead of on the seed's crons.
-    if (values.every !== undefined) job = await control.update(job.id, { every: values.every }, { actor: 'register-jobs' });
+    // Demo periods: the same jobs, each run `every` apart instead of on the seed's crons;
+    // a stop job twice as far apart, so the price monitor is seen running between them.
+    if (every !== undefined) job = await control.update(job.id, { every: isStop(body) ? 2 * every : every }, { actor: 'register-jobs' });
     const schedule = job.schedule === null ? 'no schedule' : job.schedule.kind === 'cron' ? `cron ${job.schedule.cron} (${job.schedule.tz})` : `every ${job.schedule.everyMs / 1000}s`;
     process.stdout.write(`registered ${job.id} on ${scope}.jobs.${job.queue}: ${schedule}, ${job.reschedule} mode, next ${job.nextDueAt?.toISOString() ?? '-'}\n`);
   }
