@@ -1,12 +1,13 @@
 /**
  * The seed's §10 job-registration cheat sheet as one command: the §10 bodies of a scope
- * (jobs/real.json, jobs/mock.json, verbatim) sent to that scope's scheduler API. Run it
- * again at any time: an upsert replaces the job as written.
+ * (examples/jobs/seed-real.json, seed-mock.json, verbatim) sent to that scope's scheduler
+ * API. Run it again at any time: an upsert replaces the job as written.
  *
  *   WARREN_ADMIN_TOKEN=… npm run fleet:register -- --scope mock
  *   WARREN_ADMIN_TOKEN=… npm run fleet:register -- --scope mock --every 20s   # demo periods
  *
- * Each body is the seed's `POST /jobs` body, so curl or the `warren` CLI do the same.
+ * Each body is the seed's `POST /jobs` body, so curl does the same, and so does the CLI
+ * through the database: `warren upsert --scope mock --file examples/jobs/seed-mock.json`.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -23,7 +24,7 @@ interface SeedBody {
 /** The files name their scope in `queue` (`mock.jobs.scout`); a prefixed scope (FLEET_SCOPE_PREFIX) gets its own queues. */
 export function inScope(body: SeedBody, profile: string, scope: string): SeedBody {
   const prefix = `${profile}.jobs.`;
-  if (!body.queue.startsWith(prefix)) throw new ConfigError(`${body.job_id}: expected queue "${prefix}…" in jobs/${profile}.json, got ${JSON.stringify(body.queue)}.`);
+  if (!body.queue.startsWith(prefix)) throw new ConfigError(`${body.job_id}: expected queue "${prefix}…" in the ${profile} file, got ${JSON.stringify(body.queue)}.`);
   return { ...body, queue: `${scope}.jobs.${body.queue.slice(prefix.length)}` };
 }
 
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   const profile = parseProfile(values.scope ?? env.FLEET_SCOPE);
   const scope = scopeName(profile, env);
   const url = env.SCHEDULER_URL ?? `http://127.0.0.1:${basePort(profile, env)}`;
-  const file = values.file ?? new URL(`jobs/${profile}.json`, import.meta.url);
+  const file = values.file ?? new URL(`../jobs/seed-${profile}.json`, import.meta.url);
   const bodies = JSON.parse(readFileSync(file, 'utf8')) as SeedBody[];
   const control = createAdminClient({ url, token: adminToken(env) });
 

@@ -5,7 +5,7 @@
  * database and broker; they never see each other's jobs or queues.
  *
  *   --scope real|mock   (repeatable) which scope(s) to run
- *   --register          register the seed's jobs (jobs/<scope>.json) once the API answers
+ *   --register          register the seed's jobs (examples/jobs/seed-<scope>.json) once the API answers
  *   --every 20s         with --register: every job runs on this period instead (demos)
  *   --json              raw JSON log lines (the default when the output is not a terminal)
  *

@@ -117,8 +117,8 @@ export function fleetEnv(options: { schema: string; prefix: string; ports: { rea
   return env;
 }
 
-/** A scope's seed bodies (examples/fleet/jobs/<profile>.json) with their queues moved to a prefixed scope. */
+/** A scope's seed bodies (examples/jobs/seed-<profile>.json) with their queues moved to a prefixed scope. */
 export function seedBodies(profile: 'real' | 'mock', scope: string): Array<Record<string, unknown> & { job_id: string; queue: string }> {
-  const bodies = JSON.parse(readFileSync(new URL(`../../examples/fleet/jobs/${profile}.json`, import.meta.url), 'utf8')) as Array<{ job_id: string; queue: string }>;
+  const bodies = JSON.parse(readFileSync(new URL(`../../examples/jobs/seed-${profile}.json`, import.meta.url), 'utf8')) as Array<{ job_id: string; queue: string }>;
   return bodies.map((body) => ({ ...body, queue: body.queue.replace(`${profile}.jobs.`, `${scope}.jobs.`) }));
 }
