@@ -40,13 +40,15 @@ export async function runService(spec: ServiceSpec, argv = process.argv.slice(2)
     exitOnConfigError(error);
   }
   const log = createLogger({ service: spec.name, scope: config.scope }, { level: env.LOG_LEVEL });
-  let service: RunningService | undefined;
+  let starting: Promise<RunningService> | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
     try {
+      // A signal during a slow start waits for it, then closes what it opened.
+      const service = await starting;
       await service?.close();
       log.info('stopped');
       process.exit(0);
@@ -55,15 +57,14 @@ export async function runService(spec: ServiceSpec, argv = process.argv.slice(2)
       process.exit(1);
     }
   };
-  // Registered before start: a signal during a slow boot still stops cleanly.
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  starting = spec.start({ ...config, name: spec.name, log, env });
   try {
-    service = await spec.start({ ...config, name: spec.name, log, env });
+    await starting;
   } catch (error) {
     if (error instanceof ConfigError) exitOnConfigError(error);
     log.error('start failed', { error });
     process.exit(1);
   }
-  if (stopping) await service.close();
 }
