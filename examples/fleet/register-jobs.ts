@@ -6,8 +6,9 @@
  *   WARREN_ADMIN_TOKEN=… npm run fleet:register -- --scope mock
  *   WARREN_ADMIN_TOKEN=… npm run fleet:register -- --scope mock --every 20s   # demo periods
  *
- * Each body is the seed's `POST /jobs` body, so curl does the same, and so does the CLI
- * through the database: `warren upsert --scope mock --file examples/jobs/seed-mock.json`.
+ * Each body is the seed's `POST /jobs` body, so curl does the same, and so does the CLI:
+ * `WARREN_ADMIN_URL=http://127.0.0.1:9095 warren upsert --file examples/jobs/seed-mock.json`
+ * (this script also moves the queues to a prefixed scope, and shortens periods).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
