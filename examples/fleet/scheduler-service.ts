@@ -22,8 +22,9 @@ await runService({
     // An idle client's socket error (the database restarting) must not crash the service.
     pool.on('error', (error) => log.warn('database pool error', { error }));
 
-    // Its own log lines (leading, lost the lead, recovering from an outage) go to the logger.
-    const scheduler = createScheduler({ pool, schema, amqpUrl, scope, logger: log });
+    // The seed's crons name no time zone: they are Seoul market hours. Its own log lines
+    // (leading, lost the lead, recovering from an outage) go to the logger.
+    const scheduler = createScheduler({ pool, schema, amqpUrl, scope, timezone: 'Asia/Seoul', logger: log });
     const metrics = createMetrics();
     metrics.observeScheduler(scheduler);
     // Migrates, then joins the election; a database or broker still down is retried in the background.

@@ -82,6 +82,18 @@ describe('npm run fleet', () => {
     }
     await fleet.waitForLog((e) => e.service === 'telegram-bot' && e.msg === 'polling Telegram', 'the mock bot polling');
 
+    // The seed's bodies were written as they are (their crons, in Seoul time: the service's
+    // default zone), then shortened to a period through the admin API.
+    const { rows: writes } = await db.pool.query<{ action: string; actor: string; details: { config?: { schedule?: unknown } } }>(
+      `SELECT action, actor, details FROM "${db.schema}".audit WHERE scope = $1 AND job_id = 'scout-daily' ORDER BY id`,
+      [scopes.real],
+    );
+    expect(writes.map((w) => [w.action, w.actor])).toEqual([
+      ['create', 'register-jobs'],
+      ['update', 'register-jobs'],
+    ]);
+    expect(writes[0]!.details.config?.schedule).toEqual({ kind: 'cron', cron: '0 8 * * 1-5', tz: 'Asia/Seoul' });
+
     // Each of the four workers ran its scope's seed jobs (not just its startup one-shot).
     const seedJob = (row: RunRow) => !row.job_id.endsWith('-startup');
     await waitFor(
