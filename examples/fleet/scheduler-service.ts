@@ -10,6 +10,7 @@ import { createScheduler } from 'warren';
 import { createAdminHandler } from 'warren/http';
 import { adminToken, backends } from './lib/config.js';
 import { createMetrics, listen } from './lib/http.js';
+import { reportReadiness } from './lib/readiness.js';
 import { runService } from './lib/service.js';
 
 await runService({
@@ -20,7 +21,7 @@ await runService({
     const token = adminToken(env);
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 5 });
     // An idle client's socket error (the database restarting) must not crash the service.
-    pool.on('error', (error) => log.warn('database pool error', { error }));
+    pool.on('error', (error) => log.warn({ err: error }, 'database pool error'));
 
     // The seed's crons name no time zone: they are Seoul market hours. Its own log lines
     // (leading, lost the lead, recovering from an outage) go to the logger.
@@ -34,7 +35,8 @@ await runService({
     const server = await listen(port, (req, res) => {
       if (!metrics.serve(req, res)) admin(req, res);
     });
-    log.info('admin API listening', { url: `http://127.0.0.1:${server.port}`, metrics: `http://127.0.0.1:${server.port}/metrics` });
+    log.info({ url: `http://127.0.0.1:${server.port}`, metrics: `http://127.0.0.1:${server.port}/metrics` }, 'admin API and page listening');
+    void reportReadiness(scheduler, log).then((ready) => ready && log.info('ready'));
 
     return {
       async close() {

@@ -38,10 +38,10 @@ await runService({
     let closing = false;
     // Telegram unreachable is retried by grammY; a refused token ends the service.
     bot.start().then(
-      () => log.info('polling Telegram', { bot: `@${bot.username}`, scheduler: url }),
+      () => log.info({ bot: `@${bot.username}`, scheduler: url }, 'polling Telegram'),
       (error: unknown) => {
         if (closing) return;
-        log.error('the bot cannot start', { error });
+        log.error({ err: error }, 'the bot cannot start');
         process.exit(1);
       },
     );

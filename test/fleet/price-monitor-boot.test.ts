@@ -47,6 +47,9 @@ describe('price-monitor boots with RabbitMQ unreachable', () => {
 
     await proc.waitForLog((e) => e.msg.startsWith('started'), 'the service to start with RabbitMQ unreachable');
     await waitFor(() => proxy!.refused >= 3, 'price-monitor to keep trying the broker');
+    // It says what it waits for, with the last connection error, and stays up.
+    const waiting = await proc.waitForLog((e) => e.msg.startsWith('not ready yet'), 'the service to say it is waiting');
+    expect(waiting).toMatchObject({ level: 'warn', service: 'price-monitor', error: expect.stringMatching(/\S/) });
     expect(proc.child.exitCode).toBeNull();
     expect(proc.entries.some((e) => e.msg === 'consuming')).toBe(false);
 

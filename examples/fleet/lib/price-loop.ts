@@ -34,26 +34,26 @@ export class PriceLoop {
   /** Idempotent: a second `start` (a retry, a manual run) leaves the running loop alone. */
   start(fields: Record<string, unknown>): void {
     if (this.#timer) {
-      this.#log.info('price monitor already running', fields);
+      this.#log.info(fields, 'price monitor already running');
       return;
     }
     this.#ticks = 0;
     this.#timer = setInterval(() => this.#tick(), this.#tickMs);
-    this.#log.info('price monitor started', { ...fields, tick_ms: this.#tickMs });
+    this.#log.info({ ...fields, tick_ms: this.#tickMs }, 'price monitor started');
   }
 
   stop(fields: Record<string, unknown>): void {
     if (!this.#timer) {
-      this.#log.info('price monitor already stopped', fields);
+      this.#log.info(fields, 'price monitor already stopped');
       return;
     }
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#log.info('price monitor stopped', { ...fields, ticks: this.#ticks });
+    this.#log.info({ ...fields, ticks: this.#ticks }, 'price monitor stopped');
   }
 
   #tick(): void {
     this.#ticks++;
-    this.#log.debug('prices polled', { symbols: pick(40, 60), alerts: pick(0, 2) });
+    this.#log.debug({ symbols: pick(40, 60), alerts: pick(0, 2) }, 'prices polled');
   }
 }

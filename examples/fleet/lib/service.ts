@@ -39,13 +39,13 @@ export async function runService(spec: ServiceSpec, argv = process.argv.slice(2)
   } catch (error) {
     exitOnConfigError(error);
   }
-  const log = createLogger({ service: spec.name, scope: config.scope }, { level: env.LOG_LEVEL });
+  const log = createLogger({ service: spec.name, scope: config.scope }, env.LOG_LEVEL);
   let starting: Promise<RunningService> | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('stopping', { signal });
+    log.info({ signal }, 'stopping');
     try {
       // A signal during a slow start waits for it, then closes what it opened.
       const service = await starting;
@@ -53,7 +53,7 @@ export async function runService(spec: ServiceSpec, argv = process.argv.slice(2)
       log.info('stopped');
       process.exit(0);
     } catch (error) {
-      log.error('stop failed', { error });
+      log.error({ err: error }, 'stop failed');
       process.exit(1);
     }
   };
@@ -64,7 +64,7 @@ export async function runService(spec: ServiceSpec, argv = process.argv.slice(2)
     await starting;
   } catch (error) {
     if (error instanceof ConfigError) exitOnConfigError(error);
-    log.error('start failed', { error });
+    log.error({ err: error }, 'start failed');
     process.exit(1);
   }
 }

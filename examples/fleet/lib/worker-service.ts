@@ -4,11 +4,12 @@
  * one-shot, JSON logs per run, and /metrics on the service's own port.
  */
 import pg from 'pg';
-import { createWorker, defineJob, type JobContext, type JobHandler, type RunInfo } from 'warren';
+import { createWorker, defineJob, type JobContext, type JobHandler, type RunInfo, type Worker } from 'warren';
 import type { z } from 'zod';
 import { backends } from './config.js';
 import { createMetrics, listen, metricsOnly } from './http.js';
 import type { ServiceLogger } from './log.js';
+import { reportReadiness } from './readiness.js';
 import { runService, type ServiceContext } from './service.js';
 
 export interface WorkerServiceSpec<S extends z.ZodType> {
@@ -30,14 +31,11 @@ export interface ServiceHandler<P> {
 
 const runFields = (run: RunInfo) => ({ job_id: run.jobId, trigger_source: run.triggerSource, run_id: run.runId, attempt: run.attempt });
 
-/** Each run's start and end as log lines with the seed's Loki labels. */
-function logRuns(worker: ReturnType<typeof createWorker>, log: ServiceLogger): void {
-  worker.on('run:start', (run) => log.info('run started', runFields(run)));
-  worker.on('run:success', (run, { durationMs }) => log.info('run succeeded', { ...runFields(run), duration_ms: Math.round(durationMs) }));
-  worker.on('run:retry', (run, { error, retryAt }) => log.warn('run failed, retrying', { ...runFields(run), error, retry_at: retryAt.toISOString() }));
-  worker.on('run:dead', (run, { reason, status }) => log.error('run failed for good', { ...runFields(run), status, reason }));
-  worker.on('message:dead-lettered', ({ queue, reason }) => log.warn('message dead-lettered', { queue, reason }));
-  worker.on('error', (error) => log.warn('recovering', { error }));
+/** Each run's start and end at info (warren itself logs failures, and successes at debug). */
+function logRuns(worker: Worker, log: ServiceLogger): void {
+  worker.on('run:start', (run) => log.info(runFields(run), 'run started'));
+  worker.on('run:success', (run, { durationMs }) => log.info({ ...runFields(run), duration_ms: Math.round(durationMs) }, 'run succeeded'));
+  worker.on('message:dead-lettered', ({ queue, reason }) => log.warn({ queue, reason }, 'message dead-lettered'));
 }
 
 export function runWorkerService<S extends z.ZodType>(spec: WorkerServiceSpec<S>): Promise<void> {
@@ -48,7 +46,7 @@ export function runWorkerService<S extends z.ZodType>(spec: WorkerServiceSpec<S>
       const { scope, port, log, env } = service;
       const { databaseUrl, amqpUrl, schema } = backends(env);
       const pool = new pg.Pool({ connectionString: databaseUrl, max: 5 });
-      pool.on('error', (error) => log.warn('database pool error', { error }));
+      pool.on('error', (error) => log.warn({ err: error }, 'database pool error'));
       const { handler: typed, close } = spec.create(service);
       // Each service's handler is type-checked against its own schema where it is written;
       // here the schema type is still generic, which TypeScript cannot map to params.
@@ -67,7 +65,6 @@ export function runWorkerService<S extends z.ZodType>(spec: WorkerServiceSpec<S>
         .handleQueue(spec.name, handler, { params: spec.params })
         .handle(startup, handler);
       logRuns(worker, log);
-      worker.once('started', () => log.info('consuming', { queue: `${scope}.jobs.${spec.name}`, worker_id: worker.workerId }));
 
       const metrics = createMetrics();
       metrics.observeWorker(worker);
@@ -75,7 +72,8 @@ export function runWorkerService<S extends z.ZodType>(spec: WorkerServiceSpec<S>
       // Resolves at once: a broker or database still down is retried in the background
       // (the seed's price-monitor died here with "Service initialization failed").
       await worker.start();
-      log.info('started; connecting to the database and the broker', { metrics: `http://127.0.0.1:${server.port}/metrics` });
+      log.info({ metrics: `http://127.0.0.1:${server.port}/metrics` }, 'started; connecting to the database and the broker');
+      void reportReadiness(worker, log).then((ready) => ready && log.info({ queue: `${scope}.jobs.${spec.name}`, worker_id: worker.workerId }, 'consuming'));
 
       return {
         async close() {
