@@ -6,19 +6,14 @@
  *                                      PostgreSQL (schema `warren_demo`) and RabbitMQ
  *   npm run demo -- --duration 60 --scope mock
  *
- * See docs/demo.md. In an application these imports are `from 'warren'` and
- * `from 'warren/testing'`.
+ * See docs/demo.md. It imports warren by its package name, as an application does (the
+ * package resolves to its own dist/, which `npm run demo` builds first when needed).
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { z } from 'zod';
-import { systemClock } from '../src/clock.js';
-import { defineJob } from '../src/define/define-job.js';
-import { createScheduler, type Scheduler } from '../src/scheduler/index.js';
-import { createWorker, type RunInfo, type Worker } from '../src/worker/index.js';
-import { MemoryStore } from '../src/store/memory-store.js';
-import { MemoryTransport } from '../src/broker/memory-transport.js';
-import type { JobContext } from '../src/define/types.js';
+import { createScheduler, createWorker, defineJob, systemClock, type JobContext, type RunInfo, type Scheduler, type Worker } from 'warren';
+import { MemoryStore, MemoryTransport } from 'warren/testing';
 
 // ── options ──────────────────────────────────────────────────────────────────
 const { values: args } = parseArgs({

@@ -4,7 +4,7 @@
 import pg from 'pg';
 import pino from 'pino';
 import { z } from 'zod';
-import { defineJob, migrate, createScheduler, createWorker } from '../src/index.js';
+import { defineJob, migrate, createScheduler, createWorker } from 'warren';
 
 async function scan(mode: 'swing' | 'day', { signal }: { signal: AbortSignal }): Promise<void> {
   signal.throwIfAborted();

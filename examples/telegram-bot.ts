@@ -2,8 +2,8 @@
 // (test/adapters/telegram-docs-sync.test.ts keeps the doc's copy identical). Run it with:
 // DATABASE_URL=… TELEGRAM_BOT_TOKEN=… OPS_CHAT_ID=… npx tsx examples/telegram-bot.ts
 import pg from 'pg';
-import { createScheduler } from '../src/index.js';
-import { createTelegramBot } from '../src/telegram/index.js';
+import { createScheduler } from 'warren';
+import { createTelegramBot } from 'warren/telegram';
 
 // --- docs ---
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });

@@ -16,6 +16,8 @@ export interface TcpProxy {
   /** New connections are refused (accepted and destroyed at once) until `resume()`. */
   pause(): void;
   resume(): void;
+  /** Connections refused while paused: proof that a client kept trying. */
+  readonly refused: number;
   readonly paused: boolean;
   close(): Promise<void>;
 }
@@ -25,10 +27,12 @@ export async function startTcpProxy(target: { host?: string; port?: number } = {
   const targetPort = target.port ?? 5672;
   const live = new Set<net.Socket>();
   let paused = options.paused ?? false;
+  let refused = 0;
 
   const server = net.createServer((client) => {
     client.setNoDelay(true);
     if (paused) {
+      refused++;
       client.destroy();
       return;
     }
@@ -78,6 +82,9 @@ export async function startTcpProxy(target: { host?: string; port?: number } = {
     },
     get paused() {
       return paused;
+    },
+    get refused() {
+      return refused;
     },
     async close() {
       paused = true;

@@ -5,8 +5,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cleanupScope } from '../helpers/amqp.js';
+import { assertBuilt } from '../helpers/built.js';
 import { AMQP_URL, DATABASE_URL, uniqueToken } from '../helpers/env.js';
 
 const run = promisify(execFile);
@@ -20,6 +21,9 @@ function envWithout(...names: string[]): NodeJS.ProcessEnv {
 
 const scope = uniqueToken('demo');
 const schema = `t_${uniqueToken('demo')}`;
+
+// The demo imports warren by its package name: it runs the built package.
+beforeAll(assertBuilt);
 
 afterAll(async () => {
   await cleanupScope(scope);
