@@ -29,6 +29,9 @@ export const priceMonitorStart = defineJob({
 });
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+// A pg.Pool emits 'error' when an idle connection dies (a restart, pg_terminate_backend),
+// and Node exits on an unheard 'error'. warren listens while it uses the pool; so should you.
+pool.on('error', (err) => console.warn(`postgres connection lost: ${err.message}`));
 await migrate(pool, { schema: 'scheduler' });
 
 // In any (or every) service: one of them leads the scope and publishes due runs.
