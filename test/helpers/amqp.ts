@@ -63,10 +63,19 @@ export async function openAdmin(url = AMQP_URL): Promise<AmqpAdmin> {
   };
 }
 
+/**
+ * rabbitmqctl calls of this test process, one at a time: each starts an Erlang VM that
+ * joins the broker's distribution, and a burst of them (a file cleaning up seven scopes at
+ * once) was followed, more than once, by the whole broker freezing on this machine.
+ */
+let cliChain: Promise<unknown> = Promise.resolve();
+
 /** Names of queues (or exchanges) on the broker that start with `prefix`. */
 export async function listNames(kind: 'queues' | 'exchanges', prefix: string, node?: string): Promise<string[]> {
   const args = [...(node ? ['-n', node] : []), '-q', `list_${kind}`, 'name'];
-  const { stdout } = await exec('rabbitmqctl', args, { timeout: 30_000 });
+  const run = cliChain.then(() => exec('rabbitmqctl', args, { timeout: 30_000 }));
+  cliChain = run.catch(() => undefined);
+  const { stdout } = await run;
   return stdout
     .split('\n')
     .map((line) => line.trim())
