@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { AMQP_URL, DATABASE_URL } from './env.js';
 
 /**
@@ -39,4 +41,8 @@ export default async function setup(): Promise<void> {
     missing.push(`RabbitMQ at ${AMQP_URL.replace(/\/\/[^@]*@/, '//')}, answering AMQP (start: rabbitmq-server -detached && rabbitmqctl await_startup; a node that accepts connections but never answers: bash .ci/run restarts it)`);
   }
   if (missing.length > 0) throw new Error(`warren's tests use the real services; not reachable:\n  ${missing.join('\n  ')}`);
+  // The example, fleet and CLI tests run the built package: build it when dist/ is missing
+  // or older than the sources, so `npm test` works right after `npm ci` (a no-op after a build).
+  const built = spawnSync(process.execPath, ['scripts/ensure-build.mjs'], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('warren: building dist/ for the tests failed (npm run build)');
 }
