@@ -238,6 +238,15 @@ export class AmqpTransport implements Transport {
             this.#returned.delete(id);
             continue;
           }
+          // A quorum queue nacks while it cannot take messages yet (a leader being elected
+          // just after the declare, a node restarting): nothing was enqueued, so a short
+          // pause and a re-send is safe (workers deduplicate by run id).
+          if ((err as Error)?.message === 'message nacked' && attempt < MAX_PUBLISH_ATTEMPTS && performance.now() + 100 * attempt < deadline) {
+            this.stats.publishRetries++;
+            this.#returned.delete(id);
+            await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+            continue;
+          }
           throw new WarrenError('ERR_PUBLISH_NACKED', `The broker did not accept the publish to ${queue}: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: { queue } });
         }
       }
