@@ -63,7 +63,9 @@ for (let rep = 1; rep <= repeat; rep++) {
   const succeeded = runs.filter((r) => r.status === 'succeeded').length;
   reps.push({ rep, startMs: t1 - t0, advanceMs: t2 - t1, closeMs: t3 - t2, totalMs: t3 - t0, runs: runs.length, succeeded });
   if (handled !== expectedRuns || succeeded !== expectedRuns) {
-    console.error(`repetition ${rep}: expected ${expectedRuns} runs to succeed, got ${succeeded} succeeded of ${runs.length} (handler called ${handled} times)`);
+    console.error(
+      `repetition ${rep}: expected ${expectedRuns} runs to succeed, got ${succeeded} succeeded of ${runs.length} (handler called ${handled} times)`,
+    );
   }
 }
 
@@ -91,7 +93,8 @@ const file = writeResult('harness-speed', {
   startedAt: started.toISOString(),
   finishedAt: new Date().toISOString(),
   options: { hours, repeat, expectedRuns },
-  method: "createTestHarness({ jobs: [every '1m'], start }) + start(), advance(hours), runs(), close(), timed with performance.now() in one process; repetition 1 includes module JIT warm-up.",
+  method:
+    "createTestHarness({ jobs: [every '1m'], start }) + start(), advance(hours), runs(), close(), timed with performance.now() in one process; repetition 1 includes module JIT warm-up.",
   machine: { ...machineInfo(), loadavgAtStart: loadAtStart },
   reps,
   summary: { coldTotalMs: reps[0]!.totalMs, warmTotal, warmAdvance, allSucceeded: ok },

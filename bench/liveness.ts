@@ -46,8 +46,14 @@ const args = parseCli(USAGE, {
   'allow-remote': { type: 'boolean', default: false },
 });
 const trials = intOption(args.trials, 'trials', 1, 50);
-const modes = String(args.modes).split(',').map((m) => m.trim()).filter((m): m is 'off' | 'on' => m === 'off' || m === 'on');
-const cases = String(args.cases).split(',').map((m) => m.trim()).filter((m): m is 'worker' | 'leader' => m === 'worker' || m === 'leader');
+const modes = String(args.modes)
+  .split(',')
+  .map((m) => m.trim())
+  .filter((m): m is 'off' | 'on' => m === 'off' || m === 'on');
+const cases = String(args.cases)
+  .split(',')
+  .map((m) => m.trim())
+  .filter((m): m is 'worker' | 'leader' => m === 'worker' || m === 'leader');
 if (!args['allow-remote']) {
   assertLoopback(DATABASE_URL, 'DATABASE_URL');
   assertLoopback(AMQP_URL, 'AMQP_URL');
@@ -65,22 +71,41 @@ type Sample = Record<string, number>;
 async function workerTrials(liveness: boolean, samples: Sample[]): Promise<void> {
   const scope = benchToken(`w${liveness ? 'on' : 'off'}`).slice(0, 40);
   scopes.push(scope);
-  const scheduler = createScheduler({ pool, schema, amqpUrl: AMQP_URL, scope, jobs: [slowJob], migrate: false, liveness, instanceId: `${scope}-leader` });
+  const scheduler = createScheduler({
+    pool,
+    schema,
+    amqpUrl: AMQP_URL,
+    scope,
+    jobs: [slowJob],
+    migrate: false,
+    liveness,
+    instanceId: `${scope}-leader`,
+  });
   scheduler.on('error', () => {});
   let reapedAt = 0;
   scheduler.on('run:reaped', () => (reapedAt = Date.now()));
   await scheduler.start();
   await waitFor(() => scheduler.isLeader(), 'the bench leader leading');
   let retriedAt = 0;
-  const survivor = createWorker({ pool, schema, amqpUrl: AMQP_URL, scope, liveness, workerId: `${scope}-survivor` }).handle(slowJob, ({ attempt }) => {
-    if (attempt > 1) retriedAt = Date.now();
-  });
+  const survivor = createWorker({ pool, schema, amqpUrl: AMQP_URL, scope, liveness, workerId: `${scope}-survivor` }).handle(
+    slowJob,
+    ({ attempt }) => {
+      if (attempt > 1) retriedAt = Date.now();
+    },
+  );
   survivor.on('error', () => {});
   try {
     for (let trial = 1; trial <= trials; trial++) {
       const child = spawnLivenessChild({
-        role: 'worker', databaseUrl: DATABASE_URL, amqpUrl: AMQP_URL, schema, scope, instanceId: `${scope}-doomed-${trial}`,
-        applicationName: 'warren-bench-liveness', liveness, leaseTtl: '30s',
+        role: 'worker',
+        databaseUrl: DATABASE_URL,
+        amqpUrl: AMQP_URL,
+        schema,
+        scope,
+        instanceId: `${scope}-doomed-${trial}`,
+        applicationName: 'warren-bench-liveness',
+        liveness,
+        leaseTtl: '30s',
       });
       try {
         await child.line((l) => l.ready === true, 'the child worker ready');
@@ -92,7 +117,12 @@ async function workerTrials(liveness: boolean, samples: Sample[]): Promise<void>
         let running = false;
         for (let tries = 0; !running && tries < 20; tries++) {
           const run = await scheduler.runNow('slow');
-          running = await child.line((l) => l.running === run.runId, 'the child running', 10_000).then(() => true, () => false);
+          running = await child
+            .line((l) => l.running === run.runId, 'the child running', 10_000)
+            .then(
+              () => true,
+              () => false,
+            );
         }
         if (!running) throw new Error('the child worker never got a run');
         retriedAt = 0;
@@ -117,10 +147,26 @@ async function leaderTrials(liveness: boolean, samples: Sample[]): Promise<void>
     const scope = benchToken(`l${liveness ? 'on' : 'off'}${trial}`).slice(0, 40);
     scopes.push(scope);
     const child = spawnLivenessChild({
-      role: 'scheduler', databaseUrl: DATABASE_URL, amqpUrl: AMQP_URL, schema, scope, instanceId: `${scope}-doomed`,
-      applicationName: 'warren-bench-liveness', liveness, leaseTtl: '15s',
+      role: 'scheduler',
+      databaseUrl: DATABASE_URL,
+      amqpUrl: AMQP_URL,
+      schema,
+      scope,
+      instanceId: `${scope}-doomed`,
+      applicationName: 'warren-bench-liveness',
+      liveness,
+      leaseTtl: '15s',
     });
-    const follower = createScheduler({ pool, schema, amqpUrl: AMQP_URL, scope, jobs: [], migrate: false, liveness, instanceId: `${scope}-follower` });
+    const follower = createScheduler({
+      pool,
+      schema,
+      amqpUrl: AMQP_URL,
+      scope,
+      jobs: [],
+      migrate: false,
+      liveness,
+      instanceId: `${scope}-follower`,
+    });
     follower.on('error', () => {});
     let gainedAt = 0;
     let publishedAt = 0;
@@ -131,19 +177,25 @@ async function leaderTrials(liveness: boolean, samples: Sample[]): Promise<void>
       await follower.start();
       // Its first lease attempt failed: it follows (and, with liveness, waits on the leader's lock).
       const key = `warren:${schema}:scheduler:${scope}-doomed`;
-      await waitFor(async () => {
-        if (!liveness) return follower.state === 'running';
-        const { rows } = await pool.query(
-          `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' AND NOT granted AND ((classid::int8 << 32) | objid::int8) = hashtextextended($1, 0)`,
-          [key],
-        );
-        return rows.length > 0;
-      }, 'the follower waiting', { timeoutMs: 30_000 });
+      await waitFor(
+        async () => {
+          if (!liveness) return follower.state === 'running';
+          const { rows } = await pool.query(
+            `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' AND NOT granted AND ((classid::int8 << 32) | objid::int8) = hashtextextended($1, 0)`,
+            [key],
+          );
+          return rows.length > 0;
+        },
+        'the follower waiting',
+        { timeoutMs: 30_000 },
+      );
       const killedAt = Date.now();
       await child.kill9();
       await waitFor(() => publishedAt > 0, 'the follower publishing', { timeoutMs: 120_000, intervalMs: 5 });
       samples.push({ trial, killToLeadingMs: gainedAt - killedAt, killToPublishedMs: publishedAt - killedAt });
-      console.log(`leader liveness=${liveness ? 'on' : 'off'} trial ${trial}: next slot published ${publishedAt - killedAt} ms after the kill`);
+      console.log(
+        `leader liveness=${liveness ? 'on' : 'off'} trial ${trial}: next slot published ${publishedAt - killedAt} ms after the kill`,
+      );
     } finally {
       await child.kill9();
       await follower.close();
@@ -180,7 +232,15 @@ for (const [mode, byCase] of Object.entries(results)) {
     for (const metric of Object.keys(samples[0] ?? {}).filter((k) => k !== 'trial')) {
       const s = summarize(samples.map((x) => x[metric]!));
       summary[`${kind}.${mode}.${metric}`] = s;
-      rows.push({ case: kind, liveness: mode, metric, n: s.count, median: Math.round(s.p50), max: Math.round(s.max), min: Math.round(s.min) });
+      rows.push({
+        case: kind,
+        liveness: mode,
+        metric,
+        n: s.count,
+        median: Math.round(s.p50),
+        max: Math.round(s.max),
+        min: Math.round(s.min),
+      });
     }
   }
 }

@@ -143,7 +143,12 @@ const file = writeResult('trigger-lateness', {
     'Sides run one after the other. Lateness = Date.now() at handler entry − scheduled time (warren: ctx.scheduledFor; BullMQ: the <nextMillis> in the job-scheduler job id repeat:<id>:<nextMillis>). Only slots scheduled inside the window count.',
   machine: { ...machineInfo(), loadavgAtStart: loadAtStart },
   servers: serverVersions(),
-  results: runs.map((run) => ({ side: run.side, summary: summarize(run.samples.map((x) => x.latenessMs)), notes: run.notes, samples: run.samples.map((x) => [x.job, x.scheduledFor, x.latenessMs]) })),
+  results: runs.map((run) => ({
+    side: run.side,
+    summary: summarize(run.samples.map((x) => x.latenessMs)),
+    notes: run.notes,
+    samples: run.samples.map((x) => [x.job, x.scheduledFor, x.latenessMs]),
+  })),
   table,
   failures,
 });

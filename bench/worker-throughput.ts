@@ -83,7 +83,9 @@ async function measure(label: string, run: () => Promise<ThroughputResult>): Pro
   try {
     const result = await run();
     results.push({ ...result, round: currentRound });
-    console.log(`  ${result.side}: ${formatNumber(result.jobsPerSec)} jobs/s (drain ${formatNumber(result.drainMs)} ms, enqueue ${formatNumber(result.enqueueMs)} ms)`);
+    console.log(
+      `  ${result.side}: ${formatNumber(result.jobsPerSec)} jobs/s (drain ${formatNumber(result.drainMs)} ms, enqueue ${formatNumber(result.enqueueMs)} ms)`,
+    );
   } catch (err) {
     const reason = err instanceof SideNotReady ? `not ready: ${err.message}` : `failed: ${(err as Error).stack ?? String(err)}`;
     skipped.push({ side: label, reason });
@@ -92,25 +94,33 @@ async function measure(label: string, run: () => Promise<ThroughputResult>): Pro
 }
 
 for (let round = 1; round <= rounds; round++) {
-currentRound = round;
-if (rounds > 1) console.log(`round ${round} of ${rounds}`);
-for (const level of levels) {
-  if (sides.includes('amqplib')) {
-    await measure(`amqplib raw, prefetch ${level}`, () =>
-      runAmqplibRaw({ url: AMQP_URL, queue: `${benchToken('raw')}.jobs.noop`, jobs, prefetch: level, queueType, timeoutMs }),
-    );
+  currentRound = round;
+  if (rounds > 1) console.log(`round ${round} of ${rounds}`);
+  for (const level of levels) {
+    if (sides.includes('amqplib')) {
+      await measure(`amqplib raw, prefetch ${level}`, () =>
+        runAmqplibRaw({ url: AMQP_URL, queue: `${benchToken('raw')}.jobs.noop`, jobs, prefetch: level, queueType, timeoutMs }),
+      );
+    }
+    if (sides.includes('warren')) {
+      await measure(`warren createWorker, concurrency ${level}`, () =>
+        runWarrenWorker({
+          databaseUrl: DATABASE_URL,
+          amqpUrl: AMQP_URL,
+          token: benchToken('warren'),
+          jobs,
+          concurrency: level,
+          timeoutMs,
+          queueType,
+        }),
+      );
+    }
+    if (sides.includes('pgboss')) {
+      await measure(`pg-boss, batchSize ${level}`, () =>
+        runPgBoss({ databaseUrl: DATABASE_URL, schema: benchToken('pgboss'), jobs, concurrency: level, timeoutMs }),
+      );
+    }
   }
-  if (sides.includes('warren')) {
-    await measure(`warren createWorker, concurrency ${level}`, () =>
-      runWarrenWorker({ databaseUrl: DATABASE_URL, amqpUrl: AMQP_URL, token: benchToken('warren'), jobs, concurrency: level, timeoutMs, queueType }),
-    );
-  }
-  if (sides.includes('pgboss')) {
-    await measure(`pg-boss, batchSize ${level}`, () =>
-      runPgBoss({ databaseUrl: DATABASE_URL, schema: benchToken('pgboss'), jobs, concurrency: level, timeoutMs }),
-    );
-  }
-}
 }
 
 // One row per side: the median round (by jobs/s), with the range when there were several.

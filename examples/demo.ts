@@ -104,7 +104,9 @@ function note(line: string): void {
 }
 function printRun(run: RunInfo, status: string, extra = ''): void {
   counts[status] = (counts[status] ?? 0) + 1;
-  note(`${stamp()}  ${pad(run.jobId, 20)} ${pad(run.triggerSource, 9)} attempt ${run.attempt}/${run.maxAttempts}  ${pad(status, 9)} ${extra}`.trimEnd());
+  note(
+    `${stamp()}  ${pad(run.jobId, 20)} ${pad(run.triggerSource, 9)} attempt ${run.attempt}/${run.maxAttempts}  ${pad(status, 9)} ${extra}`.trimEnd(),
+  );
 }
 
 const DROPPED: Record<string, string> = {
@@ -123,7 +125,9 @@ async function main(): Promise<void> {
     pool.on('error', (err) => note(`pool error: ${err.message}`));
   }
   const backends = real ? { pool: pool!, schema: args.schema!, amqpUrl: amqpUrl! } : { store: memory!.store, transport: memory!.transport };
-  note(`warren demo: scope "${scope}", ${real ? `PostgreSQL (schema ${args.schema}) + RabbitMQ` : 'in-memory store and broker (set DATABASE_URL and AMQP_URL for the real services)'}, ${durationSec}s`);
+  note(
+    `warren demo: scope "${scope}", ${real ? `PostgreSQL (schema ${args.schema}) + RabbitMQ` : 'in-memory store and broker (set DATABASE_URL and AMQP_URL for the real services)'}, ${durationSec}s`,
+  );
   note(`${pad('time', 12)}  ${pad('job', 20)} ${pad('source', 9)} ${pad('attempt', 11)}  status`);
 
   // The scheduler migrates the schema on start when given a pool.
@@ -136,16 +140,21 @@ async function main(): Promise<void> {
   for (let i = 0; i < workerCount; i++) {
     const worker = createWorker({ ...backends, scope, jobs: handlers, workerId: `demo-worker-${i + 1}`, leaseTtl: '10s' });
     worker.on('run:success', (run, info) => printRun(run, 'succeeded', `${Math.round(info.durationMs)} ms  (${worker.workerId})`));
-    worker.on('run:retry', (run, info) => printRun(run, 'failed', `→ retry at ${info.retryAt.toISOString().slice(11, 19)}: ${(info.error as Error).message}`));
+    worker.on('run:retry', (run, info) =>
+      printRun(run, 'failed', `→ retry at ${info.retryAt.toISOString().slice(11, 19)}: ${(info.error as Error).message}`),
+    );
     worker.on('run:dead', (run, info) => printRun(run, info.status, info.reason));
-    worker.on('message:dropped', (info) => note(`${stamp()}  run ${info.runId.slice(0, 8)} not run: ${DROPPED[info.outcome] ?? info.outcome}`));
+    worker.on('message:dropped', (info) =>
+      note(`${stamp()}  run ${info.runId.slice(0, 8)} not run: ${DROPPED[info.outcome] ?? info.outcome}`),
+    );
     worker.on('error', (err) => note(`${stamp()}  worker error (recovering): ${err.message}`));
     await worker.start();
     workers.push(worker);
   }
 
   // The control API mid-run, as the seed's REST API and Telegram bot would call it.
-  const at = (fraction: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, started + durationSec * 1000 * fraction - Date.now())));
+  const at = (fraction: number) =>
+    new Promise((resolve) => setTimeout(resolve, Math.max(0, started + durationSec * 1000 * fraction - Date.now())));
   await at(0.3);
   await scheduler.pause('news-crawler', { note: 'demo: paused from the control API', actor: 'demo' });
   note(`${stamp()}  control: pause news-crawler`);
@@ -167,7 +176,13 @@ async function main(): Promise<void> {
   }
   await pool?.end();
   note(status);
-  note(`runs: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
+  note(
+    `runs: ${
+      Object.entries(counts)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ') || 'none'
+    }`,
+  );
 }
 
 async function statusLines(scheduler: Scheduler): Promise<string> {

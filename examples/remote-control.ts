@@ -20,7 +20,10 @@ export async function quarantineFailing(control: Control, threshold = 3): Promis
 
 // A bot, a CLI or a cron container: a URL and a token, no database credentials.
 export async function main(): Promise<void> {
-  const control = createAdminClient({ url: process.env.WARREN_ADMIN_URL ?? 'http://localhost:8095/admin', token: process.env.WARREN_ADMIN_TOKEN });
+  const control = createAdminClient({
+    url: process.env.WARREN_ADMIN_URL ?? 'http://localhost:8095/admin',
+    token: process.env.WARREN_ADMIN_TOKEN,
+  });
   try {
     const paused = await quarantineFailing(control);
     console.log(paused.length === 0 ? 'all jobs healthy' : `paused: ${paused.join(', ')}`);

@@ -8,7 +8,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sqlDir = join(root, 'sql');
 const out = join(root, 'src/store/pg/migrations.generated.ts');
 
-const files = readdirSync(sqlDir).filter((f) => /^\d{6}\.sql$/.test(f)).sort();
+const files = readdirSync(sqlDir)
+  .filter((f) => /^\d{6}\.sql$/.test(f))
+  .sort();
 const migrations = files.map((file, i) => {
   const version = Number(file.slice(0, 6));
   if (version !== i + 1) throw new Error(`sql/${file}: expected migration ${String(i + 1).padStart(6, '0')} (numbers are consecutive)`);

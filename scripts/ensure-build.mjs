@@ -40,7 +40,9 @@ const sources = Math.max(newest(join(root, 'src')), newest(join(root, 'sql')), m
 const stale = built.some((at) => at === undefined || at < sources);
 
 if (stale && process.argv.includes('--check')) {
-  process.stderr.write('dist/ is missing or older than src/: run `npm run build` first (the examples import warren by its package name, which resolves to dist/).\n');
+  process.stderr.write(
+    'dist/ is missing or older than src/: run `npm run build` first (the examples import warren by its package name, which resolves to dist/).\n',
+  );
   process.exit(1);
 }
 if (stale) {

@@ -51,7 +51,13 @@ function install(app: string, tarball: string): string {
       run('npm', ['install', mode, '--no-audit', '--no-fund', '--ignore-scripts', ...specs], app);
       return `npm install ${mode}`;
     } catch (error) {
-      step(`npm install ${mode} failed (${String((error as { stderr?: string }).stderr ?? error).split('\n').find((l) => l.includes('ERR')) ?? 'see npm log'})`);
+      step(
+        `npm install ${mode} failed (${
+          String((error as { stderr?: string }).stderr ?? error)
+            .split('\n')
+            .find((l) => l.includes('ERR')) ?? 'see npm log'
+        })`,
+      );
     }
   }
   // Unpack the tarball as npm would, and give warren its own dependencies (zod 4 among
@@ -64,7 +70,7 @@ function install(app: string, tarball: string): string {
   link(join(repoModules, 'zod3'), join(app, 'node_modules', 'zod'));
   link(join(repoModules, 'pino'), join(app, 'node_modules', 'pino'));
   link(join(repoModules, 'pg'), join(app, 'node_modules', 'pg'));
-  return 'unpacked tarball + links to the repository\'s pino, zod 3 and pg';
+  return "unpacked tarball + links to the repository's pino, zod 3 and pg";
 }
 
 const TYPES_CHECK = `import { z } from 'zod';
@@ -119,7 +125,10 @@ async function main(): Promise<void> {
   const scope = uniqueToken('newcomer').replace(/_/g, '-');
   try {
     step(`packing into ${app}`);
-    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', app], root)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', app], root)) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
     const tarball = join(app, packed[0]!.filename);
     const shipped = new Set(packed[0]!.files.map((f) => f.path));
     for (const must of ['dist/index.js', 'dist/index.d.ts', 'dist/http.js', 'docs/operations.md', 'docs/adapters.md', 'README.md']) {
@@ -133,28 +142,55 @@ async function main(): Promise<void> {
     writeFileSync(join(app, 'check.ts'), TYPES_CHECK);
     writeFileSync(
       join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files: ['check.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        files: ['check.ts'],
+      }),
     );
     run(process.execPath, [join(repoModules, 'typescript', 'bin', 'tsc'), '-p', join(app, 'tsconfig.json')], app);
 
     step(`running the app on ${DATABASE_URL.replace(/\/\/[^@]*@/, '//…@')} and ${AMQP_URL.replace(/\/\/[^@]*@/, '//…@')}`);
     writeFileSync(join(app, 'app.mjs'), APP);
     const logFile = join(app, 'app.log');
-    const out = run(process.execPath, ['app.mjs'], app, { ...process.env, DATABASE_URL, AMQP_URL, SCHEMA: schema, SCOPE: scope, LOG_FILE: logFile });
+    const out = run(process.execPath, ['app.mjs'], app, {
+      ...process.env,
+      DATABASE_URL,
+      AMQP_URL,
+      SCHEMA: schema,
+      SCOPE: scope,
+      LOG_FILE: logFile,
+    });
     const result = JSON.parse(out.trim().split('\n').pop()!) as { runId: string; name: string };
     if (result.name !== 'zod 3') throw new Error(`the handler got ${JSON.stringify(result.name)}`);
 
-    const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const line = lines.find((l) => l.msg === 'hello from the newcomer app');
     if (line === undefined) throw new Error(`no pino line from the handler in ${lines.length} line(s)`);
     const expected = { job_id: 'hello', run_id: result.runId, scope, trigger_source: 'manual', attempt: 1, name: 'zod 3' };
     for (const [key, value] of Object.entries(expected)) {
-      if (line[key] !== value) throw new Error(`the pino line has ${key}=${JSON.stringify(line[key])}, expected ${JSON.stringify(value)}: ${JSON.stringify(line)}`);
+      if (line[key] !== value)
+        throw new Error(
+          `the pino line has ${key}=${JSON.stringify(line[key])}, expected ${JSON.stringify(value)}: ${JSON.stringify(line)}`,
+        );
     }
     step(`ok: pino line ${JSON.stringify(line)}`);
   } finally {
     const admin = new pg.Client({ connectionString: DATABASE_URL });
-    await admin.connect().then(() => admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(() => {});
+    await admin
+      .connect()
+      .then(() => admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+      .catch(() => {});
     await admin.end().catch(() => {});
     await cleanupScope(scope).catch(() => {});
     if (process.env.KEEP === '1') step(`kept ${app}`);

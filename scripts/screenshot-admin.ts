@@ -20,10 +20,32 @@ const SEOUL = 'Asia/Seoul';
 
 const jobs = [
   defineJob({ id: 'buy-scanner', queue: 'buy-scanner', schedule: { every: '5m' }, description: 'Buy Scanner auto cycle' }),
-  defineJob({ id: 'price-monitor-start', queue: 'price-monitor', schedule: { cron: '0 9 * * 1-5', tz: SEOUL }, description: 'Start the price monitor at market open' }),
-  defineJob({ id: 'price-monitor-stop', queue: 'price-monitor', schedule: { cron: '30 15 * * 1-5', tz: SEOUL }, description: 'Stop the price monitor at market close' }),
-  defineJob({ id: 'news-crawler', queue: 'news-crawler', schedule: { every: '10m' }, description: 'Crawl the news sources', retry: { maxAttempts: 1 } }),
-  defineJob({ id: 'scout-daily', queue: 'scout', schedule: { cron: '0 8 * * 1-5', tz: SEOUL }, reschedule: 'queue', description: 'Scout report before the open' }),
+  defineJob({
+    id: 'price-monitor-start',
+    queue: 'price-monitor',
+    schedule: { cron: '0 9 * * 1-5', tz: SEOUL },
+    description: 'Start the price monitor at market open',
+  }),
+  defineJob({
+    id: 'price-monitor-stop',
+    queue: 'price-monitor',
+    schedule: { cron: '30 15 * * 1-5', tz: SEOUL },
+    description: 'Stop the price monitor at market close',
+  }),
+  defineJob({
+    id: 'news-crawler',
+    queue: 'news-crawler',
+    schedule: { every: '10m' },
+    description: 'Crawl the news sources',
+    retry: { maxAttempts: 1 },
+  }),
+  defineJob({
+    id: 'scout-daily',
+    queue: 'scout',
+    schedule: { cron: '0 8 * * 1-5', tz: SEOUL },
+    reschedule: 'queue',
+    description: 'Scout report before the open',
+  }),
 ];
 
 async function main(): Promise<void> {
@@ -40,12 +62,24 @@ async function main(): Promise<void> {
     jobs: jobs.map((definition) => ({
       definition,
       handler: () => {
-        if (definition.id === 'news-crawler' && ++crawls === 2) throw new NonRetryableError('HTTP 503 from news.example.com (retry in the next cycle)');
+        if (definition.id === 'news-crawler' && ++crawls === 2)
+          throw new NonRetryableError('HTTP 503 from news.example.com (retry in the next cycle)');
       },
     })),
   });
   const server = http.createServer(createAdminHandler({ control: scheduler, token: TOKEN, basePath: '/admin' }));
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
   try {
     await scheduler.start();
     await worker.start();
@@ -53,7 +87,10 @@ async function main(): Promise<void> {
     for (const id of ['buy-scanner', 'news-crawler', 'news-crawler', 'news-crawler', 'price-monitor-start']) {
       runIds.push((await scheduler.runNow(id, id === 'news-crawler' ? { params: { sources: ['wire', 'blogs'] } } : {})).runId);
       // One at a time, so the failing run is the second crawl.
-      await waitFor(async () => (await scheduler.runs(id, { limit: 10 })).every((r) => r.status !== 'pending' && r.status !== 'running'), `${id} to finish`);
+      await waitFor(
+        async () => (await scheduler.runs(id, { limit: 10 })).every((r) => r.status !== 'pending' && r.status !== 'running'),
+        `${id} to finish`,
+      );
     }
     await scheduler.pause('price-monitor-stop', { note: 'Broker maintenance until 14:00' });
 

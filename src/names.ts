@@ -10,14 +10,26 @@ const SCOPE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 
 export function assertName(value: unknown, field: string, code: 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT'): string {
   if (typeof value !== 'string' || !NAME.test(value) || value.startsWith('amq.')) {
-    throw new WarrenError(code, `Invalid \`${field}\`: expected 1-100 characters of a-z, 0-9, ".", "_" or "-" starting with a letter or digit (and not "amq."), got ${describeValue(value)}`, { field });
+    throw new WarrenError(
+      code,
+      `Invalid \`${field}\`: expected 1-100 characters of a-z, 0-9, ".", "_" or "-" starting with a letter or digit (and not "amq."), got ${describeValue(value)}`,
+      { field },
+    );
   }
   return value;
 }
 
-export function assertScope(value: unknown, field = 'scope', code: 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT' = 'ERR_INVALID_OPTION'): string {
+export function assertScope(
+  value: unknown,
+  field = 'scope',
+  code: 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT' = 'ERR_INVALID_OPTION',
+): string {
   if (typeof value !== 'string' || !SCOPE.test(value)) {
-    throw new WarrenError(code, `Invalid \`${field}\`: expected 1-40 characters of a-z, 0-9, "_" or "-" starting with a letter or digit, got ${describeValue(value)}`, { field });
+    throw new WarrenError(
+      code,
+      `Invalid \`${field}\`: expected 1-40 characters of a-z, 0-9, "_" or "-" starting with a letter or digit, got ${describeValue(value)}`,
+      { field },
+    );
   }
   return value;
 }

@@ -21,7 +21,11 @@ describe('parseDuration', () => {
 
   it.each([['', 'abc', '5 minutes', '5x', '-5s', 's5', '1h 30m']].flat())('rejects %j naming the field', (value) => {
     expect(() => parseDuration(value, 'retry.backoff.delay', 'ERR_INVALID_JOB')).toThrow(
-      expect.objectContaining({ code: 'ERR_INVALID_JOB', field: 'retry.backoff.delay', message: expect.stringContaining('`retry.backoff.delay`') }),
+      expect.objectContaining({
+        code: 'ERR_INVALID_JOB',
+        field: 'retry.backoff.delay',
+        message: expect.stringContaining('`retry.backoff.delay`'),
+      }),
     );
   });
 

@@ -14,6 +14,14 @@ export { delayTopology } from '../../src/broker/delay-topology.js';
 export { publishRuns } from '../../src/broker/publish-run.js';
 export { syncDefinitions } from '../../src/store/sync-definitions.js';
 export { workQueueName, deadQueueName, delayPrefix } from '../../src/names.js';
-export type { Transport, Delivery, DeliveryHandler, ConsumeOptions, Consumer, PublishOptions, TransportEvents } from '../../src/broker/transport.js';
+export type {
+  Transport,
+  Delivery,
+  DeliveryHandler,
+  ConsumeOptions,
+  Consumer,
+  PublishOptions,
+  TransportEvents,
+} from '../../src/broker/transport.js';
 export type { NewRun, RunRecord, Store } from '../../src/store/port.js';
 export { createTestHarness } from '../../src/testing/index.js';

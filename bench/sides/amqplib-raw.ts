@@ -32,7 +32,12 @@ export async function runAmqplibRaw(opts: RawOptions): Promise<ThroughputResult>
     for (let i = 0; i < opts.jobs; i++) {
       inFlight.push(
         new Promise<void>((resolve, reject) => {
-          pub.sendToQueue(opts.queue, sampleBody(i, 'raw'), { persistent: true, messageId: String(i), contentType: 'application/json' }, (err) => (err ? reject(err) : resolve()));
+          pub.sendToQueue(
+            opts.queue,
+            sampleBody(i, 'raw'),
+            { persistent: true, messageId: String(i), contentType: 'application/json' },
+            (err) => (err ? reject(err) : resolve()),
+          );
         }),
       );
       if (inFlight.length >= window) {

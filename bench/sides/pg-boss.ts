@@ -37,12 +37,19 @@ export async function runPgBoss(opts: PgBossOptions): Promise<ThroughputResult> 
     const enqueueMs = elapsedSince(enqueueStart);
 
     let first = 0;
-    await boss.work(queue, { localConcurrency: 1, batchSize: opts.concurrency, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 }, async () => {
-      if (first === 0) first = performance.now();
-    });
+    await boss.work(
+      queue,
+      { localConcurrency: 1, batchSize: opts.concurrency, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 },
+      async () => {
+        if (first === 0) first = performance.now();
+      },
+    );
     const done = (async () => {
       for (;;) {
-        const { rows } = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${opts.schema}".job WHERE name = $1 AND state = 'completed'`, [queue]);
+        const { rows } = await admin.query<{ n: string }>(
+          `SELECT count(*) AS n FROM "${opts.schema}".job WHERE name = $1 AND state = 'completed'`,
+          [queue],
+        );
         if (Number(rows[0]!.n) >= opts.jobs) return performance.now();
         await new Promise((r) => setTimeout(r, 20));
       }

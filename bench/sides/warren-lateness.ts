@@ -46,7 +46,8 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
   // Where the leader's time goes: the phases of each tick that published slots of the window.
   const tickPhases: Array<Record<string, number | null>> = [];
   scheduler.on('tick', (summary) => {
-    if (summary.inserted.pending > 0 && summary.at.getTime() >= windowStart && summary.at.getTime() < windowEnd + 1000) tickPhases.push({ ...summary.phases });
+    if (summary.inserted.pending > 0 && summary.at.getTime() >= windowStart && summary.at.getTime() < windowEnd + 1000)
+      tickPhases.push({ ...summary.phases });
   });
   const worker = createWorker({
     pool,
@@ -73,7 +74,10 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
     const leading = new Promise<void>((resolve) => scheduler.once('leader:gained', () => resolve()));
     await scheduler.start();
     await worker.start();
-    await Promise.race([Promise.all([leading, worker.ready()]), new Promise((_, reject) => setTimeout(() => reject(new Error('warren did not become ready within 60 s')), 60_000))]);
+    await Promise.race([
+      Promise.all([leading, worker.ready()]),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('warren did not become ready within 60 s')), 60_000)),
+    ]);
     windowStart = Date.now();
     windowEnd = windowStart + opts.durationMs;
     await new Promise((r) => setTimeout(r, opts.durationMs + 3000));
@@ -83,11 +87,20 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
     );
     notes.push(`run rows in the window by status: ${rows.map((r) => `${r.status} ${r.n}`).join(', ') || 'none'}`);
     const lag = summarize(publishLag);
-    notes.push(`slot → slot:published event (scheduler share) ms: n ${lag.count}, p50 ${lag.p50}, p90 ${lag.p90}, p99 ${lag.p99}, max ${lag.max}`);
+    notes.push(
+      `slot → slot:published event (scheduler share) ms: n ${lag.count}, p50 ${lag.p50}, p90 ${lag.p90}, p99 ${lag.p99}, max ${lag.max}`,
+    );
     if (tickPhases.length > 0) {
       const keys = Object.keys(tickPhases[0]!);
       const phase = (key: string) => summarize(tickPhases.map((p) => p[key]).filter((x): x is number => typeof x === 'number'));
-      notes.push(`slot ticks: ${tickPhases.length}; tick phases ms p50/p90/max: ${keys.map((k) => { const s = phase(k); return `${k} ${s.p50}/${s.p90}/${s.max}`; }).join(', ')}`);
+      notes.push(
+        `slot ticks: ${tickPhases.length}; tick phases ms p50/p90/max: ${keys
+          .map((k) => {
+            const s = phase(k);
+            return `${k} ${s.p50}/${s.p90}/${s.max}`;
+          })
+          .join(', ')}`,
+      );
     }
     notes.push(`${outside} runs outside the window ignored; worker stats ${JSON.stringify(worker.stats())}`);
   } finally {

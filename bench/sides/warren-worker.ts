@@ -2,7 +2,18 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { deleteScopeTopology } from '../lib/amqp-cleanup.js';
 import { TransportProbe } from '../lib/transport-probe.js';
-import { AmqpTransport, PgStore, createWorker, defineJob, migrate, publishRuns, syncDefinitions, workQueueName, type NewRun, type RunRecord } from '../lib/warren.js';
+import {
+  AmqpTransport,
+  PgStore,
+  createWorker,
+  defineJob,
+  migrate,
+  publishRuns,
+  syncDefinitions,
+  workQueueName,
+  type NewRun,
+  type RunRecord,
+} from '../lib/warren.js';
 import { summarize, type Summary } from '../lib/stats.js';
 import { elapsedSince, withDeadline, type ThroughputResult } from './common.js';
 
@@ -115,8 +126,12 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
     const last = await withDeadline(done, opts.timeoutMs, `warren worker concurrency ${opts.concurrency}`);
     const drainMs = last - probe.firstDeliveryAt;
     // The events are the worker's word: the database has the last one, once, after the clock stopped.
-    const { rows } = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".runs WHERE scope = $1 AND status = 'succeeded'`, [scope]);
-    if (Number(rows[0]!.n) !== opts.jobs) throw new Error(`warren worker: ${succeeded.size} run:success events but ${rows[0]!.n} of ${opts.jobs} run rows succeeded`);
+    const { rows } = await admin.query<{ n: string }>(
+      `SELECT count(*) AS n FROM "${schema}".runs WHERE scope = $1 AND status = 'succeeded'`,
+      [scope],
+    );
+    if (Number(rows[0]!.n) !== opts.jobs)
+      throw new Error(`warren worker: ${succeeded.size} run:success events but ${rows[0]!.n} of ${opts.jobs} run rows succeeded`);
     const stats = worker.stats();
     return {
       side: `warren createWorker (concurrency ${opts.concurrency})`,

@@ -25,14 +25,16 @@ interface SeedBody {
 /** The files name their scope in `queue` (`mock.jobs.scout`); a prefixed scope (FLEET_SCOPE_PREFIX) gets its own queues. */
 export function inScope(body: SeedBody, profile: string, scope: string): SeedBody {
   const prefix = `${profile}.jobs.`;
-  if (!body.queue.startsWith(prefix)) throw new ConfigError(`${body.job_id}: expected queue "${prefix}…" in the ${profile} file, got ${JSON.stringify(body.queue)}.`);
+  if (!body.queue.startsWith(prefix))
+    throw new ConfigError(`${body.job_id}: expected queue "${prefix}…" in the ${profile} file, got ${JSON.stringify(body.queue)}.`);
   return { ...body, queue: `${scope}.jobs.${body.queue.slice(prefix.length)}` };
 }
 
 /** `--every 20s`, `2m` or `30` (seconds). */
 function demoSeconds(text: string): number {
   const match = /^(\d+)(s|m)?$/.exec(text);
-  if (match === null || Number(match[1]) === 0) throw new ConfigError(`--every: expected a period such as 20s, 2m or 30 (seconds), got ${JSON.stringify(text)}.`);
+  if (match === null || Number(match[1]) === 0)
+    throw new ConfigError(`--every: expected a period such as 20s, 2m or 30 (seconds), got ${JSON.stringify(text)}.`);
   return Number(match[1]) * (match[2] === 'm' ? 60 : 1);
 }
 
@@ -40,7 +42,10 @@ const isStop = (body: SeedBody) => (body.default_params as { action?: unknown } 
 
 async function main(): Promise<void> {
   const env = process.env;
-  const { values } = parseArgs({ options: { scope: { type: 'string' }, every: { type: 'string' }, file: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    options: { scope: { type: 'string' }, every: { type: 'string' }, file: { type: 'string' } },
+    strict: true,
+  });
   const profile = parseProfile(values.scope ?? env.FLEET_SCOPE);
   const scope = scopeName(profile, env);
   const url = env.SCHEDULER_URL ?? `http://127.0.0.1:${basePort(profile, env)}`;
@@ -54,8 +59,15 @@ async function main(): Promise<void> {
     // Demo periods: the same jobs, each run `every` apart instead of on the seed's crons;
     // a stop job twice as far apart, so the price monitor is seen running between them.
     if (every !== undefined) job = await control.update(job.id, { every: isStop(body) ? 2 * every : every }, { actor: 'register-jobs' });
-    const schedule = job.schedule === null ? 'no schedule' : job.schedule.kind === 'cron' ? `cron ${job.schedule.cron} (${job.schedule.tz})` : `every ${job.schedule.everyMs / 1000}s`;
-    process.stdout.write(`registered ${job.id} on ${scope}.jobs.${job.queue}: ${schedule}, ${job.reschedule} mode, next ${job.nextDueAt?.toISOString() ?? '-'}\n`);
+    const schedule =
+      job.schedule === null
+        ? 'no schedule'
+        : job.schedule.kind === 'cron'
+          ? `cron ${job.schedule.cron} (${job.schedule.tz})`
+          : `every ${job.schedule.everyMs / 1000}s`;
+    process.stdout.write(
+      `registered ${job.id} on ${scope}.jobs.${job.queue}: ${schedule}, ${job.reschedule} mode, next ${job.nextDueAt?.toISOString() ?? '-'}\n`,
+    );
   }
   process.stdout.write(`${bodies.length} jobs registered in scope ${scope} at ${url}\n`);
 }

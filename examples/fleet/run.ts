@@ -31,16 +31,25 @@ interface Plan {
 function plan(argv: string[], env: NodeJS.ProcessEnv): Plan {
   const { values } = parseArgs({
     args: argv,
-    options: { scope: { type: 'string', multiple: true }, register: { type: 'boolean', default: false }, every: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      scope: { type: 'string', multiple: true },
+      register: { type: 'boolean', default: false },
+      every: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
     strict: true,
   });
   const given = (values.scope ?? []).flatMap((s) => s.split(','));
   const profiles = [...new Set(given.length > 0 ? given.map(parseProfile) : [parseProfile(undefined)])];
   const missing = (['DATABASE_URL', 'AMQP_URL'] as const).filter((name) => !env[name]).map((name) => `  ${name}: ${BACKEND_HELP[name]}`);
   if (!env.WARREN_ADMIN_TOKEN) missing.push(`  WARREN_ADMIN_TOKEN: ${TOKEN_HELP}`);
-  if (missing.length > 0) throw new ConfigError(`The fleet runs on a real PostgreSQL and RabbitMQ. Set:\n${missing.join('\n')}\n(npm run demo needs none of them: one process, in memory.)`);
+  if (missing.length > 0)
+    throw new ConfigError(
+      `The fleet runs on a real PostgreSQL and RabbitMQ. Set:\n${missing.join('\n')}\n(npm run demo needs none of them: one process, in memory.)`,
+    );
   const every = values.every ?? env.FLEET_EVERY;
-  if (every !== undefined && !values.register) throw new ConfigError('--every (FLEET_EVERY) shortens the jobs register-jobs writes: add --register.');
+  if (every !== undefined && !values.register)
+    throw new ConfigError('--every (FLEET_EVERY) shortens the jobs register-jobs writes: add --register.');
   return { profiles, register: values.register!, every, json: values.json! || !process.stdout.isTTY, token: adminToken(env) };
 }
 
@@ -75,7 +84,10 @@ async function main(): Promise<void> {
   } catch (error) {
     exitOnConfigError(error);
   }
-  const say = (line: string) => process.stdout.write(`${p.json ? JSON.stringify({ time: new Date().toISOString(), level: 'info', service: 'fleet', msg: line }) : `fleet: ${line}`}\n`);
+  const say = (line: string) =>
+    process.stdout.write(
+      `${p.json ? JSON.stringify({ time: new Date().toISOString(), level: 'info', service: 'fleet', msg: line }) : `fleet: ${line}`}\n`,
+    );
   // One stream of JSON lines for a log shipper (or a test); aligned text on a terminal.
   const onLine = (label: string, line: string, stream: 'stdout' | 'stderr') => {
     process.stdout.write(`${p.json ? jsonLine(label, line, stream) : prettyLine(label, line)}\n`);
@@ -104,12 +116,21 @@ async function main(): Promise<void> {
     for (const script of WORKERS) children.push(startChild(`${scope}/${script.replace('.ts', '')}`, script, args, env, onLine));
     const token = botToken(profile, p.profiles, env);
     if (token) children.push(startChild(`${scope}/telegram-bot`, 'telegram-bot.ts', args, botEnv(env, url, token), onLine));
-    else say(`${scope}: no telegram-bot (set TELEGRAM_BOT_TOKEN${p.profiles.length > 1 ? `_${profile.toUpperCase()}` : ''} and TELEGRAM_CHAT_IDS to start it)`);
+    else
+      say(
+        `${scope}: no telegram-bot (set TELEGRAM_BOT_TOKEN${p.profiles.length > 1 ? `_${profile.toUpperCase()}` : ''} and TELEGRAM_CHAT_IDS to start it)`,
+      );
     say(`${scope}: admin API and page on ${url} (Bearer $WARREN_ADMIN_TOKEN), metrics on ${url}/metrics`);
     if (p.register) {
       const register = async () => {
         if (!(await waitForApi(url, p.token, () => stopping))) return;
-        const child = startChild(`${scope}/register-jobs`, 'register-jobs.ts', [...args, ...(p.every ? ['--every', p.every] : [])], env, onLine);
+        const child = startChild(
+          `${scope}/register-jobs`,
+          'register-jobs.ts',
+          [...args, ...(p.every ? ['--every', p.every] : [])],
+          env,
+          onLine,
+        );
         helpers.add(child);
         const code = await child.exited;
         helpers.delete(child);

@@ -35,7 +35,10 @@ await runService({
     const server = await listen(port, (req, res) => {
       if (!metrics.serve(req, res)) admin(req, res);
     });
-    log.info({ url: `http://127.0.0.1:${server.port}`, metrics: `http://127.0.0.1:${server.port}/metrics` }, 'admin API and page listening');
+    log.info(
+      { url: `http://127.0.0.1:${server.port}`, metrics: `http://127.0.0.1:${server.port}/metrics` },
+      'admin API and page listening',
+    );
     void reportReadiness(scheduler, log).then((ready) => ready && log.info('ready'));
 
     return {

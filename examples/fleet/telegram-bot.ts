@@ -13,10 +13,15 @@ import { runService } from './lib/service.js';
 
 /** `TELEGRAM_CHAT_IDS=123,-100456`: the chats allowed to steer jobs; every other chat is refused. */
 function chatIds(env: NodeJS.ProcessEnv): number[] {
-  const text = required(env, 'TELEGRAM_CHAT_IDS', 'the chat ids allowed to use the bot, comma-separated (message the bot, then read chat.id from getUpdates)');
+  const text = required(
+    env,
+    'TELEGRAM_CHAT_IDS',
+    'the chat ids allowed to use the bot, comma-separated (message the bot, then read chat.id from getUpdates)',
+  );
   const ids = text.split(',').map((s) => s.trim());
   const bad = ids.find((id) => !/^-?\d+$/.test(id));
-  if (bad !== undefined) throw new ConfigError(`TELEGRAM_CHAT_IDS: expected numeric chat ids, comma-separated, got ${JSON.stringify(bad)}.`);
+  if (bad !== undefined)
+    throw new ConfigError(`TELEGRAM_CHAT_IDS: expected numeric chat ids, comma-separated, got ${JSON.stringify(bad)}.`);
   return ids.map(Number);
 }
 

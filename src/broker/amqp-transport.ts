@@ -175,9 +175,13 @@ export class AmqpTransport implements Transport {
     const delay = normalizeDelaySec(options.delaySec ?? 0);
     const canSend = this.#manager.isConnected() && this.#publisher.channel !== undefined;
     if (!canSend && this.#pending.size >= this.options.maxBufferedPublishes) {
-      throw new WarrenError('ERR_BUFFER_FULL', `Publish buffer full: ${this.#pending.size} publishes held while the broker is unreachable (maxBufferedPublishes)`, {
-        details: { queue, buffered: this.#pending.size },
-      });
+      throw new WarrenError(
+        'ERR_BUFFER_FULL',
+        `Publish buffer full: ${this.#pending.size} publishes held while the broker is unreachable (maxBufferedPublishes)`,
+        {
+          details: { queue, buffered: this.#pending.size },
+        },
+      );
     }
     let exchange = '';
     let routingKey = queue;
@@ -187,7 +191,8 @@ export class AmqpTransport implements Transport {
       if (!this.#scopes.has(scope)) {
         this.#scopes.add(scope);
         const channel = this.#publisher.channel;
-        if (channel) await this.#topology.ensureScope(channel, scope).catch((err: Error) => log('delay topology of %s: %s', scope, err.message));
+        if (channel)
+          await this.#topology.ensureScope(channel, scope).catch((err: Error) => log('delay topology of %s: %s', scope, err.message));
       }
       exchange = topology.entryExchange;
       routingKey = topology.routingKey(delay, queue);
@@ -212,7 +217,11 @@ export class AmqpTransport implements Transport {
     // buffer and ignores the confirm of one already sent (amqp-connection-manager 5).
     const deadline = performance.now() + this.#publishTimeoutMs;
     const timedOut = (cause?: unknown) =>
-      new WarrenError('ERR_TIMEOUT', `The publish to ${queue} was not confirmed within ${formatDuration(this.#publishTimeoutMs)} (publishTimeout)`, { cause, details: { queue, messageId: options.messageId } });
+      new WarrenError(
+        'ERR_TIMEOUT',
+        `The publish to ${queue} was not confirmed within ${formatDuration(this.#publishTimeoutMs)} (publishTimeout)`,
+        { cause, details: { queue, messageId: options.messageId } },
+      );
     try {
       for (let attempt = 1; ; attempt++) {
         const remaining = Math.ceil(deadline - performance.now());
@@ -228,7 +237,8 @@ export class AmqpTransport implements Transport {
           });
           break;
         } catch (err) {
-          if (this.#closing) throw new WarrenError('ERR_CLOSED', `Transport closed before the publish to ${queue} was confirmed`, { cause: err });
+          if (this.#closing)
+            throw new WarrenError('ERR_CLOSED', `Transport closed before the publish to ${queue} was confirmed`, { cause: err });
           if (isWarrenError(err)) throw err;
           if ((err as Error)?.message === 'timeout' || performance.now() >= deadline) throw timedOut(err);
           // The channel died before the broker confirmed: send it again once a channel is
@@ -241,20 +251,30 @@ export class AmqpTransport implements Transport {
           // A quorum queue nacks while it cannot take messages yet (a leader being elected
           // just after the declare, a node restarting): nothing was enqueued, so a short
           // pause and a re-send is safe (workers deduplicate by run id).
-          if ((err as Error)?.message === 'message nacked' && attempt < MAX_PUBLISH_ATTEMPTS && performance.now() + 100 * attempt < deadline) {
+          if (
+            (err as Error)?.message === 'message nacked' &&
+            attempt < MAX_PUBLISH_ATTEMPTS &&
+            performance.now() + 100 * attempt < deadline
+          ) {
             this.stats.publishRetries++;
             this.#returned.delete(id);
             await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
             continue;
           }
-          throw new WarrenError('ERR_PUBLISH_NACKED', `The broker did not accept the publish to ${queue}: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: { queue } });
+          throw new WarrenError(
+            'ERR_PUBLISH_NACKED',
+            `The broker did not accept the publish to ${queue}: ${(err as Error)?.message ?? String(err)}`,
+            { cause: err, details: { queue } },
+          );
         }
       }
     } finally {
       this.#pending.delete(id);
     }
     if (this.#returned.delete(id)) {
-      throw new WarrenError('ERR_PUBLISH_UNROUTABLE', `Unroutable publish: no queue ${queue} (declare it with assertQueue first)`, { details: { queue, messageId: options.messageId } });
+      throw new WarrenError('ERR_PUBLISH_UNROUTABLE', `Unroutable publish: no queue ${queue} (declare it with assertQueue first)`, {
+        details: { queue, messageId: options.messageId },
+      });
     }
   }
 
@@ -262,7 +282,9 @@ export class AmqpTransport implements Transport {
     this.#assertOpen();
     const prefetch = options?.prefetch;
     if (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > 65_535) {
-      throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`prefetch\`: expected an integer from 1 to 65535, got ${String(prefetch)}`, { field: 'prefetch' });
+      throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`prefetch\`: expected an integer from 1 to 65535, got ${String(prefetch)}`, {
+        field: 'prefetch',
+      });
     }
     this.#topology.scopeOf(queue);
     const consumer = new AmqpConsumer(this.#manager, this.#topology, queue, handler, prefetch, {

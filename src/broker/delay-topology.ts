@@ -46,7 +46,11 @@ export interface DelayBinding {
 
 /** What `assert` needs: an amqplib Channel/ConfirmChannel (or anything shaped like one). */
 export interface TopologyChannel {
-  assertExchange(exchange: string, type: string, options?: { durable?: boolean; autoDelete?: boolean; arguments?: unknown }): Promise<unknown>;
+  assertExchange(
+    exchange: string,
+    type: string,
+    options?: { durable?: boolean; autoDelete?: boolean; arguments?: unknown },
+  ): Promise<unknown>;
   assertQueue(queue: string, options?: { durable?: boolean; arguments?: unknown }): Promise<unknown>;
   bindQueue(queue: string, source: string, pattern: string, args?: unknown): Promise<unknown>;
   bindExchange(destination: string, source: string, pattern: string, args?: unknown): Promise<unknown>;
@@ -54,7 +58,13 @@ export interface TopologyChannel {
 
 /** What `publish` needs: an amqplib (Confirm)Channel, or amqp-connection-manager's ChannelWrapper. */
 export interface PublishChannel {
-  publish(exchange: string, routingKey: string, content: Buffer, options?: Record<string, unknown>, callback?: (err: unknown) => void): unknown;
+  publish(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options?: Record<string, unknown>,
+    callback?: (err: unknown) => void,
+  ): unknown;
 }
 
 export interface DelayPublishOptions {
@@ -96,12 +106,19 @@ export interface DelayTopology {
 const PREFIX = /^[a-z0-9][a-z0-9._-]{0,99}$/i;
 
 const optionsSchema = z.object({
-  prefix: z.string().regex(PREFIX).refine((value) => !value.startsWith('amq.'), 'must not start with "amq."'),
+  prefix: z
+    .string()
+    .regex(PREFIX)
+    .refine((value) => !value.startsWith('amq.'), 'must not start with "amq."'),
   queueType: z.enum(['quorum', 'classic']).default('quorum'),
 });
 
 function optionError(field: string, expected: string, value: unknown): WarrenError {
-  return new WarrenError('ERR_INVALID_OPTION', `Invalid delayTopology option \`${field}\`: expected ${expected}, got ${describeValue(value)}`, { field });
+  return new WarrenError(
+    'ERR_INVALID_OPTION',
+    `Invalid delayTopology option \`${field}\`: expected ${expected}, got ${describeValue(value)}`,
+    { field },
+  );
 }
 
 /**
@@ -110,15 +127,23 @@ function optionError(field: string, expected: string, value: unknown): WarrenErr
  */
 export function normalizeDelaySec(delaySeconds: number): number {
   if (typeof delaySeconds !== 'number' || Number.isNaN(delaySeconds)) {
-    throw new WarrenError('ERR_DELAY_OUT_OF_RANGE', `Invalid delay: expected a number of seconds from 0 to ${MAX_DELAY_SEC}, got ${describeValue(delaySeconds)}`, { field: 'delay' });
+    throw new WarrenError(
+      'ERR_DELAY_OUT_OF_RANGE',
+      `Invalid delay: expected a number of seconds from 0 to ${MAX_DELAY_SEC}, got ${describeValue(delaySeconds)}`,
+      { field: 'delay' },
+    );
   }
   if (delaySeconds <= 0) return 0;
   const whole = Math.ceil(delaySeconds);
   if (whole > MAX_DELAY_SEC) {
-    throw new WarrenError('ERR_DELAY_OUT_OF_RANGE', `Invalid delay: expected at most ${MAX_DELAY_SEC} s (2^28-1), got ${describeValue(delaySeconds)}`, {
-      field: 'delay',
-      details: { max: MAX_DELAY_SEC },
-    });
+    throw new WarrenError(
+      'ERR_DELAY_OUT_OF_RANGE',
+      `Invalid delay: expected at most ${MAX_DELAY_SEC} s (2^28-1), got ${describeValue(delaySeconds)}`,
+      {
+        field: 'delay',
+        details: { max: MAX_DELAY_SEC },
+      },
+    );
   }
   return whole;
 }

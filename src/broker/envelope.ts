@@ -13,7 +13,15 @@ export const ENVELOPE_VERSION = 1;
 /** Params larger than this are refused (a trigger is not a payload store). */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 
-const TRIGGER_SOURCES = ['scheduler', 'manual', 'retry', 'startup', 'catchup', 'backfill', 'chain'] as const satisfies readonly TriggerSource[];
+const TRIGGER_SOURCES = [
+  'scheduler',
+  'manual',
+  'retry',
+  'startup',
+  'catchup',
+  'backfill',
+  'chain',
+] as const satisfies readonly TriggerSource[];
 
 export const jobMessageSchema = z
   .object({

@@ -81,12 +81,20 @@ export class MemoryTransport implements Transport {
     this.#clock = options.clock ?? systemClock;
     const max = options.maxBufferedPublishes ?? 10_000;
     if (!Number.isInteger(max) || max < 1) {
-      throw new WarrenError('ERR_INVALID_OPTION', `Invalid transport option \`maxBufferedPublishes\`: expected an integer >= 1, got ${describeValue(max)}`, { field: 'maxBufferedPublishes' });
+      throw new WarrenError(
+        'ERR_INVALID_OPTION',
+        `Invalid transport option \`maxBufferedPublishes\`: expected an integer >= 1, got ${describeValue(max)}`,
+        { field: 'maxBufferedPublishes' },
+      );
     }
     this.#maxBuffered = max;
     this.#publishTimeoutMs = parseDuration(options.publishTimeout ?? '30s', 'publishTimeout', 'ERR_INVALID_OPTION');
     if (this.#publishTimeoutMs < 100) {
-      throw new WarrenError('ERR_INVALID_OPTION', `Invalid transport option \`publishTimeout\`: expected a duration >= 100ms (such as "30s", or a number of seconds), got ${describeValue(options.publishTimeout)}`, { field: 'publishTimeout' });
+      throw new WarrenError(
+        'ERR_INVALID_OPTION',
+        `Invalid transport option \`publishTimeout\`: expected a duration >= 100ms (such as "30s", or a number of seconds), got ${describeValue(options.publishTimeout)}`,
+        { field: 'publishTimeout' },
+      );
     }
   }
 
@@ -103,7 +111,9 @@ export class MemoryTransport implements Transport {
     await this.#whenConnected(() => {
       if (!this.#queues.has(queue)) {
         this.#events.emit('return', queue, options.messageId);
-        throw new WarrenError('ERR_PUBLISH_UNROUTABLE', `Unroutable publish: no queue ${queue} (declare it with assertQueue first)`, { details: { queue, messageId: options.messageId } });
+        throw new WarrenError('ERR_PUBLISH_UNROUTABLE', `Unroutable publish: no queue ${queue} (declare it with assertQueue first)`, {
+          details: { queue, messageId: options.messageId },
+        });
       }
       if (delay === 0) return this.#enqueue(queue, message);
       const timer = this.#clock.setTimer(() => {
@@ -121,7 +131,9 @@ export class MemoryTransport implements Transport {
     const dead = deadQueueName(queue);
     await this.#whenConnected(() => {
       if (!this.#queues.has(dead)) {
-        throw new WarrenError('ERR_PUBLISH_UNROUTABLE', `Unroutable publish: no queue ${dead} (declare ${queue} with assertQueue first)`, { details: { queue: dead } });
+        throw new WarrenError('ERR_PUBLISH_UNROUTABLE', `Unroutable publish: no queue ${dead} (declare ${queue} with assertQueue first)`, {
+          details: { queue: dead },
+        });
       }
       this.#enqueue(dead, {
         body,
@@ -136,7 +148,9 @@ export class MemoryTransport implements Transport {
     this.#assertOpen();
     const prefetch = options?.prefetch;
     if (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > 65_535) {
-      throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`prefetch\`: expected an integer from 1 to 65535, got ${String(prefetch)}`, { field: 'prefetch' });
+      throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`prefetch\`: expected an integer from 1 to 65535, got ${String(prefetch)}`, {
+        field: 'prefetch',
+      });
     }
     // Like AmqpTransport, a consumer declares its own queue.
     await this.assertQueue(queue);
@@ -275,7 +289,12 @@ export class MemoryTransport implements Transport {
       return Promise.resolve();
     }
     if (this.#buffer.length >= this.#maxBuffered) {
-      return Promise.reject(new WarrenError('ERR_BUFFER_FULL', `Publish buffer full: ${this.#buffer.length} publishes held while disconnected (maxBufferedPublishes)`));
+      return Promise.reject(
+        new WarrenError(
+          'ERR_BUFFER_FULL',
+          `Publish buffer full: ${this.#buffer.length} publishes held while disconnected (maxBufferedPublishes)`,
+        ),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       const entry: BufferedWithTimer = {
@@ -300,7 +319,12 @@ export class MemoryTransport implements Transport {
         const at = this.#buffer.indexOf(entry);
         if (at === -1) return;
         this.#buffer.splice(at, 1);
-        reject(new WarrenError('ERR_TIMEOUT', `The publish was not confirmed within ${formatDuration(this.#publishTimeoutMs)} (publishTimeout): disconnected`));
+        reject(
+          new WarrenError(
+            'ERR_TIMEOUT',
+            `The publish was not confirmed within ${formatDuration(this.#publishTimeoutMs)} (publishTimeout): disconnected`,
+          ),
+        );
       }, this.#publishTimeoutMs);
       this.#buffer.push(entry);
     });
@@ -362,7 +386,10 @@ export class MemoryTransport implements Transport {
       else if (requeue === false) {
         // Like the work queue's dead-letter exchange: rejected → `{queue}.dead`.
         const dead = this.#queue(deadQueueName(consumer.queue), true)!;
-        dead.ready.push({ ...message, headers: { ...message.headers, 'x-first-death-reason': 'rejected', 'x-first-death-queue': consumer.queue } });
+        dead.ready.push({
+          ...message,
+          headers: { ...message.headers, 'x-first-death-reason': 'rejected', 'x-first-death-queue': consumer.queue },
+        });
       }
       this.#schedule();
     };

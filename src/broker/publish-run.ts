@@ -34,7 +34,11 @@ export async function publishRuns(
         failed.push({ runId: run.runId, error: new Error(`no job config for ${run.jobId}`) });
         return;
       }
-      const message = messageForRun(run, { timeoutMs: config.timeoutMs, maxAttempts: config.retry.maxAttempts, nextDelaySec: nextDelaySec(config) });
+      const message = messageForRun(run, {
+        timeoutMs: config.timeoutMs,
+        maxAttempts: config.retry.maxAttempts,
+        nextDelaySec: nextDelaySec(config),
+      });
       const delaySec = Math.max(0, Math.ceil((run.availableAt.getTime() - now) / 1000));
       try {
         await transport.publish(workQueueName(run.scope, config.queue), encodeMessage(message), {
@@ -53,7 +57,10 @@ export async function publishRuns(
   // the run for a retry, whose own trigger this mark must not claim as published.
   if (published.length > 0) {
     const attemptOf = new Map(runs.map((run) => [run.runId, run.attempt]));
-    await store.markPublished(published.map((runId) => ({ runId, attempt: attemptOf.get(runId)! })), new Date(now));
+    await store.markPublished(
+      published.map((runId) => ({ runId, attempt: attemptOf.get(runId)! })),
+      new Date(now),
+    );
   }
   return { published, failed };
 }

@@ -51,8 +51,12 @@ export function integerFlag(name: string) {
 /** `--status failed,dead` or `--status failed --status dead`. */
 function statusFlag(value: string, previous: unknown): RunStatus[] {
   const list = Array.isArray(previous) ? [...(previous as RunStatus[])] : [];
-  for (const status of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-    if (!(RUN_STATUSES as readonly string[]).includes(status)) throw usage(`Invalid \`--status\`: expected one of ${RUN_STATUSES.join(', ')}, got ${JSON.stringify(status)}`, 'status');
+  for (const status of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
+    if (!(RUN_STATUSES as readonly string[]).includes(status))
+      throw usage(`Invalid \`--status\`: expected one of ${RUN_STATUSES.join(', ')}, got ${JSON.stringify(status)}`, 'status');
     list.push(status as RunStatus);
   }
   return list;
@@ -64,10 +68,16 @@ function paramsFlag(value: unknown): Record<string, unknown> | undefined {
   try {
     parsed = JSON.parse(String(value));
   } catch (error) {
-    throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`--params\`: expected a JSON object such as '{"symbol":"005930"}', got ${JSON.stringify(value)}`, { field: 'params', cause: error });
+    throw new WarrenError(
+      'ERR_INVALID_ARGUMENT',
+      `Invalid \`--params\`: expected a JSON object such as '{"symbol":"005930"}', got ${JSON.stringify(value)}`,
+      { field: 'params', cause: error },
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`--params\`: expected a JSON object, got ${JSON.stringify(value)}`, { field: 'params' });
+    throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`--params\`: expected a JSON object, got ${JSON.stringify(value)}`, {
+      field: 'params',
+    });
   }
   return parsed as Record<string, unknown>;
 }
@@ -87,7 +97,7 @@ export const CONTROL_COMMANDS: ControlCommand[] = [
   {
     name: 'job',
     args: ['<id>'],
-    summary: "Show one job: its status and stored settings",
+    summary: 'Show one job: its status and stored settings',
     examples: ['warren job buy-scanner --scope real'],
     options: [],
     run: (input) => input.control.get(id(input)),
@@ -115,7 +125,10 @@ export const CONTROL_COMMANDS: ControlCommand[] = [
     name: 'run',
     args: ['<id>'],
     summary: 'Run a job now (or after --delay), even while paused',
-    examples: ['warren run price-monitor-start --scope real', `warren run scout-daily --scope real --params '{"market":"kospi"}' --delay 30s`],
+    examples: [
+      'warren run price-monitor-start --scope real',
+      `warren run scout-daily --scope real --params '{"market":"kospi"}' --delay 30s`,
+    ],
     options: [
       { flags: '--params <json>', description: "a JSON object merged over the job's params" },
       { flags: '--delay <duration>', description: 'not before this long from now: 30s, 5m, 1h30m, or seconds' },
@@ -123,7 +136,11 @@ export const CONTROL_COMMANDS: ControlCommand[] = [
     run: (input) => {
       const params = paramsFlag(input.opts.params);
       const delay = input.opts.delay as string | undefined;
-      return input.control.runNow(id(input), { actor: input.actor, ...(params ? { params } : {}), ...(delay !== undefined ? { delay } : {}) });
+      return input.control.runNow(id(input), {
+        actor: input.actor,
+        ...(params ? { params } : {}),
+        ...(delay !== undefined ? { delay } : {}),
+      });
     },
     render: (run, time) => `queued run ${run.runId} of ${safeText(run.jobId)}, not before ${time(run.availableAt)}`,
   },
@@ -134,7 +151,11 @@ export const CONTROL_COMMANDS: ControlCommand[] = [
     examples: ['warren runs buy-scanner --scope real --limit 10', 'warren runs buy-scanner --scope real --status failed,dead,timed_out'],
     options: [
       { flags: '--limit <n>', description: 'at most this many runs (1-10000, default 50)', parse: integerFlag('limit') },
-      { flags: '--status <status>', description: `only these statuses, comma-separated or repeated (${RUN_STATUSES.join(', ')})`, parse: statusFlag },
+      {
+        flags: '--status <status>',
+        description: `only these statuses, comma-separated or repeated (${RUN_STATUSES.join(', ')})`,
+        parse: statusFlag,
+      },
     ],
     run: (input) => {
       const { limit, status } = input.opts as { limit?: number; status?: RunStatus[] };
@@ -145,7 +166,7 @@ export const CONTROL_COMMANDS: ControlCommand[] = [
   {
     name: 'upsert',
     args: [],
-    summary: 'Create or replace jobs from a JSON file: one job body or an array (the seed\'s POST /jobs bodies or JSON JobSpecs)',
+    summary: "Create or replace jobs from a JSON file: one job body or an array (the seed's POST /jobs bodies or JSON JobSpecs)",
     examples: ['warren upsert --scope real --file jobs.real.json', 'cat job.json | warren upsert --scope mock --file -'],
     options: [{ flags: '--file <path>', description: 'the JSON file, or - for stdin (required)' }],
     run: async (input) => {
@@ -153,10 +174,12 @@ export const CONTROL_COMMANDS: ControlCommand[] = [
       if (path === undefined) throw usage('Missing `--file <path>` (a JSON job body or an array of them; - reads stdin)', 'file');
       const file = await readJobFile(path, input.stdin);
       const results: unknown[] = [];
-      for (const index of planUpserts(file.bodies, input.scope)) results[index] = await input.control.upsert(file.bodies[index], { actor: input.actor });
+      for (const index of planUpserts(file.bodies, input.scope))
+        results[index] = await input.control.upsert(file.bodies[index], { actor: input.actor });
       return file.array ? results : results[0];
     },
-    render: (result, time) => (Array.isArray(result) ? result : [result]).map((details) => `upserted ${statusLine(details, time)}`).join('\n'),
+    render: (result, time) =>
+      (Array.isArray(result) ? result : [result]).map((details) => `upserted ${statusLine(details, time)}`).join('\n'),
   },
   {
     name: 'remove',

@@ -95,8 +95,12 @@ function databaseExplainer(url: string, schema: string): (error: unknown) => unk
   return (error) => {
     if (error instanceof CliError) return error;
     const message = error instanceof Error ? error.message : String(error);
-    if (isUnreachable(error)) return new CliError('ERR_UNREACHABLE', `cannot connect to ${describeDatabase(url)}: ${message}`, { cause: error });
-    if (isUnmigrated(error)) return new CliError('ERR_UNEXPECTED', `${message}: is schema "${schema}" migrated? run \`warren migrate --schema ${schema}\``, { cause: error });
+    if (isUnreachable(error))
+      return new CliError('ERR_UNREACHABLE', `cannot connect to ${describeDatabase(url)}: ${message}`, { cause: error });
+    if (isUnmigrated(error))
+      return new CliError('ERR_UNEXPECTED', `${message}: is schema "${schema}" migrated? run \`warren migrate --schema ${schema}\``, {
+        cause: error,
+      });
     return error;
   };
 }
@@ -104,7 +108,8 @@ function databaseExplainer(url: string, schema: string): (error: unknown) => unk
 /** pg is a peer dependency, imported only by the commands that reach the database. */
 async function openPool(env: Env, command: string): Promise<{ pool: Queryable & { end(): Promise<void> }; url: string }> {
   const url = databaseUrlOf(env);
-  if (url === undefined) throw usage(`\`warren ${command}\` needs DATABASE_URL (or WARREN_DATABASE_URL) in the environment`, 'DATABASE_URL');
+  if (url === undefined)
+    throw usage(`\`warren ${command}\` needs DATABASE_URL (or WARREN_DATABASE_URL) in the environment`, 'DATABASE_URL');
   let Pool: typeof import('pg').Pool;
   try {
     ({ Pool } = (await import('pg')).default);
@@ -125,11 +130,15 @@ export async function openDatabase(flags: GlobalFlags, env: Env): Promise<Databa
 }
 
 export function requireScope(flags: GlobalFlags): string {
-  if (flags.scope === undefined || flags.scope === '') throw usage('Missing `--scope` (or WARREN_SCOPE): the scope whose jobs to steer', 'scope');
+  if (flags.scope === undefined || flags.scope === '')
+    throw usage('Missing `--scope` (or WARREN_SCOPE): the scope whose jobs to steer', 'scope');
   try {
     return assertScope(flags.scope);
   } catch {
-    throw usage(`Invalid \`--scope\`: expected 1-40 characters of a-z, 0-9, "_" or "-" starting with a letter or digit, got ${JSON.stringify(flags.scope)}`, 'scope');
+    throw usage(
+      `Invalid \`--scope\`: expected 1-40 characters of a-z, 0-9, "_" or "-" starting with a letter or digit, got ${JSON.stringify(flags.scope)}`,
+      'scope',
+    );
   }
 }
 
@@ -140,7 +149,14 @@ export async function openControl(flags: GlobalFlags, env: Env, command: string)
   const schema = schemaOf(flags);
   const { pool, url } = await openPool(env, command);
   const { createScheduler } = await import('../scheduler/scheduler.js');
-  const scheduler = createScheduler({ pool, schema, scope, role: 'control-only', migrate: false, instanceId: `cli-${hostname()}-${process.pid}` });
+  const scheduler = createScheduler({
+    pool,
+    schema,
+    scope,
+    role: 'control-only',
+    migrate: false,
+    instanceId: `cli-${hostname()}-${process.pid}`,
+  });
   return {
     control: scheduler,
     scope,
@@ -166,8 +182,11 @@ async function openRemote(url: string, flags: GlobalFlags, env: Env): Promise<Se
   } catch (error) {
     // The client's message quotes what it got; for the token that would be the secret itself.
     const field = (error as { field?: unknown }).field;
-    if (field === 'token') throw usage('Invalid WARREN_ADMIN_TOKEN: expected visible ASCII characters (no spaces or line breaks)', 'WARREN_ADMIN_TOKEN');
-    const rule = (error as Error).message.replace(/^Invalid admin client option `url`: /, '').replace('(pass the token as `token`)', '(the token goes in WARREN_ADMIN_TOKEN)');
+    if (field === 'token')
+      throw usage('Invalid WARREN_ADMIN_TOKEN: expected visible ASCII characters (no spaces or line breaks)', 'WARREN_ADMIN_TOKEN');
+    const rule = (error as Error).message
+      .replace(/^Invalid admin client option `url`: /, '')
+      .replace('(pass the token as `token`)', '(the token goes in WARREN_ADMIN_TOKEN)');
     throw usage(`Invalid \`--url\` (or WARREN_ADMIN_URL): ${rule}`, 'url');
   }
   return {

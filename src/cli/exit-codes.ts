@@ -39,7 +39,8 @@ export class CliError extends Error {
   }
 }
 
-export const usage = (message: string, field?: string): CliError => new CliError('ERR_USAGE', message, field === undefined ? {} : { field });
+export const usage = (message: string, field?: string): CliError =>
+  new CliError('ERR_USAGE', message, field === undefined ? {} : { field });
 
 const BY_WARREN_CODE: Record<string, ExitCode> = {
   ERR_JOB_NOT_FOUND: EXIT.notFound,
@@ -56,7 +57,18 @@ const BY_WARREN_CODE: Record<string, ExitCode> = {
 };
 
 /** Socket errors, and the SQLSTATE classes of a connection that never became usable. */
-const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
 // 08: connection exception; 28: invalid authorization; 3D000: no such database; 57P03: cannot connect now.
 const UNREACHABLE_STATE = /^(08...|28...|3D000|57P03)$/;
 const TIMEOUT_MESSAGE = /timeout exceeded when trying to connect|Connection terminated due to connection timeout/i;

@@ -59,7 +59,14 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly s
   if (rows.length === 0) return '(none)';
   const cells = [headers, ...rows].map((row) => row.map((cell) => safeText(cell)));
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0)));
-  return cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** `label: value` lines, values aligned. */
@@ -70,7 +77,12 @@ export function block(entries: ReadonlyArray<readonly [string, string]>): string
 
 export function scheduleText(schedule: NormalizedSchedule | null, reschedule?: string): string {
   if (schedule === null) return 'on demand';
-  const base = schedule.kind === 'every' ? `every ${formatDuration(schedule.everyMs)}` : schedule.tz === 'UTC' ? `cron ${schedule.cron}` : `cron ${schedule.cron} (${schedule.tz})`;
+  const base =
+    schedule.kind === 'every'
+      ? `every ${formatDuration(schedule.everyMs)}`
+      : schedule.tz === 'UTC'
+        ? `cron ${schedule.cron}`
+        : `cron ${schedule.cron} (${schedule.tz})`;
   return reschedule === 'queue' ? `${base}, queue mode` : base;
 }
 
@@ -86,7 +98,15 @@ function lastRun(job: Pick<JobStatus, 'lastRunAt' | 'lastStatus'>, time: TimeFor
 export function jobsTable(jobs: readonly JobStatus[], time: TimeFormat): string {
   return table(
     ['ID', 'STATE', 'SCHEDULE', 'NEXT DUE', 'LAST RUN', 'RUNNING', 'FAILURES'],
-    jobs.map((job) => [job.id, clip(state(job), 40), scheduleText(job.schedule, job.reschedule), job.enabled ? time(job.nextDueAt) : '-', lastRun(job, time), String(job.running), String(job.recentFailures)]),
+    jobs.map((job) => [
+      job.id,
+      clip(state(job), 40),
+      scheduleText(job.schedule, job.reschedule),
+      job.enabled ? time(job.nextDueAt) : '-',
+      lastRun(job, time),
+      String(job.running),
+      String(job.recentFailures),
+    ]),
   );
 }
 
@@ -129,7 +149,15 @@ export function jobBlock(details: JobDetails, time: TimeFormat): string {
 export function runsTable(runs: readonly RunRecord[], time: TimeFormat): string {
   return table(
     ['RUN', 'SCHEDULED FOR', 'TRIGGER', 'STATUS', 'ATTEMPT', 'FINISHED', 'ERROR'],
-    runs.map((run) => [run.runId, time(run.scheduledFor), run.triggerSource, run.status, String(run.attempt), time(run.finishedAt), run.error ? clip(run.error, 60) : '']),
+    runs.map((run) => [
+      run.runId,
+      time(run.scheduledFor),
+      run.triggerSource,
+      run.status,
+      String(run.attempt),
+      time(run.finishedAt),
+      run.error ? clip(run.error, 60) : '',
+    ]),
   );
 }
 

@@ -25,21 +25,32 @@ export async function readJobFile(path: string, stdin: NodeJS.ReadableStream): P
   try {
     text = path === '-' ? await readAll(stdin) : await readFile(path, 'utf8');
   } catch (error) {
-    throw new CliError('ERR_USAGE', `Cannot read \`--file\` ${JSON.stringify(path)}: ${(error as Error).message}`, { field: 'file', cause: error });
+    throw new CliError('ERR_USAGE', `Cannot read \`--file\` ${JSON.stringify(path)}: ${(error as Error).message}`, {
+      field: 'file',
+      cause: error,
+    });
   }
   const name = path === '-' ? 'stdin' : path;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new WarrenError('ERR_INVALID_JOB', `Invalid \`--file\` ${name}: not JSON (${(error as Error).message})`, { field: 'file', cause: error });
+    throw new WarrenError('ERR_INVALID_JOB', `Invalid \`--file\` ${name}: not JSON (${(error as Error).message})`, {
+      field: 'file',
+      cause: error,
+    });
   }
   if (Array.isArray(parsed)) {
-    if (parsed.length === 0) throw new WarrenError('ERR_INVALID_JOB', `Invalid \`--file\` ${name}: an empty array, expected at least one job`, { field: 'file' });
+    if (parsed.length === 0)
+      throw new WarrenError('ERR_INVALID_JOB', `Invalid \`--file\` ${name}: an empty array, expected at least one job`, { field: 'file' });
     return { bodies: parsed, array: true };
   }
   if (parsed === null || typeof parsed !== 'object') {
-    throw new WarrenError('ERR_INVALID_JOB', `Invalid \`--file\` ${name}: expected a job object or an array of them, got ${JSON.stringify(parsed)}`, { field: 'file' });
+    throw new WarrenError(
+      'ERR_INVALID_JOB',
+      `Invalid \`--file\` ${name}: expected a job object or an array of them, got ${JSON.stringify(parsed)}`,
+      { field: 'file' },
+    );
   }
   return { bodies: [parsed], array: false };
 }
@@ -62,17 +73,29 @@ export function planUpserts(bodies: readonly unknown[], scope: string | undefine
     try {
       input = parseJobInput(body);
     } catch (error) {
-      if (error instanceof WarrenError && where !== '') throw new WarrenError(error.code, `${where}${error.message}`, { ...(error.field ? { field: error.field } : {}), details: { index }, cause: error });
+      if (error instanceof WarrenError && where !== '')
+        throw new WarrenError(error.code, `${where}${error.message}`, {
+          ...(error.field ? { field: error.field } : {}),
+          details: { index },
+          cause: error,
+        });
       throw error;
     }
     if (input.scope !== undefined) {
       const expected = scope ?? named?.scope ?? input.scope;
       if (input.scope !== expected) {
-        const steers = scope !== undefined ? `this command steers scope "${scope}"` : `[${named!.index}] names scope "${expected}" (one file, one scope)`;
-        throw new WarrenError('ERR_INVALID_ARGUMENT', `${where}Invalid \`scope\` of job "${input.id}": ${steers}, the job names scope "${input.scope}"`, {
-          field: 'scope',
-          details: { index, expected, got: input.scope },
-        });
+        const steers =
+          scope !== undefined
+            ? `this command steers scope "${scope}"`
+            : `[${named!.index}] names scope "${expected}" (one file, one scope)`;
+        throw new WarrenError(
+          'ERR_INVALID_ARGUMENT',
+          `${where}Invalid \`scope\` of job "${input.id}": ${steers}, the job names scope "${input.scope}"`,
+          {
+            field: 'scope',
+            details: { index, expected, got: input.scope },
+          },
+        );
       }
       named ??= { scope: input.scope, index };
       scoped.push(index);
@@ -80,7 +103,11 @@ export function planUpserts(bodies: readonly unknown[], scope: string | undefine
       unscoped.push(index);
     }
     const first = seen.get(input.id);
-    if (first !== undefined) throw new WarrenError('ERR_INVALID_JOB', `${where}Job "${input.id}" is given twice (also at [${first}])`, { field: 'id', details: { index } });
+    if (first !== undefined)
+      throw new WarrenError('ERR_INVALID_JOB', `${where}Job "${input.id}" is given twice (also at [${first}])`, {
+        field: 'id',
+        details: { index },
+      });
     seen.set(input.id, index);
   });
   return [...scoped, ...unscoped];

@@ -32,8 +32,14 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 invalid input, 5 cannot conne
 
 function globalOptions(program: Command): void {
   program
-    .addOption(new Option('--scope <scope>', 'the scope whose jobs to steer (required by every command but migrate; optional with --url)').env('WARREN_SCOPE'))
-    .addOption(new Option('--schema <schema>', "PostgreSQL schema of warren's tables (database mode)").env('WARREN_SCHEMA').default('scheduler'))
+    .addOption(
+      new Option('--scope <scope>', 'the scope whose jobs to steer (required by every command but migrate; optional with --url)').env(
+        'WARREN_SCOPE',
+      ),
+    )
+    .addOption(
+      new Option('--schema <schema>', "PostgreSQL schema of warren's tables (database mode)").env('WARREN_SCHEMA').default('scheduler'),
+    )
     .addOption(new Option('--url <url>', 'admin API URL (remote mode; the token comes from WARREN_ADMIN_TOKEN)').env('WARREN_ADMIN_URL'))
     .addOption(new Option('--tz <zone>', 'IANA time zone of the times shown').env('WARREN_TZ').default('UTC'))
     .option('--json', 'print the answer as JSON (an error as a JSON object on stderr)');
@@ -70,8 +76,10 @@ function reporter(io: CliIo, json: () => boolean): Reporter {
 
 function describeError(error: unknown, exitCode: ExitCode): { code: string; message: string; field?: string } {
   if (error instanceof CommanderError) return { code: 'ERR_USAGE', message: error.message.replace(/^error: /, '') };
-  if (error instanceof CliError) return { code: error.code, message: error.message, ...(error.field !== undefined ? { field: error.field } : {}) };
-  if (isWarrenError(error) && exitCode !== EXIT.unreachable) return { code: error.code, message: error.message, ...(error.field !== undefined ? { field: error.field } : {}) };
+  if (error instanceof CliError)
+    return { code: error.code, message: error.message, ...(error.field !== undefined ? { field: error.field } : {}) };
+  if (isWarrenError(error) && exitCode !== EXIT.unreachable)
+    return { code: error.code, message: error.message, ...(error.field !== undefined ? { field: error.field } : {}) };
   const message = error instanceof Error ? error.message || String(error) : String(error);
   if (exitCode === EXIT.unreachable) return { code: 'ERR_UNREACHABLE', message: `cannot connect: ${message}` };
   return { code: isWarrenError(error) ? error.code : 'ERR_UNEXPECTED', message };
@@ -91,7 +99,14 @@ function addControlCommand(program: Command, spec: ControlCommand, io: CliIo, ou
     const time = timeFormat(flags.tz ?? 'UTC');
     const session = await openControl(flags, io.env, spec.name);
     try {
-      const result = await spec.run({ control: session.control, args: self.args.slice(0, spec.args.length), opts: self.opts(), scope: session.scope, actor: cliActor(io.env), stdin: io.stdin });
+      const result = await spec.run({
+        control: session.control,
+        args: self.args.slice(0, spec.args.length),
+        opts: self.opts(),
+        scope: session.scope,
+        actor: cliActor(io.env),
+        stdin: io.stdin,
+      });
       out.result(result, () => spec.render(result, time));
     } catch (error) {
       throw session.explain(error);
@@ -105,7 +120,9 @@ function addMigrate(program: Command, io: CliIo, out: Reporter): void {
   program
     .command('migrate')
     .summary("Create or upgrade warren's tables in --schema (needs DATABASE_URL)")
-    .description("Create or upgrade warren's tables in --schema. Safe to run from several places at once: migrations serialise on an advisory lock. Needs DATABASE_URL; --scope is not used.")
+    .description(
+      "Create or upgrade warren's tables in --schema. Safe to run from several places at once: migrations serialise on an advisory lock. Needs DATABASE_URL; --scope is not used.",
+    )
     .addHelpText('after', '\nExamples:\n  $ DATABASE_URL=postgres://warren@db/app warren migrate --schema scheduler')
     .action(async (_options: unknown, self: Command) => {
       const flags = self.optsWithGlobals<GlobalFlags>();
@@ -116,7 +133,9 @@ function addMigrate(program: Command, io: CliIo, out: Reporter): void {
           throw db.explain(error);
         });
         out.result({ schema: db.schema, ...result }, () =>
-          result.applied.length > 0 ? `schema ${db.schema}: applied migration${result.applied.length > 1 ? 's' : ''} ${result.applied.join(', ')}; now at version ${result.current}` : `schema ${db.schema} is up to date (version ${result.current})`,
+          result.applied.length > 0
+            ? `schema ${db.schema}: applied migration${result.applied.length > 1 ? 's' : ''} ${result.applied.join(', ')}; now at version ${result.current}`
+            : `schema ${db.schema} is up to date (version ${result.current})`,
         );
       } finally {
         await db.close().catch(() => {});

@@ -69,15 +69,18 @@ const CODE: RuleCode = 'ERR_INVALID_JOB';
 // Rules run inside zod transforms; a rule's WarrenError becomes an issue carrying its field.
 function rule<T>(check: (value: unknown) => T) {
   // `.optional()` first: zod 4 reports an absent key as missing unless the schema opts in.
-  return z.unknown().optional().transform((value, ctx) => {
-    try {
-      return check(value);
-    } catch (error) {
-      if (!(error instanceof WarrenError)) throw error;
-      ctx.addIssue({ code: 'custom', message: error.message, params: { field: error.field } });
-      return z.NEVER;
-    }
-  });
+  return z
+    .unknown()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return check(value);
+      } catch (error) {
+        if (!(error instanceof WarrenError)) throw error;
+        ctx.addIssue({ code: 'custom', message: error.message, params: { field: error.field } });
+        return z.NEVER;
+      }
+    });
 }
 
 function optional<T>(check: (value: unknown) => T, fallback: T) {
@@ -182,8 +185,11 @@ export function normalizeJobSpec(spec: unknown, code: RuleCode = CODE, options: 
     const field = rename(key);
     throw new WarrenError(code, `${prefix(field)}: expected ${unknownKeyRule(field, known)}, got ${describeValue(spec[key])}`, { field });
   }
-  const field = (first.code === 'custom' && typeof first.params?.field === 'string' ? first.params.field : first.path.map(String).join('.')) || 'id';
-  const inner = new WarrenError(code, first.message.startsWith('Invalid `') ? first.message : `Invalid \`${field}\`: ${first.message}`, { field });
+  const field =
+    (first.code === 'custom' && typeof first.params?.field === 'string' ? first.params.field : first.path.map(String).join('.')) || 'id';
+  const inner = new WarrenError(code, first.message.startsWith('Invalid `') ? first.message : `Invalid \`${field}\`: ${first.message}`, {
+    field,
+  });
   throw renameError(inner, rename, prefix, code);
 }
 
@@ -201,7 +207,12 @@ function deepFreeze<T>(value: T): T {
  * Schema). Throws ERR_INVALID_ARGUMENT naming the field as the schema reported it
  * (`params.tags.1`); `owner` says whose schema it is (`job \`scan\``).
  */
-export function parseParamsWith<T>(schema: StandardSchemaV1<unknown, T>, defaults: Readonly<Record<string, unknown>>, input: unknown, owner: string): T {
+export function parseParamsWith<T>(
+  schema: StandardSchemaV1<unknown, T>,
+  defaults: Readonly<Record<string, unknown>>,
+  input: unknown,
+  owner: string,
+): T {
   if (input !== undefined && input !== null && !isPlainObject(input)) {
     invalid('ERR_INVALID_ARGUMENT', 'params', 'an object', input);
   }
@@ -209,7 +220,12 @@ export function parseParamsWith<T>(schema: StandardSchemaV1<unknown, T>, default
   const result = validateSync(schema, merged, owner);
   if (result.ok) return result.value;
   const field = ['params', ...result.issue.keys.map(String)].join('.');
-  return invalid('ERR_INVALID_ARGUMENT', field, `a value the \`params\` schema of ${owner} accepts (${result.issue.message})`, valueAt(merged, result.issue.keys));
+  return invalid(
+    'ERR_INVALID_ARGUMENT',
+    field,
+    `a value the \`params\` schema of ${owner} accepts (${result.issue.message})`,
+    valueAt(merged, result.issue.keys),
+  );
 }
 
 /**
@@ -225,7 +241,9 @@ export function parseParamsWith<T>(schema: StandardSchemaV1<unknown, T>, default
  *   defaultParams: { mode: 'swing' },
  * });
  */
-export function defineJob<TSchema extends StandardSchemaV1 = DefaultParamsSchema>(spec: JobSpec<TSchema>): JobDefinition<StandardSchemaV1.InferOutput<TSchema>> {
+export function defineJob<TSchema extends StandardSchemaV1 = DefaultParamsSchema>(
+  spec: JobSpec<TSchema>,
+): JobDefinition<StandardSchemaV1.InferOutput<TSchema>> {
   type Params = StandardSchemaV1.InferOutput<TSchema>;
   const normalized = normalizeJobSpec(spec, CODE);
   const config = deepFreeze(normalized.config);

@@ -95,7 +95,11 @@ export function parseJobInput(body: unknown): JobInput {
   }
   if (body.params !== undefined) {
     const label = typeof body.id === 'string' ? `job \`${body.id}\`` : 'job';
-    throw new WarrenError(JOB, `Invalid ${label} field \`params\`: expected no params schema in JSON (default params go in \`defaultParams\`), got ${describeValue(body.params)}`, { field: 'params' });
+    throw new WarrenError(
+      JOB,
+      `Invalid ${label} field \`params\`: expected no params schema in JSON (default params go in \`defaultParams\`), got ${describeValue(body.params)}`,
+      { field: 'params' },
+    );
   }
   const normalized = normalizeJobSpec(body, JOB);
   return withScope(normalized.id, normalized.scope, normalized.config);
@@ -129,11 +133,13 @@ function parseSeedBody(body: Record<string, unknown>): JobInput {
     if (cron !== undefined) {
       spec.schedule = tz === undefined ? { cron } : { cron, tz };
       // The seed's TTL: 0.8 × interval_seconds, whatever the gap to the next cron slot.
-      if (interval !== undefined) spec.staleAfter = `${Math.round(validatePeriod(interval, 'interval_seconds', JOB) * JOB_DEFAULTS.staleRatio)}ms`;
+      if (interval !== undefined)
+        spec.staleAfter = `${Math.round(validatePeriod(interval, 'interval_seconds', JOB) * JOB_DEFAULTS.staleRatio)}ms`;
     } else {
       if (tz !== undefined) invalid(JOB, 'tz', '`tz` only with `cron_expr`', tz);
       if (interval !== undefined) spec.schedule = { every: interval };
-      else if (mode === 'queue') invalid(JOB, 'interval_seconds', '`interval_seconds` or `cron_expr` when `reschedule_mode` is "queue"', undefined);
+      else if (mode === 'queue')
+        invalid(JOB, 'interval_seconds', '`interval_seconds` or `cron_expr` when `reschedule_mode` is "queue"', undefined);
     }
     if (given('default_params') !== undefined) spec.defaultParams = body.default_params;
     if (given('description') !== undefined) spec.description = body.description;
@@ -184,7 +190,12 @@ function scheduleAs(spec: Record<string, unknown>, names: Record<string, string>
   try {
     return validateSchedule(spec as never, '$', ARG);
   } catch (error) {
-    throw renameError(error, (field) => names[field] ?? field, (field) => `Invalid \`${field}\``, ARG);
+    throw renameError(
+      error,
+      (field) => names[field] ?? field,
+      (field) => `Invalid \`${field}\``,
+      ARG,
+    );
   }
 }
 
@@ -214,7 +225,15 @@ export function parseConfigPatch(patch: unknown, current: JobConfig): Partial<De
   const tz = body.tz;
   if (present('schedule')) {
     if (present('tz')) invalid(ARG, 'tz', '`tz` inside `schedule`', tz);
-    out.schedule = body.schedule === null ? null : scheduleAs(plainObject(body.schedule, 'schedule', ARG, '{ cron, tz? }, { every } or null'), { $: 'schedule', '$.cron': 'schedule.cron', '$.tz': 'schedule.tz', '$.every': 'schedule.every' });
+    out.schedule =
+      body.schedule === null
+        ? null
+        : scheduleAs(plainObject(body.schedule, 'schedule', ARG, '{ cron, tz? }, { every } or null'), {
+            $: 'schedule',
+            '$.cron': 'schedule.cron',
+            '$.tz': 'schedule.tz',
+            '$.every': 'schedule.every',
+          });
   } else if (every !== undefined) {
     if (present('tz')) invalid(ARG, 'tz', '`tz` only with a cron schedule', tz);
     out.schedule = scheduleAs({ every: every[1] }, { '$.every': every[0] });
@@ -247,7 +266,8 @@ export function parseConfigPatch(patch: unknown, current: JobConfig): Partial<De
     const base = out.retry ?? current.retry;
     out.retry = { maxAttempts: integerAtLeast(body.max_attempts, 1, 'max_attempts', ARG), backoff: { ...base.backoff } };
   }
-  if (present('catchup')) out.catchup = normalizeCatchup(body.catchup, out.schedule !== undefined ? out.schedule : current.schedule, 'catchup', ARG);
+  if (present('catchup'))
+    out.catchup = normalizeCatchup(body.catchup, out.schedule !== undefined ? out.schedule : current.schedule, 'catchup', ARG);
   return out;
 }
 

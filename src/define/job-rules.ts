@@ -7,7 +7,16 @@
 import { WarrenError, describeValue } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { typicalPeriod } from './schedule.js';
-import type { CatchupMode, CatchupPolicy, DefinedSchedule, NormalizedBackoff, OverlapPolicy, RescheduleMode, RetryPolicy, StalePolicy } from './types.js';
+import type {
+  CatchupMode,
+  CatchupPolicy,
+  DefinedSchedule,
+  NormalizedBackoff,
+  OverlapPolicy,
+  RescheduleMode,
+  RetryPolicy,
+  StalePolicy,
+} from './types.js';
 
 export type RuleCode = 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT';
 
@@ -125,13 +134,15 @@ export function normalizeBackoff(value: unknown, field: string, code: RuleCode):
   const delayMs = parseDuration(spec.delay, `${field}.delay`, code);
   let jitter = type === 'fixed' ? 0 : JOB_DEFAULTS.backoff.jitter;
   if (spec.jitter !== undefined) {
-    if (typeof spec.jitter !== 'number' || !(spec.jitter >= 0 && spec.jitter <= 1)) invalid(code, `${field}.jitter`, 'a number from 0 to 1', spec.jitter);
+    if (typeof spec.jitter !== 'number' || !(spec.jitter >= 0 && spec.jitter <= 1))
+      invalid(code, `${field}.jitter`, 'a number from 0 to 1', spec.jitter);
     jitter = spec.jitter;
   }
   if (type === 'fixed') return { type, delayMs, maxMs: delayMs, factor: 1, jitter };
   let factor = JOB_DEFAULTS.backoff.factor;
   if (spec.factor !== undefined) {
-    if (typeof spec.factor !== 'number' || !Number.isFinite(spec.factor) || spec.factor < 1) invalid(code, `${field}.factor`, 'a number >= 1', spec.factor);
+    if (typeof spec.factor !== 'number' || !Number.isFinite(spec.factor) || spec.factor < 1)
+      invalid(code, `${field}.factor`, 'a number >= 1', spec.factor);
     factor = spec.factor;
   }
   let maxMs = Math.max(JOB_DEFAULTS.backoff.maxMs, delayMs);
@@ -180,7 +191,12 @@ export function normalizeStale(value: unknown, field: string, code: RuleCode): S
 }
 
 /** Re-throws a rule's error with a different field name and message prefix. */
-export function renameError(error: unknown, rename: (field: string) => string, prefix: (field: string) => string, code?: RuleCode): unknown {
+export function renameError(
+  error: unknown,
+  rename: (field: string) => string,
+  prefix: (field: string) => string,
+  code?: RuleCode,
+): unknown {
   if (!(error instanceof WarrenError) || error.field === undefined) return error;
   const field = rename(error.field);
   const rest = error.message.replace(/^Invalid `[^`]*`: /, '');

@@ -24,7 +24,18 @@ type ErrorCode = 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMEN
 
 const SECOND = 1_000;
 const DAY = 86_400_000;
-const MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@hourly', '@minutely', '@secondly', '@weekdays', '@weekends']);
+const MACROS = new Set([
+  '@yearly',
+  '@annually',
+  '@monthly',
+  '@weekly',
+  '@daily',
+  '@hourly',
+  '@minutely',
+  '@secondly',
+  '@weekdays',
+  '@weekends',
+]);
 const CRON_RULE = 'a 5- or 6-field cron expression';
 
 function fail(code: ErrorCode, field: string, rule: string, value: unknown): never {
@@ -126,7 +137,11 @@ export function validatePeriod(value: unknown, field: string, code: ErrorCode): 
  * errors name `schedule.cron`, `schedule.tz` or `schedule.every`. A cron without `tz` is
  * left without one: the default time zone applies when the job is stored (time-zone.ts).
  */
-export function validateSchedule(spec: { cron: string; tz: string } | { every: Duration }, field?: string, code?: ErrorCode): NormalizedSchedule;
+export function validateSchedule(
+  spec: { cron: string; tz: string } | { every: Duration },
+  field?: string,
+  code?: ErrorCode,
+): NormalizedSchedule;
 export function validateSchedule(spec: ScheduleSpec, field?: string, code?: ErrorCode): DefinedSchedule;
 export function validateSchedule(spec: ScheduleSpec, field = 'schedule', code: ErrorCode = 'ERR_INVALID_JOB'): DefinedSchedule {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
@@ -153,12 +168,18 @@ export function validateSchedule(spec: ScheduleSpec, field = 'schedule', code: E
     expression = parseWallCron(cron, Date.UTC(2000, 0, 1));
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new WarrenError(code, `Invalid \`${cronField}\`: expected ${CRON_RULE} (${reason}), got ${describeValue(cron)}`, { field: cronField, cause: error });
+    throw new WarrenError(code, `Invalid \`${cronField}\`: expected ${CRON_RULE} (${reason}), got ${describeValue(cron)}`, {
+      field: cronField,
+      cause: error,
+    });
   }
   try {
     expression.next();
   } catch (error) {
-    throw new WarrenError(code, `Invalid \`${cronField}\`: expected a cron expression that matches some date, got ${describeValue(cron)}`, { field: cronField, cause: error });
+    throw new WarrenError(code, `Invalid \`${cronField}\`: expected a cron expression that matches some date, got ${describeValue(cron)}`, {
+      field: cronField,
+      cause: error,
+    });
   }
   const normalized = fields === undefined ? cron.trim().toLowerCase() : fields.join(' ');
   if (raw.tz === undefined) return { kind: 'cron', cron: normalized };
@@ -251,7 +272,8 @@ export function nextRuns(schedule: NormalizedSchedule, after: Date, n: number): 
 /** The first slot strictly after `after`. Throws when the schedule has no further slot. */
 export function nextRun(schedule: NormalizedSchedule, after: Date): Date {
   const [slot] = nextRuns(schedule, after, 1);
-  if (slot === undefined) throw new WarrenError('ERR_INVALID_ARGUMENT', `Schedule ${describeValue(schedule)} has no slot after ${after.toISOString()}`);
+  if (slot === undefined)
+    throw new WarrenError('ERR_INVALID_ARGUMENT', `Schedule ${describeValue(schedule)} has no slot after ${after.toISOString()}`);
   return slot;
 }
 
@@ -310,7 +332,8 @@ export function staleAtFor(config: Pick<JobConfig, 'stale' | 'schedule'>, slot: 
  */
 export function nextChainRun(config: Pick<JobConfig, 'schedule'>, completedAt: Date): Date {
   const schedule = config.schedule;
-  if (schedule === null) throw new WarrenError('ERR_INVALID_ARGUMENT', 'nextChainRun: the job has no schedule to chain on', { field: 'schedule' });
+  if (schedule === null)
+    throw new WarrenError('ERR_INVALID_ARGUMENT', 'nextChainRun: the job has no schedule to chain on', { field: 'schedule' });
   if (schedule.kind === 'every') return new Date(assertDate(completedAt, 'completedAt') + schedule.everyMs);
   return nextRun(schedule, completedAt);
 }

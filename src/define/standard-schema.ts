@@ -52,7 +52,12 @@ export declare namespace StandardSchemaV1 {
 export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
   const props = (value as { '~standard'?: unknown })['~standard'];
-  return typeof props === 'object' && props !== null && (props as { version?: unknown }).version === 1 && typeof (props as { validate?: unknown }).validate === 'function';
+  return (
+    typeof props === 'object' &&
+    props !== null &&
+    (props as { version?: unknown }).version === 1 &&
+    typeof (props as { validate?: unknown }).validate === 'function'
+  );
 }
 
 /** The first problem a schema found: its dotted path (`''` for the root) and message. */
@@ -75,7 +80,11 @@ export function validateSync<T>(schema: StandardSchemaV1<unknown, T>, value: unk
   const result = schema['~standard'].validate(value);
   if (typeof (result as { then?: unknown }).then === 'function') {
     (result as Promise<unknown>).catch(() => {});
-    throw new WarrenError('ERR_INVALID_JOB', `Invalid ${owner} field \`params\`: expected a schema that validates synchronously (no async refinements or transforms), got an async ${schema['~standard'].vendor} schema`, { field: 'params' });
+    throw new WarrenError(
+      'ERR_INVALID_JOB',
+      `Invalid ${owner} field \`params\`: expected a schema that validates synchronously (no async refinements or transforms), got an async ${schema['~standard'].vendor} schema`,
+      { field: 'params' },
+    );
   }
   const settled = result as StandardSchemaV1.Result<T>;
   if (settled.issues === undefined) return { ok: true, value: settled.value };

@@ -25,9 +25,14 @@ export function canonicalTimeZone(tz: unknown): string | undefined {
 }
 
 /** The canonical name of `tz`; throws `code` naming `field` when it is no IANA zone. */
-export function assertTimeZone(tz: unknown, field: string, code: 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT'): string {
+export function assertTimeZone(
+  tz: unknown,
+  field: string,
+  code: 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT',
+): string {
   const canonical = canonicalTimeZone(tz);
-  if (canonical === undefined) throw new WarrenError(code, `Invalid \`${field}\`: expected ${TIME_ZONE_RULE}, got ${describeValue(tz)}`, { field });
+  if (canonical === undefined)
+    throw new WarrenError(code, `Invalid \`${field}\`: expected ${TIME_ZONE_RULE}, got ${describeValue(tz)}`, { field });
   return canonical;
 }
 

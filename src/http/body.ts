@@ -69,7 +69,11 @@ function parseJson(contentType: string | undefined, bytes: Buffer): unknown {
   if (bytes.length === 0) return undefined;
   const type = (contentType ?? '').split(';')[0]!.trim();
   if (!JSON_TYPE.test(type)) {
-    throw new HttpError(400, 'ERR_UNSUPPORTED_MEDIA_TYPE', `Expected a JSON body (Content-Type: application/json), got ${type === '' ? 'no content type' : JSON.stringify(type)}`);
+    throw new HttpError(
+      400,
+      'ERR_UNSUPPORTED_MEDIA_TYPE',
+      `Expected a JSON body (Content-Type: application/json), got ${type === '' ? 'no content type' : JSON.stringify(type)}`,
+    );
   }
   try {
     return JSON.parse(bytes.toString('utf8')) as unknown;

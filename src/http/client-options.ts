@@ -36,7 +36,10 @@ const clientOptionsSchema = z
      * Omit it only when the handler sits behind your own authentication (then see `headers`).
      * @default undefined
      */
-    token: z.string({ error: 'a token of visible ASCII characters' }).regex(/^[\x21-\x7e]+$/, 'a token of visible ASCII characters').optional(),
+    token: z
+      .string({ error: 'a token of visible ASCII characters' })
+      .regex(/^[\x21-\x7e]+$/, 'a token of visible ASCII characters')
+      .optional(),
     /**
      * The `fetch` to call.
      * @default globalThis.fetch
@@ -51,12 +54,19 @@ const clientOptionsSchema = z
      * Extra request headers (a proxy's credentials, a trace id). `Authorization` only without `token`.
      * @default {}
      */
-    headers: z.record(z.string(), z.string({ error: 'a string header value' }), { error: 'an object of header names to string values' }).default({}),
+    headers: z
+      .record(z.string(), z.string({ error: 'a string header value' }), { error: 'an object of header names to string values' })
+      .default({}),
   })
   .strict()
   .superRefine((o, ctx) => {
     if (o.token !== undefined && Object.keys(o.headers).some((name) => name.toLowerCase() === 'authorization')) {
-      ctx.addIssue({ code: 'custom', path: ['headers', 'authorization'], message: 'no Authorization header beside `token`', input: o.headers });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headers', 'authorization'],
+        message: 'no Authorization header beside `token`',
+        input: o.headers,
+      });
     }
   });
 

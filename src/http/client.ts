@@ -7,7 +7,18 @@
  */
 import { WarrenError, describeValue, isWarrenError, type WarrenErrorCode } from '../errors.js';
 import { assertName } from '../names.js';
-import type { ActorOption, AuditOptions, BackfillOptions, BackfillResult, Control, JobDetails, JobStatus, PauseOptions, RunNowOptions, RunsOptions } from '../scheduler/control-types.js';
+import type {
+  ActorOption,
+  AuditOptions,
+  BackfillOptions,
+  BackfillResult,
+  Control,
+  JobDetails,
+  JobStatus,
+  PauseOptions,
+  RunNowOptions,
+  RunsOptions,
+} from '../scheduler/control-types.js';
 import type { AuditEntry, RunRecord } from '../store/port.js';
 import { formatDuration } from '../util/duration.js';
 import { parseAdminClientOptions, type AdminClientOptions, type FetchLike, type ResolvedAdminClientOptions } from './client-options.js';
@@ -57,7 +68,12 @@ export class AdminClient implements Control, AsyncDisposable {
   constructor(options: AdminClientOptions) {
     this.#o = parseAdminClientOptions(options);
     const fetchFn = this.#o.fetch ?? (globalThis.fetch as FetchLike | undefined);
-    if (typeof fetchFn !== 'function') throw new WarrenError('ERR_INVALID_OPTION', 'Invalid admin client option `fetch`: expected a fetch function (this runtime has no global fetch)', { field: 'fetch' });
+    if (typeof fetchFn !== 'function')
+      throw new WarrenError(
+        'ERR_INVALID_OPTION',
+        'Invalid admin client option `fetch`: expected a fetch function (this runtime has no global fetch)',
+        { field: 'fetch' },
+      );
     this.#fetch = fetchFn;
   }
 
@@ -158,15 +174,30 @@ export class AdminClient implements Control, AsyncDisposable {
     }, this.#o.timeout);
     this.#inFlight.add(controller);
     try {
-      const response = await this.#fetch(target, { method: call.method, headers, signal: controller.signal, ...(body === undefined ? {} : { body }) });
+      const response = await this.#fetch(target, {
+        method: call.method,
+        headers,
+        signal: controller.signal,
+        ...(body === undefined ? {} : { body }),
+      });
       const text = await response.text();
       return read(answer(response, text, label));
     } catch (error) {
       if (isWarrenError(error)) throw error;
-      if (error instanceof ShapeError) throw new WarrenError('ERR_UNEXPECTED_RESPONSE', `${label}: ${error.message}, not an answer of the warren admin API`, { cause: error });
-      if (timedOut) throw new WarrenError('ERR_TIMEOUT', `${label}: no answer within ${formatDuration(this.#o.timeout)}`, { cause: error, details: { url: this.#o.url } });
+      if (error instanceof ShapeError)
+        throw new WarrenError('ERR_UNEXPECTED_RESPONSE', `${label}: ${error.message}, not an answer of the warren admin API`, {
+          cause: error,
+        });
+      if (timedOut)
+        throw new WarrenError('ERR_TIMEOUT', `${label}: no answer within ${formatDuration(this.#o.timeout)}`, {
+          cause: error,
+          details: { url: this.#o.url },
+        });
       if (this.#closed) throw new WarrenError('ERR_CLOSED', `${label}: the admin client was closed`, { cause: error });
-      throw new WarrenError('ERR_UNREACHABLE', `${label}: the admin API could not be reached (${reason(error)})`, { cause: error, details: { url: this.#o.url } });
+      throw new WarrenError('ERR_UNREACHABLE', `${label}: the admin API could not be reached (${reason(error)})`, {
+        cause: error,
+        details: { url: this.#o.url },
+      });
     } finally {
       clearTimeout(timer);
       this.#inFlight.delete(controller);
@@ -182,7 +213,8 @@ function answer(response: Response, text: string, label: string): unknown {
     });
   if (response.status === 204) return undefined;
   const type = response.headers.get('content-type') ?? '';
-  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) throw unexpected(`with ${type === '' ? 'no content type' : JSON.stringify(type)}`);
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type))
+    throw unexpected(`with ${type === '' ? 'no content type' : JSON.stringify(type)}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -191,7 +223,8 @@ function answer(response: Response, text: string, label: string): unknown {
   }
   if (response.ok) return parsed;
   const error = (parsed as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)?.error;
-  if (typeof error?.code !== 'string' || !/^ERR_[A-Z0-9_]+$/.test(error.code) || typeof error.message !== 'string') throw unexpected('with an error body that is not warren\'s');
+  if (typeof error?.code !== 'string' || !/^ERR_[A-Z0-9_]+$/.test(error.code) || typeof error.message !== 'string')
+    throw unexpected("with an error body that is not warren's");
   // A newer server may answer a code this version does not list; it is passed on as is.
   throw new WarrenError(error.code as WarrenErrorCode, error.message, {
     ...(typeof error.field === 'string' ? { field: error.field } : {}),

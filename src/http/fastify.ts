@@ -23,7 +23,10 @@ interface ReplyLike {
 export interface FastifyAdminInstance {
   readonly prefix: string;
   removeAllContentTypeParsers(): unknown;
-  addContentTypeParser(type: string, parser: (request: any, payload: any, done: (error: Error | null, body?: unknown) => void) => void): unknown;
+  addContentTypeParser(
+    type: string,
+    parser: (request: any, payload: any, done: (error: Error | null, body?: unknown) => void) => void,
+  ): unknown;
   setErrorHandler(handler: (error: any, request: any, reply: any) => void): unknown;
   route(options: { method: string[]; url: string; handler: (request: any, reply: any) => void }): unknown;
 }

@@ -17,7 +17,14 @@ interface FrameworkError {
 }
 
 // body-parser (Express) sets `type`; Fastify sets `code`.
-const INVALID_JSON = new Set(['entity.parse.failed', 'request.aborted', 'request.size.invalid', 'FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY', 'FST_ERR_CTP_INVALID_CONTENT_LENGTH']);
+const INVALID_JSON = new Set([
+  'entity.parse.failed',
+  'request.aborted',
+  'request.size.invalid',
+  'FST_ERR_CTP_INVALID_JSON_BODY',
+  'FST_ERR_CTP_EMPTY_JSON_BODY',
+  'FST_ERR_CTP_INVALID_CONTENT_LENGTH',
+]);
 const TOO_LARGE = new Set(['entity.too.large', 'FST_ERR_CTP_BODY_TOO_LARGE']);
 const MEDIA_TYPE = new Set(['encoding.unsupported', 'charset.unsupported', 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'FST_ERR_CTP_INVALID_TYPE']);
 

@@ -65,7 +65,13 @@ function pathSegments(url: string): { segments: string[] | null; query: URLSearc
   const pathname = mark === -1 ? url : url.slice(0, mark);
   const query = new URLSearchParams(mark === -1 ? '' : url.slice(mark + 1));
   try {
-    return { segments: pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s)), query };
+    return {
+      segments: pathname
+        .split('/')
+        .filter((s) => s !== '')
+        .map((s) => decodeURIComponent(s)),
+      query,
+    };
   } catch {
     return { segments: null, query };
   }
@@ -106,7 +112,9 @@ export function createAdminDispatch(options: AdminHandlerOptions): AdminCore {
     if (run === undefined) {
       const allow = Object.keys(match.route.methods);
       if (allow.includes('GET')) allow.push('HEAD');
-      throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${allow.join(', ')}`, undefined, { Allow: allow.join(', ') });
+      throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${allow.join(', ')}`, undefined, {
+        Allow: allow.join(', '),
+      });
     }
     const result = await run({ control: o.control, params: match.params, query, body: () => req.body(), actor: actorOf(req) });
     return { status: result.status, body: 'body' in result ? result.body : undefined, headers: {} };
@@ -136,7 +144,12 @@ export function createAdminDispatch(options: AdminHandlerOptions): AdminCore {
     return page.serve(req, res, segments.slice(base.length));
   };
 
-  return { dispatch: (req) => serve(req).catch((error: unknown) => fail(error, req)), maxBodyBytes: o.maxBodyBytes, frameworkError, servePage };
+  return {
+    dispatch: (req) => serve(req).catch((error: unknown) => fail(error, req)),
+    maxBodyBytes: o.maxBodyBytes,
+    frameworkError,
+    servePage,
+  };
 }
 
 /** The request a Node listener (or a framework handing over Node's objects) sees. */

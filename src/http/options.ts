@@ -2,8 +2,10 @@ import { z } from 'zod';
 import type { Control } from './control.js';
 import { parseWith } from './validate.js';
 
-const hasFunctions = (...names: string[]) => (value: unknown) =>
-  typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
+const hasFunctions =
+  (...names: string[]) =>
+  (value: unknown) =>
+    typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
 
 // An origin as CSP writes it: scheme and host (a leading `*.` allowed), an optional port,
 // nothing else; so no value can end the directive or add another.
@@ -41,7 +43,12 @@ const adminHandlerOptionsSchema = z
      * Largest request body accepted; a larger one is answered 413.
      * @default 65536 (64 KiB)
      */
-    maxBodyBytes: z.number({ error: 'an integer in 1..16777216' }).int('an integer in 1..16777216').min(1, 'an integer in 1..16777216').max(16 * 1024 * 1024, 'an integer in 1..16777216').default(64 * 1024),
+    maxBodyBytes: z
+      .number({ error: 'an integer in 1..16777216' })
+      .int('an integer in 1..16777216')
+      .min(1, 'an integer in 1..16777216')
+      .max(16 * 1024 * 1024, 'an integer in 1..16777216')
+      .default(64 * 1024),
     /**
      * A request header naming the user, recorded as the actor of control actions (say
      * `x-forwarded-user` set by an authenticating proxy). Only trust it behind such a proxy.
@@ -66,7 +73,9 @@ const adminHandlerOptionsSchema = z
      * @default []
      */
     frameAncestors: z
-      .array(z.string({ error: FRAME_ANCESTOR }).regex(FRAME_ANCESTOR_PATTERN, FRAME_ANCESTOR), { error: `a list of origins, each ${FRAME_ANCESTOR}` })
+      .array(z.string({ error: FRAME_ANCESTOR }).regex(FRAME_ANCESTOR_PATTERN, FRAME_ANCESTOR), {
+        error: `a list of origins, each ${FRAME_ANCESTOR}`,
+      })
       .max(32, 'at most 32 origins')
       .default([]),
     /** Receives unexpected errors (answered 500) besides `debug('warren:http')`. */

@@ -58,7 +58,12 @@ export function describeError(error: unknown): { status: number; body: ErrorBody
       return { status, body, headers: {}, internal: false };
     }
   }
-  return { status: 500, body: { error: { code: 'ERR_INTERNAL', message: 'Internal error; the server log has the details' } }, headers: {}, internal: true };
+  return {
+    status: 500,
+    body: { error: { code: 'ERR_INTERNAL', message: 'Internal error; the server log has the details' } },
+    headers: {},
+    internal: true,
+  };
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

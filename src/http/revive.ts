@@ -63,7 +63,10 @@ export function reviveDetails(value: unknown): JobDetails {
 
 export function reviveRun(value: unknown, what = 'the run'): RunRecord {
   const run = withDates<RunRecord>(value, RUN_DATES, what);
-  return { ...run, attempts: array(run.attempts, `${what}.attempts`).map((a, i) => withDates<AttemptRecord>(a, ATTEMPT_DATES, `${what}.attempts[${i}]`)) };
+  return {
+    ...run,
+    attempts: array(run.attempts, `${what}.attempts`).map((a, i) => withDates<AttemptRecord>(a, ATTEMPT_DATES, `${what}.attempts[${i}]`)),
+  };
 }
 
 export function reviveAudit(value: unknown, what: string): AuditEntry {
@@ -73,7 +76,10 @@ export function reviveAudit(value: unknown, what: string): AuditEntry {
 export function reviveBackfill(value: unknown): BackfillResult {
   const result = object(value, 'the backfill result');
   if (typeof result.slots !== 'number') throw new ShapeError('the backfill result has no `slots` count');
-  return { slots: result.slots, inserted: array(result.inserted, 'the backfill result.inserted').map((run, i) => reviveRun(run, `inserted[${i}]`)) };
+  return {
+    slots: result.slots,
+    inserted: array(result.inserted, 'the backfill result.inserted').map((run, i) => reviveRun(run, `inserted[${i}]`)),
+  };
 }
 
 /** `{ [key]: [...] }` → the revived list. */

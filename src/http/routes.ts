@@ -30,7 +30,10 @@ export interface Route {
 }
 
 const pauseBody = z
-  .object({ note: z.string({ error: 'a string (or null)' }).max(1000, 'at most 1000 characters').nullable().optional() }, { error: 'a JSON object such as {"note": "..."}' })
+  .object(
+    { note: z.string({ error: 'a string (or null)' }).max(1000, 'at most 1000 characters').nullable().optional() },
+    { error: 'a JSON object such as {"note": "..."}' },
+  )
   .strict();
 const emptyBody = z.object({}, { error: 'no body or {}' }).strict();
 const runNowBody = z
@@ -61,17 +64,31 @@ function limitOf(query: URLSearchParams, fallback: number): number {
   const raw = query.get('limit');
   if (raw === null) return fallback;
   if (!/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 10_000) {
-    throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `Invalid \`limit\`: expected an integer in 1..10000, got ${JSON.stringify(raw)}`, 'limit');
+    throw new HttpError(
+      400,
+      'ERR_INVALID_ARGUMENT',
+      `Invalid \`limit\`: expected an integer in 1..10000, got ${JSON.stringify(raw)}`,
+      'limit',
+    );
   }
   return Number(raw);
 }
 
 function statusesOf(query: URLSearchParams): RunStatus[] | undefined {
-  const raw = query.getAll('status').flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  const raw = query
+    .getAll('status')
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (raw.length === 0) return undefined;
   const bad = raw.find((s) => !(RUN_STATUSES as readonly string[]).includes(s));
   if (bad !== undefined) {
-    throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `Invalid \`status\`: expected one of ${RUN_STATUSES.join(', ')}, got ${JSON.stringify(bad)}`, 'status');
+    throw new HttpError(
+      400,
+      'ERR_INVALID_ARGUMENT',
+      `Invalid \`status\`: expected one of ${RUN_STATUSES.join(', ')}, got ${JSON.stringify(bad)}`,
+      'status',
+    );
   }
   return raw as RunStatus[];
 }
@@ -85,7 +102,8 @@ export const ROUTES: Route[] = [
       GET: async ({ control }) => ({ status: 200, body: { jobs: await control.list() } }),
       POST: async (ctx) => {
         const body = await ctx.body();
-        if (body === undefined) throw new HttpError(400, 'ERR_INVALID_JOB', 'Expected a job as the JSON body (the seed\'s POST /jobs body or a JSON JobSpec)');
+        if (body === undefined)
+          throw new HttpError(400, 'ERR_INVALID_JOB', "Expected a job as the JSON body (the seed's POST /jobs body or a JSON JobSpec)");
         return { status: 200, body: await ctx.control.upsert(body, { actor: ctx.actor }) };
       },
     },
@@ -160,7 +178,11 @@ export const ROUTES: Route[] = [
     methods: {
       // The seed's workers reported here; warren's workers record their runs in the store.
       POST: async () => {
-        throw new HttpError(410, 'ERR_GONE', 'POST /jobs/:id/last-run is not used: warren workers record each run (and the job\'s last run) in the store themselves');
+        throw new HttpError(
+          410,
+          'ERR_GONE',
+          "POST /jobs/:id/last-run is not used: warren workers record each run (and the job's last run) in the store themselves",
+        );
       },
     },
   },

@@ -25,7 +25,13 @@ export interface AuditAnswer {
 export type AdminAnswer = JobsAnswer | RunsAnswer | AuditAnswer | JobDetails | RunRecord | BackfillResult;
 
 /** What `JSON.stringify` makes of a value: its Dates become ISO-8601 strings. */
-export type Json<T> = T extends Date ? string : T extends ReadonlyArray<infer U> ? Array<Json<U>> : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
+export type Json<T> = T extends Date
+  ? string
+  : T extends ReadonlyArray<infer U>
+    ? Array<Json<U>>
+    : T extends object
+      ? { [K in keyof T]: Json<T[K]> }
+      : T;
 
 /**
  * The request header in which the admin client names the actor of a control action

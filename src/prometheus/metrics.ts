@@ -14,7 +14,12 @@ export interface PrometheusMetrics {
 function assertEmitter(value: unknown, what: string, extra: string[]): void {
   const names = ['on', 'off', ...extra];
   const ok = typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
-  if (!ok) throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`${what}\`: expected a ${what} (with ${names.join('/')}), got ${describeValue(value)}`, { field: what });
+  if (!ok)
+    throw new WarrenError(
+      'ERR_INVALID_ARGUMENT',
+      `Invalid \`${what}\`: expected a ${what} (with ${names.join('/')}), got ${describeValue(value)}`,
+      { field: what },
+    );
 }
 
 /**

@@ -26,9 +26,15 @@ export interface ObservableScheduler {
 
 type Listeners<Events> = { [E in keyof Events]?: Events[E] extends unknown[] ? (...args: Events[E]) => void : never };
 
-function subscribe<Events>(target: { on(event: never, listener: never): unknown; off(event: never, listener: never): unknown }, listeners: Listeners<Events>): () => void {
+function subscribe<Events>(
+  target: { on(event: never, listener: never): unknown; off(event: never, listener: never): unknown },
+  listeners: Listeners<Events>,
+): () => void {
   const entries = Object.entries(listeners) as Array<[string, (...args: unknown[]) => void]>;
-  const t = target as unknown as { on(e: string, l: (...args: unknown[]) => void): unknown; off(e: string, l: (...args: unknown[]) => void): unknown };
+  const t = target as unknown as {
+    on(e: string, l: (...args: unknown[]) => void): unknown;
+    off(e: string, l: (...args: unknown[]) => void): unknown;
+  };
   for (const [event, listener] of entries) t.on(event, listener);
   let subscribed = true;
   return () => {
@@ -73,7 +79,11 @@ export function observeWorkerWith(m: WarrenMetricSet, worker: ObservableWorker):
     },
     'run:dead': (run, info) => finish(run, info.status, failedAfter.get(run.runId)),
     'message:dead-lettered': (info) => {
-      m.deadLetters.inc({ scope: scopeOfQueue(info.queue, worker.scope), queue: info.queue, reason_kind: deadLetterReasonKind(info.reason) });
+      m.deadLetters.inc({
+        scope: scopeOfQueue(info.queue, worker.scope),
+        queue: info.queue,
+        reason_kind: deadLetterReasonKind(info.reason),
+      });
     },
     'message:dropped': (info) => {
       m.messagesDropped.inc({ scope: scopeOfQueue(info.queue, worker.scope), outcome: info.outcome });

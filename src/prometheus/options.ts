@@ -2,8 +2,12 @@ import { z } from 'zod';
 import { parseWith } from '../http/validate.js';
 import type { MetricsRegistryLike, PromClientLike } from './client.js';
 
-const hasFunctions = (...names: string[]) => (value: unknown) =>
-  (typeof value === 'object' || typeof value === 'function') && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
+const hasFunctions =
+  (...names: string[]) =>
+  (value: unknown) =>
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
 
 /**
  * Job durations run from milliseconds to hours, far past prom-client's default buckets
@@ -16,7 +20,10 @@ const BUCKETS = 'a non-empty array of increasing positive finite numbers (second
 const prometheusOptionsSchema = z
   .object({
     /** prom-client itself: `import * as promClient from 'prom-client'` (only Counter, Gauge, Histogram and register are used). */
-    client: z.custom<PromClientLike<any>>(hasFunctions('Counter', 'Gauge', 'Histogram'), 'the prom-client module (with Counter, Gauge and Histogram)'),
+    client: z.custom<PromClientLike<any>>(
+      hasFunctions('Counter', 'Gauge', 'Histogram'),
+      'the prom-client module (with Counter, Gauge and Histogram)',
+    ),
     /**
      * The registry the metrics are registered in.
      * @default client.register (prom-client's default registry)
@@ -28,7 +35,10 @@ const prometheusOptionsSchema = z
      */
     prefix: z
       .string({ error: 'a metric name prefix such as "warren_"' })
-      .regex(/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/, 'a metric name prefix such as "warren_" (letters, digits, "_" and ":", not starting with a digit)')
+      .regex(
+        /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/,
+        'a metric name prefix such as "warren_" (letters, digits, "_" and ":", not starting with a digit)',
+      )
       .default('warren_'),
     /**
      * Upper bounds (seconds) of the `job_duration_seconds` histogram buckets.
@@ -46,7 +56,10 @@ const prometheusOptionsSchema = z
  * The schema's input, with `client` generic: prom-client's constructors accept only its own
  * `Registry` type, which warren does not name (it never imports prom-client).
  */
-export type PrometheusMetricsOptions<R extends MetricsRegistryLike = MetricsRegistryLike> = Omit<z.input<typeof prometheusOptionsSchema>, 'client'> & {
+export type PrometheusMetricsOptions<R extends MetricsRegistryLike = MetricsRegistryLike> = Omit<
+  z.input<typeof prometheusOptionsSchema>,
+  'client'
+> & {
   /** prom-client itself: `import * as promClient from 'prom-client'`. */
   client: PromClientLike<R>;
 };

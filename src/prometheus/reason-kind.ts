@@ -2,7 +2,8 @@
  * The dead-letter reason text (see worker/dead-letter.ts) carries run ids and error
  * messages, unbounded as a label; its opening words name one of a few kinds.
  */
-export type DeadLetterReasonKind = 'malformed' | 'wrong_scope' | 'unknown_job' | 'unknown_run' | 'non_retryable' | 'exhausted' | 'timed_out' | 'other';
+export type DeadLetterReasonKind =
+  'malformed' | 'wrong_scope' | 'unknown_job' | 'unknown_run' | 'non_retryable' | 'exhausted' | 'timed_out' | 'other';
 
 const PREFIXES: ReadonlyArray<readonly [string, DeadLetterReasonKind]> = [
   ['malformed message', 'malformed'],

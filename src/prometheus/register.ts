@@ -30,15 +30,34 @@ function reuse(existing: object, name: string, kind: Kind, labelNames: readonly 
   const { type, labelNames: had } = existing as { type?: unknown; labelNames?: unknown };
   const method = (existing as Record<string, unknown>)[METHOD[kind]];
   if ((typeof type === 'string' && type !== kind) || typeof method !== 'function') {
-    throw new WarrenError('ERR_INVALID_OPTION', `Invalid prometheus option \`registry\`: metric \`${name}\` is already registered as ${typeof type === 'string' ? `a ${type}` : 'something else'}, not a ${kind}`, { field: 'registry' });
+    throw new WarrenError(
+      'ERR_INVALID_OPTION',
+      `Invalid prometheus option \`registry\`: metric \`${name}\` is already registered as ${typeof type === 'string' ? `a ${type}` : 'something else'}, not a ${kind}`,
+      { field: 'registry' },
+    );
   }
   if (Array.isArray(had) && (had.length !== labelNames.length || had.some((label, i) => label !== labelNames[i]))) {
-    throw new WarrenError('ERR_INVALID_OPTION', `Invalid prometheus option \`registry\`: metric \`${name}\` is already registered with labels [${had.join(', ')}], not [${labelNames.join(', ')}]`, { field: 'registry' });
+    throw new WarrenError(
+      'ERR_INVALID_OPTION',
+      `Invalid prometheus option \`registry\`: metric \`${name}\` is already registered with labels [${had.join(', ')}], not [${labelNames.join(', ')}]`,
+      { field: 'registry' },
+    );
   }
 }
 
-export function registerMetrics(client: PromClientLike<any>, registry: MetricsRegistryLike, prefix: string, buckets: number[]): WarrenMetricSet {
-  function get<M>(kind: Kind, suffix: string, help: string, labelNames: readonly string[], create: (config: MetricConfigLike<MetricsRegistryLike>) => M): M {
+export function registerMetrics(
+  client: PromClientLike<any>,
+  registry: MetricsRegistryLike,
+  prefix: string,
+  buckets: number[],
+): WarrenMetricSet {
+  function get<M>(
+    kind: Kind,
+    suffix: string,
+    help: string,
+    labelNames: readonly string[],
+    create: (config: MetricConfigLike<MetricsRegistryLike>) => M,
+  ): M {
     const name = `${prefix}${suffix}`;
     const existing = registry.getSingleMetric(name);
     if (existing !== undefined && existing !== null) {
@@ -47,15 +66,44 @@ export function registerMetrics(client: PromClientLike<any>, registry: MetricsRe
     }
     return create({ name, help, labelNames, registers: [registry] });
   }
-  const counter = (suffix: string, help: string, labels: readonly string[]) => get('counter', suffix, help, labels, (c) => new client.Counter(c));
+  const counter = (suffix: string, help: string, labels: readonly string[]) =>
+    get('counter', suffix, help, labels, (c) => new client.Counter(c));
   return {
-    jobDuration: get('histogram', 'job_duration_seconds', 'Handler run time of finished job attempts, by outcome (succeeded, retry, dead, timed_out).', ['scope', 'job_id', 'status'], (c) => new client.Histogram({ ...c, buckets })),
-    runs: counter('runs_total', 'Finished job attempts, by outcome (succeeded, retry, dead, timed_out) and trigger source.', ['scope', 'job_id', 'status', 'trigger_source']),
+    jobDuration: get(
+      'histogram',
+      'job_duration_seconds',
+      'Handler run time of finished job attempts, by outcome (succeeded, retry, dead, timed_out).',
+      ['scope', 'job_id', 'status'],
+      (c) => new client.Histogram({ ...c, buckets }),
+    ),
+    runs: counter('runs_total', 'Finished job attempts, by outcome (succeeded, retry, dead, timed_out) and trigger source.', [
+      'scope',
+      'job_id',
+      'status',
+      'trigger_source',
+    ]),
     retries: counter('retries_total', 'Failed attempts sent back for another attempt by a worker.', ['scope', 'job_id']),
-    deadLetters: counter('dead_letters_total', 'Messages a worker sent to a .dead queue, by reason kind.', ['scope', 'queue', 'reason_kind']),
-    messagesDropped: counter('messages_dropped_total', 'Trigger messages a worker acknowledged without running them (duplicate, stale_epoch, expired, skipped).', ['scope', 'outcome']),
-    leader: get('gauge', 'leader', '1 while this scheduler instance leads its scope, else 0.', ['scope', 'instance'], (c) => new client.Gauge(c)),
-    slotsPublished: counter('slots_published_total', 'Run triggers the leader published (slots, outbox, reseeds, lease retries).', ['scope', 'job_id']),
+    deadLetters: counter('dead_letters_total', 'Messages a worker sent to a .dead queue, by reason kind.', [
+      'scope',
+      'queue',
+      'reason_kind',
+    ]),
+    messagesDropped: counter(
+      'messages_dropped_total',
+      'Trigger messages a worker acknowledged without running them (duplicate, stale_epoch, expired, skipped).',
+      ['scope', 'outcome'],
+    ),
+    leader: get(
+      'gauge',
+      'leader',
+      '1 while this scheduler instance leads its scope, else 0.',
+      ['scope', 'instance'],
+      (c) => new client.Gauge(c),
+    ),
+    slotsPublished: counter('slots_published_total', 'Run triggers the leader published (slots, outbox, reseeds, lease retries).', [
+      'scope',
+      'job_id',
+    ]),
     runsReaped: counter('runs_reaped_total', 'Runs whose worker lease expired, retried or failed by the leader.', ['scope', 'job_id']),
   };
 }

@@ -75,7 +75,18 @@ export interface BackfillResult {
 }
 
 /** Every run status, in the store's order. */
-export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'succeeded', 'failed', 'dead', 'timed_out', 'expired', 'missed', 'skipped', 'cancelled'];
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'dead',
+  'timed_out',
+  'expired',
+  'missed',
+  'skipped',
+  'cancelled',
+];
 
 /**
  * Steering jobs at run time: list, inspect, create, change, pause, resume, run now,

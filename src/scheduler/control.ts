@@ -12,7 +12,19 @@ import { resolveConfig } from '../define/time-zone.js';
 import { parseConfigPatch, parseJobInput } from '../define/job-input.js';
 import type { JobConfig, JobDefinition, NormalizedSchedule, RescheduleMode } from '../define/types.js';
 import type { AuditAction, AuditEntry, JobRecord, NewRun, RunRecord, RunSummary, Store } from '../store/port.js';
-import { RUN_STATUSES, type ActorOption, type AuditOptions, type BackfillOptions, type BackfillResult, type Control, type JobDetails, type JobStatus, type PauseOptions, type RunNowOptions, type RunsOptions } from './control-types.js';
+import {
+  RUN_STATUSES,
+  type ActorOption,
+  type AuditOptions,
+  type BackfillOptions,
+  type BackfillResult,
+  type Control,
+  type JobDetails,
+  type JobStatus,
+  type PauseOptions,
+  type RunNowOptions,
+  type RunsOptions,
+} from './control-types.js';
 import { parseDuration } from '../util/duration.js';
 import { randomUUID, slotRunId } from '../util/uuid.js';
 import type { RunPublisher } from './publisher.js';
@@ -42,11 +54,15 @@ function argError(field: string, rule: string, value: unknown): WarrenError {
 }
 
 function notFound(scope: string, jobId: unknown): WarrenError {
-  return new WarrenError('ERR_JOB_NOT_FOUND', `No job ${describeValue(jobId)} in scope "${scope}"`, { field: 'id', details: { scope, jobId } });
+  return new WarrenError('ERR_JOB_NOT_FOUND', `No job ${describeValue(jobId)} in scope "${scope}"`, {
+    field: 'id',
+    details: { scope, jobId },
+  });
 }
 
 function toDate(value: unknown, field: string): Date {
-  const date = value instanceof Date ? value : typeof value === 'string' || typeof value === 'number' ? new Date(value) : new Date(Number.NaN);
+  const date =
+    value instanceof Date ? value : typeof value === 'string' || typeof value === 'number' ? new Date(value) : new Date(Number.NaN);
   if (Number.isNaN(date.getTime())) throw argError(field, 'a Date or an ISO-8601 timestamp', value);
   return date;
 }
@@ -83,12 +99,20 @@ export class ControlApi implements Control {
     const { store, scope } = this.#d;
     const input = parseJobInput(body);
     if (input.scope !== undefined && input.scope !== scope) {
-      throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`scope\`: this scheduler steers scope "${scope}", the job names scope "${input.scope}"`, { field: 'scope', details: { expected: scope, got: input.scope } });
+      throw new WarrenError(
+        'ERR_INVALID_ARGUMENT',
+        `Invalid \`scope\`: this scheduler steers scope "${scope}", the job names scope "${input.scope}"`,
+        { field: 'scope', details: { expected: scope, got: input.scope } },
+      );
     }
     const now = this.#now();
     const before = await store.getJob(scope, input.id);
     const config = resolveConfig(input.config, this.#d.timezone);
-    const sameTiming = before !== null && sameSchedule(before.schedule, config.schedule) && before.reschedule === config.reschedule && before.enabled === config.enabled;
+    const sameTiming =
+      before !== null &&
+      sameSchedule(before.schedule, config.schedule) &&
+      before.reschedule === config.reschedule &&
+      before.enabled === config.enabled;
     const nextDueAt = sameTiming ? before.nextDueAt : config.schedule ? nextRun(config.schedule, now) : null;
     let job = await store.upsertJob(scope, input.id, config, { now, nextDueAt });
     // A replaced queue-mode timing must not leave the old chain running beside the new one.
@@ -141,10 +165,12 @@ export class ControlApi implements Control {
     this.#d.guard();
     const note = options.note ?? null;
     if (note !== null && typeof note !== 'string') throw argError('note', 'a string', note);
-    const job = await this.#d.store.setEnabled(this.#d.scope, this.#checkId(id), false, { now: this.#now(), note }).catch((error: unknown) => {
-      // The same not-found error as every other method (the store's names its own argument).
-      throw isWarrenError(error, 'ERR_JOB_NOT_FOUND') ? notFound(this.#d.scope, id) : error;
-    });
+    const job = await this.#d.store
+      .setEnabled(this.#d.scope, this.#checkId(id), false, { now: this.#now(), note })
+      .catch((error: unknown) => {
+        // The same not-found error as every other method (the store's names its own argument).
+        throw isWarrenError(error, 'ERR_JOB_NOT_FOUND') ? notFound(this.#d.scope, id) : error;
+      });
     await this.#record(id, 'pause', options, { note });
     return { ...(await this.#status(job)), job };
   }
@@ -231,7 +257,11 @@ export class ControlApi implements Control {
     if (job.schedule === null) throw new WarrenError('ERR_INVALID_ARGUMENT', `Job "${id}" has no schedule to backfill`, { field: 'id' });
     const slots = slotsBetween(job.schedule, new Date(from.getTime() - 1), to, MAX_BACKFILL_SLOTS + 1);
     if (slots.length > MAX_BACKFILL_SLOTS) {
-      throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`to\`: [from, to] holds more than ${MAX_BACKFILL_SLOTS} slots of "${id}"; backfill a shorter range`, { field: 'to', details: { max: MAX_BACKFILL_SLOTS } });
+      throw new WarrenError(
+        'ERR_INVALID_ARGUMENT',
+        `Invalid \`to\`: [from, to] holds more than ${MAX_BACKFILL_SLOTS} slots of "${id}"; backfill a shorter range`,
+        { field: 'to', details: { max: MAX_BACKFILL_SLOTS } },
+      );
     }
     const runs: NewRun[] = slots.map((slot) => ({
       runId: slotRunId(scope, id, slot),
@@ -247,7 +277,12 @@ export class ControlApi implements Control {
     }));
     const inserted = runs.length > 0 ? await store.insertRuns(scope, runs, now) : [];
     await this.#publish(inserted, now);
-    await this.#record(id, 'backfill', options, { from: from.toISOString(), to: to.toISOString(), slots: slots.length, inserted: inserted.length });
+    await this.#record(id, 'backfill', options, {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      slots: slots.length,
+      inserted: inserted.length,
+    });
     return { slots: slots.length, inserted };
   }
 
@@ -283,7 +318,12 @@ export class ControlApi implements Control {
   /** Status lines of many jobs: one store query for all their counts, whatever their number. */
   async #statuses(jobs: JobRecord[]): Promise<JobStatus[]> {
     const { store, scope } = this.#d;
-    const summaries = await store.runSummaries(scope, jobs.map((job) => job.jobId), this.#now(), RECENT_RUNS);
+    const summaries = await store.runSummaries(
+      scope,
+      jobs.map((job) => job.jobId),
+      this.#now(),
+      RECENT_RUNS,
+    );
     return jobs.map((job) => statusLine(job, summaries.get(job.jobId) ?? { running: 0, recentFailures: 0 }));
   }
 
@@ -304,8 +344,17 @@ export class ControlApi implements Control {
     // A failed publish is not an error of the call (broker down, ERR_TIMEOUT, transport closed
     // by close()): the run is recorded and the leader's outbox publishes it.
     try {
-      const { published, failed } = await this.#d.publisher.publish(runs, (jobId) => this.#d.store.getJob(this.#d.scope, jobId), now.getTime());
-      if (failed.length > 0) debug('%d control-action triggers left to the outbox: %s', failed.length, String((failed[0]!.error as Error)?.message ?? failed[0]!.error));
+      const { published, failed } = await this.#d.publisher.publish(
+        runs,
+        (jobId) => this.#d.store.getJob(this.#d.scope, jobId),
+        now.getTime(),
+      );
+      if (failed.length > 0)
+        debug(
+          '%d control-action triggers left to the outbox: %s',
+          failed.length,
+          String((failed[0]!.error as Error)?.message ?? failed[0]!.error),
+        );
       return published.map((run) => run.runId);
     } catch (error) {
       debug('control-action publish failed, left to the outbox: %s', (error as Error)?.message ?? error);

@@ -1,7 +1,18 @@
 export { Scheduler, createScheduler } from './scheduler.js';
 export type { SchedulerEvents } from './scheduler.js';
 export type { SchedulerOptions, SchedulerRole, ResolvedSchedulerOptions } from './options.js';
-export type { Control, JobStatus, JobDetails, PauseOptions, RunNowOptions, RunsOptions, AuditOptions, BackfillOptions, BackfillResult, ActorOption } from './control-types.js';
+export type {
+  Control,
+  JobStatus,
+  JobDetails,
+  PauseOptions,
+  RunNowOptions,
+  RunsOptions,
+  AuditOptions,
+  BackfillOptions,
+  BackfillResult,
+  ActorOption,
+} from './control-types.js';
 export { RUN_STATUSES } from './control-types.js';
 export { MAX_BACKFILL_SLOTS } from './control.js';
 export type { TickSummary } from './tick.js';

@@ -187,7 +187,8 @@ export class LeaderElector {
       if (!this.#running) return;
       // Retry sooner than the renew interval while leading, so a brief outage does not cost
       // the lease; followers back off (capped, jittered).
-      const base = this.#fence !== null ? Math.min(renewMs, 500 * this.#failures) : Math.min(renewMs * 2 ** Math.min(this.#failures, 4), 30_000);
+      const base =
+        this.#fence !== null ? Math.min(renewMs, 500 * this.#failures) : Math.min(renewMs * 2 ** Math.min(this.#failures, 4), 30_000);
       this.#schedule(Math.round(base * (0.75 + Math.random() * 0.5)));
     }
   }
@@ -218,10 +219,13 @@ export class LeaderElector {
     // A small margin before the proven expiry absorbs timer lag, so the old leader has
     // stepped down by the time a follower may take the expired lease.
     const until = this.#provenUntil - Math.min(500, Math.floor(this.#o.ttlMs / 10));
-    this.#expiryTimer = this.#o.clock.setTimer(() => {
-      this.#expiryTimer = null;
-      if (this.#fence !== null && this.#o.clock.now() >= until) this.#stepDown('lease not renewed in time');
-    }, Math.max(0, until - this.#o.clock.now()));
+    this.#expiryTimer = this.#o.clock.setTimer(
+      () => {
+        this.#expiryTimer = null;
+        if (this.#fence !== null && this.#o.clock.now() >= until) this.#stepDown('lease not renewed in time');
+      },
+      Math.max(0, until - this.#o.clock.now()),
+    );
   }
 
   #stepDown(reason: string): void {

@@ -46,7 +46,10 @@ export class SchedulerLiveness {
   hold(): void {
     if (this.#handle !== null) return;
     const { store, instanceId, createClient, onHeld } = this.#o;
-    this.#handle = store.holdLiveness('scheduler', instanceId, { ...(createClient === undefined ? {} : { createClient }), onChange: (held) => onHeld(held) });
+    this.#handle = store.holdLiveness('scheduler', instanceId, {
+      ...(createClient === undefined ? {} : { createClient }),
+      onChange: (held) => onHeld(held),
+    });
   }
 
   /** For the elector: resolves when `holder`'s lock is released, or after `timeoutMs`. */

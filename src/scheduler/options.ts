@@ -23,8 +23,10 @@ const durationAtLeast = (minMs: number, rule: string) =>
     }
   }, rule);
 
-const hasFunctions = (...names: string[]) => (value: unknown) =>
-  typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
+const hasFunctions =
+  (...names: string[]) =>
+  (value: unknown) =>
+    typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
 
 const schedulerOptionsSchema = z
   .object({
@@ -36,7 +38,10 @@ const schedulerOptionsSchema = z
      * Postgres schema of warren's tables (with `pool`).
      * @default 'scheduler'
      */
-    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case Postgres identifier').default(DEFAULT_SCHEMA),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case Postgres identifier')
+      .default(DEFAULT_SCHEMA),
     /**
      * The `pool` goes through PgBouncer in transaction mode: no named prepared statements,
      * no LISTEN (a notification would reach whichever client PgBouncer pairs next), so the
@@ -51,7 +56,10 @@ const schedulerOptionsSchema = z
      */
     migrate: z.boolean().default(true),
     /** AMQP URL; the scheduler then creates (and closes) its own transport. Give this or `transport`. */
-    amqpUrl: z.string().regex(/^amqps?:\/\//, 'an amqp:// or amqps:// URL').optional(),
+    amqpUrl: z
+      .string()
+      .regex(/^amqps?:\/\//, 'an amqp:// or amqps:// URL')
+      .optional(),
     /** A ready transport (AmqpTransport, or MemoryTransport from warren/testing). */
     transport: z.custom<Transport>(hasFunctions('publish', 'assertQueue'), 'a Transport (AmqpTransport or MemoryTransport)').optional(),
     /** The scope this instance schedules and steers (`mock`, `real`, …). */
@@ -197,7 +205,9 @@ export interface ResolvedSchedulerOptions {
 }
 
 function invalid(field: string, rule: string, value: unknown): never {
-  throw new WarrenError('ERR_INVALID_OPTION', `Invalid scheduler option \`${field}\`: expected ${rule}, got ${describeValue(value)}`, { field });
+  throw new WarrenError('ERR_INVALID_OPTION', `Invalid scheduler option \`${field}\`: expected ${rule}, got ${describeValue(value)}`, {
+    field,
+  });
 }
 
 function valueAt(input: unknown, path: PropertyKey[]): unknown {
@@ -216,7 +226,8 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     let rule = issue.message;
     if (issue.code === 'unrecognized_keys') return invalid(issue.keys[0] ?? path, 'no such option', valueAt(input, [issue.keys[0] ?? '']));
     if (issue.code === 'invalid_value' && 'values' in issue) rule = `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    else if (issue.code === 'invalid_type') rule = issue.expected === 'string' && path === 'amqpUrl' ? 'an amqp:// URL' : `a ${issue.expected}`;
+    else if (issue.code === 'invalid_type')
+      rule = issue.expected === 'string' && path === 'amqpUrl' ? 'an amqp:// URL' : `a ${issue.expected}`;
     return invalid(path, rule, valueAt(input, issue.path));
   }
   const o = parsed.data;
@@ -227,7 +238,8 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     invalid('amqpUrl', 'an AMQP URL or a `transport` (only a `control-only` scheduler may go without one)', undefined);
   }
   const leaseTtlMs = parseDuration(o.leaseTtl, 'leaseTtl', 'ERR_INVALID_OPTION');
-  const renewIntervalMs = o.renewInterval === undefined ? Math.floor(leaseTtlMs / 3) : parseDuration(o.renewInterval, 'renewInterval', 'ERR_INVALID_OPTION');
+  const renewIntervalMs =
+    o.renewInterval === undefined ? Math.floor(leaseTtlMs / 3) : parseDuration(o.renewInterval, 'renewInterval', 'ERR_INVALID_OPTION');
   if (renewIntervalMs >= leaseTtlMs) invalid('renewInterval', `a duration shorter than leaseTtl (${leaseTtlMs} ms)`, o.renewInterval);
   return {
     pool: o.pool,

@@ -35,7 +35,9 @@ export interface SlotGrid {
 export type SlotGridCache = Map<string, SlotGrid>;
 
 function gridKey(schedule: NonNullable<JobRecord['schedule']>, first: Date): string {
-  return schedule.kind === 'every' ? `every:${schedule.everyMs}:${first.getTime()}` : `cron:${schedule.tz}:${schedule.cron}:${first.getTime()}`;
+  return schedule.kind === 'every'
+    ? `every:${schedule.everyMs}:${first.getTime()}`
+    : `cron:${schedule.tz}:${schedule.cron}:${first.getTime()}`;
 }
 
 function slotGrid(schedule: NonNullable<JobRecord['schedule']>, first: Date, now: Date, cap: number, cache?: SlotGridCache): SlotGrid {
@@ -52,7 +54,10 @@ function slotGrid(schedule: NonNullable<JobRecord['schedule']>, first: Date, now
   return grid;
 }
 
-type PlanJob = Pick<JobRecord, 'scope' | 'jobId' | 'schedule' | 'nextDueAt' | 'catchup' | 'stale' | 'overlap' | 'maxParallel' | 'params' | 'epoch'>;
+type PlanJob = Pick<
+  JobRecord,
+  'scope' | 'jobId' | 'schedule' | 'nextDueAt' | 'catchup' | 'stale' | 'overlap' | 'maxParallel' | 'params' | 'epoch'
+>;
 
 interface Decision {
   slot: Date;
@@ -132,13 +137,14 @@ export function planSlots(job: PlanJob, now: Date, counts: PlanCounts, limit = 5
   for (const index of late) {
     const d = decisions[index]!;
     if (d.run) continue;
-    d.reason = !inWindow(d) && mode !== 'none'
-      ? `catch-up ${mode}: outside the catch-up window`
-      : mode === 'none'
-        ? 'catch-up none: the slot passed while no scheduler was leading'
-        : mode === 'latest'
-          ? 'catch-up latest: superseded by a later slot'
-          : `catch-up all: over the limit of ${job.catchup.max} catch-up runs`;
+    d.reason =
+      !inWindow(d) && mode !== 'none'
+        ? `catch-up ${mode}: outside the catch-up window`
+        : mode === 'none'
+          ? 'catch-up none: the slot passed while no scheduler was leading'
+          : mode === 'latest'
+            ? 'catch-up latest: superseded by a later slot'
+            : `catch-up all: over the limit of ${job.catchup.max} catch-up runs`;
   }
 
   // Overlap, counted cluster-wide from running runs with live leases.
@@ -158,7 +164,14 @@ export function planSlots(job: PlanJob, now: Date, counts: PlanCounts, limit = 5
     // `skip` passes over scheduled slots only; a catch-up run waits for room, as at claim time.
     if (atLimit && ((job.overlap === 'skip' && d.trigger === 'scheduler') || (job.overlap === 'bufferOne' && pendingLeft <= 0))) {
       const why = job.overlap === 'skip' ? 'overlap skip' : 'overlap bufferOne: a run is already waiting';
-      return { ...base, triggerSource: d.trigger, status: 'skipped', staleAt: null, availableAt: d.slot, error: `${why} (${counts.running} running, maxParallel ${job.maxParallel})` };
+      return {
+        ...base,
+        triggerSource: d.trigger,
+        status: 'skipped',
+        staleAt: null,
+        availableAt: d.slot,
+        error: `${why} (${counts.running} running, maxParallel ${job.maxParallel})`,
+      };
     }
     if (atLimit) pendingLeft -= 1;
     const staleAt = staleOf(d.slot, index);

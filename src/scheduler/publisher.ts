@@ -30,7 +30,12 @@ export class RunPublisher {
   }
 
   /** `onConfirmed` runs once the broker settled every publish, before the runs are marked published. */
-  async publish(runs: readonly RunRecord[], jobOf: (jobId: string) => Promise<JobRecord | null>, now: number, onConfirmed?: () => void): Promise<{ published: RunRecord[]; failed: Array<{ runId: string; error: unknown }> }> {
+  async publish(
+    runs: readonly RunRecord[],
+    jobOf: (jobId: string) => Promise<JobRecord | null>,
+    now: number,
+    onConfirmed?: () => void,
+  ): Promise<{ published: RunRecord[]; failed: Array<{ runId: string; error: unknown }> }> {
     const transport = this.transportOf();
     if (transport === null || runs.length === 0) return { published: [], failed: [] };
     if (!transport.isConnected()) {

@@ -33,13 +33,30 @@ export async function reapExpiredLeases(store: Store, scope: string, now: Date, 
 }
 
 /** The liveness pass: runs of workers whose lock has been absent for `graceMs` (its row saying it took it). */
-export async function reapDeadWorkers(store: Store, scope: string, now: Date, graceMs: number, limit: number, jobOf: JobOf): Promise<ReapResult> {
+export async function reapDeadWorkers(
+  store: Store,
+  scope: string,
+  now: Date,
+  graceMs: number,
+  limit: number,
+  jobOf: JobOf,
+): Promise<ReapResult> {
   const dead = await store.deadWorkerRuns(scope, now, graceMs, limit);
   const absentBefore = new Date(now.getTime() - graceMs);
-  return { ...(await reap(store, dead, now, jobOf, (run) => ({ workerGone: run.workerId!, absentBefore }), WORKER_GONE)), full: dead.length >= limit };
+  return {
+    ...(await reap(store, dead, now, jobOf, (run) => ({ workerGone: run.workerId!, absentBefore }), WORKER_GONE)),
+    full: dead.length >= limit,
+  };
 }
 
-async function reap(store: Store, runs: RunRecord[], now: Date, jobOf: JobOf, guardOf: (run: RunRecord) => CompletionGuard, error: string): Promise<Omit<ReapResult, 'full'>> {
+async function reap(
+  store: Store,
+  runs: RunRecord[],
+  now: Date,
+  jobOf: JobOf,
+  guardOf: (run: RunRecord) => CompletionGuard,
+  error: string,
+): Promise<Omit<ReapResult, 'full'>> {
   if (runs.length === 0) return { reaped: [], toPublish: [] };
   const completions: Completion[] = [];
   for (const run of runs) {

@@ -18,7 +18,18 @@ import { SafeEmitter } from '../util/events.js';
 import { createLog, type Log } from '../util/logger.js';
 import { Readiness, type LifecycleState, type ReadyOptions } from '../util/readiness.js';
 import { ControlApi } from './control.js';
-import type { ActorOption, AuditOptions, BackfillOptions, BackfillResult, Control, JobDetails, JobStatus, PauseOptions, RunNowOptions, RunsOptions } from './control-types.js';
+import type {
+  ActorOption,
+  AuditOptions,
+  BackfillOptions,
+  BackfillResult,
+  Control,
+  JobDetails,
+  JobStatus,
+  PauseOptions,
+  RunNowOptions,
+  RunsOptions,
+} from './control-types.js';
 import { LEADER_RELEASED, LeaderElector } from './leader.js';
 import { SchedulerLiveness } from './liveness.js';
 import { parseSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions, type SchedulerRole } from './options.js';
@@ -91,7 +102,14 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
     this.#readiness = new Readiness(`scheduler ${o.instanceId}`, o.clock);
     this.#logger = createLog({ debug, logger: o.logger, style: o.loggerStyle, fields: { scope: o.scope, instance_id: o.instanceId } });
     this.#ownsStore = o.store === undefined;
-    this.store = o.store ?? new PgStore({ pool: o.pool as never, schema: o.schema, preparedStatements: !o.pgbouncer, onError: (error) => this.#error(error, 'database') });
+    this.store =
+      o.store ??
+      new PgStore({
+        pool: o.pool as never,
+        schema: o.schema,
+        preparedStatements: !o.pgbouncer,
+        onError: (error) => this.#error(error, 'database'),
+      });
     this.#ownsTransport = o.transport === undefined && o.amqpUrl !== undefined;
     this.#transport = o.transport ?? null;
     const publisher = new RunPublisher(this.store, () => this.#transport);
@@ -358,7 +376,9 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
 
   #guardControl(): void {
     if (this.role === 'scheduler-only') {
-      throw new WarrenError('ERR_INVALID_OPTION', 'The control API is disabled on this instance (role "scheduler-only")', { field: 'role' });
+      throw new WarrenError('ERR_INVALID_OPTION', 'The control API is disabled on this instance (role "scheduler-only")', {
+        field: 'role',
+      });
     }
     if (this.#closed()) throw new WarrenError('ERR_CLOSED', 'The scheduler was stopped');
   }

@@ -136,11 +136,14 @@ export class Ticker {
     if (!replace && this.#timer !== null && this.#timerAt <= at) return;
     this.#timer?.cancel();
     this.#timerAt = at;
-    this.#timer = this.#o.clock.setTimer(() => {
-      this.#timer = null;
-      this.#timerAt = Number.POSITIVE_INFINITY;
-      void this.#run();
-    }, Math.max(0, at - this.#o.clock.now()));
+    this.#timer = this.#o.clock.setTimer(
+      () => {
+        this.#timer = null;
+        this.#timerAt = Number.POSITIVE_INFINITY;
+        void this.#run();
+      },
+      Math.max(0, at - this.#o.clock.now()),
+    );
   }
 
   async #run(): Promise<void> {
@@ -190,8 +193,29 @@ export class Ticker {
       if (!job) cache.set(jobId, (job = o.store.getJob(o.scope, jobId)));
       return job;
     };
-    const phases: TickPhases = { wake: null, outbox: 0, dueJobs: 0, counts: 0, brokenChains: 0, plan: 0, claimSlots: 0, publish: 0, markPublished: 0, reap: 0, total: 0 };
-    const summary: TickSummary = { at: now, republished: 0, claimedJobs: 0, inserted: { pending: 0, missed: 0, skipped: 0 }, published: 0, reseeded: 0, reaped: 0, phases };
+    const phases: TickPhases = {
+      wake: null,
+      outbox: 0,
+      dueJobs: 0,
+      counts: 0,
+      brokenChains: 0,
+      plan: 0,
+      claimSlots: 0,
+      publish: 0,
+      markPublished: 0,
+      reap: 0,
+      total: 0,
+    };
+    const summary: TickSummary = {
+      at: now,
+      republished: 0,
+      claimedJobs: 0,
+      inserted: { pending: 0, missed: 0, skipped: 0 },
+      published: 0,
+      reseeded: 0,
+      reaped: 0,
+      phases,
+    };
     let mark = nowMs;
     /** Milliseconds since the previous lap. */
     const lap = (): number => {
@@ -213,7 +237,12 @@ export class Ticker {
         // Outbox: runs a crash (or a control-only instance) left unpublished, and (backstop)
         // runs published long ago that nobody claimed long after they were due: a lost trigger.
         o.publisher.enabled
-          ? timed(o.store.unpublishedRuns(o.scope, new Date(nowMs - o.outboxGraceMs), limit, { republishBefore: new Date(nowMs - o.republishAfterMs) }), 'outbox')
+          ? timed(
+              o.store.unpublishedRuns(o.scope, new Date(nowMs - o.outboxGraceMs), limit, {
+                republishBefore: new Date(nowMs - o.republishAfterMs),
+              }),
+              'outbox',
+            )
           : [],
         timed(o.store.dueJobs(o.scope, now, limit), 'dueJobs'),
         // `next_due_at < before` in the port: +1 ms makes a chain due exactly now count as overdue.
@@ -337,7 +366,11 @@ export class Ticker {
  * deterministic id, so a reseed racing a worker's chain link for the same slot inserts
  * nothing. The stale deadline starts now: the slot is overdue by definition.
  */
-export function chainSeed(job: Pick<JobRecord, 'scope' | 'jobId' | 'params' | 'epoch' | 'stale' | 'schedule'>, slot: Date, now: Date): NewRun {
+export function chainSeed(
+  job: Pick<JobRecord, 'scope' | 'jobId' | 'params' | 'epoch' | 'stale' | 'schedule'>,
+  slot: Date,
+  now: Date,
+): NewRun {
   const staleAt = job.schedule ? staleAtFor(job, slot, false) : null;
   return {
     runId: slotRunId(job.scope, job.jobId, slot),

@@ -7,15 +7,40 @@ import { type MemoryState, clone, createState, insertRun, jobKey, liveRunsOf, ru
 import { checkScope } from './validate.js';
 import * as v from './validate-calls.js';
 import type {
-  AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, HoldLivenessOptions, JobChange, JobRecord,
-  LeadershipState, ListRunsOptions, LivenessHandle, LivenessKind, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, RunSummary, SlotClaim, SlotClaimResult, Store,
+  AuditEntry,
+  ClaimContext,
+  ClaimRequest,
+  ClaimResult,
+  Completion,
+  CompletionResult,
+  Fence,
+  HeartbeatResult,
+  HoldLivenessOptions,
+  JobChange,
+  JobRecord,
+  LeadershipState,
+  ListRunsOptions,
+  LivenessHandle,
+  LivenessKind,
+  NewAuditEntry,
+  NewRun,
+  PublishedRun,
+  RunCounts,
+  RunRecord,
+  RunSummary,
+  SlotClaim,
+  SlotClaimResult,
+  Store,
 } from './port.js';
 import { FAILURE_STATUSES } from './port.js';
 
 const { CONFIG_KEYS } = v;
 
 function notFound(scope: string, jobId: string): WarrenError {
-  return new WarrenError('ERR_JOB_NOT_FOUND', `Job \`${jobId}\` not found in scope \`${scope}\``, { field: 'jobId', details: { scope, jobId } });
+  return new WarrenError('ERR_JOB_NOT_FOUND', `Job \`${jobId}\` not found in scope \`${scope}\``, {
+    field: 'jobId',
+    details: { scope, jobId },
+  });
 }
 
 function writeKeys(job: JobRecord, config: Partial<JobConfig>, keys: Iterable<JobConfigKey>): void {
@@ -43,7 +68,11 @@ export class MemoryStore implements Store {
     v.checkWriteJobArgs(scope, jobId, config, opts);
     const job = this.#state.jobs.get(jobKey(scope, jobId));
     if (!job) return clone(this.#insertJob(scope, jobId, config, [], opts));
-    writeKeys(job, config, CONFIG_KEYS.filter((key) => !job.overridden.includes(key)));
+    writeKeys(
+      job,
+      config,
+      CONFIG_KEYS.filter((key) => !job.overridden.includes(key)),
+    );
     job.updatedAt = new Date(opts.now);
     return clone(job);
   }
@@ -60,7 +89,12 @@ export class MemoryStore implements Store {
     return clone(job);
   }
 
-  async updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean }): Promise<JobRecord> {
+  async updateJob(
+    scope: string,
+    jobId: string,
+    patch: Partial<JobConfig>,
+    opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean },
+  ): Promise<JobRecord> {
     v.checkUpdateJobArgs(scope, jobId, patch, opts);
     const job = this.#requireJob(scope, jobId);
     const keys = CONFIG_KEYS.filter((key) => patch[key] !== undefined);
@@ -101,7 +135,12 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async setEnabled(scope: string, jobId: string, enabled: boolean, opts: { now: Date; note?: string | null; nextDueAt?: Date | null }): Promise<JobRecord> {
+  async setEnabled(
+    scope: string,
+    jobId: string,
+    enabled: boolean,
+    opts: { now: Date; note?: string | null; nextDueAt?: Date | null },
+  ): Promise<JobRecord> {
     v.checkSetEnabledArgs(scope, jobId, enabled, opts);
     const job = this.#requireJob(scope, jobId);
     job.enabled = enabled;
@@ -133,7 +172,9 @@ export class MemoryStore implements Store {
 
   async earliestDue(scope: string): Promise<Date | null> {
     checkScope(scope);
-    const due = this.#jobsOf(scope).filter((job) => job.enabled && job.reschedule !== 'queue' && job.nextDueAt !== null).sort(byDueThenId)[0];
+    const due = this.#jobsOf(scope)
+      .filter((job) => job.enabled && job.reschedule !== 'queue' && job.nextDueAt !== null)
+      .sort(byDueThenId)[0];
     return due ? new Date(due.nextDueAt!) : null;
   }
 
@@ -171,9 +212,14 @@ export class MemoryStore implements Store {
   async unpublishedRuns(scope: string, createdBefore: Date, limit: number, opts?: { republishBefore?: Date }): Promise<RunRecord[]> {
     const republishBefore = v.checkUnpublishedArgs(scope, createdBefore, limit, opts)?.getTime() ?? null;
     const lost = (run: RunRecord): boolean =>
-      republishBefore !== null && run.publishedAt !== null && run.publishedAt.getTime() < republishBefore && run.availableAt.getTime() < republishBefore;
+      republishBefore !== null &&
+      run.publishedAt !== null &&
+      run.publishedAt.getTime() < republishBefore &&
+      run.availableAt.getTime() < republishBefore;
     return this.#runsOfScope(scope)
-      .filter((run) => run.status === 'pending' && ((run.publishedAt === null && run.createdAt.getTime() < createdBefore.getTime()) || lost(run)))
+      .filter(
+        (run) => run.status === 'pending' && ((run.publishedAt === null && run.createdAt.getTime() < createdBefore.getTime()) || lost(run)),
+      )
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || this.#seq(a) - this.#seq(b))
       .slice(0, limit)
       .map(clone);
@@ -236,18 +282,31 @@ export class MemoryStore implements Store {
 
   async runningCounts(scope: string, jobIds: string[], now: Date): Promise<Map<string, RunCounts>> {
     const ids = v.checkRunningCountsArgs(scope, jobIds, now);
-    return new Map(ids.map((id) => [id, {
-      running: liveRunsOf(this.#state, scope, id, now).length,
-      pending: runsOf(this.#state, scope, id).filter((run) => run.status === 'pending').length,
-    }]));
+    return new Map(
+      ids.map((id) => [
+        id,
+        {
+          running: liveRunsOf(this.#state, scope, id, now).length,
+          pending: runsOf(this.#state, scope, id).filter((run) => run.status === 'pending').length,
+        },
+      ]),
+    );
   }
 
   async runSummaries(scope: string, jobIds: string[], now: Date, recent: number): Promise<Map<string, RunSummary>> {
     const ids = v.checkRunSummariesArgs(scope, jobIds, now, recent);
-    return new Map(ids.map((id) => [id, {
-      running: liveRunsOf(this.#state, scope, id, now).length,
-      recentFailures: [...runsOf(this.#state, scope, id)].sort((a, b) => this.#newestFirst(a, b)).slice(0, recent).filter((run) => FAILURE_STATUSES.includes(run.status)).length,
-    }]));
+    return new Map(
+      ids.map((id) => [
+        id,
+        {
+          running: liveRunsOf(this.#state, scope, id, now).length,
+          recentFailures: [...runsOf(this.#state, scope, id)]
+            .sort((a, b) => this.#newestFirst(a, b))
+            .slice(0, recent)
+            .filter((run) => FAILURE_STATUSES.includes(run.status)).length,
+        },
+      ]),
+    );
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
@@ -292,7 +351,15 @@ export class MemoryStore implements Store {
   // ── audit and change notification ────────────────────────────────────────
   async appendAudit(scope: string, entry: NewAuditEntry): Promise<void> {
     v.checkAppendAuditArgs(scope, entry);
-    this.#state.audit.push({ id: this.#state.audit.length + 1, scope, jobId: entry.jobId, action: entry.action, actor: entry.actor ?? null, details: clone(entry.details ?? {}), at: new Date(entry.at) });
+    this.#state.audit.push({
+      id: this.#state.audit.length + 1,
+      scope,
+      jobId: entry.jobId,
+      action: entry.action,
+      actor: entry.actor ?? null,
+      details: clone(entry.details ?? {}),
+      at: new Date(entry.at),
+    });
   }
 
   async listAudit(scope: string, opts: { jobId?: string; limit?: number } = {}): Promise<AuditEntry[]> {
@@ -336,11 +403,24 @@ export class MemoryStore implements Store {
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────
-  #insertJob(scope: string, jobId: string, config: JobConfig, overridden: JobConfigKey[], opts: { now: Date; nextDueAt: Date | null }): JobRecord {
+  #insertJob(
+    scope: string,
+    jobId: string,
+    config: JobConfig,
+    overridden: JobConfigKey[],
+    opts: { now: Date; nextDueAt: Date | null },
+  ): JobRecord {
     const job = {
-      scope, jobId, overridden, pauseNote: null, epoch: 0,
+      scope,
+      jobId,
+      overridden,
+      pauseNote: null,
+      epoch: 0,
       nextDueAt: opts.nextDueAt === null ? null : new Date(opts.nextDueAt),
-      lastRunAt: null, lastStatus: null, createdAt: new Date(opts.now), updatedAt: new Date(opts.now),
+      lastRunAt: null,
+      lastStatus: null,
+      createdAt: new Date(opts.now),
+      updatedAt: new Date(opts.now),
     } as unknown as JobRecord;
     writeKeys(job, config, CONFIG_KEYS);
     this.#state.jobs.set(jobKey(scope, jobId), job);
@@ -367,6 +447,8 @@ export class MemoryStore implements Store {
 
   /** listRuns' order: newest first, the last inserted first among equals. */
   #newestFirst(a: RunRecord, b: RunRecord): number {
-    return b.createdAt.getTime() - a.createdAt.getTime() || b.scheduledFor.getTime() - a.scheduledFor.getTime() || this.#seq(b) - this.#seq(a);
+    return (
+      b.createdAt.getTime() - a.createdAt.getTime() || b.scheduledFor.getTime() - a.scheduledFor.getTime() || this.#seq(b) - this.#seq(a)
+    );
   }
 }

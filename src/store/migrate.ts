@@ -55,10 +55,16 @@ export function parseSchemaName(value: unknown, what = 'option'): string {
  */
 export async function migrate(db: Queryable, options: MigrateOptions = {}): Promise<MigrateResult> {
   if (typeof db?.query !== 'function') {
-    throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`db\`: expected a pg.Pool or pg.Client (anything with query(text, values)), got ${describeValue(db)}`, { field: 'db' });
+    throw new WarrenError(
+      'ERR_INVALID_ARGUMENT',
+      `Invalid \`db\`: expected a pg.Pool or pg.Client (anything with query(text, values)), got ${describeValue(db)}`,
+      { field: 'db' },
+    );
   }
   if (options === null || typeof options !== 'object') {
-    throw new WarrenError('ERR_INVALID_OPTION', `Invalid migrate options: expected an object, got ${describeValue(options)}`, { field: 'options' });
+    throw new WarrenError('ERR_INVALID_OPTION', `Invalid migrate options: expected an object, got ${describeValue(options)}`, {
+      field: 'options',
+    });
   }
   const schema = parseSchemaName(options.schema);
   return runMigrations(new SqlRunner(db), schema, embedded);
@@ -96,7 +102,10 @@ export async function runMigrations(runner: SqlRunner, schema: string, known: re
       // Another process applied it first (past the lock, e.g. a different key derivation): look again.
       if (sqlState(err) === '23505' && ++clashes < 10) continue;
       if (err instanceof WarrenError) throw err;
-      throw new WarrenError('ERR_MIGRATION_FAILED', `Migrating schema "${schema}" failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, field: 'schema' });
+      throw new WarrenError('ERR_MIGRATION_FAILED', `Migrating schema "${schema}" failed: ${(err as Error)?.message ?? String(err)}`, {
+        cause: err,
+        field: 'schema',
+      });
     }
     if (outcome.done) return { applied, current: outcome.current };
     debug('applied migration %d to schema %s', outcome.version, schema);
@@ -108,7 +117,9 @@ async function currentVersion(q: Queryable, ident: string): Promise<number> {
   const { rows } = await q.query('SELECT to_regclass($1) IS NOT NULL AS present', [`${ident}.migrations`]);
   if (!rows[0]?.present) {
     await q.query(`CREATE SCHEMA IF NOT EXISTS ${ident}`);
-    await q.query(`CREATE TABLE IF NOT EXISTS ${ident}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await q.query(
+      `CREATE TABLE IF NOT EXISTS ${ident}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
     return 0;
   }
   const result = await q.query(`SELECT coalesce(max(version), 0)::int AS version FROM ${ident}.migrations`);

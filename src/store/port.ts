@@ -26,7 +26,16 @@ export type RunStatus =
   /** stopped by pause (stale epoch), removal, or cancelOther */
   | 'cancelled';
 
-export const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'dead', 'timed_out', 'expired', 'missed', 'skipped', 'cancelled'];
+export const FINAL_STATUSES: readonly RunStatus[] = [
+  'succeeded',
+  'failed',
+  'dead',
+  'timed_out',
+  'expired',
+  'missed',
+  'skipped',
+  'cancelled',
+];
 
 /** The statuses a job's status line counts as failures (`recentFailures`). */
 export const FAILURE_STATUSES: readonly RunStatus[] = ['failed', 'dead', 'timed_out', 'expired'];
@@ -324,7 +333,12 @@ export interface Store {
    * `nextDueAt` is given it replaces next_due_at; `bumpEpoch` kills a queue-mode chain.
    * Throws ERR_JOB_NOT_FOUND.
    */
-  updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean }): Promise<JobRecord>;
+  updateJob(
+    scope: string,
+    jobId: string,
+    patch: Partial<JobConfig>,
+    opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean },
+  ): Promise<JobRecord>;
   getJob(scope: string, jobId: string): Promise<JobRecord | null>;
   listJobs(scope: string): Promise<JobRecord[]>;
   /** Deletes the job; its pending runs are recorded `cancelled`. Returns false when absent. */
@@ -333,7 +347,12 @@ export interface Store {
    * Pause (enabled=false, note) or resume (enabled=true, note cleared); both bump the epoch.
    * On resume `nextDueAt` replaces next_due_at. Throws ERR_JOB_NOT_FOUND.
    */
-  setEnabled(scope: string, jobId: string, enabled: boolean, opts: { now: Date; note?: string | null; nextDueAt?: Date | null }): Promise<JobRecord>;
+  setEnabled(
+    scope: string,
+    jobId: string,
+    enabled: boolean,
+    opts: { now: Date; note?: string | null; nextDueAt?: Date | null },
+  ): Promise<JobRecord>;
   /** CAS on next_due_at; false when it was not `expected`. */
   setNextDue(scope: string, jobId: string, expected: Date | null, next: Date | null): Promise<boolean>;
   /**

@@ -9,7 +9,10 @@ import type { RunRecord, RunStatus } from './port.js';
  *   the broker or the leader, not by the workers;
  * - otherwise the trigger waited in the queue too long (no worker free, or none running).
  */
-export function staleOutcome(run: Pick<RunRecord, 'attempt' | 'attempts' | 'publishedAt' | 'staleAt'>): { status: RunStatus; error: string } {
+export function staleOutcome(run: Pick<RunRecord, 'attempt' | 'attempts' | 'publishedAt' | 'staleAt'>): {
+  status: RunStatus;
+  error: string;
+} {
   const deadline = 'not started before its stale-after deadline';
   if (run.attempt > 1) {
     const previous = run.attempts.at(-1);

@@ -25,7 +25,8 @@ export async function syncDefinitions(
     const first = config.schedule ? nextRun(config.schedule, now) : null;
     const before = await store.getJob(jobScope, definition.id);
     let record = await store.syncJob(jobScope, definition.id, config, { now, nextDueAt: first });
-    const scheduleChanged = before !== null && !before.overridden.includes('schedule') && JSON.stringify(before.schedule) !== JSON.stringify(config.schedule);
+    const scheduleChanged =
+      before !== null && !before.overridden.includes('schedule') && JSON.stringify(before.schedule) !== JSON.stringify(config.schedule);
     if (scheduleChanged && (await store.setNextDue(jobScope, definition.id, record.nextDueAt, first))) {
       record = { ...record, nextDueAt: first };
     }

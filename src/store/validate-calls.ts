@@ -5,10 +5,30 @@
  * Returned values are the arguments as normalised (`?? null`, `?? {}`, default limit).
  */
 import type { JobConfig } from '../define/types.js';
-import type { ClaimContext, ClaimRequest, Completion, Fence, HoldLivenessOptions, NewAuditEntry, NewRun, PublishedRun, SlotClaim } from './port.js';
+import type {
+  ClaimContext,
+  ClaimRequest,
+  Completion,
+  Fence,
+  HoldLivenessOptions,
+  NewAuditEntry,
+  NewRun,
+  PublishedRun,
+  SlotClaim,
+} from './port.js';
 import { CONFIG_KEYS } from './pg/rows.js';
 import {
-  checkArray, checkDate, checkDateOrNull, checkInteger, checkJobId, checkObject, checkPositiveInt, checkScope, checkString, fail, isUuid,
+  checkArray,
+  checkDate,
+  checkDateOrNull,
+  checkInteger,
+  checkJobId,
+  checkObject,
+  checkPositiveInt,
+  checkScope,
+  checkString,
+  fail,
+  isUuid,
 } from './validate.js';
 
 export { CONFIG_KEYS };
@@ -40,7 +60,8 @@ export function checkPatch(value: unknown): string[] {
 export function checkContext(ctx: unknown): ClaimContext {
   const c = checkObject(ctx, 'ctx');
   checkDate(c.now, 'ctx.now');
-  if (typeof c.leaseMs !== 'number' || !Number.isFinite(c.leaseMs) || c.leaseMs <= 0) fail('ctx.leaseMs', 'a number of milliseconds > 0', c.leaseMs);
+  if (typeof c.leaseMs !== 'number' || !Number.isFinite(c.leaseMs) || c.leaseMs <= 0)
+    fail('ctx.leaseMs', 'a number of milliseconds > 0', c.leaseMs);
   checkString(c.workerId, 'ctx.workerId');
   return c as unknown as ClaimContext;
 }
@@ -87,7 +108,12 @@ export function checkWriteJobArgs(scope: unknown, jobId: unknown, config: unknow
 }
 
 /** `nextDueAt` stays undefined when not given (leave it as it is). */
-export function checkUpdateJobArgs(scope: unknown, jobId: unknown, patch: unknown, opts: unknown): { keys: string[]; nextDueAt: Date | null | undefined; bumpEpoch: boolean; now: Date } {
+export function checkUpdateJobArgs(
+  scope: unknown,
+  jobId: unknown,
+  patch: unknown,
+  opts: unknown,
+): { keys: string[]; nextDueAt: Date | null | undefined; bumpEpoch: boolean; now: Date } {
   checkJobArgs(scope, jobId);
   const keys = checkPatch(patch);
   const o = checkObject(opts, 'opts');
@@ -95,7 +121,12 @@ export function checkUpdateJobArgs(scope: unknown, jobId: unknown, patch: unknow
   return { keys, nextDueAt, bumpEpoch: o.bumpEpoch === true, now: checkDate(o.now, 'opts.now') };
 }
 
-export function checkSetEnabledArgs(scope: unknown, jobId: unknown, enabled: unknown, opts: unknown): { note: string | null; nextDueAt: Date | null | undefined; now: Date } {
+export function checkSetEnabledArgs(
+  scope: unknown,
+  jobId: unknown,
+  enabled: unknown,
+  opts: unknown,
+): { note: string | null; nextDueAt: Date | null | undefined; now: Date } {
   checkJobArgs(scope, jobId);
   if (typeof enabled !== 'boolean') fail('enabled', 'a boolean', enabled);
   const o = checkObject(opts, 'opts');
@@ -126,7 +157,10 @@ export function checkUnpublishedArgs(scope: unknown, createdBefore: unknown, lim
 }
 
 /** listRuns, listAudit: `opts` may be omitted (or null); the limit defaults to 50. */
-export function checkListArgs<O extends { jobId?: string; limit?: number }>(scope: unknown, opts: O | null | undefined): { opts: O; limit: number } {
+export function checkListArgs<O extends { jobId?: string; limit?: number }>(
+  scope: unknown,
+  opts: O | null | undefined,
+): { opts: O; limit: number } {
   checkScope(scope);
   const o = checkObject(opts ?? {}, 'opts') as O;
   if (o.jobId !== undefined) checkJobId(o.jobId, 'opts.jobId');
@@ -227,14 +261,16 @@ export function checkCompletions(completions: unknown): void {
 
 export function checkDeadWorkerRunsArgs(scope: unknown, now: unknown, graceMs: unknown, limit: unknown): void {
   checkScanArgs(scope, now, 'now', limit);
-  if (typeof graceMs !== 'number' || !Number.isInteger(graceMs) || graceMs < 0) fail('graceMs', 'an integer number of milliseconds >= 0', graceMs);
+  if (typeof graceMs !== 'number' || !Number.isInteger(graceMs) || graceMs < 0)
+    fail('graceMs', 'an integer number of milliseconds >= 0', graceMs);
 }
 
 export function checkHoldLivenessArgs(kind: unknown, instanceId: unknown, options: unknown): HoldLivenessOptions {
   if (kind !== 'worker' && kind !== 'scheduler') fail('kind', '"worker" or "scheduler"', kind);
   checkString(instanceId, 'instanceId');
   const o = checkObject(options ?? {}, 'options');
-  if (o.createClient !== undefined && typeof o.createClient !== 'function') fail('options.createClient', 'a function returning a new pg.Client', o.createClient);
+  if (o.createClient !== undefined && typeof o.createClient !== 'function')
+    fail('options.createClient', 'a function returning a new pg.Client', o.createClient);
   if (o.onChange !== undefined && typeof o.onChange !== 'function') fail('options.onChange', 'a function', o.onChange);
   return o as HoldLivenessOptions;
 }

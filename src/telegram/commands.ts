@@ -61,7 +61,8 @@ export function createTelegramCommands(options: TelegramCommandsOptions): Telegr
 
   const failure = (error: unknown, what: string): string => {
     if (isWarrenError(error)) {
-      if (error.code === 'ERR_JOB_NOT_FOUND') return `No such job${typeof error.details?.jobId === 'string' ? ` "${error.details.jobId}"` : ''}. Try /${o.command} status for the list.`;
+      if (error.code === 'ERR_JOB_NOT_FOUND')
+        return `No such job${typeof error.details?.jobId === 'string' ? ` "${error.details.jobId}"` : ''}. Try /${o.command} status for the list.`;
       if (error.code.startsWith('ERR_INVALID_')) return `Could not ${what}: ${error.message}`;
       if (error.code === 'ERR_CLOSED') return `Could not ${what}: the scheduler is shutting down; try again shortly.`;
     }
@@ -96,7 +97,9 @@ export function createTelegramCommands(options: TelegramCommandsOptions): Telegr
       }
       case 'runs': {
         const runs = await control.runs(id, { limit: RUNS_SHOWN });
-        return runs.length === 0 ? `${id} has no runs yet.` : [`Last runs of ${id} (newest first):`, ...runs.map((r) => runLine(r, tz))].join('\n');
+        return runs.length === 0
+          ? `${id} has no runs yet.`
+          : [`Last runs of ${id} (newest first):`, ...runs.map((r) => runLine(r, tz))].join('\n');
       }
       case 'run':
         return run(id, rest(2), actor);
@@ -138,7 +141,8 @@ export function createTelegramCommands(options: TelegramCommandsOptions): Telegr
       const actor = `telegram:${String(who)}`;
       const verb = (words[0] ?? 'help').toLowerCase();
       const of = words[1] ? ` of ${words[1]}` : '';
-      const what = verb === 'status' ? `get the status${of}` : verb === 'runs' ? `list the runs${of}` : `${verb}${words[1] ? ` ${words[1]}` : ''}`;
+      const what =
+        verb === 'status' ? `get the status${of}` : verb === 'runs' ? `list the runs${of}` : `${verb}${words[1] ? ` ${words[1]}` : ''}`;
       try {
         return fitReply(await dispatch(words, rest, actor), o.maxReplyLength);
       } catch (error) {

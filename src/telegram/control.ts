@@ -7,6 +7,19 @@ import type { RunRecord } from '../store/port.js';
 
 export type TelegramControl = Pick<Control, 'list' | 'get' | 'pause' | 'resume' | 'runNow' | 'runs'>;
 /** The fields of a job's status line the replies show. */
-export type TelegramJobStatus = Pick<JobStatus, 'id' | 'enabled' | 'pauseNote' | 'schedule' | 'reschedule' | 'nextDueAt' | 'lastRunAt' | 'lastStatus' | 'running' | 'recentFailures' | 'description'>;
+export type TelegramJobStatus = Pick<
+  JobStatus,
+  | 'id'
+  | 'enabled'
+  | 'pauseNote'
+  | 'schedule'
+  | 'reschedule'
+  | 'nextDueAt'
+  | 'lastRunAt'
+  | 'lastStatus'
+  | 'running'
+  | 'recentFailures'
+  | 'description'
+>;
 /** The fields of a run the replies show. */
 export type TelegramRun = Pick<RunRecord, 'runId' | 'status' | 'triggerSource' | 'scheduledFor' | 'availableAt' | 'finishedAt' | 'error'>;

@@ -12,11 +12,19 @@ export function formatTime(value: Date | string | null | undefined, timeZone = '
   const ms = date.getTime();
   if (Number.isNaN(ms)) return String(value);
   const wall = timeZone === 'UTC' ? ms : ms + tzOffsetMs(timeZone, ms);
-  return `${new Date(wall).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} ${timeZone}`;
+  return `${new Date(wall)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '')} ${timeZone}`;
 }
 
 export function formatEvery(ms: number): string {
-  const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
+  const units: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
   const parts: string[] = [];
   let rest = ms;
   for (const [unit, size] of units) {

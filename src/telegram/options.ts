@@ -13,22 +13,30 @@ export interface TelegramLogger {
   warn?(message: string, fields?: Record<string, unknown>): void;
 }
 
-const hasFunctions = (...names: string[]) => (value: unknown) =>
-  typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
+const hasFunctions =
+  (...names: string[]) =>
+  (value: unknown) =>
+    typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
 
 const chatId = z.union([z.number().int(), z.string().min(1)], { error: 'chat ids (numbers, or strings such as "@channel")' });
 
 export const commandsOptionsSchema = z
   .object({
     /** The control API: a `createScheduler()` instance (any role but `scheduler-only`) or `createAdminClient()`. */
-    control: z.custom<TelegramControl>(hasFunctions('list', 'get', 'pause', 'resume', 'runNow', 'runs'), 'a control API (a scheduler or admin client, with list/get/pause/resume/runNow/runs)'),
+    control: z.custom<TelegramControl>(
+      hasFunctions('list', 'get', 'pause', 'resume', 'runNow', 'runs'),
+      'a control API (a scheduler or admin client, with list/get/pause/resume/runNow/runs)',
+    ),
     /** The chats allowed to use the commands; every other chat is refused. */
     allowedChatIds: z.array(chatId, { error: 'a non-empty array of chat ids' }).min(1, 'a non-empty array of chat ids'),
     /**
      * The command word, without the slash.
      * @default 'job'
      */
-    command: z.string({ error: 'a word of a-z, 0-9 or _' }).regex(/^[a-z0-9_]{1,32}$/, 'a word of a-z, 0-9 or _').default('job'),
+    command: z
+      .string({ error: 'a word of a-z, 0-9 or _' })
+      .regex(/^[a-z0-9_]{1,32}$/, 'a word of a-z, 0-9 or _')
+      .default('job'),
     /**
      * The reply to a chat not in `allowedChatIds`; `null` answers nothing at all.
      * @default 'This chat is not allowed to control jobs.'
@@ -43,7 +51,12 @@ export const commandsOptionsSchema = z
      * Replies are cut (at a line) to this many characters; Telegram's limit is 4096.
      * @default 4000
      */
-    maxReplyLength: z.number({ error: 'an integer in 200..4096' }).int('an integer in 200..4096').min(200, 'an integer in 200..4096').max(4096, 'an integer in 200..4096').default(4000),
+    maxReplyLength: z
+      .number({ error: 'an integer in 200..4096' })
+      .int('an integer in 200..4096')
+      .min(200, 'an integer in 200..4096')
+      .max(4096, 'an integer in 200..4096')
+      .default(4000),
     /** Receives refusals (`warn`) and unexpected errors (`error`) besides `debug('warren:telegram')`. */
     logger: z.custom<TelegramLogger>(hasFunctions('error'), 'a logger with error() (and optionally warn())').optional(),
   })
@@ -55,7 +68,9 @@ export type ResolvedTelegramCommandsOptions = z.output<typeof commandsOptionsSch
 export const botOptionsSchema = commandsOptionsSchema
   .extend({
     /** The bot token from @BotFather (`123456:ABC-…`). */
-    token: z.string({ error: 'a bot token such as "123456:ABC-DEF"' }).regex(/^\d+:[A-Za-z0-9_-]+$/, 'a bot token such as "123456:ABC-DEF"'),
+    token: z
+      .string({ error: 'a bot token such as "123456:ABC-DEF"' })
+      .regex(/^\d+:[A-Za-z0-9_-]+$/, 'a bot token such as "123456:ABC-DEF"'),
     /**
      * The Bot API server (a local `telegram-bot-api`, or a test double).
      * @default 'https://api.telegram.org'
@@ -68,7 +83,12 @@ export const botOptionsSchema = commandsOptionsSchema
      * Seconds each long-polling `getUpdates` may wait for a message (Telegram allows up to 50).
      * @default 30
      */
-    pollingTimeout: z.number({ error: 'an integer in 0..50' }).int('an integer in 0..50').min(0, 'an integer in 0..50').max(50, 'an integer in 0..50').default(30),
+    pollingTimeout: z
+      .number({ error: 'an integer in 0..50' })
+      .int('an integer in 0..50')
+      .min(0, 'an integer in 0..50')
+      .max(50, 'an integer in 0..50')
+      .default(30),
   })
   .strict();
 

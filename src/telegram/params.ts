@@ -7,7 +7,8 @@
 export type ParsedParams = { ok: true; params: Record<string, unknown> | undefined } | { ok: false; problem: string };
 
 /** iOS and macOS keyboards turn quotes into curly ones: accept them in params. */
-const straightQuotes = (text: string): string => text.replace(/[\u201C\u201D\u201E\u201F\u2033]/g, '"').replace(/[\u2018\u2019\u201A\u201B\u2032]/g, "'");
+const straightQuotes = (text: string): string =>
+  text.replace(/[\u201C\u201D\u201E\u201F\u2033]/g, '"').replace(/[\u2018\u2019\u201A\u201B\u2032]/g, "'");
 
 // key=value, where value is a double-quoted JSON string (spaces allowed) or runs to the next space.
 const PAIR = /([A-Za-z_][A-Za-z0-9_.-]*)=("(?:[^"\\]|\\.)*"|\S*)(?:\s+|$)/y;
@@ -30,7 +31,8 @@ export function parseRunParams(input: string): ParsedParams {
     } catch (error) {
       return { ok: false, problem: `the params are not valid JSON (${(error as Error).message})` };
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { ok: false, problem: 'the params must be a JSON object, like {"key":"value"}' };
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return { ok: false, problem: 'the params must be a JSON object, like {"key":"value"}' };
     return { ok: true, params: parsed as Record<string, unknown> };
   }
   const params: Record<string, unknown> = {};

@@ -57,7 +57,13 @@ export function spawnScheduler(
 
 export function spawnWorker(
   backends: ProcessBackends,
-  opts: { scope: string; workerId: string; jobs: Array<{ definition: JobDefinition<any>; handler: JobHandler<any> }>; queues: WorkerQueue[]; extra?: Record<string, unknown> },
+  opts: {
+    scope: string;
+    workerId: string;
+    jobs: Array<{ definition: JobDefinition<any>; handler: JobHandler<any> }>;
+    queues: WorkerQueue[];
+    extra?: Record<string, unknown>;
+  },
 ): WorkerProcess {
   const worker = createWorker({
     ...(opts.extra ?? {}),

@@ -43,7 +43,16 @@ export class DeadLetterLog {
     const all =
       transport instanceof MemoryTransport
         ? [...new Set(workQueues)].flatMap((queue) =>
-            transport.deadLetters(queue).map((m) => this.#toDeadLetter(deadQueueName(queue), m.body, String(m.headers['x-warren-reason'] ?? m.headers['x-first-death-reason'] ?? ''), m.headers)),
+            transport
+              .deadLetters(queue)
+              .map((m) =>
+                this.#toDeadLetter(
+                  deadQueueName(queue),
+                  m.body,
+                  String(m.headers['x-warren-reason'] ?? m.headers['x-first-death-reason'] ?? ''),
+                  m.headers,
+                ),
+              ),
           )
         : this.#seen;
     return all.filter((d) => jobId === undefined || d.jobId === jobId).sort((a, b) => a.at.getTime() - b.at.getTime());

@@ -37,7 +37,8 @@ export class HandlerWrapper {
       if (ctx.signal.aborted) onWorker();
       else ctx.signal.addEventListener('abort', onWorker, { once: true });
       sandbox.deathSignal.addEventListener('abort', onDeath, { once: true });
-      const result = injected !== undefined ? Promise.reject(injected) : Promise.resolve().then(() => handler({ ...ctx, signal: controller.signal }));
+      const result =
+        injected !== undefined ? Promise.reject(injected) : Promise.resolve().then(() => handler({ ...ctx, signal: controller.signal }));
       return sandbox.guard(
         result.finally(() => {
           ctx.signal.removeEventListener('abort', onWorker);

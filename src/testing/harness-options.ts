@@ -7,32 +7,44 @@ import type { HarnessQueue, TestHarnessOptions } from './types.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const hasFns = (v: unknown, names: string[]): boolean => isObject(v) && names.every((n) => typeof v[n] === 'function');
-const isDefinition = (v: unknown): v is JobDefinition<any> => isObject(v) && typeof v.id === 'string' && isObject(v.config) && typeof v.parseParams === 'function';
+const isDefinition = (v: unknown): v is JobDefinition<any> =>
+  isObject(v) && typeof v.id === 'string' && isObject(v.config) && typeof v.parseParams === 'function';
 
 /** The harness's options: one schema, defaults in it. */
 export const harnessOptionsSchema = z
   .object({
-    jobs: z.array(
-      z.custom<JobDefinition<any> | { definition: JobDefinition<any>; handler?: JobHandler<any> }>(
-        (v) => isDefinition(v) || (isObject(v) && isDefinition(v.definition) && (v.handler === undefined || typeof v.handler === 'function')),
-        { error: 'a job definition from defineJob() or { definition, handler }' },
-      ),
-      { error: 'an array of job definitions' },
-    )
-    .default([]),
+    jobs: z
+      .array(
+        z.custom<JobDefinition<any> | { definition: JobDefinition<any>; handler?: JobHandler<any> }>(
+          (v) =>
+            isDefinition(v) || (isObject(v) && isDefinition(v.definition) && (v.handler === undefined || typeof v.handler === 'function')),
+          { error: 'a job definition from defineJob() or { definition, handler }' },
+        ),
+        { error: 'an array of job definitions' },
+      )
+      .default([]),
     /** Queue handlers by queue name. @default {} */
     queues: z
       .record(
         z.string(),
-        z.custom<JobHandler<any> | HarnessQueue<any>>((v) => typeof v === 'function' || (isObject(v) && typeof v.handler === 'function'), { error: 'a handler function or { handler, params? }' }),
+        z.custom<JobHandler<any> | HarnessQueue<any>>((v) => typeof v === 'function' || (isObject(v) && typeof v.handler === 'function'), {
+          error: 'a handler function or { handler, params? }',
+        }),
         { error: 'an object of queue handlers by queue name' },
       )
       .default({}),
     handlers: z
       .union(
         [
-          z.record(z.string(), z.custom<JobHandler<any>>((v) => typeof v === 'function', { error: 'a handler function' })),
-          z.array(z.custom<{ definition: JobDefinition<any>; handler: JobHandler<any> }>((v) => isObject(v) && isDefinition(v.definition) && typeof v.handler === 'function')),
+          z.record(
+            z.string(),
+            z.custom<JobHandler<any>>((v) => typeof v === 'function', { error: 'a handler function' }),
+          ),
+          z.array(
+            z.custom<{ definition: JobDefinition<any>; handler: JobHandler<any> }>(
+              (v) => isObject(v) && isDefinition(v.definition) && typeof v.handler === 'function',
+            ),
+          ),
         ],
         { error: 'an object of handlers by job id, or an array of { definition, handler }' },
       )
@@ -52,9 +64,19 @@ export const harnessOptionsSchema = z
     /** @default 'test' */
     scope: z.string({ error: 'a scope string' }).default('test'),
     /** @default 1 */
-    workers: z.number({ error: 'an integer from 0 to 50' }).int({ error: 'an integer from 0 to 50' }).min(0, { error: 'an integer from 0 to 50' }).max(50, { error: 'an integer from 0 to 50' }).default(1),
+    workers: z
+      .number({ error: 'an integer from 0 to 50' })
+      .int({ error: 'an integer from 0 to 50' })
+      .min(0, { error: 'an integer from 0 to 50' })
+      .max(50, { error: 'an integer from 0 to 50' })
+      .default(1),
     /** @default 1 */
-    schedulers: z.number({ error: 'an integer from 0 to 10' }).int({ error: 'an integer from 0 to 10' }).min(0, { error: 'an integer from 0 to 10' }).max(10, { error: 'an integer from 0 to 10' }).default(1),
+    schedulers: z
+      .number({ error: 'an integer from 0 to 10' })
+      .int({ error: 'an integer from 0 to 10' })
+      .min(0, { error: 'an integer from 0 to 10' })
+      .max(10, { error: 'an integer from 0 to 10' })
+      .default(1),
     /** @default '5m' (fewer idle renewals per fake hour than the scheduler's 15s) */
     leaseTtl: z.union([z.string(), z.number()], { error: 'a duration such as "30s"' }).default('5m'),
     /** @default { safetyTick: '1m', livenessCheckInterval: '10s' } */
@@ -63,16 +85,27 @@ export const harnessOptionsSchema = z
       .default({})
       .transform((o): Record<string, unknown> => ({ safetyTick: '1m', livenessCheckInterval: '10s', ...o })),
     workerOptions: z.record(z.string(), z.unknown()).default({}),
-    store: z.custom<NonNullable<TestHarnessOptions['store']>>((v) => hasFns(v, ['claimRuns', 'listRuns', 'acquireLeadership']), { error: 'a Store' }).optional(),
-    transport: z.custom<NonNullable<TestHarnessOptions['transport']>>((v) => hasFns(v, ['consume', 'publish', 'deadLetter']), { error: 'a Transport' }).optional(),
-    clock: z.custom<NonNullable<TestHarnessOptions['clock']>>((v) => hasFns(v, ['now', 'setTimer', 'sleep']), { error: 'a Clock' }).optional(),
+    store: z
+      .custom<NonNullable<TestHarnessOptions['store']>>((v) => hasFns(v, ['claimRuns', 'listRuns', 'acquireLeadership']), {
+        error: 'a Store',
+      })
+      .optional(),
+    transport: z
+      .custom<NonNullable<TestHarnessOptions['transport']>>((v) => hasFns(v, ['consume', 'publish', 'deadLetter']), {
+        error: 'a Transport',
+      })
+      .optional(),
+    clock: z
+      .custom<NonNullable<TestHarnessOptions['clock']>>((v) => hasFns(v, ['now', 'setTimer', 'sleep']), { error: 'a Clock' })
+      .optional(),
   })
   .strict();
 
 export type ResolvedHarnessOptions = z.output<typeof harnessOptionsSchema>;
 
 export function resolveHarnessOptions(input: unknown): ResolvedHarnessOptions {
-  if (!isObject(input)) throw new WarrenError('ERR_INVALID_OPTION', `Invalid harness options: expected an object, got ${describeValue(input)}`);
+  if (!isObject(input))
+    throw new WarrenError('ERR_INVALID_OPTION', `Invalid harness options: expected an object, got ${describeValue(input)}`);
   const parsed = harnessOptionsSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -83,7 +116,11 @@ export function resolveHarnessOptions(input: unknown): ResolvedHarnessOptions {
     const field = issue.path.map(String).join('.') || '(options)';
     let value: unknown = input;
     for (const key of issue.path) value = isObject(value) ? (value as Record<PropertyKey, unknown>)[key] : undefined;
-    throw new WarrenError('ERR_INVALID_OPTION', `Invalid harness option \`${field}\`: expected ${issue.message}, got ${describeValue(value)}`, { field });
+    throw new WarrenError(
+      'ERR_INVALID_OPTION',
+      `Invalid harness option \`${field}\`: expected ${issue.message}, got ${describeValue(value)}`,
+      { field },
+    );
   }
   const options = parsed.data;
   assertScope(options.scope, 'scope', 'ERR_INVALID_OPTION');

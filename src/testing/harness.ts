@@ -13,7 +13,18 @@ import { Activity } from './activity.js';
 import { DeadLetterLog } from './dead-letters.js';
 import { HandlerWrapper } from './handler-wrapper.js';
 import { spawnScheduler, spawnWorker, type SchedulerProcess, type WorkerProcess } from './components.js';
-import type { ActorOption, AuditOptions, BackfillOptions, BackfillResult, Control, JobDetails, JobStatus, PauseOptions, RunNowOptions, RunsOptions } from '../scheduler/control-types.js';
+import type {
+  ActorOption,
+  AuditOptions,
+  BackfillOptions,
+  BackfillResult,
+  Control,
+  JobDetails,
+  JobStatus,
+  PauseOptions,
+  RunNowOptions,
+  RunsOptions,
+} from '../scheduler/control-types.js';
 import { resolveHarnessOptions, type ResolvedHarnessOptions } from './harness-options.js';
 import { ProcessSandbox } from './process-sandbox.js';
 import { toHarnessRun } from './run-view.js';
@@ -80,14 +91,18 @@ export class TestHarness implements Control, AsyncDisposable {
     this.#deadLetterLog = new DeadLetterLog(this.transport, this.clock);
     this.#observedTransport = this.#deadLetterLog.observe(this.transport);
     const pairs = Array.isArray(o.handlers) ? o.handlers : [];
-    const byId: Record<string, JobHandler<any>> = Array.isArray(o.handlers) ? Object.fromEntries(pairs.map((p) => [p.definition.id, p.handler])) : o.handlers;
+    const byId: Record<string, JobHandler<any>> = Array.isArray(o.handlers)
+      ? Object.fromEntries(pairs.map((p) => [p.definition.id, p.handler]))
+      : o.handlers;
     const entries = [...o.jobs, ...pairs.filter((p) => !o.jobs.some((j) => ('definition' in j ? j.definition : j).id === p.definition.id))];
     this.#jobs = entries.map((entry) => {
       const pair = 'definition' in entry ? entry : { definition: entry, handler: undefined };
       const handler = pair.handler ?? byId[pair.definition.id] ?? (() => undefined);
       return { definition: pair.definition, handler };
     });
-    this.#queues = Object.entries(o.queues).map(([queue, entry]) => (typeof entry === 'function' ? { queue, handler: entry } : { ...entry, queue }));
+    this.#queues = Object.entries(o.queues).map(([queue, entry]) =>
+      typeof entry === 'function' ? { queue, handler: entry } : { ...entry, queue },
+    );
     // Checked now (as each worker will), so a bad entry fails here rather than at start().
     const check = new Handlers({ scope: this.scope, concurrency: 1, prefetch: 1 });
     for (const { queue, handler, ...rest } of this.#queues) {
@@ -99,7 +114,10 @@ export class TestHarness implements Control, AsyncDisposable {
     }
     const known = new Set(this.#jobs.map((j) => j.definition.id));
     for (const id of Object.keys(byId)) {
-      if (!known.has(id)) throw new WarrenError('ERR_INVALID_OPTION', `Invalid harness option \`handlers.${id}\`: no job with id "${id}" in \`jobs\``, { field: `handlers.${id}` });
+      if (!known.has(id))
+        throw new WarrenError('ERR_INVALID_OPTION', `Invalid harness option \`handlers.${id}\`: no job with id "${id}" in \`jobs\``, {
+          field: `handlers.${id}`,
+        });
     }
   }
 
@@ -162,7 +180,11 @@ export class TestHarness implements Control, AsyncDisposable {
     }
     await this.#quiesce();
     for (let steps = 0; fake.fireNext(target); steps++) {
-      if (steps > MAX_STEPS) throw new WarrenError('ERR_TIMEOUT', `advance: more than ${MAX_STEPS} timer steps before ${new Date(target).toISOString()}; a component keeps re-arming a timer at the same instant`);
+      if (steps > MAX_STEPS)
+        throw new WarrenError(
+          'ERR_TIMEOUT',
+          `advance: more than ${MAX_STEPS} timer steps before ${new Date(target).toISOString()}; a component keeps re-arming a timer at the same instant`,
+        );
       await this.#activity.quiesce();
     }
     if (target > fake.now()) await fake.advanceTo(target);
@@ -233,7 +255,10 @@ export class TestHarness implements Control, AsyncDisposable {
 
   /** Messages in the jobs' dead-letter queues (poison messages, exhausted retries), oldest first. */
   deadLetters(jobId?: string): DeadLetter[] {
-    const queues = [...this.#jobs.map((j) => workQueueName(j.definition.scope ?? this.scope, j.definition.config.queue)), ...this.#queues.map((q) => workQueueName(this.scope, q.queue))];
+    const queues = [
+      ...this.#jobs.map((j) => workQueueName(j.definition.scope ?? this.scope, j.definition.config.queue)),
+      ...this.#queues.map((q) => workQueueName(this.scope, q.queue)),
+    ];
     return this.#deadLetterLog.list(queues, jobId);
   }
 
@@ -243,9 +268,16 @@ export class TestHarness implements Control, AsyncDisposable {
   }
 
   /** The running scheduler and worker instances (for assertions on ids). */
-  instances(): { schedulers: Array<{ instanceId: string; alive: boolean; leader: boolean }>; workers: Array<{ workerId: string; alive: boolean }> } {
+  instances(): {
+    schedulers: Array<{ instanceId: string; alive: boolean; leader: boolean }>;
+    workers: Array<{ workerId: string; alive: boolean }>;
+  } {
     return {
-      schedulers: this.#schedulers.map((s) => ({ instanceId: s.proc.instanceId, alive: !s.sandbox.dead, leader: !s.sandbox.dead && s.proc.isLeader() })),
+      schedulers: this.#schedulers.map((s) => ({
+        instanceId: s.proc.instanceId,
+        alive: !s.sandbox.dead,
+        leader: !s.sandbox.dead && s.proc.isLeader(),
+      })),
       workers: this.#workers.map((w) => ({ workerId: w.proc.workerId, alive: !w.sandbox.dead })),
     };
   }
@@ -259,7 +291,8 @@ export class TestHarness implements Control, AsyncDisposable {
    */
   failNext(jobId: string, errorOrCount: unknown = 1, count?: number): void {
     // With queue handlers any id may be a store-only job routed to them.
-    if (this.#queues.length === 0 && !this.#jobs.some((j) => j.definition.id === jobId)) throw new WarrenError('ERR_JOB_NOT_FOUND', `failNext: no job "${jobId}" in this harness`, { field: 'jobId' });
+    if (this.#queues.length === 0 && !this.#jobs.some((j) => j.definition.id === jobId))
+      throw new WarrenError('ERR_JOB_NOT_FOUND', `failNext: no job "${jobId}" in this harness`, { field: 'jobId' });
     this.#handlers.failNext(jobId, errorOrCount, count);
   }
 
@@ -294,7 +327,8 @@ export class TestHarness implements Control, AsyncDisposable {
    */
   async crashWorker(index = 0, options: CrashOptions = {}): Promise<string[]> {
     const slot = this.#workers[index];
-    if (!slot || slot.sandbox.dead) throw new WarrenError('ERR_INVALID_ARGUMENT', `crashWorker: no live worker at index ${index}`, { field: 'index' });
+    if (!slot || slot.sandbox.dead)
+      throw new WarrenError('ERR_INVALID_ARGUMENT', `crashWorker: no live worker at index ${index}`, { field: 'index' });
     const running = await this.store.listRuns(this.scope, { status: 'running', limit: 1_000_000 });
     await slot.sandbox.kill();
     slot.sandbox.detach(this.transport);
@@ -315,7 +349,8 @@ export class TestHarness implements Control, AsyncDisposable {
   async crashScheduler(index?: number, options: CrashOptions = {}): Promise<void> {
     const at = index ?? Math.max(0, this.leader());
     const slot = this.#schedulers[at];
-    if (!slot || slot.sandbox.dead) throw new WarrenError('ERR_INVALID_ARGUMENT', `crashScheduler: no live scheduler at index ${at}`, { field: 'index' });
+    if (!slot || slot.sandbox.dead)
+      throw new WarrenError('ERR_INVALID_ARGUMENT', `crashScheduler: no live scheduler at index ${at}`, { field: 'index' });
     await slot.sandbox.kill();
     slot.sandbox.detach(this.transport);
     if (options.restart ?? true) {
@@ -426,7 +461,13 @@ export class TestHarness implements Control, AsyncDisposable {
     const sandbox = new ProcessSandbox(`worker-${n}`, this.#backends(), this.#activity);
     const jobs = this.#jobs.map(({ definition, handler }) => ({ definition, handler: this.#handlers.wrap(handler, sandbox) }));
     const queues = this.#queues.map((q) => ({ ...q, handler: this.#handlers.wrap(q.handler, sandbox) }));
-    const proc = spawnWorker(sandbox, { scope: this.scope, workerId: `${this.scope}-worker-${n}`, jobs, queues, extra: this.#options.workerOptions });
+    const proc = spawnWorker(sandbox, {
+      scope: this.scope,
+      workerId: `${this.scope}-worker-${n}`,
+      jobs,
+      queues,
+      extra: this.#options.workerOptions,
+    });
     return { sandbox, proc };
   }
 
@@ -471,7 +512,9 @@ export class TestHarness implements Control, AsyncDisposable {
 }
 
 function byTime(a: RunRecord, b: RunRecord): number {
-  return a.scheduledFor.getTime() - b.scheduledFor.getTime() || a.createdAt.getTime() - b.createdAt.getTime() || a.runId.localeCompare(b.runId);
+  return (
+    a.scheduledFor.getTime() - b.scheduledFor.getTime() || a.createdAt.getTime() - b.createdAt.getTime() || a.runId.localeCompare(b.runId)
+  );
 }
 
 /** Waits in real time without the (possibly faked) global timers. */

@@ -242,7 +242,8 @@ export class ProcessSandbox {
       kind: base.kind,
       assertQueue: (queue) => this.#call(activity, () => base.assertQueue(queue)),
       publish: (queue, body, options) => this.#call(activity, () => base.publish(queue, body, options)),
-      deadLetter: (queue, body, reason, headers, messageId) => this.#call(activity, () => base.deadLetter(queue, body, reason, headers, messageId)),
+      deadLetter: (queue, body, reason, headers, messageId) =>
+        this.#call(activity, () => base.deadLetter(queue, body, reason, headers, messageId)),
       consume: async (queue: string, handler: DeliveryHandler, options) => {
         if (this.#dead) return never();
         const consumer = await base.consume(

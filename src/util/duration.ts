@@ -10,7 +10,11 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_0
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
 
 /** Parses a {@link Duration} to milliseconds; throws `ERR_INVALID_ARGUMENT` naming `field`. */
-export function parseDuration(value: unknown, field: string, code: 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT' = 'ERR_INVALID_ARGUMENT'): number {
+export function parseDuration(
+  value: unknown,
+  field: string,
+  code: 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT' = 'ERR_INVALID_ARGUMENT',
+): number {
   const fail = (rule: string): never => {
     throw new WarrenError(code, `Invalid \`${field}\`: expected ${rule}, got ${describeValue(value)}`, { field });
   };
@@ -38,7 +42,13 @@ export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
   const parts: string[] = [];
   let rest = Math.round(ms);
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000], ['ms', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+    ['ms', 1],
+  ] as const) {
     const n = Math.floor(rest / size);
     if (n > 0) parts.push(`${n}${unit}`);
     rest -= n * size;

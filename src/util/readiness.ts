@@ -66,7 +66,13 @@ export class Readiness {
 
   wait(options: ReadyOptions = {}): Promise<void> {
     if (typeof options !== 'object' || options === null) {
-      return Promise.reject(new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`ready\` options: expected { timeout?, signal? }, got ${describeValue(options)}`, { field: 'options' }));
+      return Promise.reject(
+        new WarrenError(
+          'ERR_INVALID_ARGUMENT',
+          `Invalid \`ready\` options: expected { timeout?, signal? }, got ${describeValue(options)}`,
+          { field: 'options' },
+        ),
+      );
     }
     let timeoutMs: number | undefined;
     try {
@@ -105,6 +111,9 @@ export class Readiness {
   #timeoutError(timeoutMs: number): WarrenError {
     const last = this.#lastError;
     const why = last === undefined ? 'still connecting, no error seen yet' : last.message;
-    return new WarrenError('ERR_NOT_READY', `${this.#label} not ready after ${formatDuration(timeoutMs)}: ${why}`, { cause: last, details: { timeoutMs } });
+    return new WarrenError('ERR_NOT_READY', `${this.#label} not ready after ${formatDuration(timeoutMs)}: ${why}`, {
+      cause: last,
+      details: { timeoutMs },
+    });
   }
 }

@@ -121,7 +121,8 @@ export class Batcher<I, O> {
         try {
           const results = await this.#opts.run(batch.map((p) => p.item));
           if (!this.#inFlight.has(batch)) return; // stopped meanwhile: already rejected
-          if (results.length !== batch.length) throw new Error(`${this.#opts.name}: expected ${batch.length} results, got ${results.length}`);
+          if (results.length !== batch.length)
+            throw new Error(`${this.#opts.name}: expected ${batch.length} results, got ${results.length}`);
           batch.forEach((p, i) => p.resolve(results[i]!));
           break;
         } catch (err) {

@@ -82,7 +82,13 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
   await onNotClaimed(core, delivery, message, registration, result);
 }
 
-async function onNotClaimed(core: WorkerCore, delivery: Delivery, message: JobMessage, registration: Registration, result: ClaimResult): Promise<void> {
+async function onNotClaimed(
+  core: WorkerCore,
+  delivery: Delivery,
+  message: JobMessage,
+  registration: Registration,
+  result: ClaimResult,
+): Promise<void> {
   switch (result.outcome) {
     case 'not_found':
       return deadLetterAndAck(core, delivery, deadLetterReason.unknownRun(message.run_id));
@@ -90,7 +96,9 @@ async function onNotClaimed(core: WorkerCore, delivery: Delivery, message: JobMe
     case 'stale_epoch':
     case 'expired':
     case 'skipped': {
-      const counter = ({ duplicate: 'duplicates', stale_epoch: 'staleEpoch', expired: 'expired', skipped: 'skipped' } as const)[result.outcome];
+      const counter = ({ duplicate: 'duplicates', stale_epoch: 'staleEpoch', expired: 'expired', skipped: 'skipped' } as const)[
+        result.outcome
+      ];
       core.counters[counter] += 1;
       delivery.ack();
       core.events.emit('message:dropped', { queue: delivery.queue, runId: message.run_id, outcome: result.outcome });
@@ -156,7 +164,13 @@ export async function deadLetterAndAck(core: WorkerCore, delivery: Delivery, rea
     `dead-letter on ${delivery.queue}`,
     async () => {
       // Transport.deadLetter does not carry the AMQP messageId over; a header keeps it.
-      await core.transport.deadLetter(delivery.queue, delivery.body, text, delivery.messageId !== undefined ? { 'x-warren-message-id': delivery.messageId } : {}, delivery.messageId);
+      await core.transport.deadLetter(
+        delivery.queue,
+        delivery.body,
+        text,
+        delivery.messageId !== undefined ? { 'x-warren-message-id': delivery.messageId } : {},
+        delivery.messageId,
+      );
       return true;
     },
     { clock: core.clock, signal: core.closing },

@@ -27,7 +27,21 @@ export interface WorkerStats {
 }
 
 export function emptyStats(): WorkerStats {
-  return { received: 0, claimed: 0, succeeded: 0, failed: 0, retried: 0, dead: 0, deadLettered: 0, duplicates: 0, staleEpoch: 0, expired: 0, skipped: 0, busy: 0, early: 0 };
+  return {
+    received: 0,
+    claimed: 0,
+    succeeded: 0,
+    failed: 0,
+    retried: 0,
+    dead: 0,
+    deadLettered: 0,
+    duplicates: 0,
+    staleEpoch: 0,
+    expired: 0,
+    skipped: 0,
+    busy: 0,
+    early: 0,
+  };
 }
 
 export interface RunInfo {

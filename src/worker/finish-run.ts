@@ -20,7 +20,13 @@ import { forgetRun, proveLease } from './lease.js';
  * completions in the background (the run stays heartbeated until then), so the next run
  * never waits for a commit.
  */
-export async function startRun(core: WorkerCore, registration: Registration, delivery: Delivery, claim: ClaimResult, leave: () => void): Promise<void> {
+export async function startRun(
+  core: WorkerCore,
+  registration: Registration,
+  delivery: Delivery,
+  claim: ClaimResult,
+  leave: () => void,
+): Promise<void> {
   const run = claim.run!;
   const job = claim.job!;
   const info: RunInfo = {
@@ -34,8 +40,26 @@ export async function startRun(core: WorkerCore, registration: Registration, del
     scheduledFor: run.scheduledFor,
   };
   const log = runLog(core.log, run);
-  const execution = new RunExecution({ parseParams: registration.parseParams, handler: registration.handler, run, job, clock: core.clock, timeoutGraceMs: core.opts.timeoutGrace, log });
-  const entry: RunningRun = { info, run, job, execution, body: delivery.body, startedAt: core.clock.now(), provenUntil: 0, leaseTimer: null, lost: false };
+  const execution = new RunExecution({
+    parseParams: registration.parseParams,
+    handler: registration.handler,
+    run,
+    job,
+    clock: core.clock,
+    timeoutGraceMs: core.opts.timeoutGrace,
+    log,
+  });
+  const entry: RunningRun = {
+    info,
+    run,
+    job,
+    execution,
+    body: delivery.body,
+    startedAt: core.clock.now(),
+    provenUntil: 0,
+    leaseTimer: null,
+    lost: false,
+  };
   // A newer attempt replaces a lost entry of the same run (that one settles on its own).
   core.running.set(run.runId, entry);
   // The claim set lease_until = the claim's `now` + leaseTtl (from this worker's clock).
@@ -48,7 +72,11 @@ export async function startRun(core: WorkerCore, registration: Registration, del
     // (cancelled by the store, or abandoned at shutdown), which settles it unstarted.
     const acquiring = slots.acquire();
     const slot = await Promise.race([acquiring, execution.outcome.then(() => null)]);
-    if (slot === null) void acquiring.then((r) => r(), () => undefined);
+    if (slot === null)
+      void acquiring.then(
+        (r) => r(),
+        () => undefined,
+      );
     else release = slot;
     if (!execution.settled) {
       entry.startedAt = core.clock.now();
@@ -90,9 +118,16 @@ function plan(core: WorkerCore, entry: RunningRun, outcome: RunOutcome, now: num
       const message = clip(errorText(outcome.error));
       const nonRetryable = outcome.kind === 'failure' && outcome.nonRetryable;
       if (!nonRetryable && attemptsLeft) {
-        const delayMs = outcome.kind === 'failure' && outcome.retryAfterMs !== undefined ? outcome.retryAfterMs : backoffDelayMs(job.retry.backoff, run.attempt);
+        const delayMs =
+          outcome.kind === 'failure' && outcome.retryAfterMs !== undefined
+            ? outcome.retryAfterMs
+            : backoffDelayMs(job.retry.backoff, run.attempt);
         const status = outcome.kind === 'timeout' ? 'timed_out' : 'failed';
-        return { completion: { ...base, status, error: message, retryAt: new Date(now + delayMs) }, deadReason: null, error: outcome.error };
+        return {
+          completion: { ...base, status, error: message, retryAt: new Date(now + delayMs) },
+          deadReason: null,
+          error: outcome.error,
+        };
       }
       const status = outcome.kind === 'timeout' ? 'timed_out' : 'dead';
       const deadReason = nonRetryable
@@ -100,7 +135,11 @@ function plan(core: WorkerCore, entry: RunningRun, outcome: RunOutcome, now: num
         : outcome.kind === 'timeout'
           ? deadLetterReason.timedOut(run.attempt, message)
           : deadLetterReason.exhausted(run.attempt, message);
-      return { completion: { ...base, status, error: message, next: chainNext(run, job, now) }, deadReason: clip(deadReason), error: outcome.error };
+      return {
+        completion: { ...base, status, error: message, next: chainNext(run, job, now) },
+        deadReason: clip(deadReason),
+        error: outcome.error,
+      };
     }
   }
 }
@@ -138,7 +177,12 @@ async function finishRun(core: WorkerCore, entry: RunningRun, outcome: RunOutcom
   }
   const p = plan(core, entry, outcome, now);
   if (p.completion === null || entry.lost) {
-    workerDebug('run %s attempt %d: nothing recorded (%s); the leader reaps it', run.runId, run.attempt, entry.lost ? 'lease lost' : 'abandoned at shutdown');
+    workerDebug(
+      'run %s attempt %d: nothing recorded (%s); the leader reaps it',
+      run.runId,
+      run.attempt,
+      entry.lost ? 'lease lost' : 'abandoned at shutdown',
+    );
     return;
   }
   let result;
@@ -194,14 +238,20 @@ async function deadLetterRun(core: WorkerCore, entry: RunningRun, completion: Co
   const done = await retryUntil(
     `dead-letter run ${entry.run.runId}`,
     async () => {
-      await core.transport.deadLetter(entry.info.queue, entry.body, reason, {
-        'x-warren-error': completion.error ?? '',
-        'x-warren-run-id': entry.run.runId,
-        'x-warren-message-id': entry.run.runId,
-        'x-warren-job': entry.run.jobId,
-        'x-warren-attempt': entry.run.attempt,
-        'x-warren-status': completion.status,
-      }, entry.run.runId);
+      await core.transport.deadLetter(
+        entry.info.queue,
+        entry.body,
+        reason,
+        {
+          'x-warren-error': completion.error ?? '',
+          'x-warren-run-id': entry.run.runId,
+          'x-warren-message-id': entry.run.runId,
+          'x-warren-job': entry.run.jobId,
+          'x-warren-attempt': entry.run.attempt,
+          'x-warren-status': completion.status,
+        },
+        entry.run.runId,
+      );
       return true;
     },
     { clock: core.clock, signal: core.closing },

@@ -70,32 +70,74 @@ export class Handlers {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   addDefinition(definition: JobDefinition<any>, handler: JobHandler<any>): void {
-    if (typeof definition !== 'object' || definition === null || typeof definition.id !== 'string' || typeof definition.parseParams !== 'function') {
-      throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle: expected a job definition from defineJob(), got ${describeValue(definition)}`, { field: 'definition' });
+    if (
+      typeof definition !== 'object' ||
+      definition === null ||
+      typeof definition.id !== 'string' ||
+      typeof definition.parseParams !== 'function'
+    ) {
+      throw new WarrenError(
+        'ERR_INVALID_ARGUMENT',
+        `worker.handle: expected a job definition from defineJob(), got ${describeValue(definition)}`,
+        { field: 'definition' },
+      );
     }
-    if (typeof handler !== 'function') throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle(${definition.id}): expected a handler function, got ${describeValue(handler)}`, { field: 'handler' });
-    if (this.#jobs.has(definition.id)) throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle: job ${definition.id} is already registered`, { field: 'definition.id' });
-    const scope = definition.scope !== undefined ? assertScope(definition.scope, 'definition.scope', 'ERR_INVALID_ARGUMENT') : this.#limits.scope;
+    if (typeof handler !== 'function')
+      throw new WarrenError(
+        'ERR_INVALID_ARGUMENT',
+        `worker.handle(${definition.id}): expected a handler function, got ${describeValue(handler)}`,
+        { field: 'handler' },
+      );
+    if (this.#jobs.has(definition.id))
+      throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle: job ${definition.id} is already registered`, {
+        field: 'definition.id',
+      });
+    const scope =
+      definition.scope !== undefined ? assertScope(definition.scope, 'definition.scope', 'ERR_INVALID_ARGUMENT') : this.#limits.scope;
     const workQueue = this.#addQueue(scope, definition.config.queue);
     const d = definition as JobDefinition<unknown>;
-    this.#jobs.set(d.id, { definition: d, parseParams: (run) => d.parseParams(run.params), handler: handler as JobHandler<unknown>, scope, workQueue, label: `job ${d.id}` });
+    this.#jobs.set(d.id, {
+      definition: d,
+      parseParams: (run) => d.parseParams(run.params),
+      handler: handler as JobHandler<unknown>,
+      scope,
+      workQueue,
+      label: `job ${d.id}`,
+    });
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   addQueue(queue: string, handler: JobHandler<any>, options: unknown = {}): void {
     const name = assertName(queue, 'queue', 'ERR_INVALID_ARGUMENT');
-    if (typeof handler !== 'function') throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handleQueue(${name}): expected a handler function, got ${describeValue(handler)}`, { field: 'handler' });
-    if (!isPlainObject(options)) throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handleQueue(${name}): expected options { params?, scope? }, got ${describeValue(options)}`, { field: 'options' });
+    if (typeof handler !== 'function')
+      throw new WarrenError(
+        'ERR_INVALID_ARGUMENT',
+        `worker.handleQueue(${name}): expected a handler function, got ${describeValue(handler)}`,
+        { field: 'handler' },
+      );
+    if (!isPlainObject(options))
+      throw new WarrenError(
+        'ERR_INVALID_ARGUMENT',
+        `worker.handleQueue(${name}): expected options { params?, scope? }, got ${describeValue(options)}`,
+        { field: 'options' },
+      );
     const unknown = Object.keys(options).find((key) => !QUEUE_OPTION_KEYS.has(key));
-    if (unknown !== undefined) throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`options.${unknown}\`: unknown option (expected params or scope)`, { field: `options.${unknown}` });
+    if (unknown !== undefined)
+      throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`options.${unknown}\`: unknown option (expected params or scope)`, {
+        field: `options.${unknown}`,
+      });
     const schema = options.params === undefined ? undefined : paramsSchema(options.params, 'options.params', 'ERR_INVALID_ARGUMENT');
     const scope = options.scope === undefined ? this.#limits.scope : assertScope(options.scope, 'options.scope', 'ERR_INVALID_ARGUMENT');
     const workQueue = workQueueName(scope, name);
-    if (this.#queues.has(workQueue)) throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handleQueue: queue ${workQueue} already has a handler`, { field: 'queue' });
+    if (this.#queues.has(workQueue))
+      throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handleQueue: queue ${workQueue} already has a handler`, { field: 'queue' });
     this.#addQueue(scope, name);
     const owner = `queue \`${name}\``;
     // The run carries the params it was created with; the job's stored defaults fill what it lacks, as a definition's do.
-    const parseParams = schema === undefined ? (run: RunRecord, job: JobRecord) => ({ ...job.params, ...run.params }) : (run: RunRecord, job: JobRecord) => parseParamsWith(schema, job.params, run.params, owner);
+    const parseParams =
+      schema === undefined
+        ? (run: RunRecord, job: JobRecord) => ({ ...job.params, ...run.params })
+        : (run: RunRecord, job: JobRecord) => parseParamsWith(schema, job.params, run.params, owner);
     this.#queues.set(workQueue, { parseParams, handler: handler as JobHandler<unknown>, scope, workQueue, label: `queue ${name}` });
   }
 

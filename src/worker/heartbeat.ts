@@ -51,22 +51,28 @@ export class Heartbeat {
     for (const [id, entry] of core.running) if (!entry.lost) entries.set(id, entry);
     if (entries.size === 0) return;
     const sentAt = core.clock.now();
-    const query = core.store.heartbeat([...entries.keys()], { now: new Date(sentAt), leaseMs: core.opts.leaseTtl, workerId: core.opts.workerId }).then(
-      // Applied even when it comes late: the leases were extended from `sentAt`, and the
-      // entries are the ones sent (a newer attempt registered meanwhile is not touched).
-      ({ extended, cancel }) => this.#apply(entries, sentAt, extended, cancel),
-      (err: unknown) => {
-        // The next beat tries again; each run's local deadline stops it before its lease can lapse.
-        workerDebug('heartbeat of %d runs failed: %s', entries.size, errorText(err));
-      },
-    );
+    const query = core.store
+      .heartbeat([...entries.keys()], { now: new Date(sentAt), leaseMs: core.opts.leaseTtl, workerId: core.opts.workerId })
+      .then(
+        // Applied even when it comes late: the leases were extended from `sentAt`, and the
+        // entries are the ones sent (a newer attempt registered meanwhile is not touched).
+        ({ extended, cancel }) => this.#apply(entries, sentAt, extended, cancel),
+        (err: unknown) => {
+          // The next beat tries again; each run's local deadline stops it before its lease can lapse.
+          workerDebug('heartbeat of %d runs failed: %s', entries.size, errorText(err));
+        },
+      );
     // A query that hangs (a half-open connection) must not hold back later beats: wait at
     // most one interval for it.
     let timer: Timer | undefined;
     let onStop: (() => void) | undefined;
     const bound = new Promise<void>((resolve) => {
       timer = core.clock.setTimer(() => {
-        workerDebug('heartbeat of %d runs still unanswered after %d ms; the next beat goes anyway', entries.size, core.opts.heartbeatInterval);
+        workerDebug(
+          'heartbeat of %d runs still unanswered after %d ms; the next beat goes anyway',
+          entries.size,
+          core.opts.heartbeatInterval,
+        );
         resolve();
       }, core.opts.heartbeatInterval);
       onStop = resolve;

@@ -25,12 +25,15 @@ export function proveLease(core: WorkerCore, entry: RunningRun, until: number): 
 function armLeaseTimer(core: WorkerCore, entry: RunningRun): void {
   entry.leaseTimer?.cancel();
   const due = entry.provenUntil - leaseMargin(core);
-  entry.leaseTimer = core.clock.setTimer(() => {
-    entry.leaseTimer = null;
-    if (entry.lost || core.running.get(entry.run.runId) !== entry) return;
-    if (core.clock.now() < entry.provenUntil - leaseMargin(core)) return armLeaseTimer(core, entry);
-    loseLease(core, entry, `not renewed since its lease ran to ${new Date(entry.provenUntil).toISOString()} (store unreachable?)`);
-  }, Math.max(0, due - core.clock.now()));
+  entry.leaseTimer = core.clock.setTimer(
+    () => {
+      entry.leaseTimer = null;
+      if (entry.lost || core.running.get(entry.run.runId) !== entry) return;
+      if (core.clock.now() < entry.provenUntil - leaseMargin(core)) return armLeaseTimer(core, entry);
+      loseLease(core, entry, `not renewed since its lease ran to ${new Date(entry.provenUntil).toISOString()} (store unreachable?)`);
+    },
+    Math.max(0, due - core.clock.now()),
+  );
 }
 
 /**
@@ -46,7 +49,10 @@ export function loseLease(core: WorkerCore, entry: RunningRun, why: string): voi
   const { runId, attempt } = entry.run;
   workerDebug('run %s attempt %d: lease lost (%s); stopping its handler, the leader retries it', runId, attempt, why);
   runLog(core.log, entry.run).warn('run stopped: its lease is lost', { reason: why });
-  entry.execution.abort('lost', new WarrenError('ERR_CLOSED', `run ${runId} attempt ${attempt}: lease lost (${why}); the leader retries it`));
+  entry.execution.abort(
+    'lost',
+    new WarrenError('ERR_CLOSED', `run ${runId} attempt ${attempt}: lease lost (${why}); the leader retries it`),
+  );
 }
 
 /** The entry leaves this worker: stop its lease timer and drop it, unless a newer attempt replaced it. */

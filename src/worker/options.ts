@@ -34,7 +34,11 @@ const hasFns = (v: unknown, names: string[]): boolean => isObject(v) && names.ev
 const duration = durationOption;
 
 const int = (min: number, max: number) =>
-  z.number({ error: `an integer from ${min} to ${max}` }).int({ error: `an integer from ${min} to ${max}` }).min(min, { error: `an integer from ${min} to ${max}` }).max(max, { error: `an integer from ${min} to ${max}` });
+  z
+    .number({ error: `an integer from ${min} to ${max}` })
+    .int({ error: `an integer from ${min} to ${max}` })
+    .min(min, { error: `an integer from ${min} to ${max}` })
+    .max(max, { error: `an integer from ${min} to ${max}` });
 
 /**
  * The worker's options: the one source of their types, defaults and validation.
@@ -45,27 +49,46 @@ export const workerOptionsSchema = z
     /** The host's `pg.Pool` (or anything with `query(text, values)`); the worker builds a PgStore on it and never ends it. Exactly one of `pool` / `store`. */
     pool: z.custom<Queryable>((v) => hasFns(v, ['query']), { error: 'a pg.Pool (an object with query(text, values))' }).optional(),
     /** Postgres schema of warren's tables (with `pool`). @default 'scheduler' */
-    schema: z.string({ error: 'a Postgres schema name (a-z, 0-9, _)' }).regex(SCHEMA, { error: 'a Postgres schema name (a-z, 0-9, _)' }).default(DEFAULT_SCHEMA),
+    schema: z
+      .string({ error: 'a Postgres schema name (a-z, 0-9, _)' })
+      .regex(SCHEMA, { error: 'a Postgres schema name (a-z, 0-9, _)' })
+      .default(DEFAULT_SCHEMA),
     /**
      * The `pool` goes through PgBouncer in transaction mode: no named prepared statements, and
      * no liveness lock unless `livenessClient` connects straight to PostgreSQL. @default false
      */
     pgbouncer: z.boolean({ error: 'true or false' }).default(false),
     /** A ready Store (PgStore, MemoryStore). Not closed by the worker. */
-    store: z.custom<Store>((v) => hasFns(v, ['claimRuns', 'completeRuns', 'heartbeat', 'insertRuns']), { error: 'a Store (PgStore or MemoryStore)' }).optional(),
+    store: z
+      .custom<Store>((v) => hasFns(v, ['claimRuns', 'completeRuns', 'heartbeat', 'insertRuns']), {
+        error: 'a Store (PgStore or MemoryStore)',
+      })
+      .optional(),
     /** RabbitMQ URL; the worker builds (and closes) its own AmqpTransport. Exactly one of `amqpUrl` / `transport`. */
-    amqpUrl: z.string({ error: 'an amqp:// or amqps:// URL' }).regex(/^amqps?:\/\/.+/, { error: 'an amqp:// or amqps:// URL' }).optional(),
+    amqpUrl: z
+      .string({ error: 'an amqp:// or amqps:// URL' })
+      .regex(/^amqps?:\/\/.+/, { error: 'an amqp:// or amqps:// URL' })
+      .optional(),
     /** A ready Transport (AmqpTransport, MemoryTransport). Not closed by the worker. */
-    transport: z.custom<Transport>((v) => hasFns(v, ['consume', 'publish', 'assertQueue', 'deadLetter']), { error: 'a Transport (AmqpTransport or MemoryTransport)' }).optional(),
+    transport: z
+      .custom<Transport>((v) => hasFns(v, ['consume', 'publish', 'assertQueue', 'deadLetter']), {
+        error: 'a Transport (AmqpTransport or MemoryTransport)',
+      })
+      .optional(),
     /** The scope (`mock`, `real`, …): queues are `{scope}.jobs.{queue}`. */
-    scope: z.string({ error: '1-40 characters of a-z, 0-9, "_" or "-"' }).regex(SCOPE, { error: '1-40 characters of a-z, 0-9, "_" or "-"' }),
+    scope: z
+      .string({ error: '1-40 characters of a-z, 0-9, "_" or "-"' })
+      .regex(SCOPE, { error: '1-40 characters of a-z, 0-9, "_" or "-"' }),
     /** Jobs to run; more can be added with `worker.handle()` before `start()`. @default [] */
     jobs: z
       .array(
         z.object({
-          definition: z.custom<WorkerJob['definition']>((v) => isObject(v) && typeof v.id === 'string' && isObject(v.config) && typeof v.parseParams === 'function', {
-            error: 'a job definition from defineJob()',
-          }),
+          definition: z.custom<WorkerJob['definition']>(
+            (v) => isObject(v) && typeof v.id === 'string' && isObject(v.config) && typeof v.parseParams === 'function',
+            {
+              error: 'a job definition from defineJob()',
+            },
+          ),
           handler: z.custom<WorkerJob['handler']>((v) => typeof v === 'function', { error: 'a handler function' }),
         }),
         { error: 'an array of { definition, handler }' },
@@ -78,13 +101,15 @@ export const workerOptionsSchema = z
      */
     queues: z
       .array(
-        z.object({
-          queue: z.string({ error: 'a queue name' }),
-          handler: z.custom<WorkerQueue['handler']>((v) => typeof v === 'function', { error: 'a handler function' }),
-          // Checked by handleQueue, with the rule defineJob's `params` uses.
-          params: z.custom<WorkerQueue['params']>(() => true).optional(),
-          scope: z.string({ error: 'a scope string' }).optional(),
-        }).strict(),
+        z
+          .object({
+            queue: z.string({ error: 'a queue name' }),
+            handler: z.custom<WorkerQueue['handler']>((v) => typeof v === 'function', { error: 'a handler function' }),
+            // Checked by handleQueue, with the rule defineJob's `params` uses.
+            params: z.custom<WorkerQueue['params']>(() => true).optional(),
+            scope: z.string({ error: 'a scope string' }).optional(),
+          })
+          .strict(),
         { error: 'an array of { queue, handler, params?, scope? }' },
       )
       .default([]),
@@ -112,13 +137,21 @@ export const workerOptionsSchema = z
     /** After a timeout aborts the signal, how long a handler may take to settle before the run is recorded `timed_out` anyway. @default '5s' */
     timeoutGrace: duration(0).default(5_000),
     /** Identifies this worker in run rows and leases. @default `${hostname}-${pid}-${random}` */
-    workerId: z.string({ error: '1-200 characters' }).min(1, { error: '1-200 characters' }).max(200, { error: '1-200 characters' }).optional(),
+    workerId: z
+      .string({ error: '1-200 characters' })
+      .min(1, { error: '1-200 characters' })
+      .max(200, { error: '1-200 characters' })
+      .optional(),
     /** The IANA time zone of a cron that names no `tz`, for the definitions this worker syncs; the scheduler's `timezone`. @default 'UTC' */
     timezone: timeZoneOption,
     /** @default systemClock */
-    clock: z.custom<Clock>((v) => hasFns(v, ['now', 'setTimer', 'sleep']), { error: 'a Clock (now, setTimer, sleep)' }).default(systemClock),
+    clock: z
+      .custom<Clock>((v) => hasFns(v, ['now', 'setTimer', 'sleep']), { error: 'a Clock (now, setTimer, sleep)' })
+      .default(systemClock),
     /** Optional structured logger (pino, winston, ...); `debug('warren:worker')` is always written. */
-    logger: z.custom<WorkerLogger>((v) => hasFns(v, ['debug', 'info', 'warn', 'error']), { error: 'a logger with debug/info/warn/error' }).optional(),
+    logger: z
+      .custom<WorkerLogger>((v) => hasFns(v, ['debug', 'info', 'warn', 'error']), { error: 'a logger with debug/info/warn/error' })
+      .optional(),
     /**
      * Prove this worker alive through PostgreSQL (docs/reliability.md): a session-level
      * advisory lock on one dedicated connection (outside the pool), released by the server
@@ -133,7 +166,9 @@ export const workerOptionsSchema = z
      * (e.g. straight to PostgreSQL when `pool` goes through PgBouncer).
      * @default `new pool.Client(pool.options)` (the pool's own settings, outside the pool)
      */
-    livenessClient: z.custom<() => LivenessClient>((v) => typeof v === 'function', { error: 'a function returning a new pg.Client' }).optional(),
+    livenessClient: z
+      .custom<() => LivenessClient>((v) => typeof v === 'function', { error: 'a function returning a new pg.Client' })
+      .optional(),
     /**
      * How `logger` is called: `'pino'` → `logger.info(fields, message)` (pino, bunyan);
      * `'winston'` → `logger.info(message, fields)`; `'auto'` recognises pino and bunyan
@@ -155,16 +190,36 @@ export const workerOptionsSchema = z
   .strict()
   .superRefine((o, ctx) => {
     if ((o.pool === undefined) === (o.store === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['pool'], message: `exactly one of \`pool\` or \`store\``, params: { got: o.pool === undefined ? 'neither' : 'both' } });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pool'],
+        message: `exactly one of \`pool\` or \`store\``,
+        params: { got: o.pool === undefined ? 'neither' : 'both' },
+      });
     }
     if ((o.amqpUrl === undefined) === (o.transport === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['amqpUrl'], message: `exactly one of \`amqpUrl\` or \`transport\``, params: { got: o.amqpUrl === undefined ? 'neither' : 'both' } });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['amqpUrl'],
+        message: `exactly one of \`amqpUrl\` or \`transport\``,
+        params: { got: o.amqpUrl === undefined ? 'neither' : 'both' },
+      });
     }
     if (o.prefetch !== undefined && o.prefetch < o.concurrency) {
-      ctx.addIssue({ code: 'custom', path: ['prefetch'], message: `an integer from ${o.concurrency} (concurrency) to 65535`, input: o.prefetch });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prefetch'],
+        message: `an integer from ${o.concurrency} (concurrency) to 65535`,
+        input: o.prefetch,
+      });
     }
     if (o.heartbeatInterval !== undefined && o.heartbeatInterval >= o.leaseTtl) {
-      ctx.addIssue({ code: 'custom', path: ['heartbeatInterval'], message: `a duration shorter than leaseTtl (${formatDuration(o.leaseTtl)})`, input: o.heartbeatInterval });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['heartbeatInterval'],
+        message: `a duration shorter than leaseTtl (${formatDuration(o.leaseTtl)})`,
+        input: o.heartbeatInterval,
+      });
     }
   });
 
@@ -172,7 +227,10 @@ export const workerOptionsSchema = z
 export type WorkerOptions = z.input<typeof workerOptionsSchema>;
 
 /** Options after validation: durations in ms, every default applied. */
-export type ResolvedWorkerOptions = Omit<z.output<typeof workerOptionsSchema>, 'heartbeatInterval' | 'workerId' | 'prefetch' | 'liveness'> & {
+export type ResolvedWorkerOptions = Omit<
+  z.output<typeof workerOptionsSchema>,
+  'heartbeatInterval' | 'workerId' | 'prefetch' | 'liveness'
+> & {
   liveness: boolean;
   heartbeatInterval: number;
   prefetch: number;

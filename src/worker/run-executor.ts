@@ -68,7 +68,12 @@ export class RunExecution {
     try {
       params = this.#input.parseParams(run, job);
     } catch (err) {
-      this.#settle({ kind: 'failure', error: new NonRetryableError(`invalid params: ${errorText(err)}`, { cause: err }), nonRetryable: true, retryAfterMs: undefined });
+      this.#settle({
+        kind: 'failure',
+        error: new NonRetryableError(`invalid params: ${errorText(err)}`, { cause: err }),
+        nonRetryable: true,
+        retryAfterMs: undefined,
+      });
       return;
     }
     const ctx: JobContext<unknown> = {

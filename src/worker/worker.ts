@@ -7,7 +7,16 @@ import { WarrenError, describeValue } from '../errors.js';
 import { workQueueName } from '../names.js';
 import { publishRuns } from '../broker/publish-run.js';
 import { PgStore } from '../store/pg/index.js';
-import type { ClaimRequest, ClaimResult, Completion, CompletionResult, JobRecord, LivenessHandle, RunRecord, Store } from '../store/port.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  Completion,
+  CompletionResult,
+  JobRecord,
+  LivenessHandle,
+  RunRecord,
+  Store,
+} from '../store/port.js';
 import { syncDefinitions } from '../store/sync-definitions.js';
 import { SafeEmitter } from '../util/events.js';
 import { createLog, type Log } from '../util/logger.js';
@@ -42,7 +51,11 @@ export interface Worker {
    * overlap, chain). A job this worker has a definition for keeps its own handler. Only
    * before start().
    */
-  handleQueue<S extends StandardSchemaV1 | undefined = undefined>(queue: string, handler: JobHandler<QueueParams<S>>, options?: QueueHandlerOptions<S>): Worker;
+  handleQueue<S extends StandardSchemaV1 | undefined = undefined>(
+    queue: string,
+    handler: JobHandler<QueueParams<S>>,
+    options?: QueueHandlerOptions<S>,
+  ): Worker;
   /** Starts in the background and resolves at once: an unreachable broker or database is retried, never thrown. */
   start(): Promise<void>;
   /**
@@ -100,7 +113,12 @@ class WorkerImpl implements Worker, WorkerCore {
     this.clock = opts.clock;
     this.handlers = new Handlers({ scope: opts.scope, concurrency: opts.concurrency, prefetch: opts.prefetch });
     this.#readiness = new Readiness(`worker ${opts.workerId}`, opts.clock);
-    this.log = createLog({ debug: workerDebug, logger: opts.logger, style: opts.loggerStyle, fields: { worker_id: opts.workerId, scope: opts.scope } });
+    this.log = createLog({
+      debug: workerDebug,
+      logger: opts.logger,
+      style: opts.loggerStyle,
+      fields: { worker_id: opts.workerId, scope: opts.scope },
+    });
     for (const job of opts.jobs) this.handle(job.definition, job.handler);
     opts.queues.forEach(({ queue, handler, ...options }, i) => {
       try {
@@ -124,7 +142,8 @@ class WorkerImpl implements Worker, WorkerCore {
         const results = await this.store.claimRuns(items, { now: new Date(now), leaseMs: opts.leaseTtl, workerId: opts.workerId });
         return results.map((result, i) => (since[i] === undefined ? result : this.#ownEarlierClaim(result, items[i]!, since[i]!)));
       },
-      onRetry: (err, attempt, delay) => workerDebug('claimRuns failed (attempt %d), retrying in %d ms with deliveries held: %s', attempt, delay, errorText(err)),
+      onRetry: (err, attempt, delay) =>
+        workerDebug('claimRuns failed (attempt %d), retrying in %d ms with deliveries held: %s', attempt, delay, errorText(err)),
     });
     this.completions = new Batcher({
       name: 'complete',
@@ -132,7 +151,8 @@ class WorkerImpl implements Worker, WorkerCore {
       maxInFlight: 2,
       clock: this.clock,
       run: (items) => this.store.completeRuns(items),
-      onRetry: (err, attempt, delay) => workerDebug('completeRuns failed (attempt %d), retrying in %d ms: %s', attempt, delay, errorText(err)),
+      onRetry: (err, attempt, delay) =>
+        workerDebug('completeRuns failed (attempt %d), retrying in %d ms: %s', attempt, delay, errorText(err)),
     });
     this.completionBacklog = 2 * opts.batch.maxSize;
     this.#heartbeat = new Heartbeat(this);
@@ -197,14 +217,19 @@ class WorkerImpl implements Worker, WorkerCore {
     return this;
   }
 
-  handleQueue<S extends StandardSchemaV1 | undefined = undefined>(queue: string, handler: JobHandler<QueueParams<S>>, options?: QueueHandlerOptions<S>): Worker {
+  handleQueue<S extends StandardSchemaV1 | undefined = undefined>(
+    queue: string,
+    handler: JobHandler<QueueParams<S>>,
+    options?: QueueHandlerOptions<S>,
+  ): Worker {
     this.#assertIdle(`worker.handleQueue(${describeValue(queue)})`, 'queue');
     this.handlers.addQueue(queue, handler, options);
     return this;
   }
 
   #assertIdle(call: string, field: string): void {
-    if (this.#state !== 'idle') throw new WarrenError('ERR_INVALID_ARGUMENT', `${call}: the worker already started; register handlers before start()`, { field });
+    if (this.#state !== 'idle')
+      throw new WarrenError('ERR_INVALID_ARGUMENT', `${call}: the worker already started; register handlers before start()`, { field });
   }
 
   async start(): Promise<void> {
@@ -213,7 +238,13 @@ class WorkerImpl implements Worker, WorkerCore {
     this.#state = 'starting';
     if (this.opts.store) this.#store = this.opts.store;
     else {
-      this.#store = new PgStore({ pool: this.opts.pool!, schema: this.opts.schema, clock: this.clock, preparedStatements: !this.opts.pgbouncer, onError: (err) => this.events.emit('error', err) });
+      this.#store = new PgStore({
+        pool: this.opts.pool!,
+        schema: this.opts.schema,
+        clock: this.clock,
+        preparedStatements: !this.opts.pgbouncer,
+        onError: (err) => this.events.emit('error', err),
+      });
       this.#ownsStore = true;
     }
     if (this.opts.transport) this.#transport = this.opts.transport;
@@ -228,7 +259,12 @@ class WorkerImpl implements Worker, WorkerCore {
     }
     this.#transport.on('return', this.#onReturn).on('connectFailed', this.#onConnectFailed);
     // Taken in the background; once held it covers every run this worker holds, earlier claims too.
-    if (this.opts.liveness) this.#liveness = this.#store.holdLiveness('worker', this.workerId, this.opts.livenessClient ? { createClient: this.opts.livenessClient } : {});
+    if (this.opts.liveness)
+      this.#liveness = this.#store.holdLiveness(
+        'worker',
+        this.workerId,
+        this.opts.livenessClient ? { createClient: this.opts.livenessClient } : {},
+      );
     this.#heartbeat.start();
     this.#booting = this.#boot().catch((err: unknown) => {
       workerDebug('boot failed: %O', err);
@@ -265,7 +301,10 @@ class WorkerImpl implements Worker, WorkerCore {
   /** Boot in any order: the database may be down; keep trying until it answers. */
   async #bootStore(signal: AbortSignal): Promise<void> {
     const definitions = this.handlers.definitions();
-    const load = async () => [...(await syncDefinitions(this.store, this.scope, definitions, new Date(this.clock.now()), this.opts.timezone)), ...(await this.#queueJobs())];
+    const load = async () => [
+      ...(await syncDefinitions(this.store, this.scope, definitions, new Date(this.clock.now()), this.opts.timezone)),
+      ...(await this.#queueJobs()),
+    ];
     const records = await retryUntil('sync definitions', load, {
       clock: this.clock,
       signal,
@@ -293,7 +332,16 @@ class WorkerImpl implements Worker, WorkerCore {
     const byScope = new Map<string, JobRecord[]>();
     for (const job of jobs) byScope.set(job.scope, [...(byScope.get(job.scope) ?? []), job]);
     for (const [scope, scoped] of byScope) {
-      const inserted = await retryUntil('insert startup runs', () => this.store.insertRuns(scope, scoped.map((j) => startupRun(scope, j, now)), new Date(now)), { clock: this.clock, signal });
+      const inserted = await retryUntil(
+        'insert startup runs',
+        () =>
+          this.store.insertRuns(
+            scope,
+            scoped.map((j) => startupRun(scope, j, now)),
+            new Date(now),
+          ),
+        { clock: this.clock, signal },
+      );
       if (!inserted || inserted.length === 0) continue;
       workerDebug('inserted %d startup run(s) in %s', inserted.length, scope);
       const configOf = (run: RunRecord) => scoped.find((j) => j.jobId === run.jobId);
@@ -381,7 +429,10 @@ class WorkerImpl implements Worker, WorkerCore {
     // Handlers get shutdownGrace to finish; then their signal aborts and their runs are left to lease expiry.
     await Promise.race([this.#handlersSettled(), graceOver]);
     for (const entry of this.running.values()) {
-      entry.execution.abort('shutdown', new WarrenError('ERR_CLOSED', `worker ${this.workerId} shut down before run ${entry.run.runId} finished`));
+      entry.execution.abort(
+        'shutdown',
+        new WarrenError('ERR_CLOSED', `worker ${this.workerId} shut down before run ${entry.run.runId} finished`),
+      );
     }
     // Results of finished handlers, retries and chain links are flushed within the same grace.
     await Promise.race([this.#tasksDone(), graceOver]);
@@ -402,9 +453,13 @@ class WorkerImpl implements Worker, WorkerCore {
     if (unwritten > 0) {
       this.events.emit(
         'error',
-        new WarrenError('ERR_CLOSED', `worker ${this.workerId} closed with ${unwritten} run result(s) not recorded (database unreachable): those runs stay running until their lease expires, then the leader's reaper retries them`, {
-          details: { unwritten },
-        }),
+        new WarrenError(
+          'ERR_CLOSED',
+          `worker ${this.workerId} closed with ${unwritten} run result(s) not recorded (database unreachable): those runs stay running until their lease expires, then the leader's reaper retries them`,
+          {
+            details: { unwritten },
+          },
+        ),
       );
     }
     await this.#heartbeat.stop();
@@ -413,12 +468,15 @@ class WorkerImpl implements Worker, WorkerCore {
     // unreachable broker, which would otherwise hold close() (their runs are safe in
     // Postgres, pending and unpublished: the leader's outbox publishes them). A given
     // transport stays open, so the wait is bounded.
-    const transportClosed = this.#ownsTransport ? this.#transport!.close().catch((err: Error) => workerDebug('transport close: %s', err.message)) : Promise.resolve();
+    const transportClosed = this.#ownsTransport
+      ? this.#transport!.close().catch((err: Error) => workerDebug('transport close: %s', err.message))
+      : Promise.resolve();
     let tailTimer: Timer | undefined;
     const tailOver = new Promise<'late'>((resolve) => (tailTimer = this.clock.setTimer(() => resolve('late'), CLOSE_TAIL_MS)));
     const tail = await Promise.race([Promise.all([this.#tasksDone(), transportClosed]), tailOver]);
     tailTimer?.cancel();
-    if (tail === 'late') workerDebug('worker %s: %d background task(s) still pending after close; left behind', this.workerId, this.#tasks.size);
+    if (tail === 'late')
+      workerDebug('worker %s: %d background task(s) still pending after close; left behind', this.workerId, this.#tasks.size);
     // Last: what is still running now is abandoned, and the leader retries it after the grace.
     await this.#liveness?.close();
     if (this.#ownsStore) await this.#store?.close().catch((err: Error) => workerDebug('store close: %s', err.message));

@@ -17,7 +17,8 @@ import { MemoryStore } from '../../src/testing/index.js';
 import { listen } from '../helpers/listen.js';
 
 const TOKEN = 'page-token-0123456789abcdef';
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
 describe('warren/http admin page (HTTP)', () => {
@@ -34,7 +35,12 @@ describe('warren/http admin page (HTTP)', () => {
   const get = (url: string, headers: Record<string, string> = {}, method = 'GET') => fetch(url, { method, headers, redirect: 'manual' });
 
   beforeAll(async () => {
-    h = createScheduler({ store: new MemoryStore(), scope: 'page', role: 'control-only', jobs: [defineJob({ id: 'report', schedule: { every: '1h' } })] });
+    h = createScheduler({
+      store: new MemoryStore(),
+      scope: 'page',
+      role: 'control-only',
+      jobs: [defineJob({ id: 'report', schedule: { every: '1h' } })],
+    });
     await h.start();
   });
 
@@ -68,7 +74,10 @@ describe('warren/http admin page (HTTP)', () => {
 
   it('serves the script and stylesheet with their types, nosniff and an ETag (304 when unchanged)', async () => {
     const url = await serve();
-    for (const [name, type] of [['app.js', 'text/javascript; charset=utf-8'], ['app.css', 'text/css; charset=utf-8']] as const) {
+    for (const [name, type] of [
+      ['app.js', 'text/javascript; charset=utf-8'],
+      ['app.css', 'text/css; charset=utf-8'],
+    ] as const) {
       const asset = await get(`${url}/_warren/${name}`);
       expect(asset.status).toBe(200);
       expect(asset.headers.get('content-type')).toBe(type);
@@ -146,7 +155,9 @@ describe('warren/http admin page (HTTP)', () => {
   it('frameAncestors lets the listed origins frame the page, and nothing else', async () => {
     const url = await serve({ frameAncestors: ['https://grafana.example.com', 'https://*.corp.example:8443', "'self'"] });
     const page = await get(`${url}/`, { accept: HTML });
-    expect(page.headers.get('content-security-policy')).toBe(CSP.replace("frame-ancestors 'none'", "frame-ancestors https://grafana.example.com https://*.corp.example:8443 'self'"));
+    expect(page.headers.get('content-security-policy')).toBe(
+      CSP.replace("frame-ancestors 'none'", "frame-ancestors https://grafana.example.com https://*.corp.example:8443 'self'"),
+    );
     expect(page.headers.get('x-frame-options')).toBeNull();
   });
 
@@ -183,7 +194,17 @@ describe('warren/http admin page (HTTP)', () => {
 
   it('writes stored strings as text: the script has no HTML sink and no eval', () => {
     const script = PAGE_FILES['app.js']!.body;
-    for (const sink of [/\.innerHTML\b/, /\.outerHTML\b/, /insertAdjacentHTML/, /document\.write/, /\beval\(/, /new Function\b/, /setAttribute\(\s*['"]on/i, /createContextualFragment/, /DOMParser/]) {
+    for (const sink of [
+      /\.innerHTML\b/,
+      /\.outerHTML\b/,
+      /insertAdjacentHTML/,
+      /document\.write/,
+      /\beval\(/,
+      /new Function\b/,
+      /setAttribute\(\s*['"]on/i,
+      /createContextualFragment/,
+      /DOMParser/,
+    ]) {
       expect(script).not.toMatch(sink);
     }
     expect(script).toMatch(/\.textContent = /);

@@ -29,7 +29,11 @@ describe('createAdminClient options', () => {
     ['a token with a space', 'token', { url: 'http://127.0.0.1', token: 'a b' }],
     ['a timeout of 0', 'timeout', { url: 'http://127.0.0.1', timeout: 0 }],
     ['a fetch that is no function', 'fetch', { url: 'http://127.0.0.1', fetch: 'fetch' }],
-    ['an Authorization header beside the token', 'headers.authorization', { url: 'http://127.0.0.1', token: TOKEN, headers: { Authorization: 'Basic x' } }],
+    [
+      'an Authorization header beside the token',
+      'headers.authorization',
+      { url: 'http://127.0.0.1', token: TOKEN, headers: { Authorization: 'Basic x' } },
+    ],
     ['an unknown option', 'retries', { url: 'http://127.0.0.1', retries: 3 }],
   ];
   for (const [title, field, options] of cases) {
@@ -97,13 +101,17 @@ describe('createAdminClient over a real admin handler (PostgreSQL + RabbitMQ)', 
 
   it('405: a method the route does not take is ERR_METHOD_NOT_ALLOWED', async () => {
     // A fetch that swaps the method stands in for a server whose route changed under the client.
-    const swapped = createAdminClient({ url: `${server.url}/admin`, token: TOKEN, fetch: (input, init) => fetch(input, { ...init, method: 'PUT' }) });
+    const swapped = createAdminClient({
+      url: `${server.url}/admin`,
+      token: TOKEN,
+      fetch: (input, init) => fetch(input, { ...init, method: 'PUT' }),
+    });
     const error = await failure(() => swapped.get('report'));
     expect(error).toMatchObject({ code: 'ERR_METHOD_NOT_ALLOWED', details: { status: 405 } });
     expect(error.message).toContain('PUT is not allowed here');
   });
 
-  it('413: a body over the server\'s limit is ERR_BODY_TOO_LARGE, and nothing is written', async () => {
+  it("413: a body over the server's limit is ERR_BODY_TOO_LARGE, and nothing is written", async () => {
     const limited = createAdminClient({ url: small.url, token: TOKEN });
     const error = await failure(() => limited.upsert(job(real.scope, 'big', 'x'.repeat(1000))));
     expect(error).toMatchObject({ code: 'ERR_BODY_TOO_LARGE', details: { status: 413 } });
@@ -135,7 +143,7 @@ describe('createAdminClient over a real admin handler (PostgreSQL + RabbitMQ)', 
     }
   });
 
-  it('an answer that is not the admin API\'s is ERR_UNEXPECTED_RESPONSE', async () => {
+  it("an answer that is not the admin API's is ERR_UNEXPECTED_RESPONSE", async () => {
     const answers: Array<[number, string, string]> = [
       [502, 'text/html', '<html>Bad Gateway</html>'],
       [200, 'application/json', '{"jobs": 5}'],
@@ -185,7 +193,7 @@ describe('createAdminClient over a real admin handler (PostgreSQL + RabbitMQ)', 
     expect(resume!.actor).toMatch(/^http:/);
   });
 
-  it('an authenticating proxy\'s user header wins over the actor the client names', async () => {
+  it("an authenticating proxy's user header wins over the actor the client names", async () => {
     const behindProxy = createAdminClient({ url: proxied.url, token: TOKEN, headers: { 'x-forwarded-user': 'alice' } });
     await behindProxy.pause('report', { actor: 'mallory' });
     await behindProxy.resume('report');

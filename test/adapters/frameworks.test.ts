@@ -30,7 +30,13 @@ beforeAll(async () => {
   db = await createTestDatabase('frameworks', 4);
   await migrate(db.pool, { schema: db.schema });
   // The control API needs only the store: no broker for a control-only instance.
-  control = createScheduler({ pool: db.pool, schema: db.schema, scope: uniqueToken('fw').replace(/_/g, '-'), role: 'control-only', jobs: [report] });
+  control = createScheduler({
+    pool: db.pool,
+    schema: db.schema,
+    scope: uniqueToken('fw').replace(/_/g, '-'),
+    role: 'control-only',
+    jobs: [report],
+  });
   await control.start();
   await control.ready({ timeout: '30s' });
 });
@@ -81,10 +87,19 @@ const servers: Record<string, () => Promise<string>> = {
   },
 };
 
-async function call(base: string, path: string, body: string | undefined, token = TOKEN): Promise<{ status: number; type: string | null; body: any }> {
+async function call(
+  base: string,
+  path: string,
+  body: string | undefined,
+  token = TOKEN,
+): Promise<{ status: number; type: string | null; body: any }> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${base}${path}`, { method: body === undefined ? 'GET' : 'POST', headers, ...(body === undefined ? {} : { body }) });
+  const response = await fetch(`${base}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
   const text = await response.text();
   return { status: response.status, type: response.headers.get('content-type'), body: text === '' ? undefined : JSON.parse(text) };
 }
@@ -110,8 +125,14 @@ describe.each(Object.keys(servers))('warren/http in %s', (name) => {
   });
 
   it('answers a wrong token with 401 ERR_UNAUTHORIZED, even with a bad body', async () => {
-    expect(await call(base, '/admin/jobs', undefined, 'wrong-token-0123456789')).toMatchObject({ status: 401, body: { error: { code: 'ERR_UNAUTHORIZED' } } });
-    expect(await call(base, '/admin/jobs/report/pause', '{oops', 'wrong-token-0123456789')).toMatchObject({ status: 401, body: { error: { code: 'ERR_UNAUTHORIZED' } } });
+    expect(await call(base, '/admin/jobs', undefined, 'wrong-token-0123456789')).toMatchObject({
+      status: 401,
+      body: { error: { code: 'ERR_UNAUTHORIZED' } },
+    });
+    expect(await call(base, '/admin/jobs/report/pause', '{oops', 'wrong-token-0123456789')).toMatchObject({
+      status: 401,
+      body: { error: { code: 'ERR_UNAUTHORIZED' } },
+    });
   });
 
   it('pauses a job in the store and resumes it', async () => {

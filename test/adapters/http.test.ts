@@ -20,7 +20,11 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
   let server: { url: string; close(): Promise<void> };
   const logged: string[] = [];
 
-  async function call(method: string, path: string, options: { body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> } = {}): Promise<Answer> {
+  async function call(
+    method: string,
+    path: string,
+    options: { body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> } = {},
+  ): Promise<Answer> {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     const token = options.token === undefined ? TOKEN : options.token;
     if (token !== null) headers.authorization = `Bearer ${token}`;
@@ -36,7 +40,9 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
 
   beforeAll(async () => {
     fx = await adapterFixture('http');
-    server = await listen(createAdminHandler({ control: fx.scheduler, token: TOKEN, basePath: '/admin', logger: { error: (message) => logged.push(message) } }));
+    server = await listen(
+      createAdminHandler({ control: fx.scheduler, token: TOKEN, basePath: '/admin', logger: { error: (message) => logged.push(message) } }),
+    );
   });
 
   afterAll(async () => {
@@ -50,7 +56,14 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
     expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
     expect(answer.headers.get('cache-control')).toBe('no-store');
     expect(answer.body.jobs).toHaveLength(1);
-    expect(answer.body.jobs[0]).toMatchObject({ id: 'report', queue: 'reports', enabled: true, paused: false, description: 'yearly report', running: 0 });
+    expect(answer.body.jobs[0]).toMatchObject({
+      id: 'report',
+      queue: 'reports',
+      enabled: true,
+      paused: false,
+      description: 'yearly report',
+      running: 0,
+    });
     expect(Date.parse(answer.body.jobs[0].nextDueAt)).toBeGreaterThan(Date.now());
   });
 
@@ -68,7 +81,13 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
       },
     });
     expect(created.status).toBe(200);
-    expect(created.body).toMatchObject({ id: 'buy-scanner', queue: 'buy-scanner', reschedule: 'queue', enabled: true, description: 'Buy Scanner auto cycle' });
+    expect(created.body).toMatchObject({
+      id: 'buy-scanner',
+      queue: 'buy-scanner',
+      reschedule: 'queue',
+      enabled: true,
+      description: 'Buy Scanner auto cycle',
+    });
     const stored = await fx.store.getJob(fx.scope, 'buy-scanner');
     expect(stored).toMatchObject({ queue: 'buy-scanner', reschedule: 'queue', params: { scan_mode: 'swing' } });
 
@@ -80,7 +99,9 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
   });
 
   it('POST /jobs answers 400 naming the seed field for an invalid job, and for a foreign scope', async () => {
-    const bad = await call('POST', '/admin/jobs', { body: { job_id: 'broken', queue: `${fx.scope}.jobs.x`, cron_expr: 'not a cron', enabled: true } });
+    const bad = await call('POST', '/admin/jobs', {
+      body: { job_id: 'broken', queue: `${fx.scope}.jobs.x`, cron_expr: 'not a cron', enabled: true },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: 'ERR_INVALID_JOB', field: 'cron_expr' });
     const foreign = await call('POST', '/admin/jobs', { body: { job_id: 'other', queue: 'elsewhere.jobs.x', interval_seconds: 60 } });
@@ -144,7 +165,12 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
   it('POST /jobs/:id/run-now records a manual run that a worker executes; GET runs shows it', async () => {
     const answer = await call('POST', '/admin/jobs/report/run-now', { body: { params: { reason: 'http' } } });
     expect(answer.status).toBe(202);
-    expect(answer.body).toMatchObject({ jobId: 'report', triggerSource: 'manual', status: 'pending', params: { format: 'pdf', reason: 'http' } });
+    expect(answer.body).toMatchObject({
+      jobId: 'report',
+      triggerSource: 'manual',
+      status: 'pending',
+      params: { format: 'pdf', reason: 'http' },
+    });
     const runId: string = answer.body.runId;
     await waitFor(() => fx.executions.find((e) => e.runId === runId), 'the worker to execute the manual run');
     expect(fx.executions.find((e) => e.runId === runId)).toMatchObject({ trigger: 'manual', params: { format: 'pdf', reason: 'http' } });
@@ -152,7 +178,10 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
 
     const runs = await call('GET', '/admin/jobs/report/runs?limit=5');
     expect(runs.status).toBe(200);
-    expect(runs.body.runs.find((r: { runId: string }) => r.runId === runId)).toMatchObject({ status: 'succeeded', triggerSource: 'manual' });
+    expect(runs.body.runs.find((r: { runId: string }) => r.runId === runId)).toMatchObject({
+      status: 'succeeded',
+      triggerSource: 'manual',
+    });
     const succeeded = await call('GET', '/admin/jobs/report/runs?status=succeeded,failed');
     expect(succeeded.body.runs.length).toBeGreaterThanOrEqual(1);
     expect(succeeded.body.runs.every((r: { status: string }) => r.status === 'succeeded')).toBe(true);
@@ -185,7 +214,11 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
     expect(first.body.slots).toBe(3);
     expect(first.body.inserted).toHaveLength(3);
     expect(first.body.inserted.every((r: { triggerSource: string }) => r.triggerSource === 'backfill')).toBe(true);
-    expect(first.body.inserted.map((r: { scheduledFor: string }) => r.scheduledFor).sort()).toEqual(['2022-01-01T00:00:00.000Z', '2023-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z']);
+    expect(first.body.inserted.map((r: { scheduledFor: string }) => r.scheduledFor).sort()).toEqual([
+      '2022-01-01T00:00:00.000Z',
+      '2023-01-01T00:00:00.000Z',
+      '2024-01-01T00:00:00.000Z',
+    ]);
     const stored = await fx.store.listRuns(fx.scope, { jobId: 'report', limit: 100 });
     expect(stored.filter((r) => r.triggerSource === 'backfill')).toHaveLength(3);
 
@@ -221,7 +254,10 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
       expect(answer.body.error.code).toBe('ERR_UNAUTHORIZED');
       expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/);
     }
-    const basic = await call('GET', '/admin/jobs', { token: null, headers: { authorization: `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}` } });
+    const basic = await call('GET', '/admin/jobs', {
+      token: null,
+      headers: { authorization: `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}` },
+    });
     expect(basic.status).toBe(401);
     const unknownRoute = await call('GET', '/admin/nowhere', { token: null });
     expect(unknownRoute.status).toBe(401);
@@ -257,7 +293,10 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
     const malformed = await call('POST', '/admin/jobs', { raw: '{"job_id": ', headers: { 'content-type': 'application/json' } });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('ERR_INVALID_JSON');
-    const form = await call('POST', '/admin/jobs/report/pause', { raw: 'note=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = await call('POST', '/admin/jobs/report/pause', {
+      raw: 'note=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(form.status).toBe(400);
     expect(form.body.error.code).toBe('ERR_UNSUPPORTED_MEDIA_TYPE');
     expect(await fx.store.getJob(fx.scope, 'report')).toMatchObject({ enabled: true });
@@ -284,12 +323,21 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
     // Chunked, without Content-Length: the limit is enforced while reading.
     const { port, hostname } = new URL(server.url);
     const streamed = await new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const req = http.request({ host: hostname, port, method: 'POST', path: '/admin/jobs/report/pause', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-      });
+      const req = http.request(
+        {
+          host: hostname,
+          port,
+          method: 'POST',
+          path: '/admin/jobs/report/pause',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 10; i++) req.write('x'.repeat(8 * 1024));
       req.end();
@@ -316,7 +364,9 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
       backfill: (id, o) => s.backfill(id, o),
       audit: (o) => s.audit(o),
     };
-    const other = await listen(createAdminHandler({ control: failing, token: TOKEN, logger: { error: (message) => logged.push(message) } }));
+    const other = await listen(
+      createAdminHandler({ control: failing, token: TOKEN, logger: { error: (message) => logged.push(message) } }),
+    );
     try {
       const response = await fetch(`${other.url}/jobs`, { headers: { authorization: `Bearer ${TOKEN}` } });
       expect(response.status).toBe(500);
@@ -336,7 +386,10 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
   it('records a header-provided user as the actor when configured', async () => {
     const other = await listen(createAdminHandler({ control: fx.scheduler, actorHeader: 'X-Forwarded-User' }));
     try {
-      const response = await fetch(`${other.url}/jobs/report/run-now`, { method: 'POST', headers: { 'x-forwarded-user': 'alice@example.com' } });
+      const response = await fetch(`${other.url}/jobs/report/run-now`, {
+        method: 'POST',
+        headers: { 'x-forwarded-user': 'alice@example.com' },
+      });
       expect(response.status).toBe(202);
       const { runId } = (await response.json()) as { runId: string };
       const entries = await fx.scheduler.audit({ jobId: 'report', limit: 20 });

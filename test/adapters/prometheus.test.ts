@@ -25,7 +25,9 @@ async function valueOf(registry: promClient.Registry, name: string, labels: Labe
   const metrics = await registry.getMetricsAsJSON();
   const metric = metrics.find((m) => m.name === name);
   const values = (metric?.values ?? []) as Array<{ labels: Labels; value: number; metricName?: string }>;
-  const hits = values.filter((v) => (v.metricName ?? name) === metricName && Object.entries(labels).every(([k, want]) => v.labels[k] === want));
+  const hits = values.filter(
+    (v) => (v.metricName ?? name) === metricName && Object.entries(labels).every(([k, want]) => v.labels[k] === want),
+  );
   if (hits.length > 1) throw new Error(`${hits.length} series of ${metricName} match ${JSON.stringify(labels)}`);
   return hits[0]?.value;
 }
@@ -80,7 +82,16 @@ describe('createPrometheusMetrics options and registration', () => {
       expect(promClient.register.getSingleMetric(`${prefix}runs_total`)).toBeDefined();
       expect(() => createPrometheusMetrics({ client: promClient, prefix })).not.toThrow();
     } finally {
-      for (const suffix of ['job_duration_seconds', 'runs_total', 'retries_total', 'dead_letters_total', 'messages_dropped_total', 'leader', 'slots_published_total', 'runs_reaped_total']) {
+      for (const suffix of [
+        'job_duration_seconds',
+        'runs_total',
+        'retries_total',
+        'dead_letters_total',
+        'messages_dropped_total',
+        'leader',
+        'slots_published_total',
+        'runs_reaped_total',
+      ]) {
         promClient.register.removeSingleMetric(`${prefix}${suffix}`);
       }
     }
@@ -127,7 +138,16 @@ describe('createPrometheusMetrics options and registration', () => {
     const run = { runId: 'r9', scope: 'synth', jobId: 'nightly' } as RunRecord;
     scheduler.emit('run:reaped', { run, outcome: 'retry' });
     scheduler.emit('slot:published', run);
-    const info: RunInfo = { runId: 'r5', jobId: 'j', scope: 'synth', queue: 'synth.jobs.j', attempt: 1, maxAttempts: 1, triggerSource: 'manual', scheduledFor: new Date() };
+    const info: RunInfo = {
+      runId: 'r5',
+      jobId: 'j',
+      scope: 'synth',
+      queue: 'synth.jobs.j',
+      attempt: 1,
+      maxAttempts: 1,
+      triggerSource: 'manual',
+      scheduledFor: new Date(),
+    };
     worker.emit('run:start', info);
     worker.emit('run:failure', info, new Error('x'));
     worker.emit('run:dead', info, { error: new Error('x'), status: 'timed_out', reason: deadLetterReason.timedOut(1, 'x') });
@@ -136,7 +156,9 @@ describe('createPrometheusMetrics options and registration', () => {
     expect(await valueOf(registry, 'warren_runs_reaped_total', { scope: 'synth', job_id: 'nightly' })).toBe(1);
     expect(await valueOf(registry, 'warren_slots_published_total', { scope: 'synth', job_id: 'nightly' })).toBe(1);
     expect(await valueOf(registry, 'warren_runs_total', { job_id: 'j', status: 'timed_out', trigger_source: 'manual' })).toBe(1);
-    expect(await valueOf(registry, 'warren_job_duration_seconds', { job_id: 'j', status: 'timed_out' }, 'warren_job_duration_seconds_count')).toBe(1);
+    expect(
+      await valueOf(registry, 'warren_job_duration_seconds', { job_id: 'j', status: 'timed_out' }, 'warren_job_duration_seconds_count'),
+    ).toBe(1);
     stopWorker();
     stopScheduler();
     expect(worker.listenerCount('run:start') + worker.listenerCount('message:dropped')).toBe(0);
@@ -169,7 +191,16 @@ describe('warren/prometheus over a real scheduler and worker (PostgreSQL + Rabbi
     await migrate(db.pool, { schema: db.schema });
     scope = uniqueToken('prometheus').replace(/_/g, '-');
     store = new PgStore({ pool: db.pool, schema: db.schema });
-    scheduler = createScheduler({ pool: db.pool, schema: db.schema, scope, amqpUrl: AMQP_URL, jobs: [ok, boom, ticking], instanceId: 'prom-scheduler', safetyTick: '1s', outboxGrace: '1s' });
+    scheduler = createScheduler({
+      pool: db.pool,
+      schema: db.schema,
+      scope,
+      amqpUrl: AMQP_URL,
+      jobs: [ok, boom, ticking],
+      instanceId: 'prom-scheduler',
+      safetyTick: '1s',
+      outboxGrace: '1s',
+    });
     scheduler.on('error', () => {});
     worker = createWorker({
       pool: db.pool,
@@ -234,14 +265,23 @@ describe('warren/prometheus over a real scheduler and worker (PostgreSQL + Rabbi
     expect(await valueOf(registry, 'warren_retries_total', { scope, job_id: 'ok' })).toBeUndefined();
     expect(await valueOf(registry, 'warren_dead_letters_total', { scope, queue, reason_kind: 'exhausted' })).toBe(1);
 
-    const count = (job: string, status: string) => valueOf(registry, 'warren_job_duration_seconds', { scope, job_id: job, status }, 'warren_job_duration_seconds_count');
-    const sum = (job: string, status: string) => valueOf(registry, 'warren_job_duration_seconds', { scope, job_id: job, status }, 'warren_job_duration_seconds_sum');
+    const count = (job: string, status: string) =>
+      valueOf(registry, 'warren_job_duration_seconds', { scope, job_id: job, status }, 'warren_job_duration_seconds_count');
+    const sum = (job: string, status: string) =>
+      valueOf(registry, 'warren_job_duration_seconds', { scope, job_id: job, status }, 'warren_job_duration_seconds_sum');
     expect(await count('ok', 'succeeded')).toBe(1);
     expect(await count('boom', 'retry')).toBe(1);
     expect(await count('boom', 'dead')).toBe(1);
     expect(await sum('ok', 'succeeded')).toBeGreaterThanOrEqual(0);
     // The +Inf bucket holds every observation.
-    expect(await valueOf(registry, 'warren_job_duration_seconds', { scope, job_id: 'ok', status: 'succeeded', le: '+Inf' }, 'warren_job_duration_seconds_bucket')).toBe(1);
+    expect(
+      await valueOf(
+        registry,
+        'warren_job_duration_seconds',
+        { scope, job_id: 'ok', status: 'succeeded', le: '+Inf' },
+        'warren_job_duration_seconds_bucket',
+      ),
+    ).toBe(1);
 
     // No run ids or error text anywhere in the exposition.
     const text = await registry.metrics();
@@ -252,8 +292,16 @@ describe('warren/prometheus over a real scheduler and worker (PostgreSQL + Rabbi
   });
 
   it('counts the slots the leader publishes', async () => {
-    await waitFor(async () => ((await valueOf(registry, 'warren_slots_published_total', { scope, job_id: 'ticking' })) ?? 0) >= 1, 'a published slot of ticking');
-    await waitFor(async () => ((await valueOf(registry, 'warren_runs_total', { scope, job_id: 'ticking', status: 'succeeded', trigger_source: 'scheduler' })) ?? 0) >= 1, 'a scheduled run of ticking');
+    await waitFor(
+      async () => ((await valueOf(registry, 'warren_slots_published_total', { scope, job_id: 'ticking' })) ?? 0) >= 1,
+      'a published slot of ticking',
+    );
+    await waitFor(
+      async () =>
+        ((await valueOf(registry, 'warren_runs_total', { scope, job_id: 'ticking', status: 'succeeded', trigger_source: 'scheduler' })) ??
+          0) >= 1,
+      'a scheduled run of ticking',
+    );
   });
 
   it('after unsubscribing, runs are no longer counted', async () => {
@@ -263,7 +311,14 @@ describe('warren/prometheus over a real scheduler and worker (PostgreSQL + Rabbi
     await waitFor(async () => (await finalStatus(again.runId)) === 'succeeded', 'second ok succeeded');
     expect(okRuns.length).toBe(before + 1);
     expect(await valueOf(registry, 'warren_runs_total', { scope, job_id: 'ok', status: 'succeeded', trigger_source: 'manual' })).toBe(1);
-    expect(await valueOf(registry, 'warren_job_duration_seconds', { scope, job_id: 'ok', status: 'succeeded' }, 'warren_job_duration_seconds_count')).toBe(1);
+    expect(
+      await valueOf(
+        registry,
+        'warren_job_duration_seconds',
+        { scope, job_id: 'ok', status: 'succeeded' },
+        'warren_job_duration_seconds_count',
+      ),
+    ).toBe(1);
   });
 
   it('the leader gauge drops to 0 when the leader stops, and its series goes with the scheduler unsubscribe', async () => {

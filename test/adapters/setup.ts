@@ -33,7 +33,10 @@ export interface AdapterFixture {
 }
 
 /** `extra`: more code-defined jobs, each with its own handler, on the same scheduler and worker. */
-export async function adapterFixture(label: string, extra: Array<{ definition: JobDefinition<any>; handler: JobHandler<any> }> = []): Promise<AdapterFixture> {
+export async function adapterFixture(
+  label: string,
+  extra: Array<{ definition: JobDefinition<any>; handler: JobHandler<any> }> = [],
+): Promise<AdapterFixture> {
   const db = await createTestDatabase(label, 6);
   await migrate(db.pool, { schema: db.schema });
   const scope = uniqueToken(label).replace(/_/g, '-');
@@ -42,9 +45,24 @@ export async function adapterFixture(label: string, extra: Array<{ definition: J
   const handler = (ctx: JobContext) => {
     executions.push({ jobId: ctx.jobId, runId: ctx.runId, trigger: ctx.triggerSource, params: ctx.params });
   };
-  const scheduler = createScheduler({ pool: db.pool, schema: db.schema, scope, amqpUrl: AMQP_URL, jobs: [report, ...extra.map((e) => e.definition)], instanceId: `${label}-scheduler`, safetyTick: '1s', outboxGrace: '1s' });
+  const scheduler = createScheduler({
+    pool: db.pool,
+    schema: db.schema,
+    scope,
+    amqpUrl: AMQP_URL,
+    jobs: [report, ...extra.map((e) => e.definition)],
+    instanceId: `${label}-scheduler`,
+    safetyTick: '1s',
+    outboxGrace: '1s',
+  });
   scheduler.on('error', () => {});
-  const worker = createWorker({ pool: db.pool, schema: db.schema, amqpUrl: AMQP_URL, scope, jobs: [{ definition: report, handler }, ...extra] });
+  const worker = createWorker({
+    pool: db.pool,
+    schema: db.schema,
+    amqpUrl: AMQP_URL,
+    scope,
+    jobs: [{ definition: report, handler }, ...extra],
+  });
   worker.on('error', () => {});
   await scheduler.start();
   await worker.start();

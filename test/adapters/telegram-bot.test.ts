@@ -30,7 +30,10 @@ describe('createTelegramBot: long polling against a fake Bot API, on a real sche
   let bot: TelegramBot;
   const warned: Array<{ message: string; fields?: Record<string, unknown> }> = [];
   const errors: string[] = [];
-  const logger = { warn: (message: string, fields?: Record<string, unknown>) => warned.push({ message, fields }), error: (message: string) => errors.push(message) };
+  const logger = {
+    warn: (message: string, fields?: Record<string, unknown>) => warned.push({ message, fields }),
+    error: (message: string) => errors.push(message),
+  };
 
   /** Sends `text` from `chat` and resolves with the bot's answer to that message. */
   const ask = async (chat: FakeChat, text: string, from?: { id: number; username?: string }): Promise<SentMessage> => {
@@ -41,10 +44,23 @@ describe('createTelegramBot: long polling against a fake Bot API, on a real sche
 
   beforeAll(async () => {
     db = await createTestDatabase('tgbot', 4);
-    scheduler = createScheduler({ pool: db.pool, schema: db.schema, scope: uniqueToken('tgbot').replace(/_/g, '-'), role: 'control-only', jobs: [report, lunch] });
+    scheduler = createScheduler({
+      pool: db.pool,
+      schema: db.schema,
+      scope: uniqueToken('tgbot').replace(/_/g, '-'),
+      role: 'control-only',
+      jobs: [report, lunch],
+    });
     await scheduler.start();
     api = await startFakeBotApi({ username: 'WarrenTestBot' });
-    bot = createTelegramBot({ token: api.token, apiRoot: api.apiRoot, control: scheduler, allowedChatIds: [OPS.id, GROUP.id], timezone: ZONE, logger });
+    bot = createTelegramBot({
+      token: api.token,
+      apiRoot: api.apiRoot,
+      control: scheduler,
+      allowedChatIds: [OPS.id, GROUP.id],
+      timezone: ZONE,
+      logger,
+    });
     await bot.start();
   });
 
@@ -57,7 +73,12 @@ describe('createTelegramBot: long polling against a fake Bot API, on a real sche
 
   it('starts: checks the token, drops the webhook, then long-polls', async () => {
     expect(bot.username).toBe('WarrenTestBot');
-    expect(api.calls.slice(0, 2).map((c) => c.method).sort()).toEqual(['deleteWebhook', 'getMe']);
+    expect(
+      api.calls
+        .slice(0, 2)
+        .map((c) => c.method)
+        .sort(),
+    ).toEqual(['deleteWebhook', 'getMe']);
     await waitFor(() => api.polling > 0, 'a getUpdates held open');
     const poll = api.calls.find((c) => c.method === 'getUpdates')!;
     expect(poll.body).toMatchObject({ timeout: 30, allowed_updates: ['message'] });
@@ -89,9 +110,18 @@ describe('createTelegramBot: long polling against a fake Bot API, on a real sche
     const runId = /^Run of report requested \(run ([0-9a-f-]{36})\)\.$/.exec(answer.text)?.[1];
     expect(runId, answer.text).toBeDefined();
     const [run] = await scheduler.runs('report', { limit: 1 });
-    expect(run).toMatchObject({ runId, triggerSource: 'manual', status: 'pending', params: { reason: 'closed for lunch', n: 2, dry: true } });
+    expect(run).toMatchObject({
+      runId,
+      triggerSource: 'manual',
+      status: 'pending',
+      params: { reason: 'closed for lunch', n: 2, dry: true },
+    });
     const runs = await ask(OPS, '/job runs report');
-    expect(runs.text).toMatch(new RegExp(`^Last runs of report \\(newest first\\):\\n- \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d Asia/Seoul manual pending \\(run ${runId!.slice(0, 8)}\\)$`));
+    expect(runs.text).toMatch(
+      new RegExp(
+        `^Last runs of report \\(newest first\\):\\n- \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d Asia/Seoul manual pending \\(run ${runId!.slice(0, 8)}\\)$`,
+      ),
+    );
     expect((await ask(OPS, '/job runs lunch-orders')).text).toBe('lunch-orders has no runs yet.');
     expect((await ask(OPS, '/job run report oops')).text).toMatch(/^Could not run report: "oops" is not key=value/);
     expect(await scheduler.runs('report')).toHaveLength(1);
@@ -110,7 +140,10 @@ describe('createTelegramBot: long polling against a fake Bot API, on a real sche
     expect(answer.text).toBe('This chat is not allowed to control jobs.');
     expect(await scheduler.get('report')).toMatchObject({ enabled: true, pauseNote: null });
     expect((await scheduler.audit({ jobId: 'report', limit: 50 })).filter((e) => e.action === 'pause')).toHaveLength(1);
-    expect(warned.at(-1)).toMatchObject({ message: expect.stringContaining('refused /job from chat 6666'), fields: { chatId: 6666, user: 'mallory' } });
+    expect(warned.at(-1)).toMatchObject({
+      message: expect.stringContaining('refused /job from chat 6666'),
+      fields: { chatId: 6666, user: 'mallory' },
+    });
   });
 
   it('in a group answers /job@ThisBot and plain /job, never /job@OtherBot', async () => {
@@ -155,7 +188,14 @@ describe('createTelegramBot: long polling against a fake Bot API, on a real sche
 });
 
 describe('createTelegramBot: start, close and options', () => {
-  const control = { list: async () => [], get: async () => ({}), pause: async () => ({}), resume: async () => ({}), runNow: async () => ({}), runs: async () => [] } as never;
+  const control = {
+    list: async () => [],
+    get: async () => ({}),
+    pause: async () => ({}),
+    resume: async () => ({}),
+    runNow: async () => ({}),
+    runs: async () => [],
+  } as never;
   let api: FakeBotApi;
   beforeAll(async () => {
     api = await startFakeBotApi();
@@ -185,11 +225,20 @@ describe('createTelegramBot: start, close and options', () => {
 
   it('a 409 Conflict (another process polls with the token) stops polling and is logged', async () => {
     const errors: string[] = [];
-    const bot = createTelegramBot({ token: api.token, apiRoot: api.apiRoot, control, allowedChatIds: [1], logger: { error: (m) => errors.push(m) } });
+    const bot = createTelegramBot({
+      token: api.token,
+      apiRoot: api.apiRoot,
+      control,
+      allowedChatIds: [1],
+      logger: { error: (m) => errors.push(m) },
+    });
     await bot.start();
     await waitFor(() => api.polling > 0, 'a getUpdates held open');
     api.conflict();
-    await waitFor(() => errors.find((e) => e.startsWith('warren telegram: long polling stopped') && e.includes('409')), 'the conflict to be logged');
+    await waitFor(
+      () => errors.find((e) => e.startsWith('warren telegram: long polling stopped') && e.includes('409')),
+      'the conflict to be logged',
+    );
     const polls = api.getUpdatesCalls;
     await bot.close();
     expect(api.getUpdatesCalls).toBe(polls);
@@ -223,7 +272,14 @@ describe('warrenCommands: middleware for a grammY bot of your own', () => {
   it('answers /job and passes everything else to the next handler', async () => {
     const api = await startFakeBotApi({ username: 'OwnBot' });
     const bot = new Bot(api.token, { client: { apiRoot: api.apiRoot } });
-    const control = { list: async () => [], get: async () => ({}), pause: async () => ({}), resume: async () => ({}), runNow: async () => ({}), runs: async () => [] } as never;
+    const control = {
+      list: async () => [],
+      get: async () => ({}),
+      pause: async () => ({}),
+      resume: async () => ({}),
+      runNow: async () => ({}),
+      runs: async () => [],
+    } as never;
     bot.use(warrenCommands({ control, allowedChatIds: [OPS.id] }));
     bot.on('message:text', (ctx) => ctx.reply(`echo: ${ctx.message.text}`));
     bot.catch(() => {});
@@ -255,7 +311,11 @@ describe('warren/telegram without grammy installed', () => {
       const started = await t.createTelegramBot({ token: '1:x', control, allowedChatIds: [1] }).start().then(() => 'started', (e) => e.message);
       const direct = await import('grammy').then(() => 'grammy loaded', (e) => e.message);
       console.log(JSON.stringify({ reply, started, direct }));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--import', hook, '--input-type=module', '-e', script], { cwd: process.cwd() });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--import', hook, '--input-type=module', '-e', script],
+      { cwd: process.cwd() },
+    );
     expect(JSON.parse(stdout)).toEqual({ reply: 'No jobs.', started: 'Cannot find package grammy', direct: 'Cannot find package grammy' });
   });
 });

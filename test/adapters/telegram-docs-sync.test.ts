@@ -8,6 +8,7 @@ it('the bot example in docs/adapters.md is examples/telegram-bot.ts', async () =
   const body = example.split('// --- docs ---\n')[1]?.split('// --- /docs ---')[0];
   expect(body, 'markers in examples/telegram-bot.ts').toBeTruthy();
   const block = /<!-- examples\/telegram-bot\.ts -->\n```ts\n([\s\S]*?)```/.exec(doc)?.[1];
-  const imports = "import pg from 'pg';\nimport { createScheduler } from 'warren';\nimport { createTelegramBot } from 'warren/telegram';\n\n";
+  const imports =
+    "import pg from 'pg';\nimport { createScheduler } from 'warren';\nimport { createTelegramBot } from 'warren/telegram';\n\n";
   expect(block).toBe(imports + body);
 });

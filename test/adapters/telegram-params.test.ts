@@ -13,11 +13,17 @@ describe('parseRunParams', () => {
       ok: true,
       params: { mode: 'swing', n: 2, dry: false, at: null, ids: [1, 2], empty: '', zip: '007' },
     });
-    expect(parseRunParams('note="two words, \\"quoted\\"" n="2" who=“bob smith”')).toEqual({ ok: true, params: { note: 'two words, "quoted"', n: '2', who: 'bob smith' } });
+    expect(parseRunParams('note="two words, \\"quoted\\"" n="2" who=“bob smith”')).toEqual({
+      ok: true,
+      params: { note: 'two words, "quoted"', n: '2', who: 'bob smith' },
+    });
   });
 
   it('names what it cannot read', () => {
-    expect(parseRunParams('mode=swing oops')).toEqual({ ok: false, problem: '"oops" is not key=value (params are key=value pairs or one JSON object)' });
+    expect(parseRunParams('mode=swing oops')).toEqual({
+      ok: false,
+      problem: '"oops" is not key=value (params are key=value pairs or one JSON object)',
+    });
     expect(parseRunParams('{"a": ')).toMatchObject({ ok: false, problem: expect.stringMatching(/^the params are not valid JSON \(/) });
     expect(parseRunParams('[1]')).toEqual({ ok: false, problem: 'the params must be a JSON object, like {"key":"value"}' });
   });

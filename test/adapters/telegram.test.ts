@@ -15,7 +15,11 @@ describe('warren/telegram over a real scheduler (PostgreSQL + RabbitMQ)', () => 
 
   beforeAll(async () => {
     fx = await adapterFixture('telegram');
-    bot = createTelegramCommands({ control: fx.scheduler, allowedChatIds: [OPS_CHAT, String(ME)], logger: { error: (m) => logged.push(m) } });
+    bot = createTelegramCommands({
+      control: fx.scheduler,
+      allowedChatIds: [OPS_CHAT, String(ME)],
+      logger: { error: (m) => logged.push(m) },
+    });
   });
 
   afterAll(async () => {
@@ -117,7 +121,8 @@ describe('warren/telegram over a real scheduler (PostgreSQL + RabbitMQ)', () => 
   });
 
   it('keeps long replies under maxReplyLength, cut at a line', async () => {
-    for (let i = 0; i < 12; i++) await fx.scheduler.upsert({ id: `bulk-${String(i).padStart(2, '0')}`, queue: 'bulk', schedule: { every: '2h' } }, { actor: 'test' });
+    for (let i = 0; i < 12; i++)
+      await fx.scheduler.upsert({ id: `bulk-${String(i).padStart(2, '0')}`, queue: 'bulk', schedule: { every: '2h' } }, { actor: 'test' });
     const short = createTelegramCommands({ control: fx.scheduler, allowedChatIds: [OPS_CHAT], maxReplyLength: 300 });
     const reply = (await short.handle({ chatId: OPS_CHAT, text: '/job status' }))!;
     expect(reply.length).toBeLessThanOrEqual(300);

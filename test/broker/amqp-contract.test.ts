@@ -14,11 +14,20 @@ transportContract('AmqpTransport', async () => {
     transport,
     queue: (label) => workQueueName(scope, label),
     readyCount: async (queue) => (await admin.messageCount(queue)) ?? 0,
-    takeDead: async (queue) => (await admin.drain(deadQueueName(queue))).map((m) => ({ body: m.content, headers: (m.properties.headers ?? {}) as Record<string, unknown>, messageId: m.properties.messageId as string | undefined })),
+    takeDead: async (queue) =>
+      (await admin.drain(deadQueueName(queue))).map((m) => ({
+        body: m.content,
+        headers: (m.properties.headers ?? {}) as Record<string, unknown>,
+        messageId: m.properties.messageId as string | undefined,
+      })),
     offline: async (publishTimeoutSec) => {
       // A paused TCP proxy: the broker is unreachable for this transport only.
       const proxy = await startTcpProxy({}, { paused: true });
-      const off = new AmqpTransport({ url: proxy.url(AMQP_URL), publishTimeout: publishTimeoutSec, reconnect: { min: '50ms', max: '200ms' } });
+      const off = new AmqpTransport({
+        url: proxy.url(AMQP_URL),
+        publishTimeout: publishTimeoutSec,
+        reconnect: { min: '50ms', max: '200ms' },
+      });
       off.on('error', () => {});
       return {
         transport: off,

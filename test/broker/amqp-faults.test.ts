@@ -47,10 +47,14 @@ describe('AmqpTransport under faults', () => {
     // None of these may throw or wait for the broker.
     await transport.assertQueue(queue);
     const got: string[] = [];
-    await transport.consume(queue, (d) => {
-      got.push(d.body.toString());
-      d.ack();
-    }, { prefetch: 5 });
+    await transport.consume(
+      queue,
+      (d) => {
+        got.push(d.body.toString());
+        d.ack();
+      },
+      { prefetch: 5 },
+    );
     const published = transport.publish(queue, Buffer.from('hello'), { messageId: 'b1' });
     expect(transport.isConnected()).toBe(false);
     p.resume();
@@ -80,11 +84,15 @@ describe('AmqpTransport under faults', () => {
     await consumerSide.waitForConnect();
     await publisher.assertQueue(queue);
     const seen = new Map<string, number>();
-    await consumerSide.consume(queue, (d) => {
-      const id = d.messageId ?? '?';
-      seen.set(id, (seen.get(id) ?? 0) + 1);
-      d.ack();
-    }, { prefetch: 20 });
+    await consumerSide.consume(
+      queue,
+      (d) => {
+        const id = d.messageId ?? '?';
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+        d.ack();
+      },
+      { prefetch: 20 },
+    );
 
     let retries = 0;
     let cut = false;
@@ -116,7 +124,9 @@ describe('AmqpTransport under faults', () => {
     for (const i of ids) expect(seen.get(`m${i}`) ?? 0).toBeGreaterThanOrEqual(1);
     const duplicates = [...seen.values()].reduce((sum, n) => sum + n - 1, 0);
     // At-least-once at this layer; the worker's run claim turns duplicates into no-ops.
-    console.info(`[amqp-faults] cut under load: 500 ids consumed, ${duplicates} duplicates, ${retries} publishes rejected, ${publisher.stats.publishRetries} re-sent by the transport, ${consumerSide.stats.staleSettles} stale acks dropped`);
+    console.info(
+      `[amqp-faults] cut under load: 500 ids consumed, ${duplicates} duplicates, ${retries} publishes rejected, ${publisher.stats.publishRetries} re-sent by the transport, ${consumerSide.stats.staleSettles} stale acks dropped`,
+    );
     expect(publisher.stats.reconnects + consumerSide.stats.reconnects).toBeGreaterThanOrEqual(2);
   });
 
@@ -149,10 +159,14 @@ describe('AmqpTransport under faults', () => {
     const queue = workQueueName(scope, 'deleted');
     await transport.assertQueue(queue);
     const got: string[] = [];
-    await transport.consume(queue, (d) => {
-      got.push(d.body.toString());
-      d.ack();
-    }, { prefetch: 1 });
+    await transport.consume(
+      queue,
+      (d) => {
+        got.push(d.body.toString());
+        d.ack();
+      },
+      { prefetch: 1 },
+    );
     await transport.publish(queue, Buffer.from('before'));
     await waitFor(() => got.includes('before'), 'the first message');
     const admin = await openAdmin();
@@ -192,7 +206,9 @@ describe('AmqpTransport under faults', () => {
     p.pause();
     p.cutAll();
     await waitFor(() => !transport.isConnected(), 'the disconnect');
-    const pending = [transport.publish(queue, Buffer.from('a')), transport.publish(queue, Buffer.from('b'))].map((pr) => pr.catch((e: unknown) => e));
+    const pending = [transport.publish(queue, Buffer.from('a')), transport.publish(queue, Buffer.from('b'))].map((pr) =>
+      pr.catch((e: unknown) => e),
+    );
     await transport.close();
     for (const result of await Promise.all(pending)) expect(isWarrenError(result, 'ERR_CLOSED')).toBe(true);
   });
@@ -204,9 +220,13 @@ describe('AmqpTransport under faults', () => {
     await transport.waitForConnect();
     await transport.assertQueue(queue);
     const deliveries: Delivery[] = [];
-    await transport.consume(queue, (d) => {
-      deliveries.push(d);
-    }, { prefetch: 1 });
+    await transport.consume(
+      queue,
+      (d) => {
+        deliveries.push(d);
+      },
+      { prefetch: 1 },
+    );
     await transport.publish(queue, Buffer.from('x'), { messageId: 's1' });
     await waitFor(() => deliveries.length === 1, 'the first delivery');
     p.cutAll();
@@ -225,7 +245,10 @@ describe('AmqpTransport under faults', () => {
 });
 
 /** A throwaway admin connection per check (closed after use) for counts. */
-async function openAdminOnce(): Promise<{ count(queue: string): Promise<number | undefined>; consumers(queue: string): Promise<number | undefined> }> {
+async function openAdminOnce(): Promise<{
+  count(queue: string): Promise<number | undefined>;
+  consumers(queue: string): Promise<number | undefined>;
+}> {
   const admin = await openAdmin();
   const check = async (queue: string) => {
     const ch = await admin.channel();

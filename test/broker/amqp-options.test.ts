@@ -32,19 +32,32 @@ describe('AmqpTransport options', () => {
     expect(errorOf(() => parseAmqpTransportOptions({ url: 'http://x' }))).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'url' });
     const hb = errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', heartbeat: 5 }));
     expect(hb).toMatchObject({ field: 'heartbeat' });
-    expect(hb?.message).toBe('Invalid transport option `heartbeat`: expected a duration in whole seconds from 30s to 1h (such as "30s", or a number of seconds), got 5');
-    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', reconnect: { min: '10s', max: '5s' } }))).toMatchObject({ field: 'reconnect.min' });
-    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', connectTimeout: '10ms' }))).toMatchObject({ field: 'connectTimeout' });
-    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', queueType: 'lazy' as 'quorum' }))).toMatchObject({ field: 'queueType' });
+    expect(hb?.message).toBe(
+      'Invalid transport option `heartbeat`: expected a duration in whole seconds from 30s to 1h (such as "30s", or a number of seconds), got 5',
+    );
+    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', reconnect: { min: '10s', max: '5s' } }))).toMatchObject({
+      field: 'reconnect.min',
+    });
+    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', connectTimeout: '10ms' }))).toMatchObject({
+      field: 'connectTimeout',
+    });
+    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', queueType: 'lazy' as 'quorum' }))).toMatchObject({
+      field: 'queueType',
+    });
     expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', scope: 'Bad Scope' }))).toMatchObject({ field: 'scope' });
     expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', bogus: 1 } as never))).toMatchObject({ field: 'bogus' });
     expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', publishTimeout: '10ms' }))?.message).toBe(
       'Invalid transport option `publishTimeout`: expected a duration >= 100ms (such as "30s", or a number of seconds), got "10ms"',
     );
-    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', publishTimeout: 'soon' }))).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'publishTimeout' });
+    expect(errorOf(() => parseAmqpTransportOptions({ url: 'amqp://x', publishTimeout: 'soon' }))).toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      field: 'publishTimeout',
+    });
     // One duration rule: a number is seconds.
     expect(parseAmqpTransportOptions({ url: 'amqp://x', publishTimeout: 5 }).publishTimeoutMs).toBe(5_000);
-    expect(parseAmqpTransportOptions({ url: 'amqp://x', heartbeat: 60, connectTimeout: 2, reconnect: { min: 0.5, max: '1m' } })).toMatchObject({ heartbeatSec: 60, connectTimeoutMs: 2_000, reconnect: { minMs: 500, maxMs: 60_000 } });
+    expect(
+      parseAmqpTransportOptions({ url: 'amqp://x', heartbeat: 60, connectTimeout: 2, reconnect: { min: 0.5, max: '1m' } }),
+    ).toMatchObject({ heartbeatSec: 60, connectTimeoutMs: 2_000, reconnect: { minMs: 500, maxMs: 60_000 } });
     const bad = errorOf(() => parseAmqpTransportOptions({ url: 'amqp://u:secret@h', heartbeat: 1 }));
     expect(bad?.message).not.toContain('secret');
     expect(() => new AmqpTransport({ url: 'nope' })).toThrow(/`url`/);

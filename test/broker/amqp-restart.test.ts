@@ -32,10 +32,14 @@ describe('AmqpTransport across a broker restart', () => {
     await transport.assertQueue(live);
     await transport.assertQueue(stored);
     const liveGot: string[] = [];
-    await transport.consume(live, (d) => {
-      liveGot.push(d.body.toString());
-      d.ack();
-    }, { prefetch: 5 });
+    await transport.consume(
+      live,
+      (d) => {
+        liveGot.push(d.body.toString());
+        d.ack();
+      },
+      { prefetch: 5 },
+    );
     await transport.publish(live, Buffer.from('before'));
     await waitFor(() => liveGot.includes('before'), 'a message before the restart');
     for (let i = 0; i < 10; i++) await transport.publish(stored, Buffer.from(`s${i}`), { messageId: `s${i}` });
@@ -45,16 +49,22 @@ describe('AmqpTransport across a broker restart', () => {
     const disconnects: unknown[] = [];
     transport.on('disconnect', (err) => disconnects.push(err));
     await node.restart();
-    await waitFor(() => disconnects.length > 0 && transport.isConnected(), 'the transport back on the restarted node', { timeoutMs: 30_000 });
+    await waitFor(() => disconnects.length > 0 && transport.isConnected(), 'the transport back on the restarted node', {
+      timeoutMs: 30_000,
+    });
 
     await transport.publish(live, Buffer.from('after'));
     await waitFor(() => liveGot.includes('after'), 'the consumer resumed after the restart');
 
     const stored_: Array<{ id: string | undefined; at: number }> = [];
-    await transport.consume(stored, (d) => {
-      stored_.push({ id: d.messageId, at: Date.now() });
-      d.ack();
-    }, { prefetch: 20 });
+    await transport.consume(
+      stored,
+      (d) => {
+        stored_.push({ id: d.messageId, at: Date.now() });
+        d.ack();
+      },
+      { prefetch: 20 },
+    );
     await waitFor(() => stored_.length === 11, '10 stored and 1 delayed message after the restart', { timeoutMs: 30_000 });
     expect(stored_.map((m) => m.id).sort()).toEqual([...Array.from({ length: 10 }, (_, i) => `s${i}`), 'delayed'].sort());
     expect(stored_.find((m) => m.id === 'delayed')!.at).toBeGreaterThanOrEqual(delayedAt + 2000);

@@ -155,7 +155,12 @@ describe('delayTopology on RabbitMQ', () => {
       channel.ack(msg);
       // A naive consumer copies the headers it received, x-death included: publish must
       // build them afresh, or RabbitMQ sees a dead-letter cycle and drops the message.
-      if (hop < 5) void topology.publish(channel, chainQueue, msg.content, { delay: 3, messageId: `hop${hop + 1}`, headers: { ...headers, 'x-hop': hop + 1 } });
+      if (hop < 5)
+        void topology.publish(channel, chainQueue, msg.content, {
+          delay: 3,
+          messageId: `hop${hop + 1}`,
+          headers: { ...headers, 'x-hop': hop + 1 },
+        });
     });
     const start = Date.now();
     await topology.publish(channel, chainQueue, Buffer.from('chain'), { delay: 3, messageId: 'hop1', headers: { 'x-hop': 1 } });

@@ -12,10 +12,14 @@ describe('MemoryTransport on a FakeClock', () => {
     const transport = new MemoryTransport({ clock });
     await transport.assertQueue(Q);
     const got: Array<{ id: string | undefined; at: number }> = [];
-    await transport.consume(Q, (d) => {
-      got.push({ id: d.messageId, at: clock.now() });
-      d.ack();
-    }, { prefetch: 1 });
+    await transport.consume(
+      Q,
+      (d) => {
+        got.push({ id: d.messageId, at: clock.now() });
+        d.ack();
+      },
+      { prefetch: 1 },
+    );
     await transport.publish(Q, Buffer.from('x'), { messageId: 'late', delaySec: 2.5 });
     await transport.publish(Q, Buffer.from('y'), { messageId: 'soon', delaySec: 1 });
     expect(transport.delayedCount()).toBe(2);
@@ -26,7 +30,10 @@ describe('MemoryTransport on a FakeClock', () => {
     await clock.advance(1999);
     expect(got.map((g) => g.id)).toEqual(['soon']);
     await clock.advance(1); // 2.5 s rounds up to 3 s: "not before"
-    expect(got).toEqual([{ id: 'soon', at: 1000 }, { id: 'late', at: 3000 }]);
+    expect(got).toEqual([
+      { id: 'soon', at: 1000 },
+      { id: 'late', at: 3000 },
+    ]);
     await transport.close();
     expect(clock.pendingTimers()).toBe(0);
   });
@@ -35,9 +42,13 @@ describe('MemoryTransport on a FakeClock', () => {
     const transport = new MemoryTransport({ clock: new FakeClock(0) });
     await transport.assertQueue(Q);
     const deliveries: Delivery[] = [];
-    await transport.consume(Q, (d) => {
-      deliveries.push(d);
-    }, { prefetch: 1 });
+    await transport.consume(
+      Q,
+      (d) => {
+        deliveries.push(d);
+      },
+      { prefetch: 1 },
+    );
     await transport.publish(Q, Buffer.from('a'), { messageId: 'a' });
     await settle();
     expect(deliveries).toHaveLength(1);
@@ -71,7 +82,8 @@ describe('MemoryTransport on a FakeClock', () => {
     const err = await transport.publish(Q, Buffer.from('3')).catch((e: unknown) => e);
     expect(isWarrenError(err, 'ERR_BUFFER_FULL')).toBe(true);
     await transport.close();
-    for (const result of await Promise.all(held.map((p) => p.catch((e: unknown) => e)))) expect(isWarrenError(result, 'ERR_CLOSED')).toBe(true);
+    for (const result of await Promise.all(held.map((p) => p.catch((e: unknown) => e))))
+      expect(isWarrenError(result, 'ERR_CLOSED')).toBe(true);
   });
 
   it('dead-letters a nack without requeue and exposes the dead-letter queue', async () => {

@@ -84,7 +84,9 @@ describe('warren upsert', () => {
     const mixed = file('mixed.json', [{ ...seedReal[0], job_id: 'would-be-written' }, JSON.parse(readFileSync(SEED_MOCK, 'utf8'))[0]]);
     const run = await warren(['upsert', '--scope', 'real', '--file', mixed]);
     expect(run.code).toBe(4);
-    expect(run.stderr).toMatch(/^warren: \[1\] Invalid `scope` of job "mock-buy-scanner": this command steers scope "real", the job names scope "mock"/);
+    expect(run.stderr).toMatch(
+      /^warren: \[1\] Invalid `scope` of job "mock-buy-scanner": this command steers scope "real", the job names scope "mock"/,
+    );
     expect(await jobIds('real')).not.toContain('would-be-written');
     expect(await jobIds('mock')).toEqual([]);
 
@@ -96,7 +98,10 @@ describe('warren upsert', () => {
   });
 
   it('refuses an invalid body (exit 4, naming the field) before writing the valid ones', async () => {
-    const bad = file('bad-cron.json', [{ ...seedReal[0], job_id: 'first-ok' }, { ...seedReal[4], job_id: 'bad', cron_expr: '61 * * * *', interval_seconds: undefined }]);
+    const bad = file('bad-cron.json', [
+      { ...seedReal[0], job_id: 'first-ok' },
+      { ...seedReal[4], job_id: 'bad', cron_expr: '61 * * * *', interval_seconds: undefined },
+    ]);
     const run = await warren(['upsert', '--scope', 'real', '--file', bad, '--json']);
     expect(run.code).toBe(4);
     const { error } = JSON.parse(run.stderr) as { error: { code: string; message: string } };
@@ -133,7 +138,9 @@ describe('warren jobs / job', () => {
     expect(table.code, table.stderr).toBe(0);
     const [header, ...rows] = table.stdout.trim().split('\n');
     expect(header).toMatch(/^ID\s+STATE\s+SCHEDULE\s+NEXT DUE\s+LAST RUN\s+RUNNING\s+FAILURES$/);
-    expect(rows.some((row) => /^price-monitor-start\s+active\s+cron 0 9 \* \* 1-5, queue mode\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/.test(row))).toBe(true);
+    expect(
+      rows.some((row) => /^price-monitor-start\s+active\s+cron 0 9 \* \* 1-5, queue mode\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/.test(row)),
+    ).toBe(true);
 
     const list = json<Array<{ id: string; enabled: boolean; nextDueAt: string }>>(await warren(['jobs', '--scope', 'real', '--json']));
     expect(list.map((job) => job.id)).toEqual(expect.arrayContaining(seedReal.map((body) => body.job_id as string)));
@@ -159,7 +166,9 @@ describe('warren jobs / job', () => {
     expect(plain.stderr).toBe('warren: No job "nope" in scope "real"\n');
     const asJson = await warren(['job', 'nope', '--scope', 'real', '--json']);
     expect(asJson.code).toBe(3);
-    expect(JSON.parse(asJson.stderr)).toEqual({ error: { code: 'ERR_JOB_NOT_FOUND', message: 'No job "nope" in scope "real"', field: 'id', exitCode: 3 } });
+    expect(JSON.parse(asJson.stderr)).toEqual({
+      error: { code: 'ERR_JOB_NOT_FOUND', message: 'No job "nope" in scope "real"', field: 'id', exitCode: 3 },
+    });
     expect(asJson.stdout).toBe('');
   });
 });
@@ -173,27 +182,58 @@ describe('warren pause / resume / run / runs / audit / remove', () => {
     const table = await warren(['jobs', '--scope', 'real']);
     expect(table.stdout).not.toContain('\u001b');
     expect(table.stdout).toMatch(/^buy-scanner +paused: market closed \\x1b\[31muntil Monday +cron \*\/5 \* \* \* \*, queue mode +- /m);
-    expect(json(await warren(['job', 'buy-scanner', '--scope', 'real', '--json']))).toMatchObject({ paused: true, enabled: false, pauseNote: note });
+    expect(json(await warren(['job', 'buy-scanner', '--scope', 'real', '--json']))).toMatchObject({
+      paused: true,
+      enabled: false,
+      pauseNote: note,
+    });
 
     const resumed = json(await warren(['resume', 'buy-scanner', '--scope', 'real', '--json']));
     expect(resumed).toMatchObject({ id: 'buy-scanner', paused: false, pauseNote: null });
   });
 
   it('runs a job now with params and a delay, and lists its runs', async () => {
-    const created = await warren(['run', 'price-monitor-start', '--scope', 'real', '--params', '{"symbol":"005930"}', '--delay', '30s', '--json']);
+    const created = await warren([
+      'run',
+      'price-monitor-start',
+      '--scope',
+      'real',
+      '--params',
+      '{"symbol":"005930"}',
+      '--delay',
+      '30s',
+      '--json',
+    ]);
     expect(created.code, created.stderr).toBe(0);
-    const run = json<{ runId: string; jobId: string; triggerSource: string; status: string; params: Record<string, unknown>; scheduledFor: string; availableAt: string }>(created);
-    expect(run).toMatchObject({ jobId: 'price-monitor-start', triggerSource: 'manual', status: 'pending', params: { action: 'start', interval_seconds: 86400, symbol: '005930' } });
+    const run = json<{
+      runId: string;
+      jobId: string;
+      triggerSource: string;
+      status: string;
+      params: Record<string, unknown>;
+      scheduledFor: string;
+      availableAt: string;
+    }>(created);
+    expect(run).toMatchObject({
+      jobId: 'price-monitor-start',
+      triggerSource: 'manual',
+      status: 'pending',
+      params: { action: 'start', interval_seconds: 86400, symbol: '005930' },
+    });
     expect(Date.parse(run.availableAt) - Date.parse(run.scheduledFor)).toBe(30_000);
 
     const human = await warren(['run', 'price-monitor-start', '--scope', 'real']);
     expect(human.stdout).toMatch(/^queued run [0-9a-f-]{36} of price-monitor-start, not before \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\n$/);
 
-    const runs = json<Array<{ runId: string; triggerSource: string }>>(await warren(['runs', 'price-monitor-start', '--scope', 'real', '--status', 'pending', '--json']));
+    const runs = json<Array<{ runId: string; triggerSource: string }>>(
+      await warren(['runs', 'price-monitor-start', '--scope', 'real', '--status', 'pending', '--json']),
+    );
     expect(runs.map((r) => r.runId)).toContain(run.runId);
     expect(runs.filter((r) => r.triggerSource === 'manual')).toHaveLength(2);
     expect(json<unknown[]>(await warren(['runs', 'price-monitor-start', '--scope', 'real', '--limit', '1', '--json']))).toHaveLength(1);
-    expect(json<unknown[]>(await warren(['runs', 'price-monitor-start', '--scope', 'real', '--status', 'succeeded,dead', '--json']))).toEqual([]);
+    expect(
+      json<unknown[]>(await warren(['runs', 'price-monitor-start', '--scope', 'real', '--status', 'succeeded,dead', '--json'])),
+    ).toEqual([]);
 
     const table = await warren(['runs', 'price-monitor-start', '--scope', 'real']);
     expect(table.stdout).toMatch(/^RUN\s+SCHEDULED FOR\s+TRIGGER\s+STATUS\s+ATTEMPT\s+FINISHED\s+ERROR\n/);
@@ -221,7 +261,9 @@ describe('warren pause / resume / run / runs / audit / remove', () => {
   });
 
   it("records every action in the audit trail with the CLI's actor", async () => {
-    const entries = json<Array<{ jobId: string; action: string; actor: string; details: Record<string, unknown> }>>(await warren(['audit', '--scope', 'real', '--job', 'buy-scanner', '--json']));
+    const entries = json<Array<{ jobId: string; action: string; actor: string; details: Record<string, unknown> }>>(
+      await warren(['audit', '--scope', 'real', '--job', 'buy-scanner', '--json']),
+    );
     expect(entries.map((e) => e.action)).toEqual(['resume', 'pause', 'upsert', 'create']);
     expect(entries.every((e) => e.jobId === 'buy-scanner' && e.actor.startsWith('cli:'))).toBe(true);
     expect(entries[1]!.details).toEqual({ note: 'market closed \u001b[31muntil Monday' });

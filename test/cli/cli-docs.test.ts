@@ -14,6 +14,7 @@ describe('docs/cli.md', () => {
   });
 
   it('has a row for every command', () => {
-    for (const name of ['migrate', ...CONTROL_COMMANDS.map((command) => command.name)]) expect(doc).toMatch(new RegExp(`^\\| \`${name}[ \`]`, 'm'));
+    for (const name of ['migrate', ...CONTROL_COMMANDS.map((command) => command.name)])
+      expect(doc).toMatch(new RegExp(`^\\| \`${name}[ \`]`, 'm'));
   });
 });

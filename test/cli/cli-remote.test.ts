@@ -24,7 +24,8 @@ let scheduler: Scheduler;
 let server: http.Server;
 let url: string;
 let dir: string;
-const warren = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: { WARREN_ADMIN_URL: url, WARREN_ADMIN_TOKEN: TOKEN, ...env } });
+const warren = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { env: { WARREN_ADMIN_URL: url, WARREN_ADMIN_TOKEN: TOKEN, ...env } });
 
 const jobIds = (scope: string) => storedJobIds(db, scope);
 
@@ -63,10 +64,16 @@ describe('warren over the admin API', () => {
     const paused = await warren(['pause', 'news-crawler', '--note', 'crawler banned until noon']);
     expect(paused.code, paused.stderr).toBe(0);
     expect(paused.stdout).toBe('paused news-crawler: paused: crawler banned until noon, cron */10 * * * *, queue mode\n');
-    expect(json(await warren(['job', 'news-crawler', '--json']))).toMatchObject({ paused: true, pauseNote: 'crawler banned until noon', job: { scope: 'real' } });
+    expect(json(await warren(['job', 'news-crawler', '--json']))).toMatchObject({
+      paused: true,
+      pauseNote: 'crawler banned until noon',
+      job: { scope: 'real' },
+    });
     expect((await warren(['resume', 'news-crawler'])).code).toBe(0);
 
-    const run = json<{ runId: string; triggerSource: string; params: Record<string, unknown> }>(await warren(['run', 'price-monitor-stop', '--params', '{"force":true}', '--json']));
+    const run = json<{ runId: string; triggerSource: string; params: Record<string, unknown> }>(
+      await warren(['run', 'price-monitor-stop', '--params', '{"force":true}', '--json']),
+    );
     expect(run).toMatchObject({ triggerSource: 'manual', params: { action: 'stop', interval_seconds: 86400, force: true } });
     const runs = json<Array<{ runId: string }>>(await warren(['runs', 'price-monitor-stop', '--status', 'pending', '--json']));
     expect(runs.map((r) => r.runId)).toContain(run.runId);
@@ -82,7 +89,10 @@ describe('warren over the admin API', () => {
 
   it("refuses another scope's file with nothing written, with or without --scope", async () => {
     const mixed = join(dir, 'mixed.json');
-    writeFileSync(mixed, JSON.stringify([{ job_id: 'unscoped-first', queue: 'plain', interval_seconds: 60 }, ...JSON.parse(readFileSync(SEED_MOCK, 'utf8'))]));
+    writeFileSync(
+      mixed,
+      JSON.stringify([{ job_id: 'unscoped-first', queue: 'plain', interval_seconds: 60 }, ...JSON.parse(readFileSync(SEED_MOCK, 'utf8'))]),
+    );
     const withScope = await warren(['upsert', '--scope', 'real', '--file', mixed]);
     expect(withScope.code).toBe(4);
     expect(withScope.stderr).toContain('this command steers scope "real", the job names scope "mock"');
@@ -94,7 +104,10 @@ describe('warren over the admin API', () => {
     expect(await jobIds('mock')).toEqual([]);
 
     const twoScopes = join(dir, 'two-scopes.json');
-    writeFileSync(twoScopes, JSON.stringify([JSON.parse(readFileSync(SEED_REAL, 'utf8'))[0], JSON.parse(readFileSync(SEED_MOCK, 'utf8'))[0]]));
+    writeFileSync(
+      twoScopes,
+      JSON.stringify([JSON.parse(readFileSync(SEED_REAL, 'utf8'))[0], JSON.parse(readFileSync(SEED_MOCK, 'utf8'))[0]]),
+    );
     const two = await warren(['upsert', '--file', twoScopes]);
     expect(two.code).toBe(4);
     expect(two.stderr).toContain('[0] names scope "real" (one file, one scope)');

@@ -24,7 +24,11 @@ describe('warren --help / --version', () => {
 
   // With secrets in the environment: no help shows them, nor offers a flag to pass one.
   it('has help for the program and every command (exit 0), with no token flag and no secret in it', async () => {
-    const env = { WARREN_ADMIN_TOKEN: TOKEN, WARREN_ADMIN_URL: 'http://127.0.0.1:9/', DATABASE_URL: 'postgres://warren:pg-secret-91@127.0.0.1:1/app' };
+    const env = {
+      WARREN_ADMIN_TOKEN: TOKEN,
+      WARREN_ADMIN_URL: 'http://127.0.0.1:9/',
+      DATABASE_URL: 'postgres://warren:pg-secret-91@127.0.0.1:1/app',
+    };
     const top = await runCli(['--help'], { env });
     expect(top.code).toBe(0);
     for (const name of COMMANDS) expect(top.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));

@@ -35,7 +35,10 @@ export async function ensureCliBuilt(): Promise<void> {
   try {
     fd = openSync(lock, 'wx');
   } catch {
-    await waitFor(() => !existsSync(lock) && isFresh(), 'another test file to finish `npm run build`', { timeoutMs: 240_000, intervalMs: 200 });
+    await waitFor(() => !existsSync(lock) && isFresh(), 'another test file to finish `npm run build`', {
+      timeoutMs: 240_000,
+      intervalMs: 200,
+    });
     return;
   }
   try {
@@ -60,13 +63,21 @@ export function cliEnv(extra: Record<string, string | undefined>): Record<string
   return env;
 }
 
-export function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  options: { env?: Record<string, string | undefined>; stdin?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: cliEnv(options.env ?? {}), timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : -1;
-      if (code === -1) reject(error);
-      else resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: ROOT, env: cliEnv(options.env ?? {}), timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : -1;
+        if (code === -1) reject(error);
+        else resolve({ code, stdout, stderr });
+      },
+    );
     child.stdin?.end(options.stdin ?? '');
   });
 }

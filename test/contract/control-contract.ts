@@ -52,7 +52,8 @@ function expectDetailsDates(details: JobDetails): void {
 
 function expectRunDates(run: RunRecord): void {
   for (const key of ['scheduledFor', 'availableAt', 'createdAt'] as const) expect(run[key]).toBeInstanceOf(Date);
-  for (const key of ['staleAt', 'leaseUntil', 'startedAt', 'finishedAt', 'publishedAt', 'cancelRequestedAt'] as const) expect(run[key] === null || run[key] instanceof Date).toBe(true);
+  for (const key of ['staleAt', 'leaseUntil', 'startedAt', 'finishedAt', 'publishedAt', 'cancelRequestedAt'] as const)
+    expect(run[key] === null || run[key] instanceof Date).toBe(true);
 }
 
 /** `publishedAt` moves when the trigger is (re)published, which races a re-read; the rest must not. */
@@ -127,7 +128,15 @@ export function controlContract(name: string, make: () => Promise<ControlFixture
       const id = fresh('report');
       await c.upsert(seedBody(fx.scope, id));
       const run = await c.runNow(id, { params: { format: 'csv', pages: 3 }, delay: '1h', actor: ACTOR });
-      expect(run).toMatchObject({ jobId: id, scope: fx.scope, triggerSource: 'manual', status: 'pending', attempt: 1, params: { format: 'csv', pages: 3 }, attempts: [] });
+      expect(run).toMatchObject({
+        jobId: id,
+        scope: fx.scope,
+        triggerSource: 'manual',
+        status: 'pending',
+        attempt: 1,
+        params: { format: 'csv', pages: 3 },
+        attempts: [],
+      });
       expectRunDates(run);
       expect(run.availableAt.getTime() - run.createdAt.getTime()).toBe(3_600_000);
       const second = await c.runNow(id);
@@ -165,7 +174,10 @@ export function controlContract(name: string, make: () => Promise<ControlFixture
       await c.resume(id, { actor: ACTOR });
       const entries = await c.audit({ jobId: id });
       expect(entries.map((e) => e.action)).toEqual(['resume', 'pause', 'create']);
-      for (const entry of entries) expect(entry).toMatchObject({ scope: fx.scope, jobId: id, actor: ACTOR, at: expect.any(Date) } satisfies Partial<Record<keyof AuditEntry, unknown>>);
+      for (const entry of entries)
+        expect(entry).toMatchObject({ scope: fx.scope, jobId: id, actor: ACTOR, at: expect.any(Date) } satisfies Partial<
+          Record<keyof AuditEntry, unknown>
+        >);
       expect(entries[1]!.details).toEqual({ note: 'why' });
       expect((await c.audit({ jobId: id, limit: 1 })).map((e) => e.action)).toEqual(['resume']);
       expect((await c.audit({ limit: 2 })).length).toBe(2);
@@ -194,7 +206,11 @@ export function controlContract(name: string, make: () => Promise<ControlFixture
       ];
       for (const [method, call] of calls) {
         it(`${method} of a missing job → ERR_JOB_NOT_FOUND naming \`id\``, async () => {
-          expect(await failure(() => call(c))).toEqual({ code: 'ERR_JOB_NOT_FOUND', field: 'id', message: `No job "${missing}" in scope "${fx.scope}"` });
+          expect(await failure(() => call(c))).toEqual({
+            code: 'ERR_JOB_NOT_FOUND',
+            field: 'id',
+            message: `No job "${missing}" in scope "${fx.scope}"`,
+          });
         });
       }
 
@@ -209,7 +225,11 @@ export function controlContract(name: string, make: () => Promise<ControlFixture
         ['backfill with `from` no timestamp', 'from', (c, id) => c.backfill(id, { from: 'yesterday', to: '2025-01-01T00:00:00Z' })],
         ['backfill with an invalid Date', 'from', (c, id) => c.backfill(id, { from: new Date(Number.NaN), to: '2025-01-01T00:00:00Z' })],
         ['backfill with `to` before `from`', 'to', (c, id) => c.backfill(id, { from: '2025-01-02T00:00:00Z', to: '2025-01-01T00:00:00Z' })],
-        ['backfill into the future', 'to', (c, id, now) => c.backfill(id, { from: now.toISOString(), to: new Date(now.getTime() + 86_400_000).toISOString() })],
+        [
+          'backfill into the future',
+          'to',
+          (c, id, now) => c.backfill(id, { from: now.toISOString(), to: new Date(now.getTime() + 86_400_000).toISOString() }),
+        ],
         ['update with an unknown setting', 'bogus', (c, id) => c.update(id, { bogus: 1 })],
       ];
       for (const [title, field, call] of invalid) {
@@ -233,7 +253,11 @@ export function controlContract(name: string, make: () => Promise<ControlFixture
       it('a job of another scope → ERR_INVALID_ARGUMENT naming `scope`; nothing is created', async () => {
         const id = fresh('elsewhere');
         const error = await failure(() => c.upsert({ ...seedBody(fx.scope, id), queue: 'not-this-scope.jobs.reports' }));
-        expect(error).toEqual({ code: 'ERR_INVALID_ARGUMENT', field: 'scope', message: `Invalid \`scope\`: this scheduler steers scope "${fx.scope}", the job names scope "not-this-scope"` });
+        expect(error).toEqual({
+          code: 'ERR_INVALID_ARGUMENT',
+          field: 'scope',
+          message: `Invalid \`scope\`: this scheduler steers scope "${fx.scope}", the job names scope "not-this-scope"`,
+        });
         expect(await failure(() => c.get(id))).toMatchObject({ code: 'ERR_JOB_NOT_FOUND' });
       });
     });

@@ -19,7 +19,14 @@ export async function realScheduler(label: string): Promise<RealScheduler> {
   const db = await createTestDatabase(label, 5);
   await migrate(db.pool, { schema: db.schema });
   const scope = uniqueToken(label).replace(/_/g, '-');
-  const scheduler = createScheduler({ pool: db.pool, schema: db.schema, scope, amqpUrl: AMQP_URL, jobs: [], instanceId: `${label}-scheduler` });
+  const scheduler = createScheduler({
+    pool: db.pool,
+    schema: db.schema,
+    scope,
+    amqpUrl: AMQP_URL,
+    jobs: [],
+    instanceId: `${label}-scheduler`,
+  });
   scheduler.on('error', () => {});
   await scheduler.start();
   return {

@@ -22,8 +22,19 @@ export function claimsContract(c: ContractContext): void {
       const a = await seedRun(c.store(), scope, job, 'a');
       const b = await seedRun(c.store(), scope, job, 'b');
       const missing = runId(scope, 'missing');
-      const results = await c.store().claimRuns([{ runId: b.runId, attempt: 1 }, { runId: missing, attempt: 1 }, { runId: a.runId, attempt: 1 }], ctx(at(1)));
-      expect(results.map((r) => [r.runId, r.outcome])).toEqual([[b.runId, 'claimed'], [missing, 'not_found'], [a.runId, 'claimed']]);
+      const results = await c.store().claimRuns(
+        [
+          { runId: b.runId, attempt: 1 },
+          { runId: missing, attempt: 1 },
+          { runId: a.runId, attempt: 1 },
+        ],
+        ctx(at(1)),
+      );
+      expect(results.map((r) => [r.runId, r.outcome])).toEqual([
+        [b.runId, 'claimed'],
+        [missing, 'not_found'],
+        [a.runId, 'claimed'],
+      ]);
       expect(results[1]).toMatchObject({ run: null, job: null });
       expect(await c.store().claimRuns([], ctx(at(1)))).toEqual([]);
     });
@@ -51,7 +62,11 @@ export function claimsContract(c: ContractContext): void {
       expect(second[0]!.outcome).toBe('duplicate');
       expect(await c.store().getRun(run.runId)).toEqual(claimed);
 
-      await c.store().completeRuns([{ runId: run.runId, attempt: 1, guard: { workerId: 'worker-a' }, status: 'succeeded', error: null, finishedAt: at(4) }]);
+      await c
+        .store()
+        .completeRuns([
+          { runId: run.runId, attempt: 1, guard: { workerId: 'worker-a' }, status: 'succeeded', error: null, finishedAt: at(4) },
+        ]);
       expect((await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(5))))[0]!.outcome).toBe('duplicate');
     });
 
@@ -90,12 +105,28 @@ export function claimsContract(c: ContractContext): void {
       const job = await seedJob(c.store(), scope, 'work');
       const run = await seedRun(c.store(), scope, job, 'crashed', { staleAt: at(48) });
       await claimOne(c.store(), run, at(1));
-      const [retried] = await c.store().completeRuns([{ runId: run.runId, attempt: 1, guard: { workerId: 'worker-a' }, status: 'failed', error: 'lease expired', finishedAt: at(2), retryAt: at(3) }]);
+      const [retried] = await c
+        .store()
+        .completeRuns([
+          {
+            runId: run.runId,
+            attempt: 1,
+            guard: { workerId: 'worker-a' },
+            status: 'failed',
+            error: 'lease expired',
+            finishedAt: at(2),
+            retryAt: at(3),
+          },
+        ]);
       expect(retried!.run).toMatchObject({ status: 'pending', attempt: 2 });
       const late = new Date(retried!.run!.staleAt!.getTime() + 1);
       const [result] = await c.store().claimRuns([{ runId: run.runId, attempt: 2 }], ctx(late));
       expect(result!.outcome).toBe('expired');
-      expect(await c.store().getRun(run.runId)).toMatchObject({ status: 'failed', startedAt: null, error: 'attempt 2 not started before its stale-after deadline; attempt 1 ran and ended: lease expired' });
+      expect(await c.store().getRun(run.runId)).toMatchObject({
+        status: 'failed',
+        startedAt: null,
+        error: 'attempt 2 not started before its stale-after deadline; attempt 1 ran and ended: lease expired',
+      });
     });
 
     it('expired past staleAt: recorded expired', async () => {
@@ -105,7 +136,12 @@ export function claimsContract(c: ContractContext): void {
       const [result] = await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(49)));
       expect(result!.outcome).toBe('expired');
       // Never published: the reason says the trigger, not the workers, was late.
-      expect(await c.store().getRun(run.runId)).toMatchObject({ status: 'expired', finishedAt: at(49), startedAt: null, error: 'not started before its stale-after deadline: its trigger was not published in time (broker unreachable, or no leader)' });
+      expect(await c.store().getRun(run.runId)).toMatchObject({
+        status: 'expired',
+        finishedAt: at(49),
+        startedAt: null,
+        error: 'not started before its stale-after deadline: its trigger was not published in time (broker unreachable, or no leader)',
+      });
       // Before the deadline it would have run.
       const fresh = await seedRun(c.store(), scope, job, 'r2', { staleAt: at(48) });
       expect((await c.store().claimRuns([{ runId: fresh.runId, attempt: 1 }], ctx(at(47))))[0]!.outcome).toBe('claimed');
@@ -126,7 +162,8 @@ export function claimsContract(c: ContractContext): void {
         const job = await seedJob(c.store(), scope, 'ovl', { overlap: policy, maxParallel });
         const holders = [];
         // Started one after the other (0 s, 1 s…), so the oldest is holders[0].
-        for (let i = 0; i < maxParallel; i++) holders.push(await claimOne(c.store(), await seedRun(c.store(), scope, job, `h${i}`), at(i), `holder-${i}`));
+        for (let i = 0; i < maxParallel; i++)
+          holders.push(await claimOne(c.store(), await seedRun(c.store(), scope, job, `h${i}`), at(i), `holder-${i}`));
         const waiting = await seedRun(c.store(), scope, job, 'w');
         return { scope, job, holders, waiting };
       }
@@ -212,7 +249,11 @@ export function claimsContract(c: ContractContext): void {
       const mine = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'a'), at(1), 'worker-a', 10_000);
       const theirs = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'b'), at(1), 'worker-b', 10_000);
       const done = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'c'), at(1), 'worker-a', 10_000);
-      await c.store().completeRuns([{ runId: done.runId, attempt: 1, guard: { workerId: 'worker-a' }, status: 'succeeded', error: null, finishedAt: at(2) }]);
+      await c
+        .store()
+        .completeRuns([
+          { runId: done.runId, attempt: 1, guard: { workerId: 'worker-a' }, status: 'succeeded', error: null, finishedAt: at(2) },
+        ]);
       const unknown = runId(scope, 'unknown');
 
       const beat = await c.store().heartbeat([mine.runId, theirs.runId, done.runId, unknown], ctx(at(5), 'worker-a', 10_000));
@@ -234,11 +275,33 @@ export function claimsContract(c: ContractContext): void {
       const job = await seedJob(c.store(), scope, 'hb', { overlap: 'allowAll' });
       const late = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'a'), at(0), 'worker-a', 10_000);
       const reaped = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'b'), at(0), 'worker-a', 10_000);
-      await c.store().completeRuns([{ runId: reaped.runId, attempt: 1, guard: { leaseExpiredBefore: at(11) }, status: 'timed_out', error: 'lease expired', finishedAt: at(11) }]);
+      await c
+        .store()
+        .completeRuns([
+          {
+            runId: reaped.runId,
+            attempt: 1,
+            guard: { leaseExpiredBefore: at(11) },
+            status: 'timed_out',
+            error: 'lease expired',
+            finishedAt: at(11),
+          },
+        ]);
       const beat = await c.store().heartbeat([late.runId, reaped.runId], ctx(at(12), 'worker-a', 10_000));
       expect(beat).toEqual({ extended: [late.runId], cancel: [reaped.runId] });
       expect((await c.store().getRun(late.runId))!.leaseUntil).toEqual(at(22));
-      const [reaper] = await c.store().completeRuns([{ runId: late.runId, attempt: 1, guard: { leaseExpiredBefore: at(13) }, status: 'timed_out', error: 'lease expired', finishedAt: at(13) }]);
+      const [reaper] = await c
+        .store()
+        .completeRuns([
+          {
+            runId: late.runId,
+            attempt: 1,
+            guard: { leaseExpiredBefore: at(13) },
+            status: 'timed_out',
+            error: 'lease expired',
+            finishedAt: at(13),
+          },
+        ]);
       expect(reaper!.applied).toBe(false);
     });
   });
@@ -269,7 +332,11 @@ export function claimsContract(c: ContractContext): void {
       await seedRun(c.store(), scope, cnt, 'c');
       await seedRun(c.store(), scope, other, 'd');
       const done = await claimOne(c.store(), await seedRun(c.store(), scope, other, 'e'), at(1));
-      await c.store().completeRuns([{ runId: done.runId, attempt: 1, guard: { workerId: 'worker-a' }, status: 'succeeded', error: null, finishedAt: at(2) }]);
+      await c
+        .store()
+        .completeRuns([
+          { runId: done.runId, attempt: 1, guard: { workerId: 'worker-a' }, status: 'succeeded', error: null, finishedAt: at(2) },
+        ]);
 
       const counts = await c.store().runningCounts(scope, ['cnt', 'other', 'idle', 'missing'], at(2));
       expect(Object.fromEntries(counts)).toEqual({
@@ -303,7 +370,8 @@ export function claimsContract(c: ContractContext): void {
       const other = await seedJob(c.store(), scope, 'other');
       await seedJob(c.store(), scope, 'idle');
       // By creation, oldest first: the claimed run (T0), two expired (1s), one expired (2s), one missed (3s).
-      for (const name of ['e1', 'e2']) await c.store().insertRuns(scope, [{ ...seedable(job, runId(scope, name)), status: 'expired' }], at(1));
+      for (const name of ['e1', 'e2'])
+        await c.store().insertRuns(scope, [{ ...seedable(job, runId(scope, name)), status: 'expired' }], at(1));
       await c.store().insertRuns(scope, [{ ...seedable(job, runId(scope, 'e3')), status: 'expired' }], at(2));
       await c.store().insertRuns(scope, [{ ...seedable(job, runId(scope, 'm')), status: 'missed' }], at(3));
       await claimOne(c.store(), await seedRun(c.store(), scope, job, 'running'), at(5), 'worker-a', 30_000);
@@ -320,7 +388,10 @@ export function claimsContract(c: ContractContext): void {
       for (const recent of [1, 2, 3, 4, 6]) {
         const newest = await c.store().listRuns(scope, { jobId: 'sum', limit: recent });
         const failures = newest.filter((r) => ['failed', 'dead', 'timed_out', 'expired'].includes(r.status)).length;
-        expect((await c.store().runSummaries(scope, ['sum'], at(10), recent)).get('sum')).toEqual({ running: await c.store().countRunning(scope, 'sum', at(10)), recentFailures: failures });
+        expect((await c.store().runSummaries(scope, ['sum'], at(10), recent)).get('sum')).toEqual({
+          running: await c.store().countRunning(scope, 'sum', at(10)),
+          recentFailures: failures,
+        });
       }
       // An expired lease is not running; another scope sees nothing; no ids, no entries.
       expect((await c.store().runSummaries(scope, ['sum'], at(40), 20)).get('sum')).toEqual({ running: 0, recentFailures: 3 });

@@ -16,19 +16,54 @@ export function inputContract(c: ContractContext): void {
     const cases: Array<[string, string, (store: Store, scope: string) => Promise<unknown>]> = [
       ['syncJob: invalid scope', 'scope', (s) => s.syncJob('Bad Scope!', 'a', jobConfig(), { now: T0, nextDueAt: null })],
       ['syncJob: invalid job id', 'jobId', (s, scope) => s.syncJob(scope, '', jobConfig(), { now: T0, nextDueAt: null })],
-      ['syncJob: config without a key', 'config.queue', (s, scope) => { const { queue: _q, ...rest } = jobConfig(); return s.syncJob(scope, 'a', rest as JobConfig, { now: T0, nextDueAt: null }); }],
-      ['syncJob: a queue name RabbitMQ rejects', 'config.queue', (s, scope) => s.syncJob(scope, 'a', jobConfig({ queue: 'amq.reserved' }), { now: T0, nextDueAt: null })],
+      [
+        'syncJob: config without a key',
+        'config.queue',
+        (s, scope) => {
+          const { queue: _q, ...rest } = jobConfig();
+          return s.syncJob(scope, 'a', rest as JobConfig, { now: T0, nextDueAt: null });
+        },
+      ],
+      [
+        'syncJob: a queue name RabbitMQ rejects',
+        'config.queue',
+        (s, scope) => s.syncJob(scope, 'a', jobConfig({ queue: 'amq.reserved' }), { now: T0, nextDueAt: null }),
+      ],
       ['syncJob: invalid now', 'opts.now', (s, scope) => s.syncJob(scope, 'a', jobConfig(), { now: BAD_DATE, nextDueAt: null })],
-      ['upsertJob: invalid nextDueAt', 'opts.nextDueAt', (s, scope) => s.upsertJob(scope, 'a', jobConfig(), { now: T0, nextDueAt: 'tomorrow' as unknown as Date })],
+      [
+        'upsertJob: invalid nextDueAt',
+        'opts.nextDueAt',
+        (s, scope) => s.upsertJob(scope, 'a', jobConfig(), { now: T0, nextDueAt: 'tomorrow' as unknown as Date }),
+      ],
       ['updateJob: unknown setting', 'patch.bogus', (s, scope) => s.updateJob(scope, 'a', { bogus: 1 } as Partial<JobConfig>, { now: T0 })],
       ['setEnabled: not a boolean', 'enabled', (s, scope) => s.setEnabled(scope, 'a', 'yes' as unknown as boolean, { now: T0 })],
       ['removeJob: invalid now', 'now', (s, scope) => s.removeJob(scope, 'a', BAD_DATE)],
       ['dueJobs: limit 0', 'limit', (s, scope) => s.dueJobs(scope, T0, 0)],
       ['dueJobs: invalid before', 'before', (s, scope) => s.dueJobs(scope, BAD_DATE, 10)],
       ['listRuns: negative limit', 'opts.limit', (s, scope) => s.listRuns(scope, { limit: -1 })],
-      ['insertRuns: run id not a uuid', 'runs[0].runId', (s, scope) => s.insertRuns(scope, [newRun({ jobId: 'a', epoch: 1 }, 'not-a-uuid')], T0)],
-      ['insertRuns: invalid scheduledFor', 'runs[1].scheduledFor', (s, scope) => s.insertRuns(scope, [newRun({ jobId: 'a', epoch: 1 }, runId(scope, 'ok')), newRun({ jobId: 'a', epoch: 1 }, runId(scope, 'bad'), { scheduledFor: BAD_DATE })], T0)],
-      ['claimSlots: invalid job id', 'claims[0].jobId', (s, scope) => s.claimSlots(scope, null, [{ jobId: 'Not Valid', expectedNextDueAt: null, nextDueAt: null, runs: [] }], T0)],
+      [
+        'insertRuns: run id not a uuid',
+        'runs[0].runId',
+        (s, scope) => s.insertRuns(scope, [newRun({ jobId: 'a', epoch: 1 }, 'not-a-uuid')], T0),
+      ],
+      [
+        'insertRuns: invalid scheduledFor',
+        'runs[1].scheduledFor',
+        (s, scope) =>
+          s.insertRuns(
+            scope,
+            [
+              newRun({ jobId: 'a', epoch: 1 }, runId(scope, 'ok')),
+              newRun({ jobId: 'a', epoch: 1 }, runId(scope, 'bad'), { scheduledFor: BAD_DATE }),
+            ],
+            T0,
+          ),
+      ],
+      [
+        'claimSlots: invalid job id',
+        'claims[0].jobId',
+        (s, scope) => s.claimSlots(scope, null, [{ jobId: 'Not Valid', expectedNextDueAt: null, nextDueAt: null, runs: [] }], T0),
+      ],
       ['runningCounts: not an array', 'jobIds', (s, scope) => s.runningCounts(scope, 'a' as unknown as string[], T0)],
       ['runningCounts: invalid job id', 'jobIds[1]', (s, scope) => s.runningCounts(scope, ['a', 'Not Valid'], T0)],
       ['runningCounts: invalid now', 'now', (s, scope) => s.runningCounts(scope, ['a'], BAD_DATE)],
@@ -38,21 +73,42 @@ export function inputContract(c: ContractContext): void {
       ['claimRuns: lease 0', 'ctx.leaseMs', (s, scope) => s.claimRuns([{ runId: runId(scope, 'r'), attempt: 1 }], ctx(T0, 'w', 0))],
       ['claimRuns: no worker id', 'ctx.workerId', (s, scope) => s.claimRuns([{ runId: runId(scope, 'r'), attempt: 1 }], ctx(T0, ''))],
       ['heartbeat: invalid now', 'ctx.now', (s, scope) => s.heartbeat([runId(scope, 'r')], ctx(BAD_DATE))],
-      ['completeRuns: invalid finishedAt', 'completions[0].finishedAt', (s, scope) => s.completeRuns([{ runId: runId(scope, 'r'), attempt: 1, guard: { workerId: 'w' }, status: 'succeeded', error: null, finishedAt: BAD_DATE }])],
+      [
+        'completeRuns: invalid finishedAt',
+        'completions[0].finishedAt',
+        (s, scope) =>
+          s.completeRuns([
+            { runId: runId(scope, 'r'), attempt: 1, guard: { workerId: 'w' }, status: 'succeeded', error: null, finishedAt: BAD_DATE },
+          ]),
+      ],
       ['acquireLeadership: ttl 0', 'ttlMs', (s, scope) => s.acquireLeadership(scope, 'i1', 0, T0)],
       ['acquireLeadership: no instance id', 'instanceId', (s, scope) => s.acquireLeadership(scope, '', 1000, T0)],
       ['appendAudit: invalid at', 'entry.at', (s, scope) => s.appendAudit(scope, { jobId: 'a', action: 'create', at: BAD_DATE })],
       ['deadWorkerRuns: negative grace', 'graceMs', (s, scope) => s.deadWorkerRuns(scope, T0, -1, 10)],
-      ['completeRuns: workerGone without absentBefore', 'completions[0].guard.absentBefore', (s, scope) => s.completeRuns([{ runId: runId(scope, 'r'), attempt: 1, guard: { workerGone: 'w' } as never, status: 'failed', error: null, finishedAt: T0 }])],
+      [
+        'completeRuns: workerGone without absentBefore',
+        'completions[0].guard.absentBefore',
+        (s, scope) =>
+          s.completeRuns([
+            { runId: runId(scope, 'r'), attempt: 1, guard: { workerGone: 'w' } as never, status: 'failed', error: null, finishedAt: T0 },
+          ]),
+      ],
       ['holdLiveness: unknown kind', 'kind', (s) => Promise.resolve().then(() => s.holdLiveness('leader' as never, 'i1'))],
       ['holdLiveness: no instance id', 'instanceId', (s) => Promise.resolve().then(() => s.holdLiveness('worker', ''))],
-      ['holdLiveness: createClient not a function', 'options.createClient', (s) => Promise.resolve().then(() => s.holdLiveness('worker', 'i1', { createClient: 'pg' as never }))],
+      [
+        'holdLiveness: createClient not a function',
+        'options.createClient',
+        (s) => Promise.resolve().then(() => s.holdLiveness('worker', 'i1', { createClient: 'pg' as never })),
+      ],
     ];
 
     for (const [title, field, call] of cases) {
       it(`${title} → ERR_INVALID_ARGUMENT naming \`${field}\``, async () => {
         const scope = c.scope();
-        const error = await call(c.store(), scope).then(() => undefined, (err: unknown) => err);
+        const error = await call(c.store(), scope).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
         expect(isWarrenError(error, 'ERR_INVALID_ARGUMENT'), `expected ERR_INVALID_ARGUMENT, got ${String(error)}`).toBe(true);
         expect((error as { field?: string }).field).toBe(field);
         expect((error as Error).message).toContain(field);
@@ -63,7 +119,9 @@ export function inputContract(c: ContractContext): void {
       const scope = c.scope();
       await seedJob(c.store(), scope, 'a');
       const good = newRun({ jobId: 'a', epoch: 1 }, runId(scope, 'good'));
-      await expect(c.store().insertRuns(scope, [good, newRun({ jobId: 'a', epoch: 1 }, 'not-a-uuid', { scheduledFor: at(1) })], T0)).rejects.toThrow();
+      await expect(
+        c.store().insertRuns(scope, [good, newRun({ jobId: 'a', epoch: 1 }, 'not-a-uuid', { scheduledFor: at(1) })], T0),
+      ).rejects.toThrow();
       expect(await c.store().getRun(good.runId)).toBeNull();
     });
 

@@ -17,7 +17,18 @@ export function jobsContract(c: ContractContext): void {
       const scope = c.scope();
       const config = jobConfig({ description: 'a job', runOnStartup: true });
       const job = await c.store().syncJob(scope, 'alpha', config, { now: T0, nextDueAt: at(60) });
-      expect(job).toMatchObject({ ...config, scope, jobId: 'alpha', overridden: [], pauseNote: null, nextDueAt: at(60), lastRunAt: null, lastStatus: null, createdAt: T0, updatedAt: T0 });
+      expect(job).toMatchObject({
+        ...config,
+        scope,
+        jobId: 'alpha',
+        overridden: [],
+        pauseNote: null,
+        nextDueAt: at(60),
+        lastRunAt: null,
+        lastStatus: null,
+        createdAt: T0,
+        updatedAt: T0,
+      });
       expect(typeof job.epoch).toBe('number');
       expect(await c.store().getJob(scope, 'alpha')).toEqual(job);
     });
@@ -42,8 +53,20 @@ export function jobsContract(c: ContractContext): void {
     it('re-sync preserves settings changed at run time (schedule, params, enabled) and updates the rest', async () => {
       const scope = c.scope();
       await seedJob(c.store(), scope, 'alpha');
-      await c.store().updateJob(scope, 'alpha', { schedule: { kind: 'every', everyMs: 5000 }, params: { greeting: 'patched' }, enabled: false }, { now: at(1) });
-      const code = jobConfig({ schedule: { kind: 'cron', cron: '*/5 * * * *', tz: 'UTC' }, params: { greeting: 'from code' }, enabled: true, timeoutMs: 42_000 });
+      await c
+        .store()
+        .updateJob(
+          scope,
+          'alpha',
+          { schedule: { kind: 'every', everyMs: 5000 }, params: { greeting: 'patched' }, enabled: false },
+          { now: at(1) },
+        );
+      const code = jobConfig({
+        schedule: { kind: 'cron', cron: '*/5 * * * *', tz: 'UTC' },
+        params: { greeting: 'from code' },
+        enabled: true,
+        timeoutMs: 42_000,
+      });
       const job = await c.store().syncJob(scope, 'alpha', code, { now: at(2), nextDueAt: at(300) });
       expect(job.schedule).toEqual({ kind: 'every', everyMs: 5000 });
       expect(job.params).toEqual({ greeting: 'patched' });
@@ -57,7 +80,9 @@ export function jobsContract(c: ContractContext): void {
       const scope = c.scope();
       await seedJob(c.store(), scope, 'alpha', { schedule: { kind: 'cron', cron: '0 * * * *', tz: 'UTC' } });
       await c.store().updateJob(scope, 'alpha', { schedule: { kind: 'cron', cron: '30 2 * * *', tz: 'Asia/Seoul' } }, { now: at(1) });
-      const job = await c.store().syncJob(scope, 'alpha', jobConfig({ schedule: { kind: 'cron', cron: '0 * * * *', tz: 'UTC' } }), { now: at(2), nextDueAt: null });
+      const job = await c
+        .store()
+        .syncJob(scope, 'alpha', jobConfig({ schedule: { kind: 'cron', cron: '0 * * * *', tz: 'UTC' } }), { now: at(2), nextDueAt: null });
       expect(job.schedule).toEqual({ kind: 'cron', cron: '30 2 * * *', tz: 'Asia/Seoul' });
     });
   });
@@ -149,7 +174,13 @@ export function jobsContract(c: ContractContext): void {
       const scope = c.scope();
       const seeded = await seedJob(c.store(), scope, 'delta', {}, at(60));
       const paused = await c.store().setEnabled(scope, 'delta', false, { now: at(1), note: 'maintenance' });
-      expect(paused).toMatchObject({ enabled: false, pauseNote: 'maintenance', epoch: seeded.epoch + 1, nextDueAt: at(60), updatedAt: at(1) });
+      expect(paused).toMatchObject({
+        enabled: false,
+        pauseNote: 'maintenance',
+        epoch: seeded.epoch + 1,
+        nextDueAt: at(60),
+        updatedAt: at(1),
+      });
       const resumed = await c.store().setEnabled(scope, 'delta', true, { now: at(2), nextDueAt: at(200) });
       expect(resumed).toMatchObject({ enabled: true, pauseNote: null, epoch: seeded.epoch + 2, nextDueAt: at(200), updatedAt: at(2) });
       expect(await c.store().getJob(scope, 'delta')).toEqual(resumed);

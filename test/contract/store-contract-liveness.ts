@@ -87,7 +87,13 @@ export function livenessContract(c: ContractContext): void {
       expect((await store.deadWorkerRuns(scope, at(2), 1_000, 10)).map((r) => r.runId).sort()).toEqual([runA.runId, runB.runId].sort());
       await hold('worker', `${scope}-b`); // b came back between the scan and the reap
       const reap = (run: typeof runA, worker: string) => ({
-        runId: run.runId, attempt: 1, guard: { workerGone: worker, absentBefore: at(1) }, status: 'failed' as const, error: 'gone', finishedAt: at(2), retryAt: at(3),
+        runId: run.runId,
+        attempt: 1,
+        guard: { workerGone: worker, absentBefore: at(1) },
+        status: 'failed' as const,
+        error: 'gone',
+        finishedAt: at(2),
+        retryAt: at(3),
       });
       const [ra, rb] = await store.completeRuns([reap(runA, `${scope}-a`), reap(runB, `${scope}-b`)]);
       expect(ra).toMatchObject({ applied: true, run: { status: 'pending', attempt: 2 } });

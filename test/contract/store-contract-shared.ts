@@ -63,7 +63,11 @@ export function sharedContract(c: ContractContext): void {
       await c.store().appendAudit(scope, { jobId: 'a', action: 'update', actor: 'bob', details: { maxParallel: 2 }, at: at(3) });
 
       const all = await c.store().listAudit(scope);
-      expect(all.map((e) => [e.jobId, e.action])).toEqual([['a', 'update'], ['b', 'pause'], ['a', 'create']]);
+      expect(all.map((e) => [e.jobId, e.action])).toEqual([
+        ['a', 'update'],
+        ['b', 'pause'],
+        ['a', 'create'],
+      ]);
       expect(all[0]!.id).toBeGreaterThan(all[1]!.id);
       expect(all[1]!.id).toBeGreaterThan(all[2]!.id);
       expect(all[2]).toMatchObject({ scope, jobId: 'a', action: 'create', actor: 'alice', details: { via: 'http' }, at: at(1) });
@@ -114,7 +118,7 @@ export function sharedContract(c: ContractContext): void {
       // dueJobs/earliestDue read scheduler-mode jobs only: one in each scope, s1's due first.
       await c.store().syncJob(s1, 'slot', jobConfig({ queue: 'one' }), { now: T0, nextDueAt: at(10) });
       await c.store().syncJob(s2, 'slot', jobConfig({ queue: 'two' }), { now: T0, nextDueAt: at(20) });
-      expect((await c.store().dueJobs(s2, at(15), 10))).toEqual([]);
+      expect(await c.store().dueJobs(s2, at(15), 10)).toEqual([]);
       expect(await c.store().earliestDue(s2)).toEqual(at(20));
       expect((await c.store().dueJobs(s1, at(15), 10)).map((j) => j.queue)).toEqual(['one']);
       expect(await c.store().listRuns(s2)).toEqual([]);
@@ -129,7 +133,21 @@ export function sharedContract(c: ContractContext): void {
       expect(await c.store().countRunning(s1, 'same', at(2))).toBe(1);
 
       // A slot claim in one scope never moves the other's job.
-      await c.store().claimSlots(s2, null, [{ jobId: 'same', expectedNextDueAt: at(20), nextDueAt: at(40), runs: [newRun(j2, runId(s2, 'slot'), { scheduledFor: at(20) })] }], at(21));
+      await c
+        .store()
+        .claimSlots(
+          s2,
+          null,
+          [
+            {
+              jobId: 'same',
+              expectedNextDueAt: at(20),
+              nextDueAt: at(40),
+              runs: [newRun(j2, runId(s2, 'slot'), { scheduledFor: at(20) })],
+            },
+          ],
+          at(21),
+        );
       expect((await c.store().getJob(s1, 'same'))!.nextDueAt).toEqual(at(10));
       expect(await c.store().removeJob(s2, 'same', at(22))).toBe(true);
       expect(await c.store().getJob(s1, 'same')).not.toBeNull();

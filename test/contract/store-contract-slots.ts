@@ -9,16 +9,47 @@ export function slotsContract(c: ContractContext): void {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'tick', {}, at(60));
       const id = slotRunId(scope, 'tick', at(60));
-      const result = await c.store().claimSlots(scope, null, [{ jobId: 'tick', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [newRun(job, id, { scheduledFor: at(60), availableAt: at(60), staleAt: at(108) })] }], at(61));
+      const result = await c
+        .store()
+        .claimSlots(
+          scope,
+          null,
+          [
+            {
+              jobId: 'tick',
+              expectedNextDueAt: at(60),
+              nextDueAt: at(120),
+              runs: [newRun(job, id, { scheduledFor: at(60), availableAt: at(60), staleAt: at(108) })],
+            },
+          ],
+          at(61),
+        );
       expect(result.claimed).toEqual(['tick']);
       expect(result.conflicts).toEqual([]);
       expect(result.inserted).toHaveLength(1);
       const run = result.inserted[0]!;
       // A new run starts at attempt 1 with nothing claimed, published or finished.
       expect(run).toEqual({
-        runId: id, scope, jobId: 'tick', scheduledFor: at(60), triggerSource: 'scheduler', attempt: 1, status: 'pending', params: { p: 1 },
-        epoch: job.epoch, staleAt: at(108), availableAt: at(60), leaseUntil: null, workerId: null, startedAt: null, finishedAt: null,
-        error: null, publishedAt: null, cancelRequestedAt: null, createdAt: at(61), attempts: [],
+        runId: id,
+        scope,
+        jobId: 'tick',
+        scheduledFor: at(60),
+        triggerSource: 'scheduler',
+        attempt: 1,
+        status: 'pending',
+        params: { p: 1 },
+        epoch: job.epoch,
+        staleAt: at(108),
+        availableAt: at(60),
+        leaseUntil: null,
+        workerId: null,
+        startedAt: null,
+        finishedAt: null,
+        error: null,
+        publishedAt: null,
+        cancelRequestedAt: null,
+        createdAt: at(61),
+        attempts: [],
       });
       expect(await c.store().getRun(id)).toEqual(run);
       expect((await c.store().getJob(scope, 'tick'))!.nextDueAt).toEqual(at(120));
@@ -28,11 +59,16 @@ export function slotsContract(c: ContractContext): void {
       const scope = c.scope();
       const a = await seedJob(c.store(), scope, 'a', {}, at(60));
       const b = await seedJob(c.store(), scope, 'b', {}, at(60));
-      const result = await c.store().claimSlots(scope, null, [
-        { jobId: 'a', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [newRun(a, runId(scope, 'a60'), { scheduledFor: at(60) })] },
-        { jobId: 'b', expectedNextDueAt: at(30), nextDueAt: at(120), runs: [newRun(b, runId(scope, 'b60'), { scheduledFor: at(60) })] },
-        { jobId: 'ghost', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [] },
-      ], at(61));
+      const result = await c.store().claimSlots(
+        scope,
+        null,
+        [
+          { jobId: 'a', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [newRun(a, runId(scope, 'a60'), { scheduledFor: at(60) })] },
+          { jobId: 'b', expectedNextDueAt: at(30), nextDueAt: at(120), runs: [newRun(b, runId(scope, 'b60'), { scheduledFor: at(60) })] },
+          { jobId: 'ghost', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [] },
+        ],
+        at(61),
+      );
       expect(result.claimed).toEqual(['a']);
       expect(sorted(result.conflicts)).toEqual(['b', 'ghost']);
       expect(result.inserted.map((r) => r.runId)).toEqual([runId(scope, 'a60')]);
@@ -43,7 +79,12 @@ export function slotsContract(c: ContractContext): void {
     it('a second claim of the same slot loses the CAS', async () => {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'tick', {}, at(60));
-      const claim = { jobId: 'tick', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [newRun(job, slotRunId(scope, 'tick', at(60)), { scheduledFor: at(60) })] };
+      const claim = {
+        jobId: 'tick',
+        expectedNextDueAt: at(60),
+        nextDueAt: at(120),
+        runs: [newRun(job, slotRunId(scope, 'tick', at(60)), { scheduledFor: at(60) })],
+      };
       expect((await c.store().claimSlots(scope, null, [claim], at(61))).claimed).toEqual(['tick']);
       const again = await c.store().claimSlots(scope, null, [claim], at(62));
       expect(again).toEqual({ claimed: [], conflicts: ['tick'], inserted: [] });
@@ -54,14 +95,23 @@ export function slotsContract(c: ContractContext): void {
       const job = await seedJob(c.store(), scope, 'tick', {}, at(60));
       const id = slotRunId(scope, 'tick', at(60));
       await c.store().insertRuns(scope, [newRun(job, id, { scheduledFor: at(60) })], T0);
-      const result = await c.store().claimSlots(scope, null, [{
-        jobId: 'tick', expectedNextDueAt: at(60), nextDueAt: at(180),
-        runs: [
-          newRun(job, id, { scheduledFor: at(60) }),
-          newRun(job, runId(scope, 'other-id-same-slot'), { scheduledFor: at(60) }),
-          newRun(job, slotRunId(scope, 'tick', at(120)), { scheduledFor: at(120) }),
+      const result = await c.store().claimSlots(
+        scope,
+        null,
+        [
+          {
+            jobId: 'tick',
+            expectedNextDueAt: at(60),
+            nextDueAt: at(180),
+            runs: [
+              newRun(job, id, { scheduledFor: at(60) }),
+              newRun(job, runId(scope, 'other-id-same-slot'), { scheduledFor: at(60) }),
+              newRun(job, slotRunId(scope, 'tick', at(120)), { scheduledFor: at(120) }),
+            ],
+          },
         ],
-      }], at(121));
+        at(121),
+      );
       expect(result.claimed).toEqual(['tick']);
       expect(result.inserted.map((r) => r.runId)).toEqual([slotRunId(scope, 'tick', at(120))]);
       expect(await c.store().getRun(runId(scope, 'other-id-same-slot'))).toBeNull();
@@ -72,15 +122,24 @@ export function slotsContract(c: ContractContext): void {
     it('records non-pending slots (missed, skipped, expired) with their reason', async () => {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'tick', {}, at(60));
-      const result = await c.store().claimSlots(scope, null, [{
-        jobId: 'tick', expectedNextDueAt: at(60), nextDueAt: at(300),
-        runs: [
-          newRun(job, runId(scope, 'm'), { scheduledFor: at(60), status: 'missed', error: 'outside the catch-up window' }),
-          newRun(job, runId(scope, 's'), { scheduledFor: at(120), status: 'skipped', error: 'overlap' }),
-          newRun(job, runId(scope, 'e'), { scheduledFor: at(180), status: 'expired', error: 'stale' }),
-          newRun(job, runId(scope, 'p'), { scheduledFor: at(240) }),
+      const result = await c.store().claimSlots(
+        scope,
+        null,
+        [
+          {
+            jobId: 'tick',
+            expectedNextDueAt: at(60),
+            nextDueAt: at(300),
+            runs: [
+              newRun(job, runId(scope, 'm'), { scheduledFor: at(60), status: 'missed', error: 'outside the catch-up window' }),
+              newRun(job, runId(scope, 's'), { scheduledFor: at(120), status: 'skipped', error: 'overlap' }),
+              newRun(job, runId(scope, 'e'), { scheduledFor: at(180), status: 'expired', error: 'stale' }),
+              newRun(job, runId(scope, 'p'), { scheduledFor: at(240) }),
+            ],
+          },
         ],
-      }], at(250));
+        at(250),
+      );
       const byId = new Map(result.inserted.map((r) => [r.runId, r]));
       expect(byId.get(runId(scope, 'm'))).toMatchObject({ status: 'missed', error: 'outside the catch-up window', finishedAt: at(250) });
       expect(byId.get(runId(scope, 's'))).toMatchObject({ status: 'skipped', error: 'overlap', finishedAt: at(250) });
@@ -92,14 +151,22 @@ export function slotsContract(c: ContractContext): void {
 
     describe('fencing', () => {
       async function expectNotLeader(promise: Promise<unknown>): Promise<void> {
-        const error = await promise.then(() => undefined, (err: unknown) => err);
+        const error = await promise.then(
+          () => undefined,
+          (err: unknown) => err,
+        );
         expect(isWarrenError(error, 'ERR_NOT_LEADER'), `expected ERR_NOT_LEADER, got ${String(error)}`).toBe(true);
       }
 
       it('accepts the current leader fence and refuses a wrong or expired one, writing nothing', async () => {
         const scope = c.scope();
         const job = await seedJob(c.store(), scope, 'tick', {}, at(60));
-        const claim = { jobId: 'tick', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [newRun(job, slotRunId(scope, 'tick', at(60)), { scheduledFor: at(60) })] };
+        const claim = {
+          jobId: 'tick',
+          expectedNextDueAt: at(60),
+          nextDueAt: at(120),
+          runs: [newRun(job, slotRunId(scope, 'tick', at(60)), { scheduledFor: at(60) })],
+        };
 
         // No lease at all.
         await expectNotLeader(c.store().claimSlots(scope, { instanceId: 'i1', epoch: 1 }, [claim], at(61)));
@@ -126,8 +193,16 @@ export function slotsContract(c: ContractContext): void {
         const first = await c.store().acquireLeadership(scope, 'i1', 10_000, T0);
         const second = await c.store().acquireLeadership(scope, 'i2', 10_000, at(11));
         expect(second.leader).toBe(true);
-        await expectNotLeader(c.store().claimSlots(scope, first.fence!, [{ jobId: 'tick', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [] }], at(12)));
-        expect((await c.store().claimSlots(scope, second.fence!, [{ jobId: 'tick', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [] }], at(12))).claimed).toEqual(['tick']);
+        await expectNotLeader(
+          c.store().claimSlots(scope, first.fence!, [{ jobId: 'tick', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [] }], at(12)),
+        );
+        expect(
+          (
+            await c
+              .store()
+              .claimSlots(scope, second.fence!, [{ jobId: 'tick', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [] }], at(12))
+          ).claimed,
+        ).toEqual(['tick']);
       });
     });
   });
@@ -136,14 +211,35 @@ export function slotsContract(c: ContractContext): void {
     it('inserts runs created at `now` and de-duplicates by id and by (job, scheduled_for)', async () => {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'manual', {}, null);
-      const first = await c.store().insertRuns(scope, [newRun(job, runId(scope, 'r1'), { scheduledFor: at(5), triggerSource: 'backfill', params: { x: [1, 2] }, attempt: 2 })], at(5));
+      const first = await c
+        .store()
+        .insertRuns(
+          scope,
+          [newRun(job, runId(scope, 'r1'), { scheduledFor: at(5), triggerSource: 'backfill', params: { x: [1, 2] }, attempt: 2 })],
+          at(5),
+        );
       expect(first).toHaveLength(1);
-      expect(first[0]).toMatchObject({ runId: runId(scope, 'r1'), scope, jobId: 'manual', triggerSource: 'backfill', params: { x: [1, 2] }, attempt: 2, status: 'pending', createdAt: at(5) });
-      const again = await c.store().insertRuns(scope, [
-        newRun(job, runId(scope, 'r1'), { scheduledFor: at(6) }),
-        newRun(job, runId(scope, 'r2'), { scheduledFor: at(5) }),
-        newRun(job, runId(scope, 'r3'), { scheduledFor: at(7) }),
-      ], at(7));
+      expect(first[0]).toMatchObject({
+        runId: runId(scope, 'r1'),
+        scope,
+        jobId: 'manual',
+        triggerSource: 'backfill',
+        params: { x: [1, 2] },
+        attempt: 2,
+        status: 'pending',
+        createdAt: at(5),
+      });
+      const again = await c
+        .store()
+        .insertRuns(
+          scope,
+          [
+            newRun(job, runId(scope, 'r1'), { scheduledFor: at(6) }),
+            newRun(job, runId(scope, 'r2'), { scheduledFor: at(5) }),
+            newRun(job, runId(scope, 'r3'), { scheduledFor: at(7) }),
+          ],
+          at(7),
+        );
       expect(again.map((r) => r.runId)).toEqual([runId(scope, 'r3')]);
       expect(await c.store().insertRuns(scope, [], at(7))).toEqual([]);
     });
@@ -152,10 +248,20 @@ export function slotsContract(c: ContractContext): void {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'm', {}, null);
       const manual = (name: string) => newRun(job, runId(scope, name), { scheduledFor: at(5), triggerSource: 'manual' });
-      const inserted = await c.store().insertRuns(scope, [manual('a'), manual('b'), newRun(job, runId(scope, 'slot'), { scheduledFor: at(5), triggerSource: 'scheduler' }), manual('c')], at(5));
-      expect(sorted(inserted.map((r) => r.runId))).toEqual(sorted([runId(scope, 'a'), runId(scope, 'b'), runId(scope, 'slot'), runId(scope, 'c')]));
+      const inserted = await c
+        .store()
+        .insertRuns(
+          scope,
+          [manual('a'), manual('b'), newRun(job, runId(scope, 'slot'), { scheduledFor: at(5), triggerSource: 'scheduler' }), manual('c')],
+          at(5),
+        );
+      expect(sorted(inserted.map((r) => r.runId))).toEqual(
+        sorted([runId(scope, 'a'), runId(scope, 'b'), runId(scope, 'slot'), runId(scope, 'c')]),
+      );
       // The slot key still holds for the schedule's own runs, and a run id never repeats.
-      const again = await c.store().insertRuns(scope, [manual('a'), newRun(job, runId(scope, 'slot2'), { scheduledFor: at(5), triggerSource: 'catchup' })], at(6));
+      const again = await c
+        .store()
+        .insertRuns(scope, [manual('a'), newRun(job, runId(scope, 'slot2'), { scheduledFor: at(5), triggerSource: 'catchup' })], at(6));
       expect(again).toEqual([]);
     });
   });
@@ -164,17 +270,27 @@ export function slotsContract(c: ContractContext): void {
     it('lists pending unpublished runs created before the cut-off, and forgets them once published', async () => {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'out', {}, null);
-      await c.store().insertRuns(scope, [newRun(job, runId(scope, 'old1'), { scheduledFor: at(1) }), newRun(job, runId(scope, 'old2'), { scheduledFor: at(2) })], at(10));
+      await c
+        .store()
+        .insertRuns(
+          scope,
+          [newRun(job, runId(scope, 'old1'), { scheduledFor: at(1) }), newRun(job, runId(scope, 'old2'), { scheduledFor: at(2) })],
+          at(10),
+        );
       await c.store().insertRuns(scope, [newRun(job, runId(scope, 'new'), { scheduledFor: at(3) })], at(30));
       await c.store().insertRuns(scope, [newRun(job, runId(scope, 'missed'), { scheduledFor: at(4), status: 'missed' })], at(10));
 
-      expect(sorted((await c.store().unpublishedRuns(scope, at(20), 10)).map((r) => r.runId))).toEqual(sorted([runId(scope, 'old1'), runId(scope, 'old2')]));
+      expect(sorted((await c.store().unpublishedRuns(scope, at(20), 10)).map((r) => r.runId))).toEqual(
+        sorted([runId(scope, 'old1'), runId(scope, 'old2')]),
+      );
       expect(await c.store().unpublishedRuns(scope, at(20), 1)).toHaveLength(1);
       expect(await c.store().unpublishedRuns(scope, at(5), 10)).toEqual([]);
 
       await c.store().markPublished([{ runId: runId(scope, 'old1'), attempt: 1 }], at(21));
       expect(await c.store().getRun(runId(scope, 'old1'))).toMatchObject({ publishedAt: at(21), status: 'pending' });
-      expect((await c.store().unpublishedRuns(scope, at(40), 10)).map((r) => r.runId).sort()).toEqual(sorted([runId(scope, 'old2'), runId(scope, 'new')]));
+      expect((await c.store().unpublishedRuns(scope, at(40), 10)).map((r) => r.runId).sort()).toEqual(
+        sorted([runId(scope, 'old2'), runId(scope, 'new')]),
+      );
       await c.store().markPublished([], at(22));
     });
 
@@ -187,7 +303,11 @@ export function slotsContract(c: ContractContext): void {
       // A mark of a running attempt stamps nothing (only pending runs are marked).
       await c.store().markPublished([{ runId: run.runId, attempt: 1 }], at(1));
       expect((await c.store().getRun(run.runId))!.publishedAt).toBeNull();
-      const [reset] = await c.store().completeRuns([{ runId: run.runId, attempt: 1, guard: { workerId: 'w' }, status: 'failed', error: 'boom', finishedAt: at(2), retryAt: at(7) }]);
+      const [reset] = await c
+        .store()
+        .completeRuns([
+          { runId: run.runId, attempt: 1, guard: { workerId: 'w' }, status: 'failed', error: 'boom', finishedAt: at(2), retryAt: at(7) },
+        ]);
       expect(reset!.run).toMatchObject({ status: 'pending', attempt: 2, publishedAt: null });
       // The leader's late mark of attempt 1 lands now: the retry stays unpublished, the outbox sees it.
       await c.store().markPublished([{ runId: run.runId, attempt: 1 }], at(3));
@@ -198,20 +318,32 @@ export function slotsContract(c: ContractContext): void {
       expect(await c.store().getRun(run.runId)).toMatchObject({ publishedAt: at(4), attempt: 2, status: 'pending' });
       expect(await c.store().unpublishedRuns(scope, at(3_600), 10)).toEqual([]);
       // A run id that is not a uuid, or does not exist, is ignored.
-      await c.store().markPublished([{ runId: 'nope', attempt: 1 }, { runId: runId(scope, 'absent'), attempt: 1 }], at(5));
+      await c.store().markPublished(
+        [
+          { runId: 'nope', attempt: 1 },
+          { runId: runId(scope, 'absent'), attempt: 1 },
+        ],
+        at(5),
+      );
     });
 
     it('backstop: with republishBefore also lists pending runs published and available before it (a lost trigger), at most once per interval', async () => {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'out', {}, null);
       const mark = (name: string, sec: number) => c.store().markPublished([{ runId: runId(scope, name), attempt: 1 }], at(sec));
-      await c.store().insertRuns(scope, [
-        newRun(job, runId(scope, 'lost'), { scheduledFor: at(1), availableAt: at(1) }),
-        newRun(job, runId(scope, 'recent'), { scheduledFor: at(2), availableAt: at(2) }),
-        newRun(job, runId(scope, 'delayed'), { scheduledFor: at(3), availableAt: at(200) }),
-        newRun(job, runId(scope, 'never'), { scheduledFor: at(4), availableAt: at(4) }),
-        newRun(job, runId(scope, 'taken'), { scheduledFor: at(5), availableAt: at(5) }),
-      ], at(0));
+      await c
+        .store()
+        .insertRuns(
+          scope,
+          [
+            newRun(job, runId(scope, 'lost'), { scheduledFor: at(1), availableAt: at(1) }),
+            newRun(job, runId(scope, 'recent'), { scheduledFor: at(2), availableAt: at(2) }),
+            newRun(job, runId(scope, 'delayed'), { scheduledFor: at(3), availableAt: at(200) }),
+            newRun(job, runId(scope, 'never'), { scheduledFor: at(4), availableAt: at(4) }),
+            newRun(job, runId(scope, 'taken'), { scheduledFor: at(5), availableAt: at(5) }),
+          ],
+          at(0),
+        );
       await mark('lost', 10);
       await mark('recent', 100);
       await mark('delayed', 10);
@@ -221,14 +353,23 @@ export function slotsContract(c: ContractContext): void {
       // Without the option: the outbox only.
       expect((await c.store().unpublishedRuns(scope, at(5), 10)).map((r) => r.runId)).toEqual([runId(scope, 'never')]);
       // Published at 10 s and due at 1 s, unclaimed at 50 s: lost. Published at 100 s, or not due before 50 s: not.
-      expect(sorted((await c.store().unpublishedRuns(scope, at(5), 10, { republishBefore: at(50) })).map((r) => r.runId))).toEqual(sorted([runId(scope, 'lost'), runId(scope, 'never')]));
+      expect(sorted((await c.store().unpublishedRuns(scope, at(5), 10, { republishBefore: at(50) })).map((r) => r.runId))).toEqual(
+        sorted([runId(scope, 'lost'), runId(scope, 'never')]),
+      );
       expect(await c.store().unpublishedRuns(scope, at(5), 1, { republishBefore: at(50) })).toHaveLength(1);
       // Republishing stamps published_at again: not listed until the next interval has passed.
       await mark('lost', 60);
       expect((await c.store().getRun(runId(scope, 'lost')))!.publishedAt).toEqual(at(60));
-      expect((await c.store().unpublishedRuns(scope, at(5), 10, { republishBefore: at(50) })).map((r) => r.runId)).toEqual([runId(scope, 'never')]);
-      expect(sorted((await c.store().unpublishedRuns(scope, at(5), 10, { republishBefore: at(201) })).map((r) => r.runId))).toEqual(sorted([runId(scope, 'lost'), runId(scope, 'recent'), runId(scope, 'delayed'), runId(scope, 'never')]));
-      await expect(c.store().unpublishedRuns(scope, at(5), 10, { republishBefore: new Date(Number.NaN) })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'opts.republishBefore' });
+      expect((await c.store().unpublishedRuns(scope, at(5), 10, { republishBefore: at(50) })).map((r) => r.runId)).toEqual([
+        runId(scope, 'never'),
+      ]);
+      expect(sorted((await c.store().unpublishedRuns(scope, at(5), 10, { republishBefore: at(201) })).map((r) => r.runId))).toEqual(
+        sorted([runId(scope, 'lost'), runId(scope, 'recent'), runId(scope, 'delayed'), runId(scope, 'never')]),
+      );
+      await expect(c.store().unpublishedRuns(scope, at(5), 10, { republishBefore: new Date(Number.NaN) })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        field: 'opts.republishBefore',
+      });
     });
 
     it('does not list a claimed run', async () => {

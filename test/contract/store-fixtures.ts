@@ -61,7 +61,13 @@ export function newRun(job: Pick<JobRecord, 'jobId' | 'epoch'>, id: string, over
   };
 }
 
-export async function seedJob(store: Store, scope: string, jobId: string, overrides: Partial<JobConfig> = {}, nextDueAt: Date | null = at(60)): Promise<JobRecord> {
+export async function seedJob(
+  store: Store,
+  scope: string,
+  jobId: string,
+  overrides: Partial<JobConfig> = {},
+  nextDueAt: Date | null = at(60),
+): Promise<JobRecord> {
   return store.syncJob(scope, jobId, jobConfig(overrides), { now: T0, nextDueAt });
 }
 
@@ -74,7 +80,13 @@ export function nextSlot(): Date {
 }
 
 /** Inserts one pending run (through insertRuns, created at T0) and returns it as stored. */
-export async function seedRun(store: Store, scope: string, job: JobRecord, name: string, overrides: Partial<NewRun> = {}): Promise<RunRecord> {
+export async function seedRun(
+  store: Store,
+  scope: string,
+  job: JobRecord,
+  name: string,
+  overrides: Partial<NewRun> = {},
+): Promise<RunRecord> {
   const inserted = await store.insertRuns(scope, [newRun(job, runId(scope, name), { scheduledFor: nextSlot(), ...overrides })], T0);
   expect(inserted).toHaveLength(1);
   return inserted[0]!;

@@ -53,10 +53,14 @@ export function transportContract(name: string, create: () => Promise<TransportH
       await h.transport.assertQueue(queue);
       await h.transport.assertQueue(queue); // idempotent
       const got: Delivery[] = [];
-      const consumer = await h.transport.consume(queue, (d) => {
-        got.push(d);
-        d.ack();
-      }, { prefetch: 10 });
+      const consumer = await h.transport.consume(
+        queue,
+        (d) => {
+          got.push(d);
+          d.ack();
+        },
+        { prefetch: 10 },
+      );
       for (let i = 0; i < 3; i++) {
         await h.transport.publish(queue, Buffer.from(`m${i}`), { messageId: `id-${i}`, headers: { 'x-test': i } });
       }
@@ -77,9 +81,13 @@ export function transportContract(name: string, create: () => Promise<TransportH
       await h.transport.assertQueue(queue);
       for (let i = 0; i < 5; i++) await h.transport.publish(queue, Buffer.from(String(i)));
       const held: Delivery[] = [];
-      const consumer = await h.transport.consume(queue, (d) => {
-        held.push(d);
-      }, { prefetch: 2 });
+      const consumer = await h.transport.consume(
+        queue,
+        (d) => {
+          held.push(d);
+        },
+        { prefetch: 2 },
+      );
       await waitFor(() => held.length === 2, '2 deliveries');
       // The broker still holds the other 3: the bound, not a slow consumer, stopped them.
       await waitFor(async () => (await h.readyCount(queue)) === 3, '3 ready messages');
@@ -97,11 +105,15 @@ export function transportContract(name: string, create: () => Promise<TransportH
       const queue = h.queue('requeue');
       await h.transport.assertQueue(queue);
       const seen: Array<{ redelivered: boolean }> = [];
-      const consumer = await h.transport.consume(queue, (d) => {
-        seen.push({ redelivered: d.redelivered });
-        if (seen.length === 1) d.nack(true);
-        else d.ack();
-      }, { prefetch: 1 });
+      const consumer = await h.transport.consume(
+        queue,
+        (d) => {
+          seen.push({ redelivered: d.redelivered });
+          if (seen.length === 1) d.nack(true);
+          else d.ack();
+        },
+        { prefetch: 1 },
+      );
       await h.transport.publish(queue, Buffer.from('again'), { messageId: 'r1' });
       await waitFor(() => seen.length === 2, 'a redelivery');
       expect(seen).toEqual([{ redelivered: false }, { redelivered: true }]);
@@ -132,11 +144,15 @@ export function transportContract(name: string, create: () => Promise<TransportH
       const onError = (err: Error) => errors.push(err);
       h.transport.on('error', onError);
       const acked: string[] = [];
-      const consumer = await h.transport.consume(queue, (d) => {
-        if (d.body.toString() === 'bad') throw new Error('handler bug');
-        acked.push(d.body.toString());
-        d.ack();
-      }, { prefetch: 1 });
+      const consumer = await h.transport.consume(
+        queue,
+        (d) => {
+          if (d.body.toString() === 'bad') throw new Error('handler bug');
+          acked.push(d.body.toString());
+          d.ack();
+        },
+        { prefetch: 1 },
+      );
       await h.transport.publish(queue, Buffer.from('bad'));
       await h.transport.publish(queue, Buffer.from('good'));
       await waitFor(() => acked.includes('good'), 'the next message');
@@ -170,10 +186,14 @@ export function transportContract(name: string, create: () => Promise<TransportH
       const queue = h.queue('delayed');
       await h.transport.assertQueue(queue);
       const arrivals: Array<{ id: string | undefined; at: number }> = [];
-      const consumer = await h.transport.consume(queue, (d) => {
-        arrivals.push({ id: d.messageId, at: Date.now() });
-        d.ack();
-      }, { prefetch: 5 });
+      const consumer = await h.transport.consume(
+        queue,
+        (d) => {
+          arrivals.push({ id: d.messageId, at: Date.now() });
+          d.ack();
+        },
+        { prefetch: 5 },
+      );
       const publishedAt = Date.now();
       await h.transport.publish(queue, Buffer.from('later'), { messageId: 'd1', delaySec: 1 });
       await h.transport.publish(queue, Buffer.from('now'), { messageId: 'd0' });
@@ -199,10 +219,14 @@ export function transportContract(name: string, create: () => Promise<TransportH
         await off.transport.waitForConnect();
         await off.transport.publish(queue, Buffer.from('marker'), { messageId: 'marker' });
         const got: Array<string | undefined> = [];
-        const consumer = await off.transport.consume(queue, (d) => {
-          got.push(d.messageId);
-          d.ack();
-        }, { prefetch: 5 });
+        const consumer = await off.transport.consume(
+          queue,
+          (d) => {
+            got.push(d.messageId);
+            d.ack();
+          },
+          { prefetch: 5 },
+        );
         await waitFor(() => got.includes('marker'), 'the marker');
         expect(got).toEqual(['marker']);
         await consumer.cancel();
@@ -219,7 +243,10 @@ export function transportContract(name: string, create: () => Promise<TransportH
       expect(h.transport.isConnected()).toBe(false);
       await expectCode(h.transport.publish(queue, Buffer.from('late')), 'ERR_CLOSED');
       await expectCode(h.transport.assertQueue(queue), 'ERR_CLOSED');
-      await expectCode(h.transport.consume(queue, () => {}, { prefetch: 1 }), 'ERR_CLOSED');
+      await expectCode(
+        h.transport.consume(queue, () => {}, { prefetch: 1 }),
+        'ERR_CLOSED',
+      );
     });
   });
 }

@@ -11,7 +11,9 @@ describe('backoffDelayMs', () => {
   });
 
   it('exponential: delay × factor^(n-1), capped at maxMs', () => {
-    expect([1, 2, 3, 4, 7, 8, 50, 5000].map((n) => backoffDelayMs(exponential, n))).toEqual([5_000, 10_000, 20_000, 40_000, 320_000, 600_000, 600_000, 600_000]);
+    expect([1, 2, 3, 4, 7, 8, 50, 5000].map((n) => backoffDelayMs(exponential, n))).toEqual([
+      5_000, 10_000, 20_000, 40_000, 320_000, 600_000, 600_000, 600_000,
+    ]);
   });
 
   it('jitter randomises that fraction of the delay downwards, never above the cap', () => {

@@ -21,16 +21,41 @@ const INVALID: { name: string; spec: Record<string, unknown>; field: string; rul
   { name: 'queue with a space', spec: { id: 'scan', queue: 'my queue' }, field: 'queue', rule: 'expected 1-100 characters' },
   { name: 'queue reserved by RabbitMQ', spec: { id: 'scan', queue: 'amq.scan' }, field: 'queue', rule: 'not "amq."' },
   { name: 'queue too long', spec: { id: 'scan', queue: 'q'.repeat(101) }, field: 'queue', rule: 'expected 1-100 characters' },
-  { name: 'cron with 3 fields', spec: { id: 'scan', schedule: { cron: '* * *' } }, field: 'schedule.cron', rule: 'expected a 5- or 6-field cron expression' },
+  {
+    name: 'cron with 3 fields',
+    spec: { id: 'scan', schedule: { cron: '* * *' } },
+    field: 'schedule.cron',
+    rule: 'expected a 5- or 6-field cron expression',
+  },
   { name: 'cron out of range', spec: { id: 'scan', schedule: { cron: '0 25 * * *' } }, field: 'schedule.cron', rule: 'cron expression' },
-  { name: 'unknown tz', spec: { id: 'scan', schedule: { cron: '0 9 * * *', tz: 'Asia/Atlantis' } }, field: 'schedule.tz', rule: 'IANA time zone' },
+  {
+    name: 'unknown tz',
+    spec: { id: 'scan', schedule: { cron: '0 9 * * *', tz: 'Asia/Atlantis' } },
+    field: 'schedule.tz',
+    rule: 'IANA time zone',
+  },
   { name: 'zero interval', spec: { id: 'scan', schedule: { every: 0 } }, field: 'schedule.every', rule: '>= 1s' },
   { name: 'negative interval', spec: { id: 'scan', schedule: { every: -30 } }, field: 'schedule.every', rule: '>= 1s' },
-  { name: 'sub-second interval', spec: { id: 'scan', schedule: { every: '1500ms' } }, field: 'schedule.every', rule: 'whole number of seconds' },
-  { name: 'both cron and every', spec: { id: 'scan', schedule: { cron: '* * * * *', every: '1m' } }, field: 'schedule', rule: 'exactly one of' },
+  {
+    name: 'sub-second interval',
+    spec: { id: 'scan', schedule: { every: '1500ms' } },
+    field: 'schedule.every',
+    rule: 'whole number of seconds',
+  },
+  {
+    name: 'both cron and every',
+    spec: { id: 'scan', schedule: { cron: '* * * * *', every: '1m' } },
+    field: 'schedule',
+    rule: 'exactly one of',
+  },
   { name: 'neither cron nor every', spec: { id: 'scan', schedule: {} }, field: 'schedule', rule: 'exactly one of' },
   { name: 'typo in a key', spec: { id: 'scan', shedule: { every: '1m' } }, field: 'shedule', rule: 'did you mean `schedule`' },
-  { name: 'typo in a nested key', spec: { id: 'scan', retry: { maxAttempt: 2 } }, field: 'retry.maxAttempt', rule: 'did you mean `maxAttempts`' },
+  {
+    name: 'typo in a nested key',
+    spec: { id: 'scan', retry: { maxAttempt: 2 } },
+    field: 'retry.maxAttempt',
+    rule: 'did you mean `maxAttempts`',
+  },
   { name: 'params not a schema', spec: { id: 'scan', params: { symbol: 'string' } }, field: 'params', rule: 'a Standard Schema' },
   {
     name: 'default params failing their own schema',
@@ -47,16 +72,51 @@ const INVALID: { name: string; spec: Record<string, unknown>; field: string; rul
   { name: 'default params not an object', spec: { id: 'scan', defaultParams: [1, 2] }, field: 'defaultParams', rule: 'an object' },
   { name: 'maxAttempts 0', spec: { id: 'scan', retry: { maxAttempts: 0 } }, field: 'retry.maxAttempts', rule: 'integer >= 1' },
   { name: 'maxAttempts fractional', spec: { id: 'scan', retry: { maxAttempts: 2.5 } }, field: 'retry.maxAttempts', rule: 'integer >= 1' },
-  { name: 'unknown backoff type', spec: { id: 'scan', retry: { backoff: { type: 'linear', delay: '1s' } } }, field: 'retry.backoff.type', rule: '"fixed", "exponential"' },
-  { name: 'backoff without delay', spec: { id: 'scan', retry: { backoff: { type: 'fixed' } } }, field: 'retry.backoff.delay', rule: 'duration' },
-  { name: 'backoff cap below delay', spec: { id: 'scan', retry: { backoff: { type: 'exponential', delay: '1m', max: '10s' } } }, field: 'retry.backoff.max', rule: '>= `retry.backoff.delay`' },
-  { name: 'backoff factor below 1', spec: { id: 'scan', retry: { backoff: { type: 'exponential', delay: '1s', factor: 0.5 } } }, field: 'retry.backoff.factor', rule: '>= 1' },
-  { name: 'jitter above 1', spec: { id: 'scan', retry: { backoff: { type: 'exponential', delay: '1s', jitter: 1.5 } } }, field: 'retry.backoff.jitter', rule: 'from 0 to 1' },
-  { name: 'jitter below 0', spec: { id: 'scan', retry: { backoff: { type: 'fixed', delay: '1s', jitter: -0.1 } } }, field: 'retry.backoff.jitter', rule: 'from 0 to 1' },
+  {
+    name: 'unknown backoff type',
+    spec: { id: 'scan', retry: { backoff: { type: 'linear', delay: '1s' } } },
+    field: 'retry.backoff.type',
+    rule: '"fixed", "exponential"',
+  },
+  {
+    name: 'backoff without delay',
+    spec: { id: 'scan', retry: { backoff: { type: 'fixed' } } },
+    field: 'retry.backoff.delay',
+    rule: 'duration',
+  },
+  {
+    name: 'backoff cap below delay',
+    spec: { id: 'scan', retry: { backoff: { type: 'exponential', delay: '1m', max: '10s' } } },
+    field: 'retry.backoff.max',
+    rule: '>= `retry.backoff.delay`',
+  },
+  {
+    name: 'backoff factor below 1',
+    spec: { id: 'scan', retry: { backoff: { type: 'exponential', delay: '1s', factor: 0.5 } } },
+    field: 'retry.backoff.factor',
+    rule: '>= 1',
+  },
+  {
+    name: 'jitter above 1',
+    spec: { id: 'scan', retry: { backoff: { type: 'exponential', delay: '1s', jitter: 1.5 } } },
+    field: 'retry.backoff.jitter',
+    rule: 'from 0 to 1',
+  },
+  {
+    name: 'jitter below 0',
+    spec: { id: 'scan', retry: { backoff: { type: 'fixed', delay: '1s', jitter: -0.1 } } },
+    field: 'retry.backoff.jitter',
+    rule: 'from 0 to 1',
+  },
   { name: 'maxParallel 0', spec: { id: 'scan', maxParallel: 0 }, field: 'maxParallel', rule: 'integer >= 1' },
   { name: 'overlap not in the enum', spec: { id: 'scan', overlap: 'queue' }, field: 'overlap', rule: '"skip", "bufferOne"' },
   { name: 'catchup not in the enum', spec: { id: 'scan', catchup: 'everything' }, field: 'catchup', rule: '"none", "latest", "all"' },
-  { name: 'catchup mode not in the enum', spec: { id: 'scan', catchup: { mode: 'some' } }, field: 'catchup.mode', rule: '"none", "latest", "all"' },
+  {
+    name: 'catchup mode not in the enum',
+    spec: { id: 'scan', catchup: { mode: 'some' } },
+    field: 'catchup.mode',
+    rule: '"none", "latest", "all"',
+  },
   { name: 'catchup max 0', spec: { id: 'scan', catchup: { mode: 'all', max: 0 } }, field: 'catchup.max', rule: 'integer >= 1' },
   { name: 'reschedule not in the enum', spec: { id: 'scan', reschedule: 'worker' }, field: 'reschedule', rule: '"scheduler", "queue"' },
   { name: 'timeout 0', spec: { id: 'scan', timeout: 0 }, field: 'timeout', rule: 'duration > 0' },
@@ -64,7 +124,12 @@ const INVALID: { name: string; spec: Record<string, unknown>; field: string; rul
   { name: 'timeout unparsable', spec: { id: 'scan', timeout: 'a while' }, field: 'timeout', rule: 'duration' },
   { name: 'staleAfter 0', spec: { id: 'scan', staleAfter: '0s' }, field: 'staleAfter', rule: 'duration > 0' },
   { name: 'bad scope', spec: { id: 'scan', scope: 'Real.Jobs' }, field: 'scope', rule: 'expected 1-40 characters' },
-  { name: 'queue mode with no schedule', spec: { id: 'scan', reschedule: 'queue' }, field: 'schedule', rule: 'a schedule when `reschedule` is "queue"' },
+  {
+    name: 'queue mode with no schedule',
+    spec: { id: 'scan', reschedule: 'queue' },
+    field: 'schedule',
+    rule: 'a schedule when `reschedule` is "queue"',
+  },
   { name: 'enabled not a boolean', spec: { id: 'scan', enabled: 'yes' }, field: 'enabled', rule: 'true or false' },
   { name: 'description not a string', spec: { id: 'scan', description: 42 }, field: 'description', rule: 'a string' },
 ];
@@ -90,7 +155,9 @@ describe('defineJob: invalid definitions', () => {
   });
 
   it('normalizeJobSpec throws the code it is given', () => {
-    expect(() => normalizeJobSpec({ id: 'scan', maxParallel: 0 }, 'ERR_INVALID_ARGUMENT')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'maxParallel' }));
+    expect(() => normalizeJobSpec({ id: 'scan', maxParallel: 0 }, 'ERR_INVALID_ARGUMENT')).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'maxParallel' }),
+    );
   });
 });
 
@@ -121,8 +188,16 @@ describe('defineJob: defaults and normalisation', () => {
     expect(defineJob({ id: 'a', schedule: { every: '1m' } }).config.catchup.windowMs).toBe(3_600_000);
     expect(defineJob({ id: 'b' }).config.catchup.windowMs).toBe(3_600_000);
     expect(defineJob({ id: 'c', schedule: { cron: '0 9 * * 1-5', tz: 'Asia/Seoul' } }).config.catchup.windowMs).toBe(24 * 86_400_000);
-    expect(defineJob({ id: 'd', schedule: { every: '1h' }, catchup: 'all' }).config.catchup).toEqual({ mode: 'all', windowMs: 86_400_000, max: 100 });
-    expect(defineJob({ id: 'e', catchup: { mode: 'all', window: '3h', max: 5 } }).config.catchup).toEqual({ mode: 'all', windowMs: 10_800_000, max: 5 });
+    expect(defineJob({ id: 'd', schedule: { every: '1h' }, catchup: 'all' }).config.catchup).toEqual({
+      mode: 'all',
+      windowMs: 86_400_000,
+      max: 100,
+    });
+    expect(defineJob({ id: 'e', catchup: { mode: 'all', window: '3h', max: 5 } }).config.catchup).toEqual({
+      mode: 'all',
+      windowMs: 10_800_000,
+      max: 5,
+    });
   });
 
   it('normalises every field given', () => {
@@ -169,7 +244,7 @@ describe('defineJob: defaults and normalisation', () => {
     expect(JSON.parse(JSON.stringify(job.config))).toEqual(job.config);
   });
 
-  it('does not keep a reference to the caller\'s default params', () => {
+  it("does not keep a reference to the caller's default params", () => {
     const defaults = { symbols: ['AAPL'] };
     const job = defineJob({ id: 'scan', defaultParams: defaults });
     defaults.symbols.push('MSFT');
@@ -192,8 +267,12 @@ describe('defineJob: params', () => {
   });
 
   it('rejects bad params with ERR_INVALID_ARGUMENT naming params.<path>', () => {
-    expect(() => scan.parseParams({ limit: 'many' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'params.limit' }));
-    expect(() => scan.parseParams({ tags: ['ok', 7] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'params.tags.1' }));
+    expect(() => scan.parseParams({ limit: 'many' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'params.limit' }),
+    );
+    expect(() => scan.parseParams({ tags: ['ok', 7] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'params.tags.1' }),
+    );
     expect(() => scan.parseParams('swing')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'params' }));
     try {
       scan.parseParams({ mode: 'hodl' });

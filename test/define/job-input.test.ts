@@ -33,15 +33,33 @@ describe('parseJobInput: the seed REST bodies (§10)', () => {
     [MOCK_BODIES[4], 'mock', 'scout', cron('0 9 * * 1-5'), fixed(69_120), {}],
   ])('$job_id → scope %s, queue %s, the cron, stale %j', (body, scope, queue, schedule, stale, params) => {
     const input = parseJobInput(body);
-    expect(input).toEqual({ id: body.job_id, scope, config: expect.objectContaining({ queue, schedule, stale, params, reschedule: 'queue', enabled: true }) });
+    expect(input).toEqual({
+      id: body.job_id,
+      scope,
+      config: expect.objectContaining({ queue, schedule, stale, params, reschedule: 'queue', enabled: true }),
+    });
     expect(input.config.description).toBe('description' in body ? body.description : null);
   });
 
   it('keeps a given tz, in scheduler mode too, and the TTL from interval_seconds', () => {
-    const input = parseJobInput({ job_id: 'news', cron_expr: '*/10 * * * *', interval_seconds: 600, reschedule_mode: 'scheduler', tz: 'Asia/Seoul' });
-    expect(input.config).toMatchObject({ schedule: { kind: 'cron', cron: '*/10 * * * *', tz: 'Asia/Seoul' }, reschedule: 'scheduler', stale: { kind: 'fixed', ms: 480_000 } });
+    const input = parseJobInput({
+      job_id: 'news',
+      cron_expr: '*/10 * * * *',
+      interval_seconds: 600,
+      reschedule_mode: 'scheduler',
+      tz: 'Asia/Seoul',
+    });
+    expect(input.config).toMatchObject({
+      schedule: { kind: 'cron', cron: '*/10 * * * *', tz: 'Asia/Seoul' },
+      reschedule: 'scheduler',
+      stale: { kind: 'fixed', ms: 480_000 },
+    });
     expect(input.scope).toBeUndefined();
-    expect(parseJobInput({ ...REAL_BODIES[4], tz: 'Asia/Seoul' }).config.schedule).toEqual({ kind: 'cron', cron: '0 8 * * 1-5', tz: 'Asia/Seoul' });
+    expect(parseJobInput({ ...REAL_BODIES[4], tz: 'Asia/Seoul' }).config.schedule).toEqual({
+      kind: 'cron',
+      cron: '0 8 * * 1-5',
+      tz: 'Asia/Seoul',
+    });
   });
 
   it('an interval without a cron is `every`', () => {
@@ -50,7 +68,14 @@ describe('parseJobInput: the seed REST bodies (§10)', () => {
   });
 
   it('maps max_parallel, timeout_sec and max_attempts', () => {
-    const input = parseJobInput({ job_id: 'scout', queue: 'scout', interval_seconds: 86400, max_parallel: 2, timeout_sec: 120, max_attempts: 5 });
+    const input = parseJobInput({
+      job_id: 'scout',
+      queue: 'scout',
+      interval_seconds: 86400,
+      max_parallel: 2,
+      timeout_sec: 120,
+      max_attempts: 5,
+    });
     expect(input.config).toMatchObject({ queue: 'scout', maxParallel: 2, timeoutMs: 120_000, retry: { maxAttempts: 5 } });
   });
 
@@ -84,8 +109,19 @@ describe('parseJobInput: the seed REST bodies (§10)', () => {
 
 describe('parseJobInput: a JSON job spec', () => {
   it('accepts the keys of defineJob minus the params schema', () => {
-    const input = parseJobInput({ id: 'scan', scope: 'mock', schedule: { cron: '0 * * * *' }, defaultParams: { a: 1 }, retry: { maxAttempts: 2 }, catchup: 'none' });
-    expect(input).toMatchObject({ id: 'scan', scope: 'mock', config: { queue: 'scan', params: { a: 1 }, retry: { maxAttempts: 2 }, catchup: { mode: 'none' } } });
+    const input = parseJobInput({
+      id: 'scan',
+      scope: 'mock',
+      schedule: { cron: '0 * * * *' },
+      defaultParams: { a: 1 },
+      retry: { maxAttempts: 2 },
+      catchup: 'none',
+    });
+    expect(input).toMatchObject({
+      id: 'scan',
+      scope: 'mock',
+      config: { queue: 'scan', params: { a: 1 }, retry: { maxAttempts: 2 }, catchup: { mode: 'none' } },
+    });
   });
 
   it('rejects a params key, typos and non-objects', () => {
@@ -96,7 +132,10 @@ describe('parseJobInput: a JSON job spec', () => {
 });
 
 describe('parseConfigPatch', () => {
-  const current = resolveConfig(parseJobInput({ id: 'scan', schedule: { cron: '0 9 * * *', tz: 'Asia/Seoul' }, reschedule: 'queue' }).config, 'UTC');
+  const current = resolveConfig(
+    parseJobInput({ id: 'scan', schedule: { cron: '0 9 * * *', tz: 'Asia/Seoul' }, reschedule: 'queue' }).config,
+    'UTC',
+  );
 
   it('changes the period under either name', () => {
     expect(parseConfigPatch({ every: '2m' }, current)).toEqual({ schedule: { kind: 'every', everyMs: 120_000 } });
@@ -104,14 +143,33 @@ describe('parseConfigPatch', () => {
   });
 
   it('changes the cron, keeping the current tz unless one is given', () => {
-    expect(parseConfigPatch({ cron_expr: '0 10 * * *' }, current)).toEqual({ schedule: { kind: 'cron', cron: '0 10 * * *', tz: 'Asia/Seoul' } });
-    expect(parseConfigPatch({ cron: '0 10 * * *', tz: 'Europe/Berlin' }, current)).toEqual({ schedule: { kind: 'cron', cron: '0 10 * * *', tz: 'Europe/Berlin' } });
-    expect(parseConfigPatch({ tz: 'Europe/Berlin' }, current)).toEqual({ schedule: { kind: 'cron', cron: '0 9 * * *', tz: 'Europe/Berlin' } });
+    expect(parseConfigPatch({ cron_expr: '0 10 * * *' }, current)).toEqual({
+      schedule: { kind: 'cron', cron: '0 10 * * *', tz: 'Asia/Seoul' },
+    });
+    expect(parseConfigPatch({ cron: '0 10 * * *', tz: 'Europe/Berlin' }, current)).toEqual({
+      schedule: { kind: 'cron', cron: '0 10 * * *', tz: 'Europe/Berlin' },
+    });
+    expect(parseConfigPatch({ tz: 'Europe/Berlin' }, current)).toEqual({
+      schedule: { kind: 'cron', cron: '0 9 * * *', tz: 'Europe/Berlin' },
+    });
   });
 
   it('replaces params and patches the other settings', () => {
     expect(
-      parseConfigPatch({ default_params: { action: 'stop' }, enabled: false, description: null, max_parallel: 3, overlap: 'allowAll', timeout_sec: 30, staleAfter: null, max_attempts: 7, catchup: 'none' }, current),
+      parseConfigPatch(
+        {
+          default_params: { action: 'stop' },
+          enabled: false,
+          description: null,
+          max_parallel: 3,
+          overlap: 'allowAll',
+          timeout_sec: 30,
+          staleAfter: null,
+          max_attempts: 7,
+          catchup: 'none',
+        },
+        current,
+      ),
     ).toEqual({
       params: { action: 'stop' },
       enabled: false,
@@ -126,7 +184,12 @@ describe('parseConfigPatch', () => {
     expect(parseConfigPatch({ retry: { backoff: { type: 'fixed', delay: '2s' } } }, current)).toEqual({
       retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 2000, maxMs: 2000, factor: 1, jitter: 0 } },
     });
-    expect(parseConfigPatch({ params: {}, timeout: '1m', maxParallel: 1, staleAfter: '30s' }, current)).toEqual({ params: {}, timeoutMs: 60_000, maxParallel: 1, stale: { kind: 'fixed', ms: 30_000 } });
+    expect(parseConfigPatch({ params: {}, timeout: '1m', maxParallel: 1, staleAfter: '30s' }, current)).toEqual({
+      params: {},
+      timeoutMs: 60_000,
+      maxParallel: 1,
+      stale: { kind: 'fixed', ms: 30_000 },
+    });
   });
 
   it.each([

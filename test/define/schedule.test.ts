@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { isWarrenError } from '../../src/errors.js';
-import { chainRestartAt, nextChainRun, nextRun, nextRuns, periodAt, slotsBetween, staleAtFor, validateSchedule } from '../../src/define/schedule.js';
+import {
+  chainRestartAt,
+  nextChainRun,
+  nextRun,
+  nextRuns,
+  periodAt,
+  slotsBetween,
+  staleAtFor,
+  validateSchedule,
+} from '../../src/define/schedule.js';
 import { resolveSchedule } from '../../src/define/time-zone.js';
 import type { JobConfig, NormalizedSchedule } from '../../src/define/types.js';
 
@@ -211,9 +220,13 @@ describe('nextRuns: properties', () => {
     // 2026-01-01T00:00Z is 29,453,760 minutes after the epoch, a multiple of 7.
     expect(iso(nextRuns(every, new Date('2026-01-01T00:00:00Z'), 2))).toEqual(['2026-01-01T00:07:00.000Z', '2026-01-01T00:14:00.000Z']);
     expect(iso(nextRuns(every, new Date('2026-01-01T00:03:21Z'), 1))).toEqual(['2026-01-01T00:07:00.000Z']);
-    for (const slot of nextRuns(validateSchedule({ every: 90 }), new Date('2026-05-05T05:05:05.555Z'), 20)) expect(slot.getTime() % 90_000).toBe(0);
+    for (const slot of nextRuns(validateSchedule({ every: 90 }), new Date('2026-05-05T05:05:05.555Z'), 20))
+      expect(slot.getTime() % 90_000).toBe(0);
     // DST does not touch absolute time.
-    expect(iso(nextRuns(validateSchedule({ every: '1h' }), new Date('2026-03-08T06:30:00Z'), 2))).toEqual(['2026-03-08T07:00:00.000Z', '2026-03-08T08:00:00.000Z']);
+    expect(iso(nextRuns(validateSchedule({ every: '1h' }), new Date('2026-03-08T06:30:00Z'), 2))).toEqual([
+      '2026-03-08T07:00:00.000Z',
+      '2026-03-08T08:00:00.000Z',
+    ]);
   });
 
   it('n <= 0 yields nothing; a cron that matches rarely still resolves', () => {
@@ -234,7 +247,10 @@ describe('nextRuns: properties', () => {
 });
 
 describe('periodAt, staleAtFor, nextChainRun', () => {
-  const base = (schedule: NormalizedSchedule | null, stale: JobConfig['stale']): Pick<JobConfig, 'schedule' | 'stale'> => ({ schedule, stale });
+  const base = (schedule: NormalizedSchedule | null, stale: JobConfig['stale']): Pick<JobConfig, 'schedule' | 'stale'> => ({
+    schedule,
+    stale,
+  });
 
   it('periodAt is the gap to the following slot, DST included', () => {
     expect(periodAt(validateSchedule({ every: '5m' }), new Date('2026-01-01T00:05:00Z'))).toBe(300_000);
@@ -261,7 +277,9 @@ describe('periodAt, staleAtFor, nextChainRun', () => {
     expect(nextChainRun({ schedule: cron('*/5 * * * *') }, done).toISOString()).toBe('2026-01-01T00:10:00.000Z');
     expect(() => nextChainRun({ schedule: null }, done)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     // Friday 08:00:05 Seoul → Monday 08:00 Seoul.
-    expect(nextChainRun({ schedule: cron('0 8 * * 1-5', 'Asia/Seoul') }, new Date('2026-01-01T23:00:05Z')).toISOString()).toBe('2026-01-04T23:00:00.000Z');
+    expect(nextChainRun({ schedule: cron('0 8 * * 1-5', 'Asia/Seoul') }, new Date('2026-01-01T23:00:05Z')).toISOString()).toBe(
+      '2026-01-04T23:00:00.000Z',
+    );
   });
 
   it('chainRestartAt: a cron restarts at its next slot, `every` at once', () => {
@@ -286,8 +304,16 @@ describe('validateSchedule', () => {
 
   it('normalises: no tz left to the default zone, canonical tz names, every in ms', () => {
     expect(validateSchedule({ cron: '*/5 * * * *' })).toEqual({ kind: 'cron', cron: '*/5 * * * *' });
-    expect(resolveSchedule(validateSchedule({ cron: '*/5 * * * *' }), 'Asia/Seoul')).toEqual({ kind: 'cron', cron: '*/5 * * * *', tz: 'Asia/Seoul' });
-    expect(resolveSchedule(validateSchedule({ cron: '*/5 * * * *', tz: 'Europe/Berlin' }), 'Asia/Seoul')).toEqual({ kind: 'cron', cron: '*/5 * * * *', tz: 'Europe/Berlin' });
+    expect(resolveSchedule(validateSchedule({ cron: '*/5 * * * *' }), 'Asia/Seoul')).toEqual({
+      kind: 'cron',
+      cron: '*/5 * * * *',
+      tz: 'Asia/Seoul',
+    });
+    expect(resolveSchedule(validateSchedule({ cron: '*/5 * * * *', tz: 'Europe/Berlin' }), 'Asia/Seoul')).toEqual({
+      kind: 'cron',
+      cron: '*/5 * * * *',
+      tz: 'Europe/Berlin',
+    });
     expect(validateSchedule({ cron: ' 0  9 * * 1-5 ', tz: 'asia/seoul' })).toEqual({ kind: 'cron', cron: '0 9 * * 1-5', tz: 'Asia/Seoul' });
     expect(validateSchedule({ every: '5m' })).toEqual({ kind: 'every', everyMs: 300_000 });
     expect(validateSchedule({ every: 300 })).toEqual({ kind: 'every', everyMs: 300_000 });

@@ -25,11 +25,15 @@ const schemas = {
   ArkType: type({ mode: "'swing' | 'scalp'", limit: 'number.integer = 10' }),
 };
 
-
 describe.each(Object.entries(schemas))('params as a %s schema', (_name, schema) => {
-  const job = defineJob({ id: 'scan', schedule: { every: '5m' }, params: schema as StandardSchemaV1<unknown, Scan>, defaultParams: { mode: 'swing' } });
+  const job = defineJob({
+    id: 'scan',
+    schedule: { every: '5m' },
+    params: schema as StandardSchemaV1<unknown, Scan>,
+    defaultParams: { mode: 'swing' },
+  });
 
-  it('parses with the defaults merged and the schema\'s own defaults applied', () => {
+  it("parses with the defaults merged and the schema's own defaults applied", () => {
     expect(job.parseParams(undefined)).toEqual({ mode: 'swing', limit: 10 });
     expect(job.parseParams({ mode: 'scalp', limit: 3 })).toEqual({ mode: 'scalp', limit: 3 });
   });
@@ -37,11 +41,15 @@ describe.each(Object.entries(schemas))('params as a %s schema', (_name, schema) 
   it('names the field path of a bad value', () => {
     const error = thrownBy(() => job.parseParams({ limit: 'many' }));
     expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'params.limit' });
-    expect(error.message).toMatch(/^Invalid `params\.limit`: expected a value the `params` schema of job `scan` accepts \(.+\), got "many"$/);
+    expect(error.message).toMatch(
+      /^Invalid `params\.limit`: expected a value the `params` schema of job `scan` accepts \(.+\), got "many"$/,
+    );
   });
 
   it('refuses defaults its schema rejects, at defineJob', () => {
-    const error = thrownBy(() => defineJob({ id: 'scan', schedule: { every: '5m' }, params: schema as StandardSchemaV1, defaultParams: { mode: 'hodl' } }));
+    const error = thrownBy(() =>
+      defineJob({ id: 'scan', schedule: { every: '5m' }, params: schema as StandardSchemaV1, defaultParams: { mode: 'hodl' } }),
+    );
     expect(error).toMatchObject({ code: 'ERR_INVALID_JOB', field: 'defaultParams.mode' });
     expect(error.message).toContain('got "hodl"');
   });
@@ -66,7 +74,10 @@ describe('params schemas: paths and async', () => {
     const error = thrownBy(() => defineJob({ id: 'scan', params: asyncZod, defaultParams: { symbol: 'A' } }));
     expect(error).toMatchObject({ code: 'ERR_INVALID_JOB', field: 'params' });
     expect(error.message).toContain('a schema that validates synchronously');
-    const asyncValibot = v.pipeAsync(v.object({ symbol: v.string() }), v.checkAsync(async () => true));
+    const asyncValibot = v.pipeAsync(
+      v.object({ symbol: v.string() }),
+      v.checkAsync(async () => true),
+    );
     expect(thrownBy(() => defineJob({ id: 'scan', params: asyncValibot })).field).toBe('params');
     // zod stops before an async refinement when the sync part fails (no defaults to try):
     // the first parse that reaches it refuses the schema.
@@ -75,17 +86,28 @@ describe('params schemas: paths and async', () => {
   });
 
   it('refuses what is not a schema', () => {
-    expect(thrownBy(() => defineJob({ id: 'scan', params: { parse: () => ({}) } as never }))).toMatchObject({ code: 'ERR_INVALID_JOB', field: 'params' });
+    expect(thrownBy(() => defineJob({ id: 'scan', params: { parse: () => ({}) } as never }))).toMatchObject({
+      code: 'ERR_INVALID_JOB',
+      field: 'params',
+    });
   });
 });
 
 describe('params types follow the schema (type-level)', () => {
-  it('types handler params from each library\'s output', () => {
+  it("types handler params from each library's output", () => {
     const zod3Job = defineJob({ id: 'a', params: z3.object({ n: z3.string().transform((s) => s.length) }) });
     expectTypeOf<ParamsOf<typeof zod3Job>>().toEqualTypeOf<{ n: number }>();
     const zod4Job = defineJob({ id: 'b', params: z4.object({ n: z4.string().transform((s) => s.length) }) });
     expectTypeOf<ParamsOf<typeof zod4Job>>().toEqualTypeOf<{ n: number }>();
-    const valibotJob = defineJob({ id: 'c', params: v.object({ n: v.pipe(v.string(), v.transform((s) => s.length)) }) });
+    const valibotJob = defineJob({
+      id: 'c',
+      params: v.object({
+        n: v.pipe(
+          v.string(),
+          v.transform((s) => s.length),
+        ),
+      }),
+    });
     expectTypeOf<ParamsOf<typeof valibotJob>>().toEqualTypeOf<{ n: number }>();
     const arkJob = defineJob({ id: 'd', params: type({ n: type('string').pipe((s) => s.length) }) });
     expectTypeOf<ParamsOf<typeof arkJob>>().toEqualTypeOf<{ n: number }>();
@@ -104,21 +126,32 @@ describe('params types follow the schema (type-level)', () => {
     expect(arkJob.parseParams({ n: 'ab' })).toEqual({ n: 2 });
   });
 
-  it('types a queue handler\'s params from any library, through the same parse', () => {
+  it("types a queue handler's params from any library, through the same parse", () => {
     const worker = createWorker({ store: new MemoryStore(), transport: new MemoryTransport(), scope: 'types' });
     worker.handleQueue(
       'valibot-queue',
       (ctx) => {
         expectTypeOf(ctx.params).toEqualTypeOf<{ n: number }>();
       },
-      { params: v.object({ n: v.pipe(v.string(), v.transform((s) => s.length)) }) },
+      {
+        params: v.object({
+          n: v.pipe(
+            v.string(),
+            v.transform((s) => s.length),
+          ),
+        }),
+      },
     );
-    worker.handleQueue('ark-queue', (ctx) => expectTypeOf(ctx.params).toEqualTypeOf<{ n: number }>(), { params: type({ n: type('string').pipe((s) => s.length) }) });
-    worker.handleQueue('zod3-queue', (ctx) => expectTypeOf(ctx.params).toEqualTypeOf<{ n: string }>(), { params: z3.object({ n: z3.string() }) });
+    worker.handleQueue('ark-queue', (ctx) => expectTypeOf(ctx.params).toEqualTypeOf<{ n: number }>(), {
+      params: type({ n: type('string').pipe((s) => s.length) }),
+    });
+    worker.handleQueue('zod3-queue', (ctx) => expectTypeOf(ctx.params).toEqualTypeOf<{ n: string }>(), {
+      params: z3.object({ n: z3.string() }),
+    });
     expect(() => worker.handleQueue('bad', () => {}, { params: { n: 'string' } as never })).toThrow(/expected a Standard Schema/);
   });
 
-  it('keeps an untyped job\'s params a record', () => {
+  it("keeps an untyped job's params a record", () => {
     const job = defineJob({ id: 'plain', defaultParams: { action: 'start' } });
     expectTypeOf<ParamsOf<typeof job>>().toEqualTypeOf<Record<string, unknown>>();
     expect(job.parseParams({})).toEqual({ action: 'start' });

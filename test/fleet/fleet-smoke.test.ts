@@ -66,7 +66,12 @@ describe('npm run fleet', () => {
       prefix,
       ports: { real, mock },
       // One bot, for the mock scope (a bot token is polled by one process at a time).
-      extra: { TELEGRAM_BOT_TOKEN_MOCK: api.token, TELEGRAM_API_ROOT: api.apiRoot, TELEGRAM_CHAT_IDS: String(OPS.id), PRICE_TICK_MS: '500' },
+      extra: {
+        TELEGRAM_BOT_TOKEN_MOCK: api.token,
+        TELEGRAM_API_ROOT: api.apiRoot,
+        TELEGRAM_CHAT_IDS: String(OPS.id),
+        PRICE_TICK_MS: '500',
+      },
     });
     fleet = startProcess('run.ts', ['--scope', 'real', '--scope', 'mock', '--register', '--every', '2s'], env, { detached: true });
     onTestFailed(() => console.log(`--- fleet output (last 120 lines) ---\n${fleet?.lines.slice(-120).join('\n')}`));
@@ -75,7 +80,10 @@ describe('npm run fleet', () => {
     const workerOf = new Map<string, { scope: string; service: string }>();
     for (const [profile, scope] of Object.entries(scopes)) {
       for (const service of QUEUES) {
-        const line = await fleet.waitForLog((e) => e.msg === 'consuming' && e.scope === scope && e.service === service, `${profile}/${service} consuming`);
+        const line = await fleet.waitForLog(
+          (e) => e.msg === 'consuming' && e.scope === scope && e.service === service,
+          `${profile}/${service} consuming`,
+        );
         workerOf.set(String(line.worker_id), { scope, service });
       }
       await fleet.waitForLog((e) => e.msg.startsWith(`5 jobs registered in scope ${scope} `), `${profile} jobs registered`);
@@ -112,7 +120,10 @@ describe('npm run fleet', () => {
     expect([...realJobs].every((id) => !id.startsWith('mock-'))).toBe(true);
     expect([...mockJobs].every((id) => id.startsWith('mock-'))).toBe(true);
     for (const row of all.filter((r) => r.worker_id !== null)) {
-      expect(workerOf.get(row.worker_id!), `${row.scope}/${row.job_id} ran on ${row.worker_id}`).toEqual({ scope: row.scope, service: row.queue });
+      expect(workerOf.get(row.worker_id!), `${row.scope}/${row.job_id} ran on ${row.worker_id}`).toEqual({
+        scope: row.scope,
+        service: row.queue,
+      });
     }
 
     // Pause from the bot: the mock buy-scanner stops, the real one runs on.
@@ -120,19 +131,31 @@ describe('npm run fleet', () => {
     api.message(OPS, '/job pause mock-buy-scanner smoke test');
     const reply = await waitFor(() => api.sent.slice(before).find((m) => m.chatId === OPS.id), 'the bot to answer the pause');
     expect(reply.text).toMatch(/paused/i);
-    const { rows: paused } = await db.pool.query<{ enabled: boolean; now: Date }>(`SELECT enabled, now() AS now FROM "${db.schema}".jobs WHERE scope = $1 AND job_id = 'mock-buy-scanner'`, [scopes.mock]);
+    const { rows: paused } = await db.pool.query<{ enabled: boolean; now: Date }>(
+      `SELECT enabled, now() AS now FROM "${db.schema}".jobs WHERE scope = $1 AND job_id = 'mock-buy-scanner'`,
+      [scopes.mock],
+    );
     expect(paused[0]!.enabled).toBe(false);
     const pausedAt = paused[0]!.now;
-    const startedAfter = (rows: RunRow[], scope: string, jobId: string) => rows.filter((r) => r.scope === scope && r.job_id === jobId && r.started_at !== null && r.started_at > pausedAt);
+    const startedAfter = (rows: RunRow[], scope: string, jobId: string) =>
+      rows.filter((r) => r.scope === scope && r.job_id === jobId && r.started_at !== null && r.started_at > pausedAt);
     // Two more buy-scanner runs in real: two periods passed, ample for a mock link to arrive (and be dropped).
-    await waitFor(async () => startedAfter(await runs(db.pool, db.schema), scopes.real, 'buy-scanner').length >= 2, 'the real buy-scanner to run on', { timeoutMs: 60_000, intervalMs: 250 });
+    await waitFor(
+      async () => startedAfter(await runs(db.pool, db.schema), scopes.real, 'buy-scanner').length >= 2,
+      'the real buy-scanner to run on',
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(startedAfter(await runs(db.pool, db.schema), scopes.mock, 'mock-buy-scanner')).toEqual([]);
 
     // SIGTERM to the launcher: every service stops gracefully and exits 0.
     fleet.child.kill('SIGTERM');
     expect(await fleet.exited).toBe(0);
     for (const scope of Object.values(scopes)) {
-      for (const service of SERVICES) expect(fleet.entries.some((e) => e.msg === 'stopped' && e.scope === scope && e.service === service), `${scope}/${service} stopped`).toBe(true);
+      for (const service of SERVICES)
+        expect(
+          fleet.entries.some((e) => e.msg === 'stopped' && e.scope === scope && e.service === service),
+          `${scope}/${service} stopped`,
+        ).toBe(true);
     }
     expect(fleet.entries.some((e) => e.msg === 'stopped' && e.service === 'telegram-bot')).toBe(true);
     expect(fleet.entries.at(-1)).toMatchObject({ service: 'fleet', msg: 'all 11 services exited 0' });

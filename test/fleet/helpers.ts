@@ -37,7 +37,12 @@ export interface Proc {
 
 /** Runs `examples/fleet/<script>` as its own process. `detached`: its own process group, so a failed test can end it and its children. */
 export function startProcess(script: string, args: string[], env: NodeJS.ProcessEnv, options: { detached?: boolean } = {}): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', `examples/fleet/${script}`, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+  const child = spawn(process.execPath, ['--import', 'tsx', `examples/fleet/${script}`, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
   const entries: LogEntry[] = [];
   const lines: string[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -101,7 +106,13 @@ export async function freePortRange(count: number): Promise<number> {
 }
 
 /** The environment a fleet process gets: real services, this file's schema, scope prefix and ports. */
-export function fleetEnv(options: { schema: string; prefix: string; ports: { real?: number; mock?: number }; amqpUrl?: string; extra?: NodeJS.ProcessEnv }): NodeJS.ProcessEnv {
+export function fleetEnv(options: {
+  schema: string;
+  prefix: string;
+  ports: { real?: number; mock?: number };
+  amqpUrl?: string;
+  extra?: NodeJS.ProcessEnv;
+}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -119,6 +130,9 @@ export function fleetEnv(options: { schema: string; prefix: string; ports: { rea
 
 /** A scope's seed bodies (examples/jobs/seed-<profile>.json) with their queues moved to a prefixed scope. */
 export function seedBodies(profile: 'real' | 'mock', scope: string): Array<Record<string, unknown> & { job_id: string; queue: string }> {
-  const bodies = JSON.parse(readFileSync(new URL(`../../examples/jobs/seed-${profile}.json`, import.meta.url), 'utf8')) as Array<{ job_id: string; queue: string }>;
+  const bodies = JSON.parse(readFileSync(new URL(`../../examples/jobs/seed-${profile}.json`, import.meta.url), 'utf8')) as Array<{
+    job_id: string;
+    queue: string;
+  }>;
   return bodies.map((body) => ({ ...body, queue: body.queue.replace(`${profile}.jobs.`, `${scope}.jobs.`) }));
 }

@@ -11,7 +11,11 @@ const run = promisify(execFile);
 
 async function exitOf(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string; stdout: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', `examples/fleet/${script}`, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', `examples/fleet/${script}`, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ...env },
+      timeout: 60_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -42,7 +46,11 @@ describe.concurrent('fleet settings', () => {
   });
 
   test('--every without --register: exit 2', async () => {
-    const { code, stderr } = await exitOf('run.ts', ['--scope', 'mock', '--every', '5s'], { DATABASE_URL: 'postgres://x@127.0.0.1/x', AMQP_URL: 'amqp://127.0.0.1', WARREN_ADMIN_TOKEN: ADMIN_TOKEN });
+    const { code, stderr } = await exitOf('run.ts', ['--scope', 'mock', '--every', '5s'], {
+      DATABASE_URL: 'postgres://x@127.0.0.1/x',
+      AMQP_URL: 'amqp://127.0.0.1',
+      WARREN_ADMIN_TOKEN: ADMIN_TOKEN,
+    });
     expect(code).toBe(2);
     expect(stderr).toContain('add --register');
   });

@@ -42,7 +42,12 @@ describe('price-monitor boots with RabbitMQ unreachable', () => {
   test('it waits, then runs its jobs once the broker answers, without a restart', async () => {
     proxy = await startTcpProxy({ port: Number(new URL(AMQP_URL).port || 5672) }, { paused: true });
     const port = await freePortRange(3);
-    proc = startProcess('price-monitor.ts', ['--scope', 'mock'], fleetEnv({ schema: db.schema, prefix, ports: { mock: port }, amqpUrl: proxy.url(AMQP_URL), extra: { PRICE_TICK_MS: '200' } }), { detached: true });
+    proc = startProcess(
+      'price-monitor.ts',
+      ['--scope', 'mock'],
+      fleetEnv({ schema: db.schema, prefix, ports: { mock: port }, amqpUrl: proxy.url(AMQP_URL), extra: { PRICE_TICK_MS: '200' } }),
+      { detached: true },
+    );
     const pid = proc.child.pid;
 
     await proc.waitForLog((e) => e.msg.startsWith('started'), 'the service to start with RabbitMQ unreachable');
@@ -58,15 +63,27 @@ describe('price-monitor boots with RabbitMQ unreachable', () => {
     proxy.resume();
 
     await proc.waitForLog((e) => e.msg === 'consuming', 'the worker to consume once RabbitMQ answers');
-    const started = await proc.waitForLog((e) => e.msg === 'price monitor started' && e.job_id === 'mock-price-start', 'the monitor loop to start');
+    const started = await proc.waitForLog(
+      (e) => e.msg === 'price monitor started' && e.job_id === 'mock-price-start',
+      'the monitor loop to start',
+    );
     expect(started).toMatchObject({ service: 'price-monitor', scope, trigger_source: 'manual' });
-    await waitFor(async () => (await scheduler.runs('mock-price-start')).find((r) => r.runId === start.runId && r.status === 'succeeded'), 'the start run recorded succeeded');
+    await waitFor(
+      async () => (await scheduler.runs('mock-price-start')).find((r) => r.runId === start.runId && r.status === 'succeeded'),
+      'the start run recorded succeeded',
+    );
     // The startup one-shot was inserted while the broker was down and ran once it was up.
-    await waitFor(async () => (await scheduler.runs('price-monitor-startup')).find((r) => r.triggerSource === 'startup' && r.status === 'succeeded'), 'the startup one-shot recorded succeeded');
+    await waitFor(
+      async () => (await scheduler.runs('price-monitor-startup')).find((r) => r.triggerSource === 'startup' && r.status === 'succeeded'),
+      'the startup one-shot recorded succeeded',
+    );
 
     const stop = await scheduler.runNow('mock-price-stop');
     await proc.waitForLog((e) => e.msg === 'price monitor stopped' && e.job_id === 'mock-price-stop', 'the monitor loop to stop');
-    await waitFor(async () => (await scheduler.runs('mock-price-stop')).find((r) => r.runId === stop.runId && r.status === 'succeeded'), 'the stop run recorded succeeded');
+    await waitFor(
+      async () => (await scheduler.runs('mock-price-stop')).find((r) => r.runId === stop.runId && r.status === 'succeeded'),
+      'the stop run recorded succeeded',
+    );
 
     // The same process did all of it: one boot, never restarted.
     expect(proc.child.pid).toBe(pid);

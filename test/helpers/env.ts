@@ -4,6 +4,9 @@ export const AMQP_URL = process.env.WARREN_TEST_AMQP_URL ?? process.env.AMQP_URL
 
 /** A short unique token for schema names, scopes and queue prefixes of one test file. */
 export function uniqueToken(label: string): string {
-  const clean = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 16);
+  const clean = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 16);
   return `${clean}_${process.pid.toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 }

@@ -60,10 +60,22 @@ interface Waiter {
   refuse(status: number, body: unknown): void;
 }
 
-const CONFLICT = { ok: false, error_code: 409, description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running' };
+const CONFLICT = {
+  ok: false,
+  error_code: 409,
+  description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+};
 
 export async function startFakeBotApi({ token = '123456:TEST-fake-token', username = 'WarrenTestBot' } = {}): Promise<FakeBotApi> {
-  const botUser = { id: Number(token.split(':')[0]), is_bot: true, first_name: 'Warren', username, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
+  const botUser = {
+    id: Number(token.split(':')[0]),
+    is_bot: true,
+    first_name: 'Warren',
+    username,
+    can_join_groups: true,
+    can_read_all_group_messages: false,
+    supports_inline_queries: false,
+  };
   const calls: ApiCall[] = [];
   const sent: SentMessage[] = [];
   let queue: Array<{ update_id: number; message: Record<string, unknown> }> = [];
@@ -130,10 +142,17 @@ export async function startFakeBotApi({ token = '123456:TEST-fake-token', userna
 
   const sendMessage = (body: Record<string, unknown>, res: http.ServerResponse) => {
     const chatId = Number(body.chat_id);
-    if (failingChat !== null && chatId === failingChat) return reply(res, 400, { ok: false, error_code: 400, description: 'Bad Request: chat not found' });
+    if (failingChat !== null && chatId === failingChat)
+      return reply(res, 400, { ok: false, error_code: 400, description: 'Bad Request: chat not found' });
     const params = body.reply_parameters as { message_id?: number } | undefined;
     sent.push({ chatId, text: String(body.text), replyTo: params?.message_id, body });
-    ok(res, { message_id: nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: chatId < 0 ? 'group' : 'private' }, from: botUser, text: body.text });
+    ok(res, {
+      message_id: nextMessageId++,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: chatId, type: chatId < 0 ? 'group' : 'private' },
+      from: botUser,
+      text: body.text,
+    });
   };
 
   const server = http.createServer((req, res) => {
@@ -187,7 +206,10 @@ export async function startFakeBotApi({ token = '123456:TEST-fake-token', userna
         message: {
           message_id: messageId,
           date: Math.floor(Date.now() / 1000),
-          chat: chat.type === 'private' ? { id: chat.id, type: 'private', first_name: 'Ops' } : { id: chat.id, type: chat.type, title: 'Ops group' },
+          chat:
+            chat.type === 'private'
+              ? { id: chat.id, type: 'private', first_name: 'Ops' }
+              : { id: chat.id, type: chat.type, title: 'Ops group' },
           from: { id: from.id, is_bot: false, first_name: 'Someone', ...(from.username ? { username: from.username } : {}) },
           text,
           ...(command ? { entities: [{ type: 'bot_command', offset: 0, length: command.length }] } : {}),

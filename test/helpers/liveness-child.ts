@@ -28,7 +28,15 @@ const say = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stri
 const pool = new pg.Pool({ connectionString: cfg.databaseUrl, application_name: cfg.applicationName, max: 4 });
 
 if (cfg.role === 'worker') {
-  const worker = createWorker({ pool, schema: cfg.schema, amqpUrl: cfg.amqpUrl, scope: cfg.scope, workerId: cfg.instanceId, leaseTtl: cfg.leaseTtl, liveness: cfg.liveness });
+  const worker = createWorker({
+    pool,
+    schema: cfg.schema,
+    amqpUrl: cfg.amqpUrl,
+    scope: cfg.scope,
+    workerId: cfg.instanceId,
+    leaseTtl: cfg.leaseTtl,
+    liveness: cfg.liveness,
+  });
   worker.handle(slowJob, async ({ runId, attempt, signal }) => {
     say({ running: runId, attempt });
     // Works until the process is killed.
@@ -38,7 +46,15 @@ if (cfg.role === 'worker') {
   await worker.ready();
 } else {
   const scheduler = createScheduler({
-    pool, schema: cfg.schema, amqpUrl: cfg.amqpUrl, scope: cfg.scope, instanceId: cfg.instanceId, jobs: [beatJob], leaseTtl: cfg.leaseTtl, liveness: cfg.liveness, migrate: false,
+    pool,
+    schema: cfg.schema,
+    amqpUrl: cfg.amqpUrl,
+    scope: cfg.scope,
+    instanceId: cfg.instanceId,
+    jobs: [beatJob],
+    leaseTtl: cfg.leaseTtl,
+    liveness: cfg.liveness,
+    migrate: false,
   });
   scheduler.on('leader:gained', (fence) => say({ leading: fence.epoch }));
   scheduler.on('slot:published', (run) => say({ published: run.runId, scheduledFor: run.scheduledFor.toISOString() }));

@@ -28,5 +28,16 @@ export function config(overrides: Partial<JobConfig> = {}): JobConfig {
 }
 
 export function pendingRun(runId: string, jobId: string, scheduledFor: Date, overrides: Partial<NewRun> = {}): NewRun {
-  return { runId, jobId, scheduledFor, triggerSource: 'scheduler', params: {}, epoch: 0, status: 'pending', staleAt: null, availableAt: scheduledFor, ...overrides };
+  return {
+    runId,
+    jobId,
+    scheduledFor,
+    triggerSource: 'scheduler',
+    params: {},
+    epoch: 0,
+    status: 'pending',
+    staleAt: null,
+    availableAt: scheduledFor,
+    ...overrides,
+  };
 }

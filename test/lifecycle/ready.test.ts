@@ -43,20 +43,25 @@ function withUrl(base: string, change: (url: URL) => void): string {
  * error seen yet"), so it is asked again until one carries a cause.
  */
 async function notReady(component: Scheduler | Worker): Promise<WarrenError> {
-  return waitFor(async () => {
-    const error = await component.ready({ timeout: '1s' }).then(
-      () => new Error('expected ready() to reject'),
-      (e: unknown) => e,
-    );
-    if (!isWarrenError(error, 'ERR_NOT_READY')) throw error;
-    return error.cause === undefined ? null : error;
-  }, 'ready() to reject with a connection error', { timeoutMs: 30_000 });
+  return waitFor(
+    async () => {
+      const error = await component.ready({ timeout: '1s' }).then(
+        () => new Error('expected ready() to reject'),
+        (e: unknown) => e,
+      );
+      if (!isWarrenError(error, 'ERR_NOT_READY')) throw error;
+      return error.cause === undefined ? null : error;
+    },
+    'ready() to reject with a connection error',
+    { timeoutMs: 30_000 },
+  );
 }
 
 /** The codes along an error's `cause` chain: ERR_NOT_READY → ERR_MIGRATION_FAILED → ECONNREFUSED. */
 function causeCodes(error: unknown): unknown[] {
   const codes: unknown[] = [];
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e !== undefined && e !== null; e = e.cause as typeof e) codes.push(e.code);
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e !== undefined && e !== null; e = e.cause as typeof e)
+    codes.push(e.code);
   return codes;
 }
 
@@ -85,7 +90,9 @@ afterAll(async () => {
 describe('ready({ timeout }) rejects with the last connection error', () => {
   it('a wrong RabbitMQ password (worker and scheduler)', async () => {
     const amqpUrl = withUrl(AMQP_URL, (u) => (u.password = 'wrong-password'));
-    const worker = track(createWorker({ pool: db.pool, schema: db.schema, amqpUrl, scope, jobs: [{ definition: job, handler: () => {} }] }));
+    const worker = track(
+      createWorker({ pool: db.pool, schema: db.schema, amqpUrl, scope, jobs: [{ definition: job, handler: () => {} }] }),
+    );
     await worker.start(); // resolves: boot in any order
     const error = await notReady(worker);
     expect(error.message).toMatch(/^worker .+ not ready after 1s: .*ACCESS.REFUSED/);
@@ -112,7 +119,9 @@ describe('ready({ timeout }) rejects with the last connection error', () => {
     expect(causeCodes(fatal)).toEqual(['ERR_MIGRATION_FAILED', '28000']);
     await expect(migrating.ready()).rejects.toBe(fatal);
 
-    const worker = track(createWorker({ pool, schema: db.schema, amqpUrl: AMQP_URL, scope, jobs: [{ definition: job, handler: () => {} }] }));
+    const worker = track(
+      createWorker({ pool, schema: db.schema, amqpUrl: AMQP_URL, scope, jobs: [{ definition: job, handler: () => {} }] }),
+    );
     await worker.start();
     expect((await notReady(worker)).cause).toMatchObject({ code: '28000' });
   });
@@ -124,14 +133,18 @@ describe('ready({ timeout }) rejects with the last connection error', () => {
     expect((await notReady(scheduler)).cause).toMatchObject({ code: 'ENOTFOUND' });
 
     const pool = poolFor(withUrl(DATABASE_URL, (u) => (u.hostname = 'warren-no-such-host.invalid')));
-    const worker = track(createWorker({ pool, schema: db.schema, amqpUrl: AMQP_URL, scope, jobs: [{ definition: job, handler: () => {} }] }));
+    const worker = track(
+      createWorker({ pool, schema: db.schema, amqpUrl: AMQP_URL, scope, jobs: [{ definition: job, handler: () => {} }] }),
+    );
     await worker.start();
     expect((await notReady(worker)).cause).toMatchObject({ code: 'ENOTFOUND' });
   });
 
   it('a closed port', async () => {
     const amqpUrl = withUrl(AMQP_URL, (u) => (u.port = String(closedPort)));
-    const worker = track(createWorker({ pool: db.pool, schema: db.schema, amqpUrl, scope, jobs: [{ definition: job, handler: () => {} }] }));
+    const worker = track(
+      createWorker({ pool: db.pool, schema: db.schema, amqpUrl, scope, jobs: [{ definition: job, handler: () => {} }] }),
+    );
     await worker.start();
     expect((await notReady(worker)).cause).toMatchObject({ code: 'ECONNREFUSED' });
 
@@ -147,7 +160,13 @@ describe('one lifecycle', () => {
     let outside: { scheduler: Scheduler; worker: Worker } | undefined;
     {
       await using scheduler = createScheduler({ pool: db.pool, schema: db.schema, amqpUrl: AMQP_URL, scope });
-      await using worker = createWorker({ pool: db.pool, schema: db.schema, amqpUrl: AMQP_URL, scope, jobs: [{ definition: job, handler: () => {} }] });
+      await using worker = createWorker({
+        pool: db.pool,
+        schema: db.schema,
+        amqpUrl: AMQP_URL,
+        scope,
+        jobs: [{ definition: job, handler: () => {} }],
+      });
       expect([scheduler.state, worker.state]).toEqual(['idle', 'idle']);
       await Promise.all([scheduler.start(), worker.start()]);
       await Promise.all([scheduler.ready({ timeout: '30s' }), worker.ready({ timeout: 30 })]);

@@ -37,7 +37,15 @@ afterAll(async () => {
 it('claims and records every slot on time while the broker is cut, and sends them when it is back', async () => {
   const { pool } = await fx.pool('broker-away-leader');
   // Only the scheduler goes through the proxy; the worker keeps its own connection.
-  scheduler = createScheduler({ pool, schema: fx.schema, amqpUrl: proxy.url(AMQP_URL), scope: fx.scope, jobs: [tick], safetyTick: '1s', outboxGrace: '1s' });
+  scheduler = createScheduler({
+    pool,
+    schema: fx.schema,
+    amqpUrl: proxy.url(AMQP_URL),
+    scope: fx.scope,
+    jobs: [tick],
+    safetyTick: '1s',
+    outboxGrace: '1s',
+  });
   scheduler.on('error', () => {});
   worker = createWorker({ pool, schema: fx.schema, amqpUrl: AMQP_URL, scope: fx.scope }).handle(tick, () => {});
   worker.on('error', () => {});
@@ -63,7 +71,9 @@ it('claims and records every slot on time while the broker is cut, and sends the
 
   proxy.resume();
   const backAt = Date.now();
-  await waitFor(async () => (await succeeded()).some((r) => r.scheduledFor.getTime() > backAt), 'a run after the broker is back', { timeoutMs: 60_000 });
+  await waitFor(async () => (await succeeded()).some((r) => r.scheduledFor.getTime() > backAt), 'a run after the broker is back', {
+    timeoutMs: 60_000,
+  });
   // The slots decided while it was away are finished, each with what happened.
   const during = await waitFor(
     async () => {

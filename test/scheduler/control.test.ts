@@ -31,7 +31,14 @@ describe('control API (real PostgreSQL, RabbitMQ and worker; real clock)', () =>
   const ticks: TickSummary[] = [];
 
   const handler = (ctx: JobContext) => {
-    executions.push({ jobId: ctx.jobId, runId: ctx.runId, trigger: ctx.triggerSource, scheduledFor: ctx.scheduledFor.getTime(), startedAt: Date.now(), params: ctx.params });
+    executions.push({
+      jobId: ctx.jobId,
+      runId: ctx.runId,
+      trigger: ctx.triggerSource,
+      scheduledFor: ctx.scheduledFor.getTime(),
+      startedAt: Date.now(),
+      params: ctx.params,
+    });
   };
   const executionsOf = (jobId: string, after = 0) => executions.filter((e) => e.jobId === jobId && e.startedAt > after);
   /** Waits until the leader has ticked `n` more times: "nothing happened" is only claimed after that. */
@@ -45,12 +52,39 @@ describe('control API (real PostgreSQL, RabbitMQ and worker; real clock)', () =>
     const a = await fx.pool(`${fx.scope}-leader`);
     const b = await fx.pool(`${fx.scope}-control`);
     const w = await fx.pool(`${fx.scope}-worker`);
-    leader = createScheduler({ pool: a.pool, schema: fx.schema, scope: fx.scope, amqpUrl: AMQP_URL, jobs: [ticker, chain], instanceId: 'leader', leaseTtl: '5s', safetyTick: '500ms', outboxGrace: '1s' });
-    control = createScheduler({ pool: b.pool, schema: fx.schema, scope: fx.scope, role: 'control-only', jobs: [ticker, chain], instanceId: 'control' });
+    leader = createScheduler({
+      pool: a.pool,
+      schema: fx.schema,
+      scope: fx.scope,
+      amqpUrl: AMQP_URL,
+      jobs: [ticker, chain],
+      instanceId: 'leader',
+      leaseTtl: '5s',
+      safetyTick: '500ms',
+      outboxGrace: '1s',
+    });
+    control = createScheduler({
+      pool: b.pool,
+      schema: fx.schema,
+      scope: fx.scope,
+      role: 'control-only',
+      jobs: [ticker, chain],
+      instanceId: 'control',
+    });
     leader.on('tick', (t) => ticks.push(t));
     leader.on('error', () => {});
     control.on('error', () => {});
-    worker = createWorker({ pool: w.pool, schema: fx.schema, amqpUrl: AMQP_URL, scope: fx.scope, jobs: [{ definition: ticker, handler }, { definition: chain, handler }], leaseTtl: '10s' });
+    worker = createWorker({
+      pool: w.pool,
+      schema: fx.schema,
+      amqpUrl: AMQP_URL,
+      scope: fx.scope,
+      jobs: [
+        { definition: ticker, handler },
+        { definition: chain, handler },
+      ],
+      leaseTtl: '10s',
+    });
     await leader.start();
     await control.start();
     await worker.start();
@@ -67,7 +101,11 @@ describe('control API (real PostgreSQL, RabbitMQ and worker; real clock)', () =>
     await waitFor(() => executionsOf('ticker').length >= 2 && executionsOf('chain').length >= 2, 'two runs of each job');
     expect(leader.isLeader()).toBe(true);
     expect(control.isLeader()).toBe(false);
-    expect(executionsOf('chain').slice(1).every((e) => e.trigger === 'chain')).toBe(true);
+    expect(
+      executionsOf('chain')
+        .slice(1)
+        .every((e) => e.trigger === 'chain'),
+    ).toBe(true);
   });
 
   it('pause stops new runs, a queue-mode chain too', async () => {
@@ -123,7 +161,9 @@ describe('control API (real PostgreSQL, RabbitMQ and worker; real clock)', () =>
     const next = updated.nextDueAt!.getTime();
     expect(next % 3000).toBe(0);
     expect(next).toBeGreaterThan(updatedAt - 1000);
-    await waitFor(() => executionsOf('ticker').filter((e) => e.scheduledFor >= next).length >= 2, 'two runs on the new period', { timeoutMs: 20_000 });
+    await waitFor(() => executionsOf('ticker').filter((e) => e.scheduledFor >= next).length >= 2, 'two runs on the new period', {
+      timeoutMs: 20_000,
+    });
     const onNewPeriod = executionsOf('ticker').filter((e) => e.scheduledFor >= next && e.trigger !== 'manual');
     expect(onNewPeriod[0]!.scheduledFor).toBe(next);
     expect(onNewPeriod.every((e) => e.scheduledFor % 3000 === 0)).toBe(true);
@@ -147,7 +187,13 @@ describe('control API (real PostgreSQL, RabbitMQ and worker; real clock)', () =>
       enabled: true,
     };
     const created = await control.upsert(body, { actor: 'http' });
-    expect(created).toMatchObject({ id: 'seed-scan', queue: 'seed-scan', schedule: { kind: 'cron', cron: '*/5 * * * *', tz: 'UTC' }, description: 'Buy Scanner auto cycle', enabled: true });
+    expect(created).toMatchObject({
+      id: 'seed-scan',
+      queue: 'seed-scan',
+      schedule: { kind: 'cron', cron: '*/5 * * * *', tz: 'UTC' },
+      description: 'Buy Scanner auto cycle',
+      enabled: true,
+    });
     expect((await control.list()).map((j) => j.id)).toContain('seed-scan');
 
     const to = new Date();
@@ -197,14 +243,26 @@ describe('control API (real PostgreSQL, RabbitMQ and worker; real clock)', () =>
     for (const call of calls) expect((await rejects(call())).code).toBe('ERR_JOB_NOT_FOUND');
     expect(await rejects(control.update('ticker', { every: 'soon' }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'every' });
     expect(await rejects(control.update('ticker', { evry: '5s' }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'evry' });
-    expect(await rejects(control.update('ticker', { interval_seconds: 0 }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'interval_seconds' });
-    expect(await rejects(control.runNow('ticker', { params: [1] as never }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'params' });
+    expect(await rejects(control.update('ticker', { interval_seconds: 0 }))).toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      field: 'interval_seconds',
+    });
+    expect(await rejects(control.runNow('ticker', { params: [1] as never }))).toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      field: 'params',
+    });
     expect(await rejects(control.runNow('ticker', { delay: 'later' }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'delay' });
     const otherScope = await rejects(control.upsert({ job_id: 'x', queue: 'elsewhere.jobs.x', cron_expr: '* * * * *' }));
     expect(otherScope).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'scope' });
     expect((await rejects(control.upsert({ job_id: 'x', cron_expr: 'nope' }))).code).toBe('ERR_INVALID_JOB');
     // A scheduler-only instance leads but serves no control calls.
-    const schedulerOnly = createScheduler({ pool: fx.db.pool, schema: fx.schema, scope: fx.scope, amqpUrl: AMQP_URL, role: 'scheduler-only' });
+    const schedulerOnly = createScheduler({
+      pool: fx.db.pool,
+      schema: fx.schema,
+      scope: fx.scope,
+      amqpUrl: AMQP_URL,
+      role: 'scheduler-only',
+    });
     expect(await rejects(schedulerOnly.list())).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'role' });
     await schedulerOnly.close();
   });

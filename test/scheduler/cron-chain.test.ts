@@ -22,16 +22,33 @@ describe('queue-mode cron chains (real PostgreSQL and RabbitMQ, real clock)', ()
   let worker: Worker;
 
   const succeeded = async (jobId: string): Promise<RunRecord[]> => (await fx.runsOf(jobId)).filter((r) => r.status === 'succeeded');
-  const live = async (jobId: string): Promise<RunRecord[]> => (await fx.runsOf(jobId)).filter((r) => r.status === 'pending' || r.status === 'running');
+  const live = async (jobId: string): Promise<RunRecord[]> =>
+    (await fx.runsOf(jobId)).filter((r) => r.status === 'pending' || r.status === 'running');
 
   beforeAll(async () => {
     fx = await schedulerFixture('cronchain');
     const { pool } = await fx.pool(`${fx.scope}-sched`);
-    real = createScheduler({ pool, schema: fx.schema, scope: fx.scope, amqpUrl: AMQP_URL, timezone: SEOUL, leaseTtl: '5s', safetyTick: '500ms', outboxGrace: '1s' });
+    real = createScheduler({
+      pool,
+      schema: fx.schema,
+      scope: fx.scope,
+      amqpUrl: AMQP_URL,
+      timezone: SEOUL,
+      leaseTtl: '5s',
+      safetyTick: '500ms',
+      outboxGrace: '1s',
+    });
     real.on('error', () => {});
     const w = await fx.pool(`${fx.scope}-worker`);
     // The job exists only in the store (posted below): the worker takes its queue.
-    worker = createWorker({ pool: w.pool, schema: fx.schema, amqpUrl: AMQP_URL, scope: fx.scope, timezone: SEOUL, queues: [{ queue: 'even', handler: () => {} }] });
+    worker = createWorker({
+      pool: w.pool,
+      schema: fx.schema,
+      amqpUrl: AMQP_URL,
+      scope: fx.scope,
+      timezone: SEOUL,
+      queues: [{ queue: 'even', handler: () => {} }],
+    });
     await real.start();
     await worker.start();
   });
@@ -56,7 +73,13 @@ describe('queue-mode cron chains (real PostgreSQL and RabbitMQ, real clock)', ()
 
   it('chains each link to the next cron slot after the run before it', async () => {
     // The interval is the period for staleness (TTL 48 s), not the firing time: the cron decides.
-    const created = await real.upsert({ job_id: 'even', queue: `${fx.scope}.jobs.even`, cron_expr: '*/2 * * * * *', reschedule_mode: 'queue', interval_seconds: 60 });
+    const created = await real.upsert({
+      job_id: 'even',
+      queue: `${fx.scope}.jobs.even`,
+      cron_expr: '*/2 * * * * *',
+      reschedule_mode: 'queue',
+      interval_seconds: 60,
+    });
     expect(created.schedule).toEqual(EVEN_SECONDS);
     expect(created.nextDueAt!.getTime() % 2000).toBe(0);
     const runs = await waitFor(async () => {

@@ -34,7 +34,19 @@ describe('downtime: all schedulers stopped across 10 slots', () => {
     // No worker consumes here, so slot 1's trigger waits in its queue through the downtime:
     // the outbox backstop (republishAfter, default 10m) would resend it. Out of this test's
     // scope (test/scheduler/outbox-backstop.test.ts covers it): set past the downtime.
-    const s = createScheduler({ pool: fx.db.pool, schema: fx.schema, migrate: false, scope: fx.scope, transport, clock, jobs, instanceId: name, leaseTtl: '1h', safetyTick: '1h', republishAfter: '1h' });
+    const s = createScheduler({
+      pool: fx.db.pool,
+      schema: fx.schema,
+      migrate: false,
+      scope: fx.scope,
+      transport,
+      clock,
+      jobs,
+      instanceId: name,
+      leaseTtl: '1h',
+      safetyTick: '1h',
+      republishAfter: '1h',
+    });
     s.on('tick', (summary) => ticks.push(summary));
     s.on('error', () => {});
     started.push(s);
@@ -44,10 +56,13 @@ describe('downtime: all schedulers stopped across 10 slots', () => {
   /** Fires the Clock's due timers until a tick at or after `at` finished. */
   async function tickAt(at: number): Promise<TickSummary> {
     await clock.advanceTo(at);
-    return waitFor(async () => {
-      await clock.flush();
-      return ticks.find((t) => t.at.getTime() >= at);
-    }, `a tick at ${new Date(at).toISOString()}`);
+    return waitFor(
+      async () => {
+        await clock.flush();
+        return ticks.find((t) => t.at.getTime() >= at);
+      },
+      `a tick at ${new Date(at).toISOString()}`,
+    );
   }
 
   beforeAll(async () => {
@@ -87,11 +102,18 @@ describe('downtime: all schedulers stopped across 10 slots', () => {
     expect(second.isLeader()).toBe(true);
     expect(tick.inserted).toEqual({ pending: 1 + 3, missed: 10 + 9 + 7, skipped: 0 });
 
-    const statusOf = async (jobId: string) => (await fx.runsOf(jobId)).map((r) => `${(r.scheduledFor.getTime() - T0) / MIN}:${r.status}:${r.triggerSource}`);
+    const statusOf = async (jobId: string) =>
+      (await fx.runsOf(jobId)).map((r) => `${(r.scheduledFor.getTime() - T0) / MIN}:${r.status}:${r.triggerSource}`);
     const missed = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `${from + i}:missed:catchup`);
     expect(await statusOf('catchup-none')).toEqual(['1:pending:scheduler', ...missed(2, 11)]);
     expect(await statusOf('catchup-latest')).toEqual(['1:pending:scheduler', ...missed(2, 10), '11:pending:catchup']);
-    expect(await statusOf('catchup-all')).toEqual(['1:pending:scheduler', '2:pending:catchup', '3:pending:catchup', '4:pending:catchup', ...missed(5, 11)]);
+    expect(await statusOf('catchup-all')).toEqual([
+      '1:pending:scheduler',
+      '2:pending:catchup',
+      '3:pending:catchup',
+      '4:pending:catchup',
+      ...missed(5, 11),
+    ]);
 
     // Every row has the slot's deterministic id; every slot not run says why.
     for (const job of jobs) {
@@ -107,11 +129,13 @@ describe('downtime: all schedulers stopped across 10 slots', () => {
     const published: Record<string, string[]> = {};
     for (const job of jobs) {
       const messages = await fx.admin.drain(workQueueName(fx.scope, job.id));
-      published[job.id] = messages.map((m) => {
-        const decoded = decodeMessage(m.content);
-        if (!decoded.ok) throw new Error(decoded.reason);
-        return `${(Date.parse(decoded.message.scheduled_for) - T0) / MIN}:${decoded.message.trigger_source}`;
-      }).sort();
+      published[job.id] = messages
+        .map((m) => {
+          const decoded = decodeMessage(m.content);
+          if (!decoded.ok) throw new Error(decoded.reason);
+          return `${(Date.parse(decoded.message.scheduled_for) - T0) / MIN}:${decoded.message.trigger_source}`;
+        })
+        .sort();
     }
     expect(published).toEqual({
       'catchup-none': ['1:scheduler'],

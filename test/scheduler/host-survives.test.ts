@@ -31,7 +31,9 @@ afterAll(async () => {
 
 it('keeps running jobs while every backend of the host is terminated, in bursts, and exits 0 on SIGTERM', async () => {
   const app = `warren-host-${fx.scope}`.slice(0, 60);
-  child = spawn(process.execPath, ['--import', 'tsx', CHILD, DATABASE_URL, AMQP_URL, fx.schema, fx.scope, app], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, ['--import', 'tsx', CHILD, DATABASE_URL, AMQP_URL, fx.schema, fx.scope, app], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   lines = jsonLines(child.stdout!);
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));

@@ -25,7 +25,15 @@ describe('leader election: three schedulers on separate pools, one scope', () =>
     for (let i = 1; i <= 3; i++) {
       const name = `${fx.scope}-s${i}`;
       const { pool, proxy } = await fx.pool(name, { viaProxy: true });
-      const scheduler = createScheduler({ pool, schema: fx.schema, scope: fx.scope, amqpUrl: AMQP_URL, instanceId: name, leaseTtl: TTL_MS / 1000, safetyTick: '1s' });
+      const scheduler = createScheduler({
+        pool,
+        schema: fx.schema,
+        scope: fx.scope,
+        amqpUrl: AMQP_URL,
+        instanceId: name,
+        leaseTtl: TTL_MS / 1000,
+        safetyTick: '1s',
+      });
       scheduler.on('error', () => {});
       scheduler.on('leader:gained', () => timeline.push({ at: Date.now(), seq: seq++, name, kind: 'gained' }));
       scheduler.on('leader:lost', () => timeline.push({ at: Date.now(), seq: seq++, name, kind: 'lost' }));
@@ -59,19 +67,27 @@ describe('leader election: three schedulers on separate pools, one scope', () =>
     const killed = await fx.killBackends(old.name);
     old.proxy.cutAll();
     expect(killed).toBeGreaterThan(0);
-    const next = await waitFor(() => instances.find((i) => i !== old && i.scheduler.isLeader()), 'another leader', { timeoutMs: TTL_MS + 1500 });
+    const next = await waitFor(() => instances.find((i) => i !== old && i.scheduler.isLeader()), 'another leader', {
+      timeoutMs: TTL_MS + 1500,
+    });
     expect(old.scheduler.isLeader()).toBe(false);
     expect((await fx.store.getLeadership(fx.scope, new Date())).holder).toBe(next.name);
     // The old leader comes back as a follower.
     old.proxy.resume();
-    await waitFor(() => old.scheduler.state === 'running' && !old.scheduler.isLeader() && oneLeader() === next, 'the old leader back as a follower', { timeoutMs: 3 * TTL_MS });
+    await waitFor(
+      () => old.scheduler.state === 'running' && !old.scheduler.isLeader() && oneLeader() === next,
+      'the old leader back as a follower',
+      { timeoutMs: 3 * TTL_MS },
+    );
   });
 
   it('hands over at once on a graceful stop', async () => {
     const old = oneLeader()!;
     const stopped = old.scheduler.close();
     // "At once": well under the TTL, since stop() releases the lease and NOTIFYs the followers.
-    const next = await waitFor(() => instances.find((i) => i !== old && i.scheduler.isLeader()), 'a new leader after a graceful stop', { timeoutMs: TTL_MS / 2 });
+    const next = await waitFor(() => instances.find((i) => i !== old && i.scheduler.isLeader()), 'a new leader after a graceful stop', {
+      timeoutMs: TTL_MS / 2,
+    });
     await stopped;
     expect(old.scheduler.isLeader()).toBe(false);
     expect(next).toBeDefined();

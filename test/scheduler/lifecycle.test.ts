@@ -26,9 +26,17 @@ describe('createScheduler options', () => {
   const base = { pool, scope: 'opts', amqpUrl: 'amqp://127.0.0.1' };
 
   it('names the option, the rule and the value', () => {
-    expect(optionError(() => createScheduler({ ...base, leaseTtl: '0s' }))).toEqual({ field: 'leaseTtl', message: 'Invalid scheduler option `leaseTtl`: expected a duration >= 1s, got "0s"' });
-    expect(optionError(() => createScheduler({ ...base, role: 'boss' as never })).message).toBe('Invalid scheduler option `role`: expected one of "auto", "scheduler-only", "control-only", got "boss"');
-    expect(optionError(() => createScheduler({ ...base, leaseTTL: '5s' } as never))).toMatchObject({ field: 'leaseTTL', message: expect.stringContaining('no such option') });
+    expect(optionError(() => createScheduler({ ...base, leaseTtl: '0s' }))).toEqual({
+      field: 'leaseTtl',
+      message: 'Invalid scheduler option `leaseTtl`: expected a duration >= 1s, got "0s"',
+    });
+    expect(optionError(() => createScheduler({ ...base, role: 'boss' as never })).message).toBe(
+      'Invalid scheduler option `role`: expected one of "auto", "scheduler-only", "control-only", got "boss"',
+    );
+    expect(optionError(() => createScheduler({ ...base, leaseTTL: '5s' } as never))).toMatchObject({
+      field: 'leaseTTL',
+      message: expect.stringContaining('no such option'),
+    });
     expect(optionError(() => createScheduler({ ...base, scope: 'Bad Scope' })).field).toBe('scope');
     expect(optionError(() => createScheduler({ ...base, maxSlotsPerTick: 0 })).field).toBe('maxSlotsPerTick');
     expect(optionError(() => createScheduler({ ...base, leaseTtl: '3s', renewInterval: '3s' })).field).toBe('renewInterval');
@@ -67,7 +75,16 @@ describe('scheduler lifecycle on the real services', () => {
   it('boots with the database down, keeps retrying, and leads once it is back', async () => {
     const { pool, proxy } = await fx.pool(`${fx.scope}-late`, { viaProxy: true });
     proxy!.pause();
-    const scheduler = createScheduler({ pool, schema: fx.schema, scope: fx.scope, amqpUrl: AMQP_URL, jobs: [job, once], leaseTtl: '3s', safetyTick: '300ms', outboxGrace: '500ms' });
+    const scheduler = createScheduler({
+      pool,
+      schema: fx.schema,
+      scope: fx.scope,
+      amqpUrl: AMQP_URL,
+      jobs: [job, once],
+      leaseTtl: '3s',
+      safetyTick: '300ms',
+      outboxGrace: '500ms',
+    });
     started.push(scheduler);
     const errors: Error[] = [];
     scheduler.on('error', (e) => errors.push(e));
@@ -103,9 +120,16 @@ describe('scheduler lifecycle on the real services', () => {
     // A run inserted by a publisher that crashed before publishing.
     const [orphan] = await fx.store.insertRuns(fx.scope, [run('reaped', jobRow.epoch, 1)], new Date(now - 60_000));
     // Two runs claimed by a worker that then vanished: its lease ran out long ago.
-    const lost = await fx.store.insertRuns(fx.scope, [run('reaped', jobRow.epoch, 2), run('reaped-once', onceRow.epoch, 3)], new Date(now - 60_000));
+    const lost = await fx.store.insertRuns(
+      fx.scope,
+      [run('reaped', jobRow.epoch, 2), run('reaped-once', onceRow.epoch, 3)],
+      new Date(now - 60_000),
+    );
     for (const r of lost) await fx.store.markPublished([{ runId: r.runId, attempt: r.attempt }], new Date(now - 60_000));
-    const claimed = await fx.store.claimRuns(lost.map((r) => ({ runId: r.runId, attempt: 1 })), { now: new Date(now - 30_000), leaseMs: 1000, workerId: 'vanished' });
+    const claimed = await fx.store.claimRuns(
+      lost.map((r) => ({ runId: r.runId, attempt: 1 })),
+      { now: new Date(now - 30_000), leaseMs: 1000, workerId: 'vanished' },
+    );
     expect(claimed.map((c) => c.outcome)).toEqual(['claimed', 'claimed']);
 
     await waitFor(async () => (await fx.store.getRun(orphan!.runId))?.publishedAt, 'the outbox to publish the orphan');

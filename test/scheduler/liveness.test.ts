@@ -37,8 +37,16 @@ afterAll(async () => {
 
 function child(role: LivenessChildConfig['role'], name: string, overrides: Partial<LivenessChildConfig> = {}): LivenessChild {
   const c = spawnLivenessChild({
-    role, databaseUrl: DATABASE_URL, amqpUrl: AMQP_URL, schema: fx.schema, scope: fx.scope, instanceId: `${fx.scope}-${name}`,
-    applicationName: `${fx.scope}-${name}`.slice(0, 60), liveness: true, leaseTtl: '60s', ...overrides,
+    role,
+    databaseUrl: DATABASE_URL,
+    amqpUrl: AMQP_URL,
+    schema: fx.schema,
+    scope: fx.scope,
+    instanceId: `${fx.scope}-${name}`,
+    applicationName: `${fx.scope}-${name}`.slice(0, 60),
+    liveness: true,
+    leaseTtl: '60s',
+    ...overrides,
   });
   children.push(c);
   return c;
@@ -46,16 +54,36 @@ function child(role: LivenessChildConfig['role'], name: string, overrides: Parti
 
 async function leader(name: string, options: Partial<Parameters<typeof createScheduler>[0]> = {}): Promise<Scheduler> {
   const { pool } = await fx.pool(`${fx.scope}-${name}`.slice(0, 60));
-  const scheduler = createScheduler({ pool, schema: fx.schema, amqpUrl: AMQP_URL, scope: fx.scope, instanceId: `${fx.scope}-${name}`, jobs: [slowJob, canaryJob], migrate: false, ...options });
+  const scheduler = createScheduler({
+    pool,
+    schema: fx.schema,
+    amqpUrl: AMQP_URL,
+    scope: fx.scope,
+    instanceId: `${fx.scope}-${name}`,
+    jobs: [slowJob, canaryJob],
+    migrate: false,
+    ...options,
+  });
   scheduler.on('error', () => {});
   closers.push(() => scheduler.close());
   await scheduler.start();
   return scheduler;
 }
 
-async function worker(name: string, handler: () => Promise<void> | void, options: Partial<Parameters<typeof createWorker>[0]> = {}): Promise<Worker> {
+async function worker(
+  name: string,
+  handler: () => Promise<void> | void,
+  options: Partial<Parameters<typeof createWorker>[0]> = {},
+): Promise<Worker> {
   const { pool } = await fx.pool(`${fx.scope}-${name}`.slice(0, 60));
-  const w = createWorker({ pool, schema: fx.schema, amqpUrl: AMQP_URL, scope: fx.scope, workerId: `${fx.scope}-${name}`, ...options }).handle(slowJob, handler);
+  const w = createWorker({
+    pool,
+    schema: fx.schema,
+    amqpUrl: AMQP_URL,
+    scope: fx.scope,
+    workerId: `${fx.scope}-${name}`,
+    ...options,
+  }).handle(slowJob, handler);
   w.on('error', () => {});
   closers.push(() => w.close());
   await w.start();
@@ -64,13 +92,20 @@ async function worker(name: string, handler: () => Promise<void> | void, options
 }
 
 const finished = (runId: string) =>
-  waitFor(async () => {
-    const run = await fx.store.getRun(runId);
-    return run && run.status !== 'running' && run.status !== 'pending' ? run : null;
-  }, `run ${runId} to finish`, { timeoutMs: 120_000 });
+  waitFor(
+    async () => {
+      const run = await fx.store.getRun(runId);
+      return run && run.status !== 'running' && run.status !== 'pending' ? run : null;
+    },
+    `run ${runId} to finish`,
+    { timeoutMs: 120_000 },
+  );
 
 /** A child worker takes `slow` and is killed mid-run; a worker in this process is there for the retry. */
-async function killWorkerMidRun(scheduler: Scheduler, overrides: Partial<LivenessChildConfig>): Promise<{ run: RunRecord; leaseAtKill: Date }> {
+async function killWorkerMidRun(
+  scheduler: Scheduler,
+  overrides: Partial<LivenessChildConfig>,
+): Promise<{ run: RunRecord; leaseAtKill: Date }> {
   const doomed = child('worker', 'doomed', overrides);
   await doomed.line((l) => l.ready === true, 'the doomed worker ready');
   const run = await scheduler.runNow('slow');
@@ -123,15 +158,24 @@ describe('leader killed with -9', () => {
     }, 'the follower waiting on the leader lock');
     const published: RunRecord[] = [];
     follower.on('slot:published', (run) => published.push(run));
-    const before = await fx.db.pool.query(`SELECT holder, fence_epoch::int AS epoch, expires_at FROM "${fx.schema}".leases WHERE scope = $1`, [fx.scope]);
+    const before = await fx.db.pool.query(
+      `SELECT holder, fence_epoch::int AS epoch, expires_at FROM "${fx.schema}".leases WHERE scope = $1`,
+      [fx.scope],
+    );
     expect(before.rows[0]).toMatchObject({ holder: `${fx.scope}-doomed-leader` });
     const killedAt = Date.now();
     await doomed.kill9();
     await waitFor(() => follower.isLeader(), 'the follower leading');
-    const after = await fx.db.pool.query(`SELECT holder, fence_epoch::int AS epoch, acquired_at FROM "${fx.schema}".leases WHERE scope = $1`, [fx.scope]);
+    const after = await fx.db.pool.query(
+      `SELECT holder, fence_epoch::int AS epoch, acquired_at FROM "${fx.schema}".leases WHERE scope = $1`,
+      [fx.scope],
+    );
     expect(after.rows[0]).toMatchObject({ holder: `${fx.scope}-follower`, epoch: before.rows[0].epoch + 1 });
     expect((after.rows[0].acquired_at as Date).getTime()).toBeLessThan((before.rows[0].expires_at as Date).getTime());
-    const next = await waitFor(() => published.find((run) => run.jobId === 'beat' && run.scheduledFor.getTime() >= killedAt - 1000), 'the new leader publishing a slot');
+    const next = await waitFor(
+      () => published.find((run) => run.jobId === 'beat' && run.scheduledFor.getTime() >= killedAt - 1000),
+      'the new leader publishing a slot',
+    );
     expect(next.status).toBe('pending');
   }, 180_000);
 });
@@ -155,11 +199,19 @@ describe('a live worker whose liveness connection is terminated', () => {
         started.push('x');
         await released;
       },
-      { leaseTtl: '60s', livenessClient: () => new pg.Client({ connectionString: viaProxy.toString(), application_name: `${fx.scope}-${name}-lock` }) },
+      {
+        leaseTtl: '60s',
+        livenessClient: () => new pg.Client({ connectionString: viaProxy.toString(), application_name: `${fx.scope}-${name}-lock` }),
+      },
     );
     const key = `warren:${fx.schema}:worker:${live.workerId}`;
     const holder = async () =>
-      (await fx.db.pool.query(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND mode = 'ExclusiveLock' AND ((classid::int8 << 32) | objid::int8) = hashtextextended($1, 0)`, [key])).rows[0]?.pid as number | undefined;
+      (
+        await fx.db.pool.query(
+          `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND mode = 'ExclusiveLock' AND ((classid::int8 << 32) | objid::int8) = hashtextextended($1, 0)`,
+          [key],
+        )
+      ).rows[0]?.pid as number | undefined;
     const pid = await waitFor(holder, 'the worker holding its liveness lock');
     const run = await scheduler.runNow('slow');
     await waitFor(() => started.length > 0, 'the handler running');
@@ -174,7 +226,11 @@ describe('a live worker whose liveness connection is terminated', () => {
     const canaryLock = fx.store.holdLiveness('worker', canaryId)!;
     await waitFor(() => canaryLock.held, 'the canary holding its lock');
     const canaryRun = await scheduler.runNow('canary');
-    const [claim] = await fx.store.claimRuns([{ runId: canaryRun.runId, attempt: 1 }], { now: new Date(), leaseMs: 600_000, workerId: canaryId });
+    const [claim] = await fx.store.claimRuns([{ runId: canaryRun.runId, attempt: 1 }], {
+      now: new Date(),
+      leaseMs: 600_000,
+      workerId: canaryId,
+    });
     expect(claim!.outcome).toBe('claimed');
     await canaryLock.close();
     await waitFor(async () => (await fx.store.getRun(canaryRun.runId))?.attempt === 2, 'the dead canary reaped');
@@ -193,13 +249,25 @@ describe('the dedicated connection', () => {
     await waitFor(() => scheduler.isLeader(), 'the scheduler leading');
     const ran: string[] = [];
     const { pool } = await fx.pool(`${fx.scope}-tiny`, { max: 1 });
-    const w = createWorker({ pool, schema: fx.schema, amqpUrl: AMQP_URL, scope: fx.scope, workerId: `${fx.scope}-tiny` }).handle(slowJob, ({ runId }) => void ran.push(runId));
+    const w = createWorker({ pool, schema: fx.schema, amqpUrl: AMQP_URL, scope: fx.scope, workerId: `${fx.scope}-tiny` }).handle(
+      slowJob,
+      ({ runId }) => void ran.push(runId),
+    );
     w.on('error', () => {});
     closers.push(() => w.close());
     await w.start();
     await w.ready();
     const key = `warren:${fx.schema}:worker:${fx.scope}-tiny`;
-    await waitFor(async () => (await fx.db.pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::int8 << 32) | objid::int8) = hashtextextended($1, 0)`, [key])).rows.length > 0, 'the lock held');
+    await waitFor(
+      async () =>
+        (
+          await fx.db.pool.query(
+            `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::int8 << 32) | objid::int8) = hashtextextended($1, 0)`,
+            [key],
+          )
+        ).rows.length > 0,
+      'the lock held',
+    );
     const run = await scheduler.runNow('slow');
     expect(await finished(run.runId)).toMatchObject({ status: 'succeeded', attempt: 1 });
     expect(pool.totalCount).toBe(1);

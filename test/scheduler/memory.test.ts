@@ -25,7 +25,8 @@ describe('scheduler on MemoryStore + MemoryTransport + FakeClock', () => {
     const clock = new FakeClock(T0 + 10_000);
     const store = new MemoryStore();
     const transport = new MemoryTransport({ clock });
-    const make = (instanceId: string): Scheduler => createScheduler({ store, transport, clock, scope: 'mem', jobs, instanceId, leaseTtl: '30s' });
+    const make = (instanceId: string): Scheduler =>
+      createScheduler({ store, transport, clock, scope: 'mem', jobs, instanceId, leaseTtl: '30s' });
     return { clock, store, transport, make };
   }
 

@@ -40,7 +40,17 @@ describe('scheduler outbox backstop (republishAfter)', () => {
     const now = clock.now();
     const oldId = uuidv5('backstop-old');
     const newId = uuidv5('backstop-new');
-    const run = (runId: string, ms: number) => ({ runId, jobId: 'lost', scheduledFor: new Date(now - 12 * MIN + ms), triggerSource: 'manual' as const, params: {}, epoch: jobRow.epoch, status: 'pending' as const, staleAt: null, availableAt: new Date(now - 12 * MIN) });
+    const run = (runId: string, ms: number) => ({
+      runId,
+      jobId: 'lost',
+      scheduledFor: new Date(now - 12 * MIN + ms),
+      triggerSource: 'manual' as const,
+      params: {},
+      epoch: jobRow.epoch,
+      status: 'pending' as const,
+      staleAt: null,
+      availableAt: new Date(now - 12 * MIN),
+    });
     expect(await store.insertRuns('bs', [run(oldId, 0), run(newId, 1)], new Date(now - 12 * MIN))).toHaveLength(2);
     await store.markPublished([{ runId: oldId, attempt: 1 }], new Date(now - 11 * MIN));
     await store.markPublished([{ runId: newId, attempt: 1 }], new Date(now - MIN));
@@ -67,8 +77,8 @@ describe('scheduler outbox backstop (republishAfter)', () => {
 
   it('rejects a republishAfter under 1s', () => {
     const clock = new FakeClock(T0);
-    expect(() => createScheduler({ store: new MemoryStore(), transport: new MemoryTransport({ clock }), clock, scope: 'bs', republishAfter: '10ms' })).toThrow(
-      expect.objectContaining({ code: 'ERR_INVALID_OPTION', field: 'republishAfter' }),
-    );
+    expect(() =>
+      createScheduler({ store: new MemoryStore(), transport: new MemoryTransport({ clock }), clock, scope: 'bs', republishAfter: '10ms' }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', field: 'republishAfter' }));
   });
 });

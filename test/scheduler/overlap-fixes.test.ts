@@ -40,17 +40,36 @@ describe('overlap fixes (real PostgreSQL, RabbitMQ and worker)', () => {
     const chained = defineJob({ id: 'chained', schedule: { every: '1s' }, reschedule: 'queue' });
     const { pool: schedulerPool } = await fx.pool(`${fx.scope}-chain-scheduler`);
     const { pool: workerPool } = await fx.pool(`${fx.scope}-chain-worker`);
-    const scheduler = createScheduler({ pool: schedulerPool, schema: fx.schema, scope: fx.scope, amqpUrl: AMQP_URL, jobs: [chained], instanceId: 'chain-leader', leaseTtl: '5s', safetyTick: '500ms' });
+    const scheduler = createScheduler({
+      pool: schedulerPool,
+      schema: fx.schema,
+      scope: fx.scope,
+      amqpUrl: AMQP_URL,
+      jobs: [chained],
+      instanceId: 'chain-leader',
+      leaseTtl: '5s',
+      safetyTick: '500ms',
+    });
     scheduler.on('error', () => {});
     schedulers.push(scheduler);
-    const worker = createWorker({ pool: workerPool, schema: fx.schema, amqpUrl: AMQP_URL, scope: fx.scope, jobs: [{ definition: chained, handler: () => {} }], leaseTtl: '10s' });
+    const worker = createWorker({
+      pool: workerPool,
+      schema: fx.schema,
+      amqpUrl: AMQP_URL,
+      scope: fx.scope,
+      jobs: [{ definition: chained, handler: () => {} }],
+      leaseTtl: '10s',
+    });
     worker.on('error', () => {});
     workers.push(worker);
     await scheduler.start();
     await worker.start();
 
     const links = (runs: RunRecord[]) => runs.filter((r) => r.triggerSource === 'chain' || r.triggerSource === 'scheduler');
-    await waitFor(async () => links(await fx.runsOf('chained')).filter((r) => r.triggerSource === 'chain' && r.status === 'succeeded').length >= 2, 'the chain to be alive');
+    await waitFor(
+      async () => links(await fx.runsOf('chained')).filter((r) => r.triggerSource === 'chain' && r.status === 'succeeded').length >= 2,
+      'the chain to be alive',
+    );
 
     const requested = await scheduler.runNow('chained');
     expect(requested.triggerSource).toBe('manual');
@@ -108,7 +127,18 @@ describe('overlap fixes (real PostgreSQL, RabbitMQ and worker)', () => {
     transports.push(transport);
     const ticks: TickSummary[] = [];
     const scheduler = (name: string) => {
-      const s = createScheduler({ pool: fx.db.pool, schema: fx.schema, migrate: false, scope, transport, clock, jobs: [backlog], instanceId: name, leaseTtl: '1h', safetyTick: '1h' });
+      const s = createScheduler({
+        pool: fx.db.pool,
+        schema: fx.schema,
+        migrate: false,
+        scope,
+        transport,
+        clock,
+        jobs: [backlog],
+        instanceId: name,
+        leaseTtl: '1h',
+        safetyTick: '1h',
+      });
       s.on('tick', (summary) => ticks.push(summary));
       s.on('error', () => {});
       schedulers.push(s);
@@ -116,10 +146,13 @@ describe('overlap fixes (real PostgreSQL, RabbitMQ and worker)', () => {
     };
     const tickAt = async (at: number) => {
       await clock.advanceTo(at);
-      return waitFor(async () => {
-        await clock.flush();
-        return ticks.find((t) => t.at.getTime() >= at);
-      }, `a tick at ${new Date(at).toISOString()}`);
+      return waitFor(
+        async () => {
+          await clock.flush();
+          return ticks.find((t) => t.at.getTime() >= at);
+        },
+        `a tick at ${new Date(at).toISOString()}`,
+      );
     };
 
     // The first catch-up run holds its slot until the others were turned away at least

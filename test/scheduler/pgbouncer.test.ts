@@ -39,7 +39,7 @@ function recording(pool: pg.Pool): { pool: pg.Pool; sent: Sent } {
   const sent: Sent = { named: 0, listens: 0, statements: 0 };
   const note = (arg: unknown) => {
     sent.statements += 1;
-    const text = typeof arg === 'string' ? arg : (arg as { text?: string; name?: string }).text ?? '';
+    const text = typeof arg === 'string' ? arg : ((arg as { text?: string; name?: string }).text ?? '');
     if (typeof arg === 'object' && arg !== null && typeof (arg as { name?: unknown }).name === 'string') sent.named += 1;
     if (/^\s*LISTEN\b/i.test(text)) sent.listens += 1;
   };
@@ -73,13 +73,25 @@ describe('pgbouncer: true', () => {
       const { pool, sent } = recording(db.pool);
       const scope = uniqueToken(`pgb_${pgbouncer}`).replace(/_/g, '-');
       const transport = new MemoryTransport();
-      const scheduler = createScheduler({ pool, schema: db.schema, scope, transport, jobs: [job], pgbouncer, migrate: false, safetyTick: '200ms' });
+      const scheduler = createScheduler({
+        pool,
+        schema: db.schema,
+        scope,
+        transport,
+        jobs: [job],
+        pgbouncer,
+        migrate: false,
+        safetyTick: '200ms',
+      });
       const worker = createWorker({ pool, schema: db.schema, scope, transport, pgbouncer, jobs: [{ definition: job, handler: () => {} }] });
       await scheduler.start();
       await worker.start();
       await Promise.all([scheduler.ready({ timeout: '30s' }), worker.ready({ timeout: '30s' })]);
       // A slot published by the leader and run by the worker: the hot path ran both ways.
-      await waitFor(async () => (await scheduler.runs('tick', { status: ['succeeded'] })).length > 0, `a run to succeed (pgbouncer: ${pgbouncer})`);
+      await waitFor(
+        async () => (await scheduler.runs('tick', { status: ['succeeded'] })).length > 0,
+        `a run to succeed (pgbouncer: ${pgbouncer})`,
+      );
       await worker.close();
       await scheduler.close();
       await transport.close();
@@ -101,7 +113,11 @@ describe('pgbouncer: true', () => {
   });
 
   it('is validated like any option', () => {
-    expect(() => createScheduler({ pool: db.pool, scope: 'x', role: 'control-only', pgbouncer: 'yes' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', field: 'pgbouncer' }));
-    expect(() => createWorker({ pool: db.pool, scope: 'x', transport: new MemoryTransport(), pgbouncer: 1 as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', field: 'pgbouncer' }));
+    expect(() => createScheduler({ pool: db.pool, scope: 'x', role: 'control-only', pgbouncer: 'yes' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', field: 'pgbouncer' }),
+    );
+    expect(() => createWorker({ pool: db.pool, scope: 'x', transport: new MemoryTransport(), pgbouncer: 1 as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', field: 'pgbouncer' }),
+    );
   });
 });

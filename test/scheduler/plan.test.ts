@@ -94,7 +94,12 @@ describe('planSlots', () => {
 
     it('all: the oldest `max` slots run as catch-up, the rest are missed', () => {
       const plan = planSlots(job({ catchup: { mode: 'all', windowMs: 3_600_000, max: 3 } }), late, idle)!;
-      expect(summary(plan)).toEqual(['1:pending:catchup', '2:pending:catchup', '3:pending:catchup', ...Array.from({ length: 7 }, (_, i) => `${i + 4}:missed:catchup`)]);
+      expect(summary(plan)).toEqual([
+        '1:pending:catchup',
+        '2:pending:catchup',
+        '3:pending:catchup',
+        ...Array.from({ length: 7 }, (_, i) => `${i + 4}:missed:catchup`),
+      ]);
       expect(plan.claim.runs[3]!.error).toMatch(/limit of 3/);
     });
 
@@ -136,7 +141,13 @@ describe('planSlots', () => {
     it('skip leaves a catch-up backlog pending: it waits for room instead of being skipped', () => {
       const behind = job({ catchup: { mode: 'all', windowMs: 3_600_000, max: 3 } });
       const plan = planSlots(behind, at(5 * MIN + 500), busy)!;
-      expect(summary(plan)).toEqual(['1:pending:catchup', '2:pending:catchup', '3:pending:catchup', '4:missed:catchup', '5:skipped:scheduler']);
+      expect(summary(plan)).toEqual([
+        '1:pending:catchup',
+        '2:pending:catchup',
+        '3:pending:catchup',
+        '4:missed:catchup',
+        '5:skipped:scheduler',
+      ]);
     });
 
     it('bufferOne keeps one pending run at most', () => {

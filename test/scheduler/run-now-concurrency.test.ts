@@ -65,12 +65,16 @@ describe('runNow under a burst', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
     const post = (i: number) =>
       new Promise<{ status: number; body: RunRecord }>((resolve, reject) => {
-        const req = http.request(`${base}/jobs/${report.id}/run-now`, { method: 'POST', agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as RunRecord }));
-        });
+        const req = http.request(
+          `${base}/jobs/${report.id}/run-now`,
+          { method: 'POST', agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as RunRecord }));
+          },
+        );
         req.on('error', reject);
         req.end(JSON.stringify({ params: { i } }));
       });

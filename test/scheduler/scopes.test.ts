@@ -24,8 +24,24 @@ describe('scopes: mock and real on one database and one broker', () => {
     fx.alsoScope(realScope);
     const a = await fx.pool(`${mockScope}-sched`);
     const b = await fx.pool(`${realScope}-sched`);
-    mock = createScheduler({ pool: a.pool, schema: fx.schema, scope: mockScope, amqpUrl: AMQP_URL, jobs: [scan], instanceId: 'mock-1', leaseTtl: '3s' });
-    real = createScheduler({ pool: b.pool, schema: fx.schema, scope: realScope, amqpUrl: AMQP_URL, jobs: [scan, scout], instanceId: 'real-1', leaseTtl: '3s' });
+    mock = createScheduler({
+      pool: a.pool,
+      schema: fx.schema,
+      scope: mockScope,
+      amqpUrl: AMQP_URL,
+      jobs: [scan],
+      instanceId: 'mock-1',
+      leaseTtl: '3s',
+    });
+    real = createScheduler({
+      pool: b.pool,
+      schema: fx.schema,
+      scope: realScope,
+      amqpUrl: AMQP_URL,
+      jobs: [scan, scout],
+      instanceId: 'real-1',
+      leaseTtl: '3s',
+    });
     mock.on('error', () => {});
     real.on('error', () => {});
     await Promise.all([mock.start(), real.start()]);
@@ -42,7 +58,10 @@ describe('scopes: mock and real on one database and one broker', () => {
     expect((await fx.store.getLeadership(mockScope, new Date())).holder).toBe('mock-1');
     expect((await fx.store.getLeadership(realScope, new Date())).holder).toBe('real-1');
 
-    await waitFor(async () => (await fx.runsOf('buy-scanner', mockScope)).length >= 3 && (await fx.runsOf('buy-scanner', realScope)).length >= 3, 'runs in both scopes');
+    await waitFor(
+      async () => (await fx.runsOf('buy-scanner', mockScope)).length >= 3 && (await fx.runsOf('buy-scanner', realScope)).length >= 3,
+      'runs in both scopes',
+    );
 
     expect((await mock.list()).map((j) => j.id)).toEqual(['buy-scanner']);
     expect((await real.list()).map((j) => j.id).sort()).toEqual(['buy-scanner', 'scout']);
@@ -62,7 +81,10 @@ describe('scopes: mock and real on one database and one broker', () => {
     expect(mockRuns.filter((r) => realIds.has(r.runId))).toEqual([]);
 
     // Each scope's triggers went to its own `{scope}.jobs.{queue}` only.
-    for (const [scope, runs] of [[mockScope, mockRuns], [realScope, realRuns]] as const) {
+    for (const [scope, runs] of [
+      [mockScope, mockRuns],
+      [realScope, realRuns],
+    ] as const) {
       const messages = await fx.admin.drain(workQueueName(scope, 'buy-scanner'));
       expect(messages.length).toBeGreaterThanOrEqual(3);
       const ids = new Set(runs.map((r) => r.runId));

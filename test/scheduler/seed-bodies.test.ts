@@ -29,7 +29,10 @@ afterEach(async () => {
 /** The seed's queue names: its workers take whole queues (`RabbitMQWorker(queue=…)`), not jobs. */
 const QUEUES = ['buy-scanner', 'news-crawler', 'price-monitor', 'scout'];
 
-async function harness(scope: 'real' | 'mock', options: { timezone?: string; workers?: number; handler?: JobHandler<unknown> } = {}): Promise<TestHarness> {
+async function harness(
+  scope: 'real' | 'mock',
+  options: { timezone?: string; workers?: number; handler?: JobHandler<unknown> } = {},
+): Promise<TestHarness> {
   const handler = options.handler ?? (() => {});
   const h = createTestHarness({
     scope,
@@ -57,7 +60,13 @@ describe('scout-daily (§10.1) on a scheduler in Asia/Seoul', () => {
     await h.advance('7d');
     const runs = await h.history('scout-daily');
     // 08:00 KST is 23:00 UTC the day before: Monday 6th to Friday 10th, then the pending link for Monday 13th.
-    const weekdays = ['2025-01-05T23:00:00.000Z', '2025-01-06T23:00:00.000Z', '2025-01-07T23:00:00.000Z', '2025-01-08T23:00:00.000Z', '2025-01-09T23:00:00.000Z'];
+    const weekdays = [
+      '2025-01-05T23:00:00.000Z',
+      '2025-01-06T23:00:00.000Z',
+      '2025-01-07T23:00:00.000Z',
+      '2025-01-08T23:00:00.000Z',
+      '2025-01-09T23:00:00.000Z',
+    ];
     expect(runs.map((r) => [iso(r.scheduledFor), r.status, r.triggerSource])).toEqual([
       [weekdays[0], 'succeeded', 'scheduler'],
       ...weekdays.slice(1).map((at) => [at, 'succeeded', 'chain']),
@@ -115,7 +124,10 @@ describe('scout-daily (§10.1) on a scheduler in Asia/Seoul', () => {
 });
 
 describe('every §10 body, posted verbatim to a scheduler of its scope', () => {
-  const cases = [...REAL_BODIES.map((body) => ['real', body.job_id, body] as const), ...MOCK_BODIES.map((body) => ['mock', body.job_id, body] as const)];
+  const cases = [
+    ...REAL_BODIES.map((body) => ['real', body.job_id, body] as const),
+    ...MOCK_BODIES.map((body) => ['mock', body.job_id, body] as const),
+  ];
 
   it.each(cases)('%s: %s is stored with its cron in the default zone, seeded at its first slot', async (scope, _id, body) => {
     const h = await harness(scope, { timezone: SEOUL, workers: 0 });
@@ -176,7 +188,11 @@ describe('the `timezone` option', () => {
     expect((await h.get('morning')).schedule).toEqual({ kind: 'cron', cron: '0 9 * * 1-5', tz: SEOUL });
     expect((await h.get('berlin')).schedule).toEqual({ kind: 'cron', cron: '0 9 * * 1-5', tz: 'Europe/Berlin' });
     // A new cron without tz through the control API gets it too; a cron patch keeps the job's.
-    expect((await h.update('berlin', { schedule: { cron: '0 10 * * *' } })).schedule).toEqual({ kind: 'cron', cron: '0 10 * * *', tz: SEOUL });
+    expect((await h.update('berlin', { schedule: { cron: '0 10 * * *' } })).schedule).toEqual({
+      kind: 'cron',
+      cron: '0 10 * * *',
+      tz: SEOUL,
+    });
     expect((await h.update('morning', { cron_expr: '0 10 * * *' })).schedule).toEqual({ kind: 'cron', cron: '0 10 * * *', tz: SEOUL });
   });
 
@@ -184,7 +200,13 @@ describe('the `timezone` option', () => {
     const store = new MemoryStore();
     const transport = new MemoryTransport();
     const morning = defineJob({ id: 'morning', schedule: { cron: '0 9 * * 1-5' } });
-    const worker = createWorker({ store, transport, scope: 'real', timezone: 'asia/seoul', jobs: [{ definition: morning, handler: () => {} }] });
+    const worker = createWorker({
+      store,
+      transport,
+      scope: 'real',
+      timezone: 'asia/seoul',
+      jobs: [{ definition: morning, handler: () => {} }],
+    });
     await worker.start();
     await worker.close();
     expect((await store.getJob('real', 'morning'))?.schedule).toEqual({ kind: 'cron', cron: '0 9 * * 1-5', tz: SEOUL });

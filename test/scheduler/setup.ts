@@ -54,14 +54,22 @@ export async function schedulerFixture(label: string): Promise<SchedulerFixture>
         url.hostname = '127.0.0.1';
         url.port = String(proxy.port);
       }
-      const pool = new pg.Pool({ connectionString: url.toString(), max: options.max ?? 4, application_name: name, connectionTimeoutMillis: 3000 });
+      const pool = new pg.Pool({
+        connectionString: url.toString(),
+        max: options.max ?? 4,
+        application_name: name,
+        connectionTimeoutMillis: 3000,
+      });
       // Killed backends surface as idle-client errors: expected in these tests.
       pool.on('error', () => {});
       pools.push(pool);
       return { pool, proxy };
     },
     async killBackends(name) {
-      const { rows } = await db.pool.query('SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [name]);
+      const { rows } = await db.pool.query(
+        'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()',
+        [name],
+      );
       return rows.length;
     },
     alsoScope(other) {
@@ -82,4 +90,3 @@ export async function schedulerFixture(label: string): Promise<SchedulerFixture>
   };
   return fixture;
 }
-

@@ -26,7 +26,15 @@ describe('Scheduler.close() with the broker unreachable', () => {
 
   it('resolves while a tick is stuck in publish, releases the lease, and another scheduler leads at once', async () => {
     const jobs = [defineJob({ id: 'tick', schedule: { every: '1s' } })];
-    const common = { pool: fx.db.pool, schema: fx.schema, migrate: false, scope: fx.scope, jobs, leaseTtl: '30s', outboxGrace: '200ms' } as const;
+    const common = {
+      pool: fx.db.pool,
+      schema: fx.schema,
+      migrate: false,
+      scope: fx.scope,
+      jobs,
+      leaseTtl: '30s',
+      outboxGrace: '200ms',
+    } as const;
     const a = createScheduler({ ...common, amqpUrl: broker.url(AMQP_URL), instanceId: 'a' });
     a.on('error', () => {});
     started.push(a);
@@ -55,7 +63,9 @@ describe('Scheduler.close() with the broker unreachable', () => {
     started.push(b);
     await b.start();
     await waitFor(() => b.isLeader(), 'b leads', { timeoutMs: 10_000 });
-    await waitFor(async () => (await fx.store.getRun(stuck!.runId))?.publishedAt, 'the outbox to publish the stuck run', { timeoutMs: 10_000 });
+    await waitFor(async () => (await fx.store.getRun(stuck!.runId))?.publishedAt, 'the outbox to publish the stuck run', {
+      timeoutMs: 10_000,
+    });
     await b.close();
   });
 });

@@ -89,8 +89,15 @@ describe('MemoryStore', () => {
   it('applies a claim batch in order: the second run of a skip job in one batch is skipped', async () => {
     const store = new MemoryStore();
     const job = await store.syncJob('s', 'a', jobConfig({ overlap: 'skip', maxParallel: 1 }), { now: T0, nextDueAt: null });
-    const runs = await store.insertRuns('s', [newRun(job, runId('s', '1'), { scheduledFor: at(1) }), newRun(job, runId('s', '2'), { scheduledFor: at(2) })], T0);
-    const results = await store.claimRuns(runs.map((r) => ({ runId: r.runId, attempt: 1 })), { now: at(3), workerId: 'w', leaseMs: 1000 });
+    const runs = await store.insertRuns(
+      's',
+      [newRun(job, runId('s', '1'), { scheduledFor: at(1) }), newRun(job, runId('s', '2'), { scheduledFor: at(2) })],
+      T0,
+    );
+    const results = await store.claimRuns(
+      runs.map((r) => ({ runId: r.runId, attempt: 1 })),
+      { now: at(3), workerId: 'w', leaseMs: 1000 },
+    );
     expect(results.map((r) => r.outcome)).toEqual(['claimed', 'skipped']);
   });
 
@@ -101,9 +108,20 @@ describe('MemoryStore', () => {
       out.push(job);
       out.push(await store.acquireLeadership('s', 'i1', 10_000, T0));
       const lead = await store.getLeadership('s', at(1));
-      out.push(await store.claimSlots('s', lead.fence, [{ jobId: 'a', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [newRun(job, runId('s', 'x'), { scheduledFor: at(60) })] }], at(2)));
+      out.push(
+        await store.claimSlots(
+          's',
+          lead.fence,
+          [{ jobId: 'a', expectedNextDueAt: at(60), nextDueAt: at(120), runs: [newRun(job, runId('s', 'x'), { scheduledFor: at(60) })] }],
+          at(2),
+        ),
+      );
       out.push(await store.claimRuns([{ runId: runId('s', 'x'), attempt: 1 }], { now: at(3), workerId: 'w', leaseMs: 5000 }));
-      out.push(await store.completeRuns([{ runId: runId('s', 'x'), attempt: 1, guard: { workerId: 'w' }, status: 'failed', error: 'e', finishedAt: at(4), retryAt: at(9) }]));
+      out.push(
+        await store.completeRuns([
+          { runId: runId('s', 'x'), attempt: 1, guard: { workerId: 'w' }, status: 'failed', error: 'e', finishedAt: at(4), retryAt: at(9) },
+        ]),
+      );
       await store.appendAudit('s', { jobId: 'a', action: 'run-now', at: at(5) });
       out.push(await store.listAudit('s'), await store.listRuns('s'), await store.listJobs('s'));
       return out;

@@ -31,7 +31,10 @@ function freshSchema(label: string): string {
 }
 
 async function expectError(promise: Promise<unknown>, code: string, field?: string): Promise<Error> {
-  const error = await promise.then(() => undefined, (err: unknown) => err);
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(isWarrenError(error, code as never), `expected ${code}, got ${String(error)}`).toBe(true);
   if (field) {
     expect((error as { field?: string }).field).toBe(field);
@@ -79,7 +82,10 @@ describe('migrate', () => {
       await Promise.all(children.map((c) => c.ready));
       for (const c of children) c.go();
       const results = await Promise.all(children.map((c) => c.done));
-      expect(results.map((r) => r.ok), JSON.stringify(results)).toEqual([true, true, true, true]);
+      expect(
+        results.map((r) => r.ok),
+        JSON.stringify(results),
+      ).toEqual([true, true, true, true]);
       expect(results.every((r) => r.current === LATEST)).toBe(true);
       // Between them they applied every migration exactly once.
       expect(results.flatMap((r) => r.applied ?? []).sort((a, b) => a - b)).toEqual(migrations.map((m) => m.version));
@@ -93,7 +99,9 @@ describe('migrate', () => {
   it('creates the tables, and running it again is a no-op', async () => {
     const first = await migrate(db.pool, { schema: db.schema });
     expect(first).toEqual({ applied: migrations.map((m) => m.version), current: LATEST });
-    const { rows } = await db.pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [db.schema]);
+    const { rows } = await db.pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [
+      db.schema,
+    ]);
     expect(rows.map((r) => r.table_name)).toEqual(['audit', 'jobs', 'leases', 'liveness', 'migrations', 'runs']);
     expect(await migrate(db.pool, { schema: db.schema })).toEqual({ applied: [], current: LATEST });
   });

@@ -45,11 +45,18 @@ describe('claimSlots under contention', () => {
     await Promise.all(
       stores.map(async (store, who) => {
         for (;;) {
-          const due = (await store.listJobs(scope)).filter((j): j is JobRecord & { nextDueAt: Date } => j.nextDueAt !== null && j.nextDueAt.getTime() < at(SLOTS * 1000).getTime());
+          const due = (await store.listJobs(scope)).filter(
+            (j): j is JobRecord & { nextDueAt: Date } => j.nextDueAt !== null && j.nextDueAt.getTime() < at(SLOTS * 1000).getTime(),
+          );
           if (due.length === 0) return;
           const claims = due.map((job) => {
             const slot = job.nextDueAt;
-            return { jobId: job.jobId, expectedNextDueAt: slot, nextDueAt: new Date(slot.getTime() + 1000), runs: [pendingRun(slotRunId(scope, job.jobId, slot), job.jobId, slot)] };
+            return {
+              jobId: job.jobId,
+              expectedNextDueAt: slot,
+              nextDueAt: new Date(slot.getTime() + 1000),
+              runs: [pendingRun(slotRunId(scope, job.jobId, slot), job.jobId, slot)],
+            };
           });
           const result = await store.claimSlots(scope, null, claims, T0);
           for (const jobId of result.claimed) {
@@ -64,7 +71,9 @@ describe('claimSlots under contention', () => {
 
     expect(claimedBy.size).toBe(jobs.length * SLOTS);
     expect(await count(`SELECT count(*) AS n FROM "${db.schema}".runs WHERE scope = $1`, [scope])).toBe(jobs.length * SLOTS);
-    expect(await count(`SELECT count(DISTINCT (job_id, scheduled_for)) AS n FROM "${db.schema}".runs WHERE scope = $1`, [scope])).toBe(jobs.length * SLOTS);
+    expect(await count(`SELECT count(DISTINCT (job_id, scheduled_for)) AS n FROM "${db.schema}".runs WHERE scope = $1`, [scope])).toBe(
+      jobs.length * SLOTS,
+    );
     // The race was real: more than one claimer won slots.
     expect(new Set(claimedBy.values()).size).toBeGreaterThan(1);
   });
@@ -87,7 +96,11 @@ describe('claimRuns under contention', () => {
     for (let round = 0; round < 10; round += 1) {
       const slot = at(round * 1000);
       const [run] = await stores[0]!.insertRuns(scope, [pendingRun(slotRunId(scope, 'j', slot), 'j', slot)], T0);
-      const results = await Promise.all(stores.map((store, i) => store.claimRuns([{ runId: run!.runId, attempt: 1 }], { now: at(60_000), leaseMs: 30_000, workerId: `w${i}` })));
+      const results = await Promise.all(
+        stores.map((store, i) =>
+          store.claimRuns([{ runId: run!.runId, attempt: 1 }], { now: at(60_000), leaseMs: 30_000, workerId: `w${i}` }),
+        ),
+      );
       const outcomes = results.map((r) => r[0]!.outcome);
       expect(outcomes.filter((o) => o === 'claimed')).toHaveLength(1);
       expect(outcomes.filter((o) => o !== 'claimed').every((o) => o === 'duplicate')).toBe(true);
@@ -107,13 +120,20 @@ describe('claimRuns under contention', () => {
       );
       expect(runs).toHaveLength(CLAIMERS);
       const results: ClaimResult[] = (
-        await Promise.all(stores.map((store, i) => store.claimRuns([{ runId: runs[i]!.runId, attempt: 1 }], { now: at(60_000), leaseMs: 30_000, workerId: `w${i}` })))
+        await Promise.all(
+          stores.map((store, i) =>
+            store.claimRuns([{ runId: runs[i]!.runId, attempt: 1 }], { now: at(60_000), leaseMs: 30_000, workerId: `w${i}` }),
+          ),
+        )
       ).flat();
       const outcomes = results.map((r) => r.outcome);
       if (overlap === 'cancelOther') {
         // Each newcomer claims and asks the one before to stop: all claimed, all but the last asked to cancel.
         expect(outcomes.every((o) => o === 'claimed')).toBe(true);
-        const notCancelled = await count(`SELECT count(*) AS n FROM "${db.schema}".runs WHERE scope = $1 AND status = 'running' AND cancel_requested_at IS NULL`, [scope]);
+        const notCancelled = await count(
+          `SELECT count(*) AS n FROM "${db.schema}".runs WHERE scope = $1 AND status = 'running' AND cancel_requested_at IS NULL`,
+          [scope],
+        );
         expect(notCancelled).toBe(1);
       } else {
         expect(outcomes.filter((o) => o === 'claimed')).toHaveLength(1);
@@ -126,7 +146,11 @@ describe('claimRuns under contention', () => {
   it('claims and completions of one hot job in parallel batches never deadlock and account for every run', async () => {
     const scope = uniqueToken('hot');
     await stores[0]!.syncJob(scope, 'j', config({ overlap: 'allowAll' }), { now: T0, nextDueAt: null });
-    const runs = await stores[0]!.insertRuns(scope, Array.from({ length: 400 }, (_, i) => pendingRun(slotRunId(scope, 'j', at(i)), 'j', at(i))), T0);
+    const runs = await stores[0]!.insertRuns(
+      scope,
+      Array.from({ length: 400 }, (_, i) => pendingRun(slotRunId(scope, 'j', at(i)), 'j', at(i))),
+      T0,
+    );
     const batches = Array.from({ length: CLAIMERS }, (_, w) => runs.filter((_, i) => i % CLAIMERS === w));
     await Promise.all(
       batches.map(async (mine, w) => {
@@ -135,9 +159,21 @@ describe('claimRuns under contention', () => {
           const slice = mine.slice(i, i + 25);
           // Every worker also tries a neighbour's runs: duplicates are answered, never double-claimed.
           const theirs = batches[(w + 1) % CLAIMERS]!.slice(i, i + 5);
-          const claimed = await store.claimRuns([...slice, ...theirs].map((r) => ({ runId: r.runId, attempt: 1 })), { now: at(60_000), leaseMs: 30_000, workerId: `w${w}` });
+          const claimed = await store.claimRuns(
+            [...slice, ...theirs].map((r) => ({ runId: r.runId, attempt: 1 })),
+            { now: at(60_000), leaseMs: 30_000, workerId: `w${w}` },
+          );
           const won = claimed.filter((c) => c.outcome === 'claimed').map((c) => c.run!);
-          const done = await store.completeRuns(won.map((r) => ({ runId: r.runId, attempt: 1, guard: { workerId: `w${w}` }, status: 'succeeded', error: null, finishedAt: at(61_000) })));
+          const done = await store.completeRuns(
+            won.map((r) => ({
+              runId: r.runId,
+              attempt: 1,
+              guard: { workerId: `w${w}` },
+              status: 'succeeded',
+              error: null,
+              finishedAt: at(61_000),
+            })),
+          );
           expect(done.every((d) => d.applied)).toBe(true);
         }
       }),
@@ -151,12 +187,30 @@ describe('completions and leadership under contention', () => {
   it('a worker completing and the reaper reaping the same expired lease: exactly one applies', async () => {
     const scope = uniqueToken('reap');
     await stores[0]!.syncJob(scope, 'j', config({ overlap: 'allowAll' }), { now: T0, nextDueAt: null });
-    const runs = await stores[0]!.insertRuns(scope, Array.from({ length: 20 }, (_, i) => pendingRun(slotRunId(scope, 'j', at(i)), 'j', at(i))), T0);
-    await stores[0]!.claimRuns(runs.map((r) => ({ runId: r.runId, attempt: 1 })), { now: at(100), leaseMs: 1000, workerId: 'slow' });
+    const runs = await stores[0]!.insertRuns(
+      scope,
+      Array.from({ length: 20 }, (_, i) => pendingRun(slotRunId(scope, 'j', at(i)), 'j', at(i))),
+      T0,
+    );
+    await stores[0]!.claimRuns(
+      runs.map((r) => ({ runId: r.runId, attempt: 1 })),
+      { now: at(100), leaseMs: 1000, workerId: 'slow' },
+    );
     const results = await Promise.all(
       runs.flatMap((run, i) => [
-        stores[i % CLAIMERS]!.completeRuns([{ runId: run.runId, attempt: 1, guard: { workerId: 'slow' }, status: 'succeeded', error: null, finishedAt: at(5000) }]),
-        stores[(i + 1) % CLAIMERS]!.completeRuns([{ runId: run.runId, attempt: 1, guard: { leaseExpiredBefore: at(5000) }, status: 'timed_out', error: 'lease expired', finishedAt: at(5000) }]),
+        stores[i % CLAIMERS]!.completeRuns([
+          { runId: run.runId, attempt: 1, guard: { workerId: 'slow' }, status: 'succeeded', error: null, finishedAt: at(5000) },
+        ]),
+        stores[(i + 1) % CLAIMERS]!.completeRuns([
+          {
+            runId: run.runId,
+            attempt: 1,
+            guard: { leaseExpiredBefore: at(5000) },
+            status: 'timed_out',
+            error: 'lease expired',
+            finishedAt: at(5000),
+          },
+        ]),
       ]),
     );
     for (let i = 0; i < runs.length; i += 1) {
@@ -176,4 +230,3 @@ describe('completions and leadership under contention', () => {
     for (const state of states) expect(state.holder).toBe(leaders[0]!.holder);
   });
 });
-

@@ -41,7 +41,9 @@ async function cycle(store: PgStore, scope: string, jobId: string, n: number, wo
   const [claim] = await store.claimRuns([{ runId, attempt: 1 }], { workerId: worker, now, leaseMs: 60_000 });
   expect(claim?.outcome).toBe('claimed');
   expect((await store.heartbeat([runId], { workerId: worker, now, leaseMs: 60_000 })).extended).toEqual([runId]);
-  const [done] = await store.completeRuns([{ runId, attempt: 1, status: 'succeeded', finishedAt: now, error: null, guard: { workerId: worker } }]);
+  const [done] = await store.completeRuns([
+    { runId, attempt: 1, status: 'succeeded', finishedAt: now, error: null, guard: { workerId: worker } },
+  ]);
   expect(done?.applied).toBe(true);
   expect((await store.getRun(runId))?.status).toBe('succeeded');
   expect((await store.runningCounts(scope, [jobId], now)).get(jobId)).toEqual({ running: 0, pending: 0 });
@@ -63,7 +65,8 @@ describe('PgStore preparedStatements', () => {
     // Concurrently as well: the pool hands the one connection to each statement in turn.
     await Promise.all([cycle(storeA, scope, 'job2', 10, 'wa'), cycle(storeB, scope, 'job2', 10, 'wb')]);
     // Each schema's rows went to its own tables.
-    const count = async (schema: string) => Number((await shared.query(`SELECT count(*) AS n FROM "${schema}".runs WHERE status = 'succeeded'`)).rows[0].n);
+    const count = async (schema: string) =>
+      Number((await shared.query(`SELECT count(*) AS n FROM "${schema}".runs WHERE status = 'succeeded'`)).rows[0].n);
     expect(await count(a.schema)).toBe(4);
     expect(await count(b.schema)).toBe(4);
     const names = await preparedNames(shared);
@@ -82,7 +85,10 @@ describe('PgStore preparedStatements', () => {
       await cycle(store, uniqueToken('prep_client'), 'job', 20, 'wc');
       const names = await preparedNames(client);
       for (const key of ['insertRuns', 'markPublished', 'lockJobsAndRuns', 'updateRuns', 'heartbeat', 'runningCounts']) {
-        expect(names.some((n) => n.startsWith(`warren_${key}_`)), key).toBe(true);
+        expect(
+          names.some((n) => n.startsWith(`warren_${key}_`)),
+          key,
+        ).toBe(true);
       }
       await store.close();
     } finally {
@@ -109,7 +115,6 @@ describe('PgStore preparedStatements', () => {
     expect((error as Error).message).toContain('preparedStatements');
   });
 });
-
 
 describe('PgStore preparedStatements after a migration', () => {
   it('a column added under prepared statements: the store falls back to plain text and keeps working', async () => {

@@ -31,7 +31,10 @@ afterAll(async () => {
 async function expectError(promise: Promise<unknown> | (() => unknown), code: string, field?: string, mentions?: string): Promise<void> {
   const error = await Promise.resolve()
     .then(() => (typeof promise === 'function' ? promise() : promise))
-    .then(() => undefined, (err: unknown) => err);
+    .then(
+      () => undefined,
+      (err: unknown) => err,
+    );
   expect(isWarrenError(error, code as never), `expected ${code}, got ${String(error)}`).toBe(true);
   if (field !== undefined) {
     expect((error as { field?: string }).field).toBe(field);
@@ -58,7 +61,12 @@ describe('invalid calls', () => {
     const second = await store.acquireLeadership(scope, 'two', 10_000, at(20_000));
     expect(second.leader).toBe(true);
     expect(second.fence!.epoch).toBe(first.fence!.epoch + 1);
-    const claim = { jobId: 'j', expectedNextDueAt: at(0), nextDueAt: at(1000), runs: [pendingRun(slotRunId(scope, 'j', at(0)), 'j', at(0))] };
+    const claim = {
+      jobId: 'j',
+      expectedNextDueAt: at(0),
+      nextDueAt: at(1000),
+      runs: [pendingRun(slotRunId(scope, 'j', at(0)), 'j', at(0))],
+    };
     await expectError(store.claimSlots(scope, first.fence, [claim], at(21_000)), 'ERR_NOT_LEADER', 'fence');
     // A fence whose lease lapsed is no better, even if nobody took over.
     await expectError(store.claimSlots(scope, second.fence, [claim], at(40_000)), 'ERR_NOT_LEADER');
@@ -89,20 +97,34 @@ describe('invalid calls', () => {
     await expectError(store.listJobs(''), 'ERR_INVALID_ARGUMENT', 'scope');
     await expectError(store.getJob('Bad Scope', 'j'), 'ERR_INVALID_ARGUMENT', 'scope');
     await expectError(store.getJob('ok', ''), 'ERR_INVALID_ARGUMENT', 'jobId');
-    await expectError(store.claimRuns([{ runId: randomUUID(), attempt: 1 }], { ...ctx, leaseMs: -5 }), 'ERR_INVALID_ARGUMENT', 'ctx.leaseMs');
+    await expectError(
+      store.claimRuns([{ runId: randomUUID(), attempt: 1 }], { ...ctx, leaseMs: -5 }),
+      'ERR_INVALID_ARGUMENT',
+      'ctx.leaseMs',
+    );
     await expectError(store.claimRuns([{ runId: randomUUID(), attempt: 0 }], ctx), 'ERR_INVALID_ARGUMENT', 'requests[0].attempt');
     await expectError(store.heartbeat([], { ...ctx, workerId: '' }), 'ERR_INVALID_ARGUMENT', 'ctx.workerId');
     await expectError(store.heartbeat([], { ...ctx, now: new Date('nope') }), 'ERR_INVALID_ARGUMENT', 'ctx.now');
     await expectError(store.dueJobs('ok', T0, 0), 'ERR_INVALID_ARGUMENT', 'limit');
     await expectError(store.acquireLeadership('ok', 'me', -1, T0), 'ERR_INVALID_ARGUMENT', 'ttlMs');
-    await expectError(store.syncJob('ok', 'j', { ...config(), retry: undefined } as never, { now: T0, nextDueAt: null }), 'ERR_INVALID_ARGUMENT', 'config.retry');
+    await expectError(
+      store.syncJob('ok', 'j', { ...config(), retry: undefined } as never, { now: T0, nextDueAt: null }),
+      'ERR_INVALID_ARGUMENT',
+      'config.retry',
+    );
     await expectError(store.updateJob('ok', 'j', { nope: 1 } as never, { now: T0 }), 'ERR_INVALID_ARGUMENT', 'patch.nope');
     await expectError(store.insertRuns('ok', [pendingRun('not-a-uuid', 'j', T0)], T0), 'ERR_INVALID_ARGUMENT', 'runs[0].runId');
-    await expectError(store.insertRuns('ok', [pendingRun(randomUUID(), 'j', new Date(Number.NaN))], T0), 'ERR_INVALID_ARGUMENT', 'runs[0].scheduledFor');
+    await expectError(
+      store.insertRuns('ok', [pendingRun(randomUUID(), 'j', new Date(Number.NaN))], T0),
+      'ERR_INVALID_ARGUMENT',
+      'runs[0].scheduledFor',
+    );
     const claim = { jobId: 'j', expectedNextDueAt: null, nextDueAt: null, runs: [] };
     await expectError(store.claimSlots('ok', null, [claim, claim], T0), 'ERR_INVALID_ARGUMENT', 'claims[1].jobId');
     await expectError(
-      store.completeRuns([{ runId: randomUUID(), attempt: 1, guard: { workerId: 'w' }, status: 'succeeded', error: null, finishedAt: 'yesterday' as never }]),
+      store.completeRuns([
+        { runId: randomUUID(), attempt: 1, guard: { workerId: 'w' }, status: 'succeeded', error: null, finishedAt: 'yesterday' as never },
+      ]),
       'ERR_INVALID_ARGUMENT',
       'completions[0].finishedAt',
     );
@@ -116,7 +138,9 @@ describe('invalid calls', () => {
   });
 
   it('bad options → ERR_INVALID_OPTION naming the option', () => {
-    expect(() => new PgStore({ pool: db.pool, schema: 'Bad-Name' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', field: 'schema' }));
+    expect(() => new PgStore({ pool: db.pool, schema: 'Bad-Name' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', field: 'schema' }),
+    );
     expect(() => new PgStore({ pool: {} as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', field: 'pool' }));
   });
 });
@@ -145,9 +169,20 @@ describe('a bare pg.Client', () => {
     try {
       const scope = uniqueToken('bare');
       await bare.syncJob(scope, 'j', config({ overlap: 'skip', maxParallel: 1 }), { now: T0, nextDueAt: null });
-      const runs = await bare.insertRuns(scope, [0, 1, 2, 3].map((i) => pendingRun(slotRunId(scope, 'j', at(i)), 'j', at(i))), T0);
-      const results = await Promise.all(runs.map((r) => bare.claimRuns([{ runId: r.runId, attempt: 1 }], { now: at(10), leaseMs: 1000, workerId: 'w' })));
-      expect(results.flat().map((r) => r.outcome).sort()).toEqual(['claimed', 'skipped', 'skipped', 'skipped']);
+      const runs = await bare.insertRuns(
+        scope,
+        [0, 1, 2, 3].map((i) => pendingRun(slotRunId(scope, 'j', at(i)), 'j', at(i))),
+        T0,
+      );
+      const results = await Promise.all(
+        runs.map((r) => bare.claimRuns([{ runId: r.runId, attempt: 1 }], { now: at(10), leaseMs: 1000, workerId: 'w' })),
+      );
+      expect(
+        results
+          .flat()
+          .map((r) => r.outcome)
+          .sort(),
+      ).toEqual(['claimed', 'skipped', 'skipped', 'skipped']);
       const lease = await bare.acquireLeadership(scope, 'me', 1000, T0);
       expect(lease.leader).toBe(true);
     } finally {
@@ -185,10 +220,14 @@ describe('job change notifications', () => {
         [`LISTEN "warren_jobs_${db.schema}"%`],
       );
       expect(killed.rows.length).toBe(1);
-      await waitFor(async () => {
-        await store.notifyJobChange(scope, 'b');
-        return seen.some((c) => c.jobId === 'b');
-      }, 're-LISTEN after the connection was killed', { intervalMs: 100 });
+      await waitFor(
+        async () => {
+          await store.notifyJobChange(scope, 'b');
+          return seen.some((c) => c.jobId === 'b');
+        },
+        're-LISTEN after the connection was killed',
+        { intervalMs: 100 },
+      );
 
       await off();
       const before = seen.length;

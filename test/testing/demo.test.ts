@@ -35,7 +35,10 @@ afterAll(async () => {
 
 describe.concurrent('npm run demo', () => {
   test('with no services configured: in-memory store and broker, real clock', async () => {
-    const { stdout } = await run(tsx, ['examples/demo.ts', '--duration', '6'], { env: envWithout('DATABASE_URL', 'AMQP_URL'), timeout: 45_000 });
+    const { stdout } = await run(tsx, ['examples/demo.ts', '--duration', '6'], {
+      env: envWithout('DATABASE_URL', 'AMQP_URL'),
+      timeout: 45_000,
+    });
     expect(stdout).toMatch(/in-memory store and broker/);
     expect(stdout).toMatch(/buy-scanner\s+\S+\s+attempt 1\/3\s+succeeded/);
     expect(stdout).toMatch(/scout-daily\s+startup\s+attempt 1\/3\s+succeeded/);

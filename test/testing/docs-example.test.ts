@@ -63,7 +63,9 @@ describe('morning-report', () => {
       await h.advance('1d'); // Wednesday 09:00 runs
       const runs = await h.history('morning-report');
       expect(runs.map((r) => `${r.triggerSource}:${r.status}`)).toEqual(['manual:dead', 'scheduler:succeeded']);
-      expect((await h.audit({ jobId: 'morning-report' })).map((a) => a.action)).toEqual(expect.arrayContaining(['pause', 'run-now', 'resume']));
+      expect((await h.audit({ jobId: 'morning-report' })).map((a) => a.action)).toEqual(
+        expect.arrayContaining(['pause', 'run-now', 'resume']),
+      );
     } finally {
       await h.close();
     }

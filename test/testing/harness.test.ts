@@ -35,7 +35,10 @@ describe('schedules over fake time', () => {
   test("every: '5m' over 25 hours fires 300 times", async () => {
     const seen: string[] = [];
     const poll = defineJob({ id: 'poll', schedule: { every: '5m' } });
-    const h = await started({ jobs: [{ definition: poll, handler: (ctx) => void seen.push(ctx.scheduledFor.toISOString()) }], start: '2025-01-06T00:00:00Z' });
+    const h = await started({
+      jobs: [{ definition: poll, handler: (ctx) => void seen.push(ctx.scheduledFor.toISOString()) }],
+      start: '2025-01-06T00:00:00Z',
+    });
     await h.advance('25h');
     const runs = await h.history('poll');
     expect(runs).toHaveLength(300);
@@ -109,13 +112,21 @@ describe('failures and retries', () => {
   });
 
   test('without liveness a worker crash mid-run leaves the run to lease expiry, then it is retried', async () => {
-    const job = defineJob({ id: 'import', schedule: { every: '1h' }, retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '5s', jitter: 0 } } });
+    const job = defineJob({
+      id: 'import',
+      schedule: { every: '1h' },
+      retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '5s', jitter: 0 } },
+    });
     let h!: TestHarness;
     const handler = async (ctx: { attempt: number; signal: AbortSignal }) => {
       if (ctx.attempt === 1) await h.clock.sleep(10 * 60_000, ctx.signal); // ten minutes of work
     };
     // test/testing/liveness.test.ts: with liveness (the default) the retry comes within seconds.
-    h = await started({ jobs: [{ definition: job, handler }], start: '2025-01-06T00:00:00Z', workerOptions: { leaseTtl: '30s', liveness: false } });
+    h = await started({
+      jobs: [{ definition: job, handler }],
+      start: '2025-01-06T00:00:00Z',
+      workerOptions: { leaseTtl: '30s', liveness: false },
+    });
     await h.advance('1h');
     const [running] = await h.history('import');
     expect(running).toMatchObject({ status: 'running', attempt: 1 });
@@ -137,7 +148,9 @@ describe('downtime and catch-up', () => {
   test('downtime across 10 slots honours each catch-up policy', async () => {
     // Catch-up runs are published together; under the default overlap (`skip`, one at a
     // time) the backlog waits for room: `skip` passes over scheduled slots only.
-    const jobs = (['none', 'latest', 'all'] as const).map((mode) => defineJob({ id: `sync-${mode}`, schedule: { every: '1m' }, catchup: { mode, window: '1h' } }));
+    const jobs = (['none', 'latest', 'all'] as const).map((mode) =>
+      defineJob({ id: `sync-${mode}`, schedule: { every: '1m' }, catchup: { mode, window: '1h' } }),
+    );
     const h = await started({ jobs, start: '2025-01-06T00:00:00Z' });
     await h.advance('2m30s'); // slots 00:01 and 00:02 run
     // 00:02:30 → 00:12:55: slots 00:03 … 00:12 pass with no scheduler, and even the last
@@ -149,15 +162,26 @@ describe('downtime and catch-up', () => {
     const summary = async (id: string) => {
       const runs = await h.history(id);
       return {
-        onTime: runs.filter((r) => r.triggerSource === 'scheduler' && r.status === 'succeeded').map((r) => r.scheduledFor.toISOString().slice(11, 16)),
-        caughtUp: runs.filter((r) => r.triggerSource === 'catchup' && r.status === 'succeeded').map((r) => r.scheduledFor.toISOString().slice(11, 16)),
+        onTime: runs
+          .filter((r) => r.triggerSource === 'scheduler' && r.status === 'succeeded')
+          .map((r) => r.scheduledFor.toISOString().slice(11, 16)),
+        caughtUp: runs
+          .filter((r) => r.triggerSource === 'catchup' && r.status === 'succeeded')
+          .map((r) => r.scheduledFor.toISOString().slice(11, 16)),
         missed: runs.filter((r) => r.status === 'missed').map((r) => r.scheduledFor.toISOString().slice(11, 16)),
-        other: runs.filter((r) => !['succeeded', 'missed'].includes(r.status)).map((r) => `${r.status}@${r.scheduledFor.toISOString().slice(11, 16)}`),
+        other: runs
+          .filter((r) => !['succeeded', 'missed'].includes(r.status))
+          .map((r) => `${r.status}@${r.scheduledFor.toISOString().slice(11, 16)}`),
       };
     };
     const down = ['00:03', '00:04', '00:05', '00:06', '00:07', '00:08', '00:09', '00:10', '00:11', '00:12'];
     expect(await summary('sync-none')).toEqual({ onTime: ['00:01', '00:02', '00:13'], caughtUp: [], missed: down, other: [] });
-    expect(await summary('sync-latest')).toEqual({ onTime: ['00:01', '00:02', '00:13'], caughtUp: ['00:12'], missed: down.slice(0, 9), other: [] });
+    expect(await summary('sync-latest')).toEqual({
+      onTime: ['00:01', '00:02', '00:13'],
+      caughtUp: ['00:12'],
+      missed: down.slice(0, 9),
+      other: [],
+    });
     expect(await summary('sync-all')).toEqual({ onTime: ['00:01', '00:02', '00:13'], caughtUp: down, missed: [], other: [] });
   });
 });
@@ -207,7 +231,14 @@ describe('control API', () => {
     await h.advance('30m');
 
     const runs = await h.history('report');
-    expect(runs.filter((r) => r.triggerSource === 'scheduler').map((r) => r.scheduledFor.toISOString().slice(11, 16))).toEqual(['00:10', '00:20', '00:30', '01:10', '01:20', '01:30']);
+    expect(runs.filter((r) => r.triggerSource === 'scheduler').map((r) => r.scheduledFor.toISOString().slice(11, 16))).toEqual([
+      '00:10',
+      '00:20',
+      '00:30',
+      '01:10',
+      '01:20',
+      '01:30',
+    ]);
     expect(runs.filter((r) => r.triggerSource === 'manual')).toHaveLength(1);
     expect(runs.every((r) => r.status === 'succeeded')).toBe(true);
     expect((await h.audit({ jobId: 'report' })).map((a) => a.action)).toEqual(expect.arrayContaining(['pause', 'run-now', 'resume']));
@@ -227,10 +258,25 @@ describe('control API', () => {
 describe('harness ergonomics', () => {
   test('handlers get params and context; waitFor(predicate) advances until it holds', async () => {
     const calls: Array<{ action: unknown; source: string }> = [];
-    const start = defineJob({ id: 'monitor-start', queue: 'price-monitor', schedule: { cron: '0 9 * * 1-5', tz: 'Asia/Seoul' }, defaultParams: { action: 'start' } });
-    const stop = defineJob({ id: 'monitor-stop', queue: 'price-monitor', schedule: { cron: '30 15 * * 1-5', tz: 'Asia/Seoul' }, defaultParams: { action: 'stop' } });
-    const handler = (ctx: { params: Record<string, unknown>; triggerSource: string }) => void calls.push({ action: ctx.params.action, source: ctx.triggerSource });
-    const h = await started({ jobs: [start, stop], handlers: { 'monitor-start': handler, 'monitor-stop': handler }, start: '2025-01-05T12:00:00Z' });
+    const start = defineJob({
+      id: 'monitor-start',
+      queue: 'price-monitor',
+      schedule: { cron: '0 9 * * 1-5', tz: 'Asia/Seoul' },
+      defaultParams: { action: 'start' },
+    });
+    const stop = defineJob({
+      id: 'monitor-stop',
+      queue: 'price-monitor',
+      schedule: { cron: '30 15 * * 1-5', tz: 'Asia/Seoul' },
+      defaultParams: { action: 'stop' },
+    });
+    const handler = (ctx: { params: Record<string, unknown>; triggerSource: string }) =>
+      void calls.push({ action: ctx.params.action, source: ctx.triggerSource });
+    const h = await started({
+      jobs: [start, stop],
+      handlers: { 'monitor-start': handler, 'monitor-stop': handler },
+      start: '2025-01-05T12:00:00Z',
+    });
     const found = await h.waitFor(async () => (await h.history('monitor-stop')).find((r) => r.status === 'succeeded'), { timeout: '2d' });
     expect(found.scheduledFor.toISOString()).toBe('2025-01-06T06:30:00.000Z');
     expect(calls).toEqual([

@@ -25,7 +25,11 @@ async function started(options: Parameters<typeof createTestHarness>[0]): Promis
   return harness;
 }
 
-const job = defineJob({ id: 'import', schedule: { every: '1h' }, retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '1s', jitter: 0 } } });
+const job = defineJob({
+  id: 'import',
+  schedule: { every: '1h' },
+  retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '1s', jitter: 0 } },
+});
 
 /** A harness whose first attempt of `import` works for ten minutes; a worker crash interrupts it. */
 async function crashMidRun(options: { workerOptions?: Record<string, unknown>; schedulerOptions?: Record<string, unknown> }) {
@@ -71,7 +75,7 @@ describe('liveness on the fake clock', () => {
     expect(run.attempts[1]!.startedAt!.getTime()).toBeGreaterThanOrEqual(leaseUntil);
   });
 
-  test('a crashed leader: a follower leads after the liveness grace, long before the dead leader\'s lease expires, and publishes the next slot', async () => {
+  test("a crashed leader: a follower leads after the liveness grace, long before the dead leader's lease expires, and publishes the next slot", async () => {
     const beat = defineJob({ id: 'beat', schedule: { every: '1m' } });
     const h = await started({ jobs: [beat], schedulers: 2, start: '2025-01-06T00:00:00Z' });
     await h.advance('2m');

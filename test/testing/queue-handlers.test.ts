@@ -29,7 +29,12 @@ describe('harness queue handlers', () => {
     const h = await started({
       scope: 'mock',
       start: '2025-01-05T12:00:00Z',
-      queues: { 'price-monitor': { params: action, handler: (ctx) => void seen.push(`${ctx.scheduledFor.toISOString()} ${ctx.jobId} ${ctx.params.action}`) } },
+      queues: {
+        'price-monitor': {
+          params: action,
+          handler: (ctx) => void seen.push(`${ctx.scheduledFor.toISOString()} ${ctx.jobId} ${ctx.params.action}`),
+        },
+      },
     });
     await h.upsert(seedBody('mock-price-start', 'start', '0 0 * * *'));
     await h.upsert(seedBody('mock-price-stop', 'stop', '0 1 * * *'));
@@ -44,7 +49,12 @@ describe('harness queue handlers', () => {
 
   test('failNext on a store-only job retries it with its stored backoff; a params failure is in deadLetters()', async () => {
     const h = await started({ scope: 'mock', queues: { 'price-monitor': { params: action, handler: () => {} } } });
-    await h.upsert({ id: 'flaky', queue: 'price-monitor', defaultParams: { action: 'start', interval_seconds: 60 }, retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '10s', jitter: 0 } } });
+    await h.upsert({
+      id: 'flaky',
+      queue: 'price-monitor',
+      defaultParams: { action: 'start', interval_seconds: 60 },
+      retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '10s', jitter: 0 } },
+    });
     h.failNext('flaky', 2);
     const run = await h.waitFor((await h.runNow('flaky')).runId);
     expect(run.status).toBe('succeeded');
@@ -62,7 +72,10 @@ describe('harness queue handlers', () => {
   test('a job in `jobs` keeps its own handler on a handled queue', async () => {
     const ran: string[] = [];
     const typed = defineJob({ id: 'typed', queue: 'shared' });
-    const h = await started({ jobs: [{ definition: typed, handler: (ctx) => void ran.push(`definition ${ctx.jobId}`) }], queues: { shared: (ctx) => void ran.push(`queue ${ctx.jobId}`) } });
+    const h = await started({
+      jobs: [{ definition: typed, handler: (ctx) => void ran.push(`definition ${ctx.jobId}`) }],
+      queues: { shared: (ctx) => void ran.push(`queue ${ctx.jobId}`) },
+    });
     await h.upsert({ id: 'loose', queue: 'shared' });
     await h.waitFor((await h.runNow('typed')).runId);
     await h.waitFor((await h.runNow('loose')).runId);

@@ -32,7 +32,10 @@ test('quarantineFailing pauses the job that keeps failing, on the harness as on 
   try {
     await h.advance('4m');
     expect(await quarantineFailing(h)).toEqual(['flaky']);
-    expect(await h.get('flaky')).toMatchObject({ paused: true, pauseNote: expect.stringMatching(/^4 of the last 20 runs failed; last error: .*upstream 503/) });
+    expect(await h.get('flaky')).toMatchObject({
+      paused: true,
+      pauseNote: expect.stringMatching(/^4 of the last 20 runs failed; last error: .*upstream 503/),
+    });
     expect(await h.get('steady')).toMatchObject({ paused: false });
     expect((await h.audit({ jobId: 'flaky', limit: 1 }))[0]).toMatchObject({ action: 'pause', actor: 'ops-bot' });
     // Once paused it is left alone.

@@ -12,7 +12,9 @@ import type { HarnessRun, TestHarnessOptions } from '../../src/testing/types.js'
 /** Where a scenario runs: a fresh scope and, for the real services, the backends to use. */
 export interface Backend {
   name: string;
-  prepare(label: string): Promise<{ scope: string; options: Pick<TestHarnessOptions, 'store' | 'transport' | 'clock'>; cleanup(): Promise<void> }>;
+  prepare(
+    label: string,
+  ): Promise<{ scope: string; options: Pick<TestHarnessOptions, 'store' | 'transport' | 'clock'>; cleanup(): Promise<void> }>;
 }
 
 export const memoryBackend: Backend = {
@@ -94,7 +96,13 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'retry-backoff',
-    expected: { final: 'succeeded@3', triggerSource: 'manual', attempts: ['1:failed', '2:failed', '3:succeeded'], backoffMs: [1000, 1000], retriesWaited: true },
+    expected: {
+      final: 'succeeded@3',
+      triggerSource: 'manual',
+      attempts: ['1:failed', '2:failed', '3:succeeded'],
+      backoffMs: [1000, 1000],
+      retriesWaited: true,
+    },
     options: () => ({ jobs: [defineJob({ id: 'flaky', retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '1s', jitter: 0 } } })] }),
     async drive(h) {
       h.failNext('flaky', 2);
@@ -142,7 +150,14 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'crash-liveness',
-    expected: { lostTheRunningRun: true, final: 'succeeded@2', firstAttempt: 'failed', firstError: true, retriedWhileLeaseHeld: true, otherWorker: true },
+    expected: {
+      lostTheRunningRun: true,
+      final: 'succeeded@2',
+      firstAttempt: 'failed',
+      firstError: true,
+      retriedWhileLeaseHeld: true,
+      otherWorker: true,
+    },
     options: (h) => ({
       jobs: [defineJob({ id: 'slow', retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '1s', jitter: 0 } } })],
       handlers: {
@@ -166,7 +181,8 @@ export const scenarios: Scenario[] = [
         firstAttempt: first?.status,
         firstError: /liveness/i.test(first?.error ?? ''),
         // The first attempt's lease ran at least 60 s from its start.
-        retriedWhileLeaseHeld: retry?.startedAt != null && first?.startedAt != null && retry.startedAt.getTime() < first.startedAt.getTime() + 60_000,
+        retriedWhileLeaseHeld:
+          retry?.startedAt != null && first?.startedAt != null && retry.startedAt.getTime() < first.startedAt.getTime() + 60_000,
         otherWorker: retry?.workerId !== first?.workerId,
       };
     },
@@ -225,10 +241,17 @@ export const scenarios: Scenario[] = [
       await h.waitFor(async () => (await h.history('ctl')).some((r) => r.triggerSource === 'manual' && isFinal(r)), { timeout: '30s' });
       const resumedAt = h.now().getTime();
       await h.resume('ctl');
-      await h.waitFor(async () => (await h.history('ctl')).some((r) => r.triggerSource === 'scheduler' && r.scheduledFor.getTime() > resumedAt && isFinal(r)), { timeout: '30s' });
+      await h.waitFor(
+        async () =>
+          (await h.history('ctl')).some((r) => r.triggerSource === 'scheduler' && r.scheduledFor.getTime() > resumedAt && isFinal(r)),
+        { timeout: '30s' },
+      );
       const runs = (await h.history('ctl')).filter(isFinal);
       const manual = runs.filter((r) => r.triggerSource === 'manual');
-      return { sequence: collapse(runs.filter((r) => r.scheduledFor.getTime() <= resumedAt + 2_000 || r.triggerSource === 'manual')), manualRuns: manual.length };
+      return {
+        sequence: collapse(runs.filter((r) => r.scheduledFor.getTime() <= resumedAt + 2_000 || r.triggerSource === 'manual')),
+        manualRuns: manual.length,
+      };
     },
   },
 ];

@@ -27,7 +27,15 @@ describe('boot in any order', () => {
     cleanups.push(() => proxy.close());
     const job = defineJob({ id: 'late-broker', overlap: 'allowAll' });
     const ran: string[] = [];
-    const worker = f.track(createWorker({ pool: f.pool, schema: f.schema, amqpUrl: proxy.url(AMQP_URL), scope: f.scope, jobs: [{ definition: job, handler: async (ctx) => void ran.push(ctx.runId) }] }));
+    const worker = f.track(
+      createWorker({
+        pool: f.pool,
+        schema: f.schema,
+        amqpUrl: proxy.url(AMQP_URL),
+        scope: f.scope,
+        jobs: [{ definition: job, handler: async (ctx) => void ran.push(ctx.runId) }],
+      }),
+    );
     let started = false;
     worker.on('started', () => (started = true));
     await worker.start(); // resolves although the broker is unreachable
@@ -48,7 +56,15 @@ describe('boot in any order', () => {
     cleanups.push(() => proxy.close());
     const job = defineJob({ id: 'late-db', overlap: 'allowAll' });
     const ran: string[] = [];
-    const worker = f.track(createWorker({ pool: proxy.pool(), schema: f.schema, amqpUrl: AMQP_URL, scope: f.scope, jobs: [{ definition: job, handler: async (ctx) => void ran.push(ctx.runId) }] }));
+    const worker = f.track(
+      createWorker({
+        pool: proxy.pool(),
+        schema: f.schema,
+        amqpUrl: AMQP_URL,
+        scope: f.scope,
+        jobs: [{ definition: job, handler: async (ctx) => void ran.push(ctx.runId) }],
+      }),
+    );
     await worker.start(); // resolves although the database is unreachable
     // Published while the worker cannot reach Postgres: its deliveries wait unacked.
     const runs = await f.enqueue(job, [{}, {}, {}]);
@@ -89,15 +105,22 @@ describe('a connection cut while jobs flow', () => {
     );
     await worker.start();
     await worker.ready();
-    const runs = await f.enqueue(job, Array.from({ length: 500 }, () => ({})));
+    const runs = await f.enqueue(
+      job,
+      Array.from({ length: 500 }, () => ({})),
+    );
     await waitFor(() => worker.stats().succeeded >= 100, '100 runs done before the cut');
     proxy.cutAll();
     // The cut landed mid-flow: runs were still queued or unacked.
     expect(worker.stats().succeeded).toBeLessThan(500);
-    await waitFor(async () => {
-      const rows = await runsOf(f.store, f.scope, 'flow');
-      return rows.length === 500 && rows.every((r) => r.status === 'succeeded');
-    }, 'all 500 rows succeeded', { timeoutMs: 50_000 });
+    await waitFor(
+      async () => {
+        const rows = await runsOf(f.store, f.scope, 'flow');
+        return rows.length === 500 && rows.every((r) => r.status === 'succeeded');
+      },
+      'all 500 rows succeeded',
+      { timeoutMs: 50_000 },
+    );
     expect(counts.size).toBe(500);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
     expect(new Set(runs.map((r) => r.runId))).toEqual(new Set(counts.keys()));

@@ -11,7 +11,16 @@ import { defineJob } from '../../src/define/define-job.js';
 import type { JobContext, JobDefinition } from '../../src/define/types.js';
 import { reapExpiredLeases } from '../../src/scheduler/reaper.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import type { ClaimContext, ClaimRequest, ClaimResult, HeartbeatResult, JobRecord, NewRun, RunRecord, Store } from '../../src/store/port.js';
+import type {
+  ClaimContext,
+  ClaimRequest,
+  ClaimResult,
+  HeartbeatResult,
+  JobRecord,
+  NewRun,
+  RunRecord,
+  Store,
+} from '../../src/store/port.js';
 import { syncDefinitions } from '../../src/store/sync-definitions.js';
 import { uuidv5 } from '../../src/util/uuid.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
@@ -83,7 +92,17 @@ function rig(): Rig {
     async enqueue(definition) {
       const now = new Date(clock.now());
       const [job] = await syncDefinitions(inner, SCOPE, [definition], now);
-      const row: NewRun = { runId: uuidv5(`lease|${++n}`), jobId: definition.id, scheduledFor: now, triggerSource: 'manual', params: {}, epoch: job!.epoch, status: 'pending', staleAt: null, availableAt: now };
+      const row: NewRun = {
+        runId: uuidv5(`lease|${++n}`),
+        jobId: definition.id,
+        scheduledFor: now,
+        triggerSource: 'manual',
+        params: {},
+        epoch: job!.epoch,
+        status: 'pending',
+        staleAt: null,
+        availableAt: now,
+      };
       const [run] = await inner.insertRuns(SCOPE, [row], now);
       await publishRuns(transport, inner, [run!], () => job!, clock.now());
       return { run: run!, job: job! };

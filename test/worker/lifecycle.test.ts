@@ -23,7 +23,9 @@ describe('queue-mode chains', () => {
   it('a 1 s chain runs several links; pausing the job kills it', async () => {
     const job = defineJob({ id: 'ticker', schedule: { every: '1s' }, reschedule: 'queue', retry: { maxAttempts: 1 } });
     const calls: Array<{ runId: string; source: string; at: number }> = [];
-    const w = worker({ jobs: [{ definition: job, handler: async (ctx) => void calls.push({ runId: ctx.runId, source: ctx.triggerSource, at: Date.now() }) }] });
+    const w = worker({
+      jobs: [{ definition: job, handler: async (ctx) => void calls.push({ runId: ctx.runId, source: ctx.triggerSource, at: Date.now() }) }],
+    });
     await w.start();
     await w.ready();
     await f.enqueue(job, [{ triggerSource: 'scheduler' }]);
@@ -36,10 +38,14 @@ describe('queue-mode chains', () => {
     const pausedAt = calls.length;
     // The link in flight at pause is recorded cancelled (stale epoch) or never inserted;
     // either way the chain ends with nothing pending or running.
-    const rows = await waitFor(async () => {
-      const all = await runsOf(f.store, f.scope, 'ticker');
-      return all.every((r) => r.status !== 'pending' && r.status !== 'running') ? all : null;
-    }, 'the chain to end', { timeoutMs: 10_000 });
+    const rows = await waitFor(
+      async () => {
+        const all = await runsOf(f.store, f.scope, 'ticker');
+        return all.every((r) => r.status !== 'pending' && r.status !== 'running') ? all : null;
+      },
+      'the chain to end',
+      { timeoutMs: 10_000 },
+    );
     // At most the link already running when the job was paused ran after it.
     expect(calls.length - pausedAt).toBeLessThanOrEqual(1);
     expect(rows.filter((r) => r.status === 'succeeded')).toHaveLength(calls.length);
@@ -61,7 +67,10 @@ describe('runOnStartup', () => {
     const b = worker({ jobs, workerId: 'replica-b' });
     await Promise.all([a.start(), b.start()]);
     await Promise.all([a.ready(), b.ready()]);
-    await waitFor(async () => (await runsOf(f.store, f.scope, 'warmup')).some((r) => r.status === 'succeeded'), 'the startup run succeeded');
+    await waitFor(
+      async () => (await runsOf(f.store, f.scope, 'warmup')).some((r) => r.status === 'succeeded'),
+      'the startup run succeeded',
+    );
     const rows = await runsOf(f.store, f.scope, 'warmup');
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ triggerSource: 'startup', status: 'succeeded' });
@@ -78,7 +87,15 @@ describe('close()', () => {
     let startedResolve!: () => void;
     const started = new Promise<void>((resolve) => (startedResolve = resolve));
     const w = worker({
-      jobs: [{ definition: job, handler: async () => { startedResolve(); await gate; } }],
+      jobs: [
+        {
+          definition: job,
+          handler: async () => {
+            startedResolve();
+            await gate;
+          },
+        },
+      ],
       shutdownGrace: '20s',
     });
     await w.start();
@@ -100,7 +117,16 @@ describe('close()', () => {
     let startedResolve!: () => void;
     const started = new Promise<void>((r) => (startedResolve = r));
     const w = worker({
-      jobs: [{ definition: job, handler: (ctx) => { signal = ctx.signal; startedResolve(); return new Promise(() => {}); } }],
+      jobs: [
+        {
+          definition: job,
+          handler: (ctx) => {
+            signal = ctx.signal;
+            startedResolve();
+            return new Promise(() => {});
+          },
+        },
+      ],
       shutdownGrace: '500ms',
     });
     await w.start();

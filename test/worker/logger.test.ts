@@ -29,7 +29,8 @@ function pinoCapture(): { logger: pino.Logger; lines: Array<Record<string, unkno
   const lines: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -37,7 +38,7 @@ function pinoCapture(): { logger: pino.Logger; lines: Array<Record<string, unkno
 }
 
 describe('logger adapter with a real pino instance', () => {
-  it('writes the handler\'s and the worker\'s lines of a run with its ids as JSON fields', async () => {
+  it("writes the handler's and the worker's lines of a run with its ids as JSON fields", async () => {
     const job = defineJob({ id: 'logged', retry: { maxAttempts: 2, backoff: { type: 'fixed', delay: '1s' } } });
     const { logger, lines } = pinoCapture();
     const worker = f.track(
@@ -67,11 +68,27 @@ describe('logger adapter with a real pino instance', () => {
     const ofRun = lines.filter((line) => line.run_id === run!.runId);
     const scanning = ofRun.filter((line) => line.msg === 'scanning');
     expect(scanning.map((line) => line.attempt)).toEqual([1, 2]);
-    expect(scanning[0]).toMatchObject({ level: 30, job_id: 'logged', scope: f.scope, trigger_source: 'manual', symbol: 'AAPL', worker_id: worker.workerId });
+    expect(scanning[0]).toMatchObject({
+      level: 30,
+      job_id: 'logged',
+      scope: f.scope,
+      trigger_source: 'manual',
+      symbol: 'AAPL',
+      worker_id: worker.workerId,
+    });
     const retry = ofRun.find((line) => line.msg === 'run failed; retrying');
-    expect(retry).toMatchObject({ level: 40, job_id: 'logged', run_id: run!.runId, scope: f.scope, trigger_source: 'manual', attempt: 1, error: 'flaky upstream' });
+    expect(retry).toMatchObject({
+      level: 40,
+      job_id: 'logged',
+      run_id: run!.runId,
+      scope: f.scope,
+      trigger_source: 'manual',
+      attempt: 1,
+      error: 'flaky upstream',
+    });
     // Every line about the run carries all five fields.
-    for (const line of ofRun) expect(Object.keys(line)).toEqual(expect.arrayContaining(['job_id', 'run_id', 'scope', 'trigger_source', 'attempt']));
+    for (const line of ofRun)
+      expect(Object.keys(line)).toEqual(expect.arrayContaining(['job_id', 'run_id', 'scope', 'trigger_source', 'attempt']));
   });
 });
 
@@ -87,7 +104,9 @@ describe('createLog', () => {
   it('calls a winston-style logger (message, fields) and an explicit pino style (fields, message)', () => {
     const calls: unknown[][] = [];
     const host = { info: (...args: unknown[]) => void calls.push(args) };
-    createLog({ debug, logger: host, fields: { scope: 's' } }).child({ run_id: 'r' }).info('hello', { n: 1 });
+    createLog({ debug, logger: host, fields: { scope: 's' } })
+      .child({ run_id: 'r' })
+      .info('hello', { n: 1 });
     createLog({ debug, logger: host, style: 'pino', fields: { scope: 's' } }).info('hello');
     expect(calls).toEqual([
       ['hello', { scope: 's', run_id: 'r', n: 1 }],
@@ -96,7 +115,14 @@ describe('createLog', () => {
   });
 
   it('survives a throwing logger and one that lacks a level', () => {
-    const log = createLog({ debug, logger: { error: () => { throw new Error('disk full'); } } });
+    const log = createLog({
+      debug,
+      logger: {
+        error: () => {
+          throw new Error('disk full');
+        },
+      },
+    });
     expect(() => log.error('x')).not.toThrow();
     expect(() => log.debug('y')).not.toThrow();
   });

@@ -21,12 +21,24 @@ describe('malformed and unknown messages', () => {
   it('each of ten kinds reaches the dead-letter queue with its reason, and the next good message runs', async () => {
     const job = defineJob({ id: 'sink', overlap: 'allowAll' });
     const ran: string[] = [];
-    const worker = f.track(createWorker({ pool: f.pool, schema: f.schema, amqpUrl: AMQP_URL, scope: f.scope, jobs: [{ definition: job, handler: async (ctx) => void ran.push(ctx.runId) }] }));
+    const worker = f.track(
+      createWorker({
+        pool: f.pool,
+        schema: f.schema,
+        amqpUrl: AMQP_URL,
+        scope: f.scope,
+        jobs: [{ definition: job, handler: async (ctx) => void ran.push(ctx.runId) }],
+      }),
+    );
     await worker.start();
     await worker.ready();
     const [template] = await f.enqueue(job, [{}]);
     await waitFor(() => ran.length === 1, 'the first good run');
-    const good: JobMessage = messageForRun(template!, { timeoutMs: job.config.timeoutMs, maxAttempts: job.config.retry.maxAttempts, nextDelaySec: null });
+    const good: JobMessage = messageForRun(template!, {
+      timeoutMs: job.config.timeoutMs,
+      maxAttempts: job.config.retry.maxAttempts,
+      nextDelaySec: null,
+    });
     const json = (value: unknown) => Buffer.from(JSON.stringify(value));
     const { run_id: _omit, ...withoutRunId } = good;
     const cases: Array<{ name: string; body: Buffer; reason: RegExp }> = [
@@ -36,7 +48,11 @@ describe('malformed and unknown messages', () => {
       { name: 'missing run_id', body: json(withoutRunId), reason: /malformed message: invalid message field `run_id`/ },
       { name: 'bad uuid', body: json({ ...good, run_id: 'not-a-uuid' }), reason: /malformed message: invalid message field `run_id`/ },
       { name: 'unknown job', body: json({ ...good, job_id: 'nobody-handles-this' }), reason: /unknown job nobody-handles-this/ },
-      { name: 'oversized params', body: json({ ...good, params: { blob: 'x'.repeat(MAX_MESSAGE_BYTES) } }), reason: /malformed message: message too large/ },
+      {
+        name: 'oversized params',
+        body: json({ ...good, params: { blob: 'x'.repeat(MAX_MESSAGE_BYTES) } }),
+        reason: /malformed message: message too large/,
+      },
       { name: 'wrong scope', body: json({ ...good, scope: 'someone-else' }), reason: /wrong scope "someone-else"/ },
       { name: 'unknown version', body: json({ ...good, v: 2 }), reason: /malformed message: invalid message field `v`/ },
       { name: 'unknown run id', body: json({ ...good, run_id: uuidv5(`${f.scope}|never-inserted`) }), reason: /unknown run / },
@@ -52,10 +68,12 @@ describe('malformed and unknown messages', () => {
       return got.length > 0 ? got : null;
     }, 'dead letters');
     while (dead.length < cases.length) {
-      dead.push(...(await waitFor(async () => {
-        const got = await f.admin.drain(f.deadQueue(job));
-        return got.length > 0 ? got : null;
-      }, `${cases.length} dead letters (have ${dead.length})`)));
+      dead.push(
+        ...(await waitFor(async () => {
+          const got = await f.admin.drain(f.deadQueue(job));
+          return got.length > 0 ? got : null;
+        }, `${cases.length} dead letters (have ${dead.length})`)),
+      );
     }
     expect(dead).toHaveLength(cases.length);
     for (const c of cases) {

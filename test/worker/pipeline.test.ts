@@ -80,7 +80,8 @@ function startWorker(store: Store, jobs: Array<{ definition: any; handler: any }
   return worker;
 }
 
-const succeeded = async (jobId: string, n: number) => (await runsOf(f.store, f.scope, jobId)).filter((r) => r.status === 'succeeded').length === n;
+const succeeded = async (jobId: string, n: number) =>
+  (await runsOf(f.store, f.scope, jobId)).filter((r) => r.status === 'succeeded').length === n;
 
 describe('the worker hot path', () => {
   it('claims batch beyond the concurrency: deliveries taken ahead are claimed together while handlers run', async () => {
@@ -90,7 +91,10 @@ describe('the worker hot path', () => {
     c.claimGate = hold.opened;
     const worker = startWorker(c.store, [{ definition: job, handler: async () => {} }], { concurrency: 2, prefetch: 6 });
     await worker.ready();
-    await f.enqueue(job, Array.from({ length: 6 }, () => ({})));
+    await f.enqueue(
+      job,
+      Array.from({ length: 6 }, () => ({})),
+    );
     // The first claim is held: the rest of the window (prefetch 6, not concurrency 2) arrives meanwhile.
     await waitFor(() => worker.stats().received === 6, 'six deliveries taken with two handler slots');
     c.claimGate = null;
@@ -126,7 +130,10 @@ describe('the worker hot path', () => {
       { concurrency: 1, prefetch: 3 },
     );
     await worker.ready();
-    await f.enqueue(job, Array.from({ length: 3 }, () => ({})));
+    await f.enqueue(
+      job,
+      Array.from({ length: 3 }, () => ({})),
+    );
     await waitFor(() => worker.stats().claimed === 3, 'three runs claimed');
     expect(calls).toBe(1);
     const rows = await runsOf(f.store, f.scope, 'slots');
@@ -146,7 +153,10 @@ describe('the worker hot path', () => {
     let calls = 0;
     const worker = startWorker(c.store, [{ definition: job, handler: async () => void (calls += 1) }], { concurrency: 1, prefetch: 1 });
     await worker.ready();
-    await f.enqueue(job, Array.from({ length: 12 }, () => ({})));
+    await f.enqueue(
+      job,
+      Array.from({ length: 12 }, () => ({})),
+    );
     // The first result is held uncommitted; the one slot still runs the other eleven handlers.
     await waitFor(() => calls === 12, 'all twelve handlers ran while the first result was held');
     expect(c.completeEntered).toBe(1);
@@ -179,7 +189,10 @@ describe('the worker hot path', () => {
       { concurrency: 1, prefetch: 3 },
     );
     await worker.ready();
-    await f.enqueue(job, Array.from({ length: 3 }, () => ({})));
+    await f.enqueue(
+      job,
+      Array.from({ length: 3 }, () => ({})),
+    );
     await waitFor(() => worker.stats().claimed === 3, 'three runs claimed, one running');
     const closing = worker.close();
     await waitFor(() => worker.state === 'closing', 'the worker closing');
@@ -197,7 +210,10 @@ describe('the worker hot path', () => {
     let calls = 0;
     const worker = startWorker(c.store, [{ definition: job, handler: async () => void (calls += 1) }], { concurrency: 2 });
     await worker.ready();
-    await f.enqueue(job, Array.from({ length: 4 }, () => ({})));
+    await f.enqueue(
+      job,
+      Array.from({ length: 4 }, () => ({})),
+    );
     await waitFor(() => calls === 4 && c.completeEntered >= 1, 'four handlers done, their results pending');
     let closed = false;
     const closing = worker.close().then(() => (closed = true));

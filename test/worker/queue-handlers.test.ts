@@ -76,7 +76,15 @@ describe('worker.handleQueue (real PostgreSQL and RabbitMQ)', () => {
     const row = await finalRun(run.runId, 'succeeded');
     expect(seen).toHaveLength(1);
     const ctx = seen[0]!;
-    expect(ctx).toMatchObject({ jobId: 'mock-price-start', scope: f.scope, runId: run.runId, attempt: 1, maxAttempts: 3, triggerSource: 'manual', params: { action: 'start', interval_seconds: 86400 } });
+    expect(ctx).toMatchObject({
+      jobId: 'mock-price-start',
+      scope: f.scope,
+      runId: run.runId,
+      attempt: 1,
+      maxAttempts: 3,
+      triggerSource: 'manual',
+      params: { action: 'start', interval_seconds: 86400 },
+    });
     expect(ctx.scheduledFor).toEqual(run.scheduledFor);
     expect(ctx.signal.aborted).toBe(false);
     expect(typeof ctx.log.info).toBe('function');
@@ -89,7 +97,11 @@ describe('worker.handleQueue (real PostgreSQL and RabbitMQ)', () => {
     await scheduler.upsert(priceMonitorBody('mock-price-stop', 'stop', '0 1 * * *'));
     const actions: Array<{ jobId: string; action: 'start' | 'stop'; every: number }> = [];
     const params = z.object({ action: z.enum(['start', 'stop']), interval_seconds: z.number().int() });
-    const w = worker().handleQueue('price-monitor', (ctx) => void actions.push({ jobId: ctx.jobId, action: ctx.params.action, every: ctx.params.interval_seconds }), { params });
+    const w = worker().handleQueue(
+      'price-monitor',
+      (ctx) => void actions.push({ jobId: ctx.jobId, action: ctx.params.action, every: ctx.params.interval_seconds }),
+      { params },
+    );
     await w.start();
     await w.ready();
     const start = await scheduler.runNow('mock-price-start');
@@ -106,14 +118,18 @@ describe('worker.handleQueue (real PostgreSQL and RabbitMQ)', () => {
   it('params the queue handler schema rejects: the run is dead naming the field, dead-lettered, the handler never called', async () => {
     await scheduler.upsert({ ...priceMonitorBody('mock-price-jump', 'jump', '0 2 * * *'), queue: `${f.scope}.jobs.strict-monitor` });
     let calls = 0;
-    const w = worker({ queues: [{ queue: 'strict-monitor', handler: () => void (calls += 1), params: z.object({ action: z.enum(['start', 'stop']) }) }] });
+    const w = worker({
+      queues: [{ queue: 'strict-monitor', handler: () => void (calls += 1), params: z.object({ action: z.enum(['start', 'stop']) }) }],
+    });
     await w.start();
     await w.ready();
     const run = await scheduler.runNow('mock-price-jump');
     const row = await finalRun(run.runId, 'dead');
     expect(calls).toBe(0);
     expect(row.attempt).toBe(1);
-    expect(row.error).toMatch(/invalid params: Invalid `params\.action`: expected a value the `params` schema of queue `strict-monitor` accepts .*got "jump"/);
+    expect(row.error).toMatch(
+      /invalid params: Invalid `params\.action`: expected a value the `params` schema of queue `strict-monitor` accepts .*got "jump"/,
+    );
     const [dead] = await deadLetters('strict-monitor', 1);
     expect(dead!.properties.headers?.['x-warren-reason']).toMatch(/^non-retryable failure: invalid params: Invalid `params\.action`/);
     expect(dead!.properties.headers?.['x-warren-job']).toBe('mock-price-jump');
@@ -128,7 +144,9 @@ describe('worker.handleQueue (real PostgreSQL and RabbitMQ)', () => {
     // Defined in another service's code, routed to the same queue.
     await f.enqueue(defineJob({ id: 'ghost', queue: 'defined-only' }), [{}]);
     const [dead] = await deadLetters('defined-only', 1);
-    expect(dead!.properties.headers?.['x-warren-reason']).toBe(`unknown job ghost on queue ${workQueueName(f.scope, 'defined-only')} (no job definition or queue handler for it here)`);
+    expect(dead!.properties.headers?.['x-warren-reason']).toBe(
+      `unknown job ghost on queue ${workQueueName(f.scope, 'defined-only')} (no job definition or queue handler for it here)`,
+    );
     await w.close();
   });
 
@@ -137,7 +155,11 @@ describe('worker.handleQueue (real PostgreSQL and RabbitMQ)', () => {
     await scheduler.upsert({ id: 'loose-monitor', queue: 'mixed', defaultParams: { n: 'any' } });
     const byDefinition: Array<{ jobId: string; n: number }> = [];
     const byQueue: string[] = [];
-    const w = worker({ jobs: [{ definition: typed, handler: (ctx: JobContext<{ n: number }>) => void byDefinition.push({ jobId: ctx.jobId, n: ctx.params.n }) }] });
+    const w = worker({
+      jobs: [
+        { definition: typed, handler: (ctx: JobContext<{ n: number }>) => void byDefinition.push({ jobId: ctx.jobId, n: ctx.params.n }) },
+      ],
+    });
     w.handleQueue('mixed', (ctx) => void byQueue.push(ctx.jobId));
     await w.start();
     await w.ready();
@@ -151,13 +173,20 @@ describe('worker.handleQueue (real PostgreSQL and RabbitMQ)', () => {
   });
 
   it("a store-only job's retries and timeout follow its stored policy", async () => {
-    await scheduler.upsert({ id: 'flaky-store', queue: 'flaky', timeout: '1s', retry: { maxAttempts: 2, backoff: { type: 'fixed', delay: '1s', jitter: 0 } } });
+    await scheduler.upsert({
+      id: 'flaky-store',
+      queue: 'flaky',
+      timeout: '1s',
+      retry: { maxAttempts: 2, backoff: { type: 'fixed', delay: '1s', jitter: 0 } },
+    });
     const attempts: Array<{ attempt: number; maxAttempts: number }> = [];
     const w = worker({ timeoutGrace: 0 }).handleQueue('flaky', async (ctx) => {
       attempts.push({ attempt: ctx.attempt, maxAttempts: ctx.maxAttempts });
       if (ctx.attempt === 1) throw new Error('boom');
       // The second attempt waits for its signal: the stored 1 s timeout aborts it.
-      await new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true }));
+      await new Promise((_resolve, reject) =>
+        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true }),
+      );
     });
     await w.start();
     await w.ready();
@@ -193,7 +222,10 @@ describe('worker.handleQueue (real PostgreSQL and RabbitMQ)', () => {
     const sources: string[] = [];
     const w = worker().handleQueue('booting', (ctx) => void sources.push(`${ctx.jobId}:${ctx.triggerSource}`));
     await w.start();
-    await waitFor(async () => (await runsOf(f.store, f.scope, 'boot-store')).some((r) => r.triggerSource === 'startup' && r.status === 'succeeded'), 'the startup run succeeded');
+    await waitFor(
+      async () => (await runsOf(f.store, f.scope, 'boot-store')).some((r) => r.triggerSource === 'startup' && r.status === 'succeeded'),
+      'the startup run succeeded',
+    );
     expect(sources).toEqual(['boot-store:startup']);
     await w.close();
   });
@@ -203,11 +235,34 @@ describe('handleQueue arguments', () => {
   const base = { store: new MemoryStore(), transport: new MemoryTransport(), scope: 'args' };
   it.each([
     ['a bad queue name', () => createWorker(base).handleQueue('Bad Queue', () => {}), 'queue', /expected 1-100 characters/],
-    ['a handler that is not a function', () => createWorker(base).handleQueue('q', 'nope' as never), 'handler', /expected a handler function/],
-    ['a params option that is not a schema', () => createWorker(base).handleQueue('q', () => {}, { params: { action: 'string' } as never }), 'options.params', /expected a Standard Schema/],
+    [
+      'a handler that is not a function',
+      () => createWorker(base).handleQueue('q', 'nope' as never),
+      'handler',
+      /expected a handler function/,
+    ],
+    [
+      'a params option that is not a schema',
+      () => createWorker(base).handleQueue('q', () => {}, { params: { action: 'string' } as never }),
+      'options.params',
+      /expected a Standard Schema/,
+    ],
     ['a bad scope', () => createWorker(base).handleQueue('q', () => {}, { scope: 'Nope!' }), 'options.scope', /expected 1-40 characters/],
-    ['an unknown option', () => createWorker(base).handleQueue('q', () => {}, { concurency: 2 } as never), 'options.concurency', /unknown option/],
-    ['the same queue twice', () => createWorker(base).handleQueue('q', () => {}).handleQueue('q', () => {}), 'queue', /already has a handler/],
+    [
+      'an unknown option',
+      () => createWorker(base).handleQueue('q', () => {}, { concurency: 2 } as never),
+      'options.concurency',
+      /unknown option/,
+    ],
+    [
+      'the same queue twice',
+      () =>
+        createWorker(base)
+          .handleQueue('q', () => {})
+          .handleQueue('q', () => {}),
+      'queue',
+      /already has a handler/,
+    ],
   ])('%s → ERR_INVALID_ARGUMENT naming the field', (_name, fn, field, message) => {
     const err = thrownBy(fn);
     expect(err).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field });
@@ -215,8 +270,19 @@ describe('handleQueue arguments', () => {
   });
 
   it('the queues option is checked the same way, naming the entry', () => {
-    expect(thrownBy(() => createWorker({ ...base, queues: [{ queue: 'q' } as never] }))).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'queues.0.handler' });
-    const err = thrownBy(() => createWorker({ ...base, queues: [{ queue: 'q', handler: () => {} }, { queue: 'r', handler: () => {}, params: 'zod' as never }] }));
+    expect(thrownBy(() => createWorker({ ...base, queues: [{ queue: 'q' } as never] }))).toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      field: 'queues.0.handler',
+    });
+    const err = thrownBy(() =>
+      createWorker({
+        ...base,
+        queues: [
+          { queue: 'q', handler: () => {} },
+          { queue: 'r', handler: () => {}, params: 'zod' as never },
+        ],
+      }),
+    );
     expect(err).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'queues.1.params' });
     expect(err.message).toBe('Invalid worker option `queues.1.params`: expected a Standard Schema (zod, valibot, ArkType, ...), got "zod"');
   });
@@ -234,7 +300,9 @@ describe('handleQueue arguments', () => {
       // @ts-expect-error unknown until checked
       void ctx.params.action;
     });
-    w.handleQueue('typed', (ctx) => void (ctx.params.action satisfies 'start' | 'stop'), { params: z.object({ action: z.enum(['start', 'stop']) }) });
+    w.handleQueue('typed', (ctx) => void (ctx.params.action satisfies 'start' | 'stop'), {
+      params: z.object({ action: z.enum(['start', 'stop']) }),
+    });
     expect(w.state).toBe('idle');
   });
 });

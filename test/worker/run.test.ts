@@ -57,7 +57,9 @@ describe('createWorker against PostgreSQL and RabbitMQ', () => {
     const worker = startWorker([{ definition: job, handler: async (ctx: any) => void calls.push(ctx.runId) }]);
     await worker.ready();
     const [run] = await f.enqueue(job, [{}]);
-    const body = encodeMessage(messageForRun(run!, { timeoutMs: job.config.timeoutMs, maxAttempts: job.config.retry.maxAttempts, nextDelaySec: null }));
+    const body = encodeMessage(
+      messageForRun(run!, { timeoutMs: job.config.timeoutMs, maxAttempts: job.config.retry.maxAttempts, nextDelaySec: null }),
+    );
     // Two more copies: one racing the first, one after it finished.
     await f.transport.publish(f.workQueue(job), body, { messageId: run!.runId });
     await waitFor(async () => (await f.store.getRun(run!.runId))?.status === 'succeeded', 'the run succeeded');
@@ -143,10 +145,14 @@ describe('createWorker against PostgreSQL and RabbitMQ', () => {
       return msgs.length > 0 ? msgs : null;
     }, 'the fatal message dead-lettered');
     expect(dead[0]!.properties.headers?.['x-warren-reason']).toMatch(/non-retryable failure: bad input/);
-    const laterRow = await waitFor(async () => {
-      const r = await f.store.getRun(l1!.runId);
-      return r?.status === 'succeeded' ? r : null;
-    }, 'later run succeeded on its second attempt', { timeoutMs: 20_000 });
+    const laterRow = await waitFor(
+      async () => {
+        const r = await f.store.getRun(l1!.runId);
+        return r?.status === 'succeeded' ? r : null;
+      },
+      'later run succeeded on its second attempt',
+      { timeoutMs: 20_000 },
+    );
     expect(laterRow.attempt).toBe(2);
     expect(laterRow.attempts[0]).toMatchObject({ status: 'failed', error: 'rate limited' });
     expect(laterRow.attempts[0]!.retryAt!.getTime() - laterRow.attempts[0]!.finishedAt.getTime()).toBe(1000);

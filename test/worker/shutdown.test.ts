@@ -31,7 +31,10 @@ const amqpPort = Number(new URL(AMQP_URL).port || 5672);
 /** Resolves 'closed', or 'pending' if close() has not returned after `ms` (a hang, not a speed figure). */
 async function closeWithin(close: Promise<void>, ms: number): Promise<'closed' | 'pending'> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const r = await Promise.race([close.then(() => 'closed' as const), new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)))]);
+  const r = await Promise.race([
+    close.then(() => 'closed' as const),
+    new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms))),
+  ]);
   clearTimeout(timer);
   return r;
 }

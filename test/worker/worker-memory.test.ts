@@ -106,12 +106,27 @@ describe('options', () => {
     ['a bad scope', { store, transport, scope: 'Bad Scope' }, 'scope', /expected 1-40 characters/],
     ['a zero concurrency', { store, transport, scope: 's', concurrency: 0 }, 'concurrency', /expected an integer from 1 to 10000, got 0/],
     ['a lease below 1 s', { store, transport, scope: 's', leaseTtl: '10ms' }, 'leaseTtl', /expected a duration >= 1s.*got "10ms"/],
-    ['a heartbeat not shorter than the lease', { store, transport, scope: 's', leaseTtl: '10s', heartbeatInterval: '10s' }, 'heartbeatInterval', /shorter than leaseTtl/],
+    [
+      'a heartbeat not shorter than the lease',
+      { store, transport, scope: 's', leaseTtl: '10s', heartbeatInterval: '10s' },
+      'heartbeatInterval',
+      /shorter than leaseTtl/,
+    ],
     ['a bad amqpUrl', { store, amqpUrl: 'http://x', scope: 's' }, 'amqpUrl', /amqp:\/\//],
     ['an unknown option', { store, transport, scope: 's', prefech: 5 }, 'prefech', /unknown option/],
-    ['a prefetch below the concurrency', { store, transport, scope: 's', concurrency: 10, prefetch: 5 }, 'prefetch', /expected an integer from 10 \(concurrency\) to 65535, got 5/],
+    [
+      'a prefetch below the concurrency',
+      { store, transport, scope: 's', concurrency: 10, prefetch: 5 },
+      'prefetch',
+      /expected an integer from 10 \(concurrency\) to 65535, got 5/,
+    ],
     ['a bad batch size', { store, transport, scope: 's', batch: { maxSize: 0 } }, 'batch.maxSize', /an integer from 1/],
-    ['a job without a handler', { store, transport, scope: 's', jobs: [{ definition: defineJob({ id: 'x' }) }] }, 'jobs.0.handler', /a handler function/],
+    [
+      'a job without a handler',
+      { store, transport, scope: 's', jobs: [{ definition: defineJob({ id: 'x' }) }] },
+      'jobs.0.handler',
+      /a handler function/,
+    ],
   ])('%s → ERR_INVALID_OPTION naming the field', (_name, options, field, message) => {
     const err = thrownBy(() => createWorker(options as WorkerOptions));
     expect(err).toMatchObject({ code: 'ERR_INVALID_OPTION', field });
@@ -202,7 +217,15 @@ describe('claim outcomes', () => {
     let release!: () => void;
     const hold = new Promise<void>((resolve) => (release = resolve));
     const ran: string[] = [];
-    const w = r.worker([{ definition: job, handler: async (ctx) => { ran.push(ctx.runId); if (ran.length === 1) await hold; } }]);
+    const w = r.worker([
+      {
+        definition: job,
+        handler: async (ctx) => {
+          ran.push(ctx.runId);
+          if (ran.length === 1) await hold;
+        },
+      },
+    ]);
     await w.start();
     await r.clock.flush();
     const [first] = await r.enqueue(job, [{}]);
@@ -284,4 +307,3 @@ describe('params', () => {
     expect(String(dead[0]!.headers['x-warren-reason'])).toMatch(/^non-retryable failure: invalid params/);
   });
 });
-

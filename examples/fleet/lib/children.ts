@@ -16,7 +16,13 @@ export interface Child {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
-export function startChild(label: string, script: string, args: string[], env: NodeJS.ProcessEnv, onLine: (label: string, line: string, stream: 'stdout' | 'stderr') => void): Child {
+export function startChild(
+  label: string,
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onLine: (label: string, line: string, stream: 'stdout' | 'stderr') => void,
+): Child {
   const file = fileURLToPath(new URL(`../${script}`, import.meta.url));
   // `node --import tsx` rather than the tsx CLI: one process per service, and signals reach it directly.
   const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });

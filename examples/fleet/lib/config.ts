@@ -29,20 +29,23 @@ export function serviceConfig(argv: string[], env: NodeJS.ProcessEnv, portOffset
   const { values } = parseArgs({ args: argv, options: { scope: { type: 'string' }, port: { type: 'string' } }, strict: true });
   const profile = parseProfile(values.scope ?? env.FLEET_SCOPE);
   const portText = values.port ?? env.FLEET_PORT;
-  const port = portText === undefined ? basePort(profile, env) + portOffset : parsePort(portText, values.port !== undefined ? '--port' : 'FLEET_PORT');
+  const port =
+    portText === undefined ? basePort(profile, env) + portOffset : parsePort(portText, values.port !== undefined ? '--port' : 'FLEET_PORT');
   return { profile, scope: scopeName(profile, env), port };
 }
 
 export function parseProfile(value: string | undefined): Profile {
   if (value === undefined) throw new ConfigError('Say which scope to run: --scope real or --scope mock (or FLEET_SCOPE=real|mock).');
-  if (!(PROFILES as readonly string[]).includes(value)) throw new ConfigError(`--scope: expected real or mock, got ${JSON.stringify(value)}.`);
+  if (!(PROFILES as readonly string[]).includes(value))
+    throw new ConfigError(`--scope: expected real or mock, got ${JSON.stringify(value)}.`);
   return value as Profile;
 }
 
 /** `FLEET_SCOPE_PREFIX=t1_` runs the mock profile in scope `t1_mock`: its own jobs, queues and leader. */
 export function scopeName(profile: Profile, env: NodeJS.ProcessEnv): string {
   const prefix = env.FLEET_SCOPE_PREFIX ?? '';
-  if (!/^([a-z0-9][a-z0-9_-]{0,29})?$/.test(prefix)) throw new ConfigError(`FLEET_SCOPE_PREFIX: expected up to 30 characters of a-z, 0-9, "_" or "-", got ${JSON.stringify(prefix)}.`);
+  if (!/^([a-z0-9][a-z0-9_-]{0,29})?$/.test(prefix))
+    throw new ConfigError(`FLEET_SCOPE_PREFIX: expected up to 30 characters of a-z, 0-9, "_" or "-", got ${JSON.stringify(prefix)}.`);
   return `${prefix}${profile}`;
 }
 
@@ -55,7 +58,8 @@ export function basePort(profile: Profile, env: NodeJS.ProcessEnv): number {
 
 function parsePort(value: string, name: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`${name}: expected a port number (0-65535), got ${JSON.stringify(value)}.`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new ConfigError(`${name}: expected a port number (0-65535), got ${JSON.stringify(value)}.`);
   return port;
 }
 
@@ -83,11 +87,13 @@ export function backends(env: NodeJS.ProcessEnv): Backends {
   const missing = (['DATABASE_URL', 'AMQP_URL'] as const).filter((name) => !env[name]);
   if (missing.length > 0) throw new ConfigError(missing.map((name) => `Set ${name}: ${BACKEND_HELP[name]}.`).join('\n'));
   const schema = env.FLEET_SCHEMA ?? 'scheduler';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new ConfigError(`FLEET_SCHEMA: expected a lower-case Postgres identifier, got ${JSON.stringify(schema)}.`);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new ConfigError(`FLEET_SCHEMA: expected a lower-case Postgres identifier, got ${JSON.stringify(schema)}.`);
   return { databaseUrl: env.DATABASE_URL!, amqpUrl: env.AMQP_URL!, schema };
 }
 
-export const TOKEN_HELP = 'the admin API\'s bearer token (16 characters or more), shared by the scheduler service, the bot and register-jobs';
+export const TOKEN_HELP =
+  "the admin API's bearer token (16 characters or more), shared by the scheduler service, the bot and register-jobs";
 
 export function adminToken(env: NodeJS.ProcessEnv): string {
   const token = required(env, 'WARREN_ADMIN_TOKEN', TOKEN_HELP);

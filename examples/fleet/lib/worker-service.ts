@@ -61,7 +61,15 @@ export function runWorkerService<S extends z.ZodType>(spec: WorkerServiceSpec<S>
         defaultParams: spec.startupParams,
         runOnStartup: true,
       });
-      const worker = createWorker({ pool, schema, amqpUrl, scope, logger: log, workerId: `${spec.name}-${process.pid}`, shutdownGrace: '10s' })
+      const worker = createWorker({
+        pool,
+        schema,
+        amqpUrl,
+        scope,
+        logger: log,
+        workerId: `${spec.name}-${process.pid}`,
+        shutdownGrace: '10s',
+      })
         .handleQueue(spec.name, handler, { params: spec.params })
         .handle(startup, handler);
       logRuns(worker, log);
@@ -73,7 +81,9 @@ export function runWorkerService<S extends z.ZodType>(spec: WorkerServiceSpec<S>
       // (the seed's price-monitor died here with "Service initialization failed").
       await worker.start();
       log.info({ metrics: `http://127.0.0.1:${server.port}/metrics` }, 'started; connecting to the database and the broker');
-      void reportReadiness(worker, log).then((ready) => ready && log.info({ queue: `${scope}.jobs.${spec.name}`, worker_id: worker.workerId }, 'consuming'));
+      void reportReadiness(worker, log).then(
+        (ready) => ready && log.info({ queue: `${scope}.jobs.${spec.name}`, worker_id: worker.workerId }, 'consuming'),
+      );
 
       return {
         async close() {

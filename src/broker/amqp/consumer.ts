@@ -33,7 +33,14 @@ export class AmqpConsumer implements Consumer {
   #drained: (() => void) | undefined;
   #setupFailed: ((err: unknown) => void) | undefined;
 
-  constructor(manager: AmqpConnectionManager, topology: TopologyRegistry, queue: string, handler: DeliveryHandler, prefetch: number, hooks: ConsumerHooks) {
+  constructor(
+    manager: AmqpConnectionManager,
+    topology: TopologyRegistry,
+    queue: string,
+    handler: DeliveryHandler,
+    prefetch: number,
+    hooks: ConsumerHooks,
+  ) {
     this.queue = queue;
     this.#handler = handler;
     this.#prefetch = prefetch;

@@ -32,7 +32,11 @@ export class ManagedChannel {
   constructor(manager: AmqpConnectionManager, options: ManagedChannelOptions) {
     this.#manager = manager;
     this.#options = options;
-    this.wrapper = manager.createChannel({ name: options.name, confirm: options.confirm, setup: (channel: Channel) => this.#setup(channel) });
+    this.wrapper = manager.createChannel({
+      name: options.name,
+      confirm: options.confirm,
+      setup: (channel: Channel) => this.#setup(channel),
+    });
     // An EventEmitter 'error' without a listener would throw and crash the host.
     this.wrapper.on('error', (err: Error) => {
       log('channel %s: %s', options.name, err.message);

@@ -79,7 +79,10 @@ export const amqpTransportOptionsSchema = z
       })
       .strict()
       .default({ min: '250ms', max: '1s' })
-      .refine((r) => parseDuration(r.min, 'reconnect.min', 'ERR_INVALID_OPTION') <= parseDuration(r.max, 'reconnect.max', 'ERR_INVALID_OPTION'), { message: 'min <= max', path: ['min'] }),
+      .refine(
+        (r) => parseDuration(r.min, 'reconnect.min', 'ERR_INVALID_OPTION') <= parseDuration(r.max, 'reconnect.max', 'ERR_INVALID_OPTION'),
+        { message: 'min <= max', path: ['min'] },
+      ),
   })
   .strict();
 
@@ -124,7 +127,11 @@ export function parseAmqpTransportOptions(input: AmqpTransportOptions): Resolved
     const field = path.map(String).join('.') || 'options';
     const expected = issue?.code === 'unrecognized_keys' ? 'no such option' : (EXPECTED[field] ?? issue?.message ?? 'a valid value');
     const received = field === 'url' ? redactUrl(valueAt(input, path)) : valueAt(input, path);
-    throw new WarrenError('ERR_INVALID_OPTION', `Invalid transport option \`${field}\`: expected ${expected}, got ${describeValue(received)}`, { field });
+    throw new WarrenError(
+      'ERR_INVALID_OPTION',
+      `Invalid transport option \`${field}\`: expected ${expected}, got ${describeValue(received)}`,
+      { field },
+    );
   }
   const o = parsed.data;
   if (o.scope !== undefined) assertScope(o.scope, 'scope', 'ERR_INVALID_OPTION');

@@ -24,7 +24,11 @@ export class TopologyRegistry {
     const at = queue.indexOf('.jobs.');
     if (at > 0) return assertScope(queue.slice(0, at), 'queue', 'ERR_INVALID_ARGUMENT');
     if (this.#defaultScope !== undefined) return this.#defaultScope;
-    throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`queue\`: expected a work queue name "{scope}.jobs.{queue}" (or a transport \`scope\`), got ${describeValue(queue)}`, { field: 'queue' });
+    throw new WarrenError(
+      'ERR_INVALID_ARGUMENT',
+      `Invalid \`queue\`: expected a work queue name "{scope}.jobs.{queue}" (or a transport \`scope\`), got ${describeValue(queue)}`,
+      { field: 'queue' },
+    );
   }
 
   topology(scope: string): DelayTopology {

@@ -48,14 +48,26 @@
   function relative(date) {
     const s = Math.round((date.getTime() - Date.now()) / 1000);
     const abs = Math.abs(s);
-    const span = abs < 90 ? `${abs}s` : abs < 5400 ? `${Math.round(abs / 60)}m` : abs < 129600 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86400)}d`;
+    const span =
+      abs < 90
+        ? `${abs}s`
+        : abs < 5400
+          ? `${Math.round(abs / 60)}m`
+          : abs < 129600
+            ? `${Math.round(abs / 3600)}h`
+            : `${Math.round(abs / 86400)}d`;
     return s >= 0 ? `in ${span}` : `${span} ago`;
   }
 
   function duration(ms) {
     const parts = [];
     let rest = Math.round(ms / 1000);
-    for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]]) {
+    for (const [unit, size] of [
+      ['d', 86400],
+      ['h', 3600],
+      ['m', 60],
+      ['s', 1],
+    ]) {
       if (rest >= size) {
         parts.push(`${Math.floor(rest / size)}${unit}`);
         rest %= size;
@@ -68,7 +80,9 @@
     const s = job.schedule;
     const text = !s ? 'on demand' : s.kind === 'cron' ? `${s.cron} (${s.tz})` : `every ${duration(s.everyMs)}`;
     const node = el('span', { text, className: s && s.kind === 'cron' ? 'mono' : '' });
-    return job.reschedule === 'queue' ? el('span', {}, [node, el('span', { text: 'queue mode', className: 'sub', title: 'The worker queues the next run after each run' })]) : node;
+    return job.reschedule === 'queue'
+      ? el('span', {}, [node, el('span', { text: 'queue mode', className: 'sub', title: 'The worker queues the next run after each run' })])
+      : node;
   }
 
   // ── API: the same REST endpoints and bearer token as any client ─────────────
@@ -121,7 +135,8 @@
       signOut();
       $('error-text').textContent = `${during}: the admin API refused this token (${error.code}: ${error.message}).`;
     } else {
-      $('error-text').textContent = error instanceof ApiError ? `${error.code}: ${error.message}` : String(error && error.message ? error.message : error);
+      $('error-text').textContent =
+        error instanceof ApiError ? `${error.code}: ${error.message}` : String(error && error.message ? error.message : error);
     }
     $('error').hidden = false;
   }
@@ -300,7 +315,8 @@
     } catch (error) {
       throw new Error(`Params are not valid JSON: ${error.message}`);
     }
-    if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new Error('Params must be a JSON object, such as {"key": "value"}');
+    if (typeof params !== 'object' || params === null || Array.isArray(params))
+      throw new Error('Params must be a JSON object, such as {"key": "value"}');
     return params;
   }
 
@@ -344,10 +360,12 @@
       signOut();
     });
     $('error-close').addEventListener('click', clearError);
-    $('refresh').addEventListener('click', () => act(async () => {
-      await loadJobs();
-      await loadRuns();
-    }));
+    $('refresh').addEventListener('click', () =>
+      act(async () => {
+        await loadJobs();
+        await loadRuns();
+      }),
+    );
     $('runs-refresh').addEventListener('click', () => act(loadRuns));
     $('job-close').addEventListener('click', () => {
       state.selected = null;

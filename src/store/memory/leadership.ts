@@ -12,7 +12,8 @@ function liveLease(state: MemoryState, scope: string, now: Date): (LeaseRow & { 
 /** Takes or renews the scope's lease: free, expired, already ours, or its holder's liveness lock gone. */
 export function acquireLeadership(state: MemoryState, scope: string, instanceId: string, ttlMs: number, now: Date): LeadershipState {
   const live = liveLease(state, scope, now);
-  if (live && live.holder !== instanceId && !lockGone(state, 'scheduler', live.holder)) return { leader: false, fence: null, holder: live.holder, expiresAt: new Date(live.expiresAt) };
+  if (live && live.holder !== instanceId && !lockGone(state, 'scheduler', live.holder))
+    return { leader: false, fence: null, holder: live.holder, expiresAt: new Date(live.expiresAt) };
   const lease = state.leases.get(scope) ?? { holder: null, epoch: 0, expiresAt: null };
   // The fence epoch moves only when the lease changes hands (or was given up).
   if (lease.holder !== instanceId) lease.epoch += 1;
@@ -41,6 +42,10 @@ export function checkFence(state: MemoryState, scope: string, fence: Fence, now:
   const live = liveLease(state, scope, now);
   if (!live || live.holder !== fence.instanceId || live.epoch !== fence.epoch) {
     const held = live ? `\`${live.holder}\` (epoch ${live.epoch})` : 'no one';
-    throw new WarrenError('ERR_NOT_LEADER', `Not the leader of scope \`${scope}\`: the lease is held by ${held}, not \`${fence.instanceId}\` (epoch ${fence.epoch})`, { details: { scope, fence } });
+    throw new WarrenError(
+      'ERR_NOT_LEADER',
+      `Not the leader of scope \`${scope}\`: the lease is held by ${held}, not \`${fence.instanceId}\` (epoch ${fence.epoch})`,
+      { details: { scope, fence } },
+    );
   }
 }

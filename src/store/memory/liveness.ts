@@ -100,7 +100,9 @@ export function deadWorkerRuns(state: MemoryState, scope: string, now: Date, gra
         : [...state.leases.values()].some((lease) => lease.holder === row.instanceId);
     if (!busy) state.liveness.delete(key);
   }
-  return [...state.runs.values()].filter((run) => run.scope === scope && run.status === 'running' && run.workerId !== null && dead.has(run.workerId));
+  return [...state.runs.values()].filter(
+    (run) => run.scope === scope && run.status === 'running' && run.workerId !== null && dead.has(run.workerId),
+  );
 }
 
 /** The liveness reaper's re-check at completion: still holding, absent since `cutoff` or earlier, lock still absent. */

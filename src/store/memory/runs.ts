@@ -47,7 +47,9 @@ export function claimRuns(state: MemoryState, requests: readonly ClaimRequest[],
       if (job.overlap !== 'cancelOther') return answer('busy');
       // cancelOther: ask the oldest running ones to stop, just enough to make room for this
       // one (runs already asked to stop are on their way out and are not asked twice).
-      const active = live.filter((other) => other.cancelRequestedAt === null).sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0));
+      const active = live
+        .filter((other) => other.cancelRequestedAt === null)
+        .sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0));
       for (const other of active.slice(0, Math.max(0, active.length - job.maxParallel + 1))) other.cancelRequestedAt = new Date(now);
     }
     run.status = 'running';
@@ -82,7 +84,10 @@ export function heartbeat(state: MemoryState, runIds: readonly string[], ctx: Cl
 export function completeRuns(state: MemoryState, completions: readonly Completion[]): CompletionResult[] {
   return completions.map((c): CompletionResult => {
     const run = state.runs.get(c.runId);
-    const gone = 'workerGone' in c.guard && workerGone(state, c.guard.workerGone, c.guard.absentBefore) ? new Set([c.guard.workerGone]) : new Set<string>();
+    const gone =
+      'workerGone' in c.guard && workerGone(state, c.guard.workerGone, c.guard.absentBefore)
+        ? new Set([c.guard.workerGone])
+        : new Set<string>();
     if (!run || !guardHolds(run, c, gone)) return { runId: c.runId, applied: false, run: run ? clone(run) : null, nextRun: null };
 
     const retryAt = c.retryAt;
@@ -90,7 +95,15 @@ export function completeRuns(state: MemoryState, completions: readonly Completio
     if (retry) {
       // Read from the row before the reset (attempt, available_at).
       run.staleAt = retryStaleAt(run, retryAt);
-      run.attempts.push({ attempt: run.attempt, workerId: run.workerId, startedAt: run.startedAt, finishedAt: new Date(c.finishedAt), status: c.status, error: c.error, retryAt: new Date(retryAt) });
+      run.attempts.push({
+        attempt: run.attempt,
+        workerId: run.workerId,
+        startedAt: run.startedAt,
+        finishedAt: new Date(c.finishedAt),
+        status: c.status,
+        error: c.error,
+        retryAt: new Date(retryAt),
+      });
       run.status = 'pending';
       run.attempt += 1;
       run.availableAt = new Date(retryAt);
@@ -104,7 +117,15 @@ export function completeRuns(state: MemoryState, completions: readonly Completio
       run.error = c.error;
     } else {
       // Every finished attempt goes into the history, the last one too.
-      run.attempts.push({ attempt: run.attempt, workerId: run.workerId, startedAt: run.startedAt, finishedAt: new Date(c.finishedAt), status: c.status, error: c.error, retryAt: null });
+      run.attempts.push({
+        attempt: run.attempt,
+        workerId: run.workerId,
+        startedAt: run.startedAt,
+        finishedAt: new Date(c.finishedAt),
+        status: c.status,
+        error: c.error,
+        retryAt: null,
+      });
       finish(run, c.status, c.finishedAt, c.error);
       run.leaseUntil = null;
     }

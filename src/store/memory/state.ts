@@ -32,7 +32,20 @@ export interface MemoryState {
 }
 
 export function createState(): MemoryState {
-  return { jobs: new Map(), runs: new Map(), runSeq: new Map(), runsByJob: new Map(), slots: new Set(), leases: new Map(), audit: [], listeners: new Map(), seq: 0, liveness: new Map(), livenessLocks: new Map(), livenessWaiters: new Map() };
+  return {
+    jobs: new Map(),
+    runs: new Map(),
+    runSeq: new Map(),
+    runsByJob: new Map(),
+    slots: new Set(),
+    leases: new Map(),
+    audit: [],
+    listeners: new Map(),
+    seq: 0,
+    liveness: new Map(),
+    livenessLocks: new Map(),
+    livenessWaiters: new Map(),
+  };
 }
 
 export function jobKey(scope: string, jobId: string): string {

@@ -68,7 +68,10 @@ const guards = new WeakMap<object, ErrorGuard>();
  * pool drops the dead client by itself. Returns the release; the last one detaches.
  */
 export function guardConnectionErrors(db: Queryable, sink: ErrorSink): () => void {
-  const emitter = db as unknown as { on?: (event: string, fn: ErrorSink) => unknown; removeListener?: (event: string, fn: ErrorSink) => unknown };
+  const emitter = db as unknown as {
+    on?: (event: string, fn: ErrorSink) => unknown;
+    removeListener?: (event: string, fn: ErrorSink) => unknown;
+  };
   if (typeof emitter.on !== 'function' || typeof emitter.removeListener !== 'function') return () => {};
   let guard = guards.get(db);
   if (guard === undefined) {
@@ -168,7 +171,12 @@ export class SqlRunner {
  * planned once per connection (node-postgres remembers the name per client), afterwards only
  * Bind/Execute, which spares Postgres the parse/plan work that dominates short statements.
  */
-export function sendQuery<R = Record<string, any>>(db: Queryable, text: string, values?: unknown[], name?: string): Promise<QueryResultLike<R>> {
+export function sendQuery<R = Record<string, any>>(
+  db: Queryable,
+  text: string,
+  values?: unknown[],
+  name?: string,
+): Promise<QueryResultLike<R>> {
   if (name === undefined) return db.query(text, values);
   return db.query(values === undefined ? { name, text } : { name, text, values });
 }

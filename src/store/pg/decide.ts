@@ -4,7 +4,17 @@
  * batch behaves exactly like the same requests one at a time (and like MemoryStore).
  */
 import { staleOutcome } from '../stale.js';
-import type { AttemptRecord, ClaimContext, ClaimResult, Completion, CompletionResult, JobRecord, NewRun, RunRecord, RunStatus } from '../port.js';
+import type {
+  AttemptRecord,
+  ClaimContext,
+  ClaimResult,
+  Completion,
+  CompletionResult,
+  JobRecord,
+  NewRun,
+  RunRecord,
+  RunStatus,
+} from '../port.js';
 import type { ClaimRequest } from '../port.js';
 
 export const jobKey = (scope: string, jobId: string): string => `${scope}\u0000${jobId}`;
@@ -15,7 +25,12 @@ export interface ClaimPlan {
   updates: Map<string, RunRecord>;
 }
 
-export function planClaims(requests: readonly ClaimRequest[], runs: Map<string, RunRecord>, jobs: Map<string, JobRecord>, ctx: ClaimContext): ClaimPlan {
+export function planClaims(
+  requests: readonly ClaimRequest[],
+  runs: Map<string, RunRecord>,
+  jobs: Map<string, JobRecord>,
+  ctx: ClaimContext,
+): ClaimPlan {
   const now = ctx.now.getTime();
   const updates = new Map<string, RunRecord>();
   const view = new Map(runs);
@@ -27,7 +42,10 @@ export function planClaims(requests: readonly ClaimRequest[], runs: Map<string, 
   const finish = (run: RunRecord, status: RunStatus, error: string) =>
     write({ ...run, status, error, finishedAt: ctx.now, leaseUntil: null });
   const liveRunning = (job: JobRecord) =>
-    [...view.values()].filter((r) => r.scope === job.scope && r.jobId === job.jobId && r.status === 'running' && r.leaseUntil !== null && r.leaseUntil.getTime() > now);
+    [...view.values()].filter(
+      (r) =>
+        r.scope === job.scope && r.jobId === job.jobId && r.status === 'running' && r.leaseUntil !== null && r.leaseUntil.getTime() > now,
+    );
 
   const results = requests.map((request): ClaimResult => {
     const run = view.get(request.runId);
@@ -48,15 +66,30 @@ export function planClaims(requests: readonly ClaimRequest[], runs: Map<string, 
       if (live.length >= job.maxParallel) {
         // `skip` passes over a scheduled slot; a run somebody asked for (manual, catch-up,
         // backfill, startup, a chain link) waits for room instead of vanishing.
-        if (job.overlap === 'bufferOne' || job.overlap === 'bufferAll' || (job.overlap === 'skip' && run.triggerSource !== 'scheduler')) return result('busy', run);
-        if (job.overlap === 'skip') return result('skipped', finish(run, 'skipped', `overlap: ${live.length} run(s) still running (maxParallel ${job.maxParallel})`));
+        if (job.overlap === 'bufferOne' || job.overlap === 'bufferAll' || (job.overlap === 'skip' && run.triggerSource !== 'scheduler'))
+          return result('busy', run);
+        if (job.overlap === 'skip')
+          return result('skipped', finish(run, 'skipped', `overlap: ${live.length} run(s) still running (maxParallel ${job.maxParallel})`));
         // cancelOther: ask the oldest running runs to stop, just enough to make room for this one
         // (runs already asked are on their way out and are not asked twice).
-        const active = live.filter((r) => r.cancelRequestedAt === null).sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0) || (a.runId < b.runId ? -1 : 1));
-        for (const other of active.slice(0, Math.max(0, active.length - job.maxParallel + 1))) write({ ...other, cancelRequestedAt: ctx.now });
+        const active = live
+          .filter((r) => r.cancelRequestedAt === null)
+          .sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0) || (a.runId < b.runId ? -1 : 1));
+        for (const other of active.slice(0, Math.max(0, active.length - job.maxParallel + 1)))
+          write({ ...other, cancelRequestedAt: ctx.now });
       }
     }
-    return result('claimed', write({ ...run, status: 'running', leaseUntil: new Date(now + ctx.leaseMs), workerId: ctx.workerId, startedAt: ctx.now, cancelRequestedAt: null }));
+    return result(
+      'claimed',
+      write({
+        ...run,
+        status: 'running',
+        leaseUntil: new Date(now + ctx.leaseMs),
+        workerId: ctx.workerId,
+        startedAt: ctx.now,
+        cancelRequestedAt: null,
+      }),
+    );
   });
   return { results, updates };
 }
@@ -71,7 +104,12 @@ export interface CompletionPlan {
 }
 
 /** `gone`: the workers a `workerGone` guard may act on (their liveness lock still absent, checked by the store). */
-export function planCompletions(completions: readonly Completion[], runs: Map<string, RunRecord>, jobs: Map<string, JobRecord>, gone: ReadonlySet<string> = new Set()): CompletionPlan {
+export function planCompletions(
+  completions: readonly Completion[],
+  runs: Map<string, RunRecord>,
+  jobs: Map<string, JobRecord>,
+  gone: ReadonlySet<string> = new Set(),
+): CompletionPlan {
   const view = new Map(runs);
   const updates = new Map<string, RunRecord>();
   const jobUpdates: CompletionPlan['jobUpdates'] = new Map();
@@ -94,7 +132,21 @@ export function planCompletions(completions: readonly Completion[], runs: Map<st
     const key = jobKey(run.scope, run.jobId);
     if (c.retryAt) {
       // Back to pending for the next attempt; the outbox republishes it if the retry publish is lost.
-      next = { ...run, status: 'pending', attempt: run.attempt + 1, availableAt: c.retryAt, staleAt: retryStaleAt(run, c.retryAt), leaseUntil: null, workerId: null, startedAt: null, finishedAt: null, error: c.error, publishedAt: null, cancelRequestedAt: null, attempts };
+      next = {
+        ...run,
+        status: 'pending',
+        attempt: run.attempt + 1,
+        availableAt: c.retryAt,
+        staleAt: retryStaleAt(run, c.retryAt),
+        leaseUntil: null,
+        workerId: null,
+        startedAt: null,
+        finishedAt: null,
+        error: c.error,
+        publishedAt: null,
+        cancelRequestedAt: null,
+        attempts,
+      };
     } else {
       next = { ...run, status: c.status, finishedAt: c.finishedAt, error: c.error, leaseUntil: null, attempts };
       const job = jobs.get(key);

@@ -64,7 +64,9 @@ export class JobChangeListener {
 
   async #connect(): Promise<void> {
     const db = this.#runner.db;
-    const client: PoolClientLike | Queryable | null = this.#runner.pooled ? await (db as PoolLike).connect().catch((err: unknown) => this.#failed(err)) : db;
+    const client: PoolClientLike | Queryable | null = this.#runner.pooled
+      ? await (db as PoolLike).connect().catch((err: unknown) => this.#failed(err))
+      : db;
     if (!client) return;
     const on = (client as PoolClientLike).on?.bind(client);
     on?.('notification', this.#onNotification);

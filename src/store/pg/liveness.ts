@@ -94,7 +94,10 @@ export class PgLiveness implements LivenessHandle {
     // Bounded: a goodbye to a server behind a dead network may never be answered.
     if (client === null) return;
     let timer: Timer | undefined;
-    await Promise.race([client.end().catch(() => undefined), new Promise<void>((resolve) => (timer = this.#d.clock.setTimer(resolve, CLOSE_WAIT_MS)))]);
+    await Promise.race([
+      client.end().catch(() => undefined),
+      new Promise<void>((resolve) => (timer = this.#d.clock.setTimer(resolve, CLOSE_WAIT_MS))),
+    ]);
     timer?.cancel();
   }
 
@@ -121,7 +124,9 @@ export class PgLiveness implements LivenessHandle {
       await client.connect();
       const { rows } = await client.query(q.livenessLock, [this.#key(this.#kind, this.#id)]);
       if (rows[0]?.locked !== true) {
-        throw new Error(`the liveness lock of ${this.#kind} ${this.#id} is held by another session (a duplicate instance id, or this instance's previous connection not closed by the server yet)`);
+        throw new Error(
+          `the liveness lock of ${this.#kind} ${this.#id} is held by another session (a duplicate instance id, or this instance's previous connection not closed by the server yet)`,
+        );
       }
       await client.query(q.livenessHold, [this.#kind, this.#id]);
     } catch (err) {
@@ -154,7 +159,9 @@ export class PgLiveness implements LivenessHandle {
     if (this.#closed) return;
     // Until the lock is back the lease stands for this instance: the leader must not read the
     // missing lock as a death. Best effort; if the database is unreachable so is the leader's view.
-    this.#d.runner.query(this.#d.queries.livenessLetGo, [this.#kind, this.#id]).catch((e: unknown) => debug('liveness let-go of %s failed: %s', this.#id, (e as Error)?.message));
+    this.#d.runner
+      .query(this.#d.queries.livenessLetGo, [this.#kind, this.#id])
+      .catch((e: unknown) => debug('liveness let-go of %s failed: %s', this.#id, (e as Error)?.message));
     this.#retry(error);
   }
 

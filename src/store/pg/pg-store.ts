@@ -13,11 +13,42 @@ import type { JobConfig } from '../../define/types.js';
 import { DEFAULT_SCHEMA, notifyChannel } from '../../names.js';
 import { parseSchemaName } from '../migrate.js';
 import type {
-  AuditEntry, ClaimContext, ClaimRequest, ClaimResult, Completion, CompletionResult, Fence, HeartbeatResult, HoldLivenessOptions, JobChange, JobRecord,
-  LeadershipState, ListRunsOptions, LivenessHandle, LivenessKind, NewAuditEntry, NewRun, PublishedRun, RunCounts, RunRecord, RunSummary, SlotClaim, SlotClaimResult, Store,
+  AuditEntry,
+  ClaimContext,
+  ClaimRequest,
+  ClaimResult,
+  Completion,
+  CompletionResult,
+  Fence,
+  HeartbeatResult,
+  HoldLivenessOptions,
+  JobChange,
+  JobRecord,
+  LeadershipState,
+  ListRunsOptions,
+  LivenessHandle,
+  LivenessKind,
+  NewAuditEntry,
+  NewRun,
+  PublishedRun,
+  RunCounts,
+  RunRecord,
+  RunSummary,
+  SlotClaim,
+  SlotClaimResult,
+  Store,
 } from '../port.js';
 import { FAILURE_STATUSES } from '../port.js';
-import { SqlRunner, advisoryKey, guardConnectionErrors, quoteIdent, sendQuery, sqlState, type Queryable, type QueryResultLike } from './db.js';
+import {
+  SqlRunner,
+  advisoryKey,
+  guardConnectionErrors,
+  quoteIdent,
+  sendQuery,
+  sqlState,
+  type Queryable,
+  type QueryResultLike,
+} from './db.js';
 import { jobKey, planClaims, planCompletions } from './decide.js';
 import { JobChangeListener } from './listener.js';
 import { PgLiveness, poolClientFactory } from './liveness.js';
@@ -30,7 +61,9 @@ const debug = createDebug('warren:store');
 
 const pgStoreOptionsSchema = z.object({
   /** The host's `pg.Pool` (or a connected `pg.Client`, or anything with `query(text, values)`). */
-  pool: z.custom<Queryable>((value) => typeof (value as Queryable | null)?.query === 'function', { message: 'expected a pg.Pool or pg.Client' }),
+  pool: z.custom<Queryable>((value) => typeof (value as Queryable | null)?.query === 'function', {
+    message: 'expected a pg.Pool or pg.Client',
+  }),
   /**
    * The schema `migrate()` installed warren's tables in.
    * @default 'scheduler'
@@ -64,8 +97,19 @@ type Exec = (text: string, values?: unknown[]) => Promise<QueryResultLike<Record
 
 /** The statements worth preparing: run per message or per scheduler tick. */
 const PREPARED: ReadonlyArray<keyof Queries> = [
-  'lockJobsAndRuns', 'lockRuns', 'updateRuns', 'updateJobsAfterRuns', 'heartbeat', 'markPublished', 'insertRuns',
-  'checkFence', 'casNextDue', 'runningCounts', 'unpublishedRuns', 'unpublishedOrLostRuns', 'dueJobs',
+  'lockJobsAndRuns',
+  'lockRuns',
+  'updateRuns',
+  'updateJobsAfterRuns',
+  'heartbeat',
+  'markPublished',
+  'insertRuns',
+  'checkFence',
+  'casNextDue',
+  'runningCounts',
+  'unpublishedRuns',
+  'unpublishedOrLostRuns',
+  'dueJobs',
 ];
 
 /**
@@ -74,7 +118,9 @@ const PREPARED: ReadonlyArray<keyof Queries> = [
  * name re-used on a connection with different text ("Prepared statements must be unique").
  */
 function statementNames(q: Queries): Map<string, string> {
-  return new Map(PREPARED.map((key) => [q[key], `warren_${key}_${createHash('sha256').update(q[key], 'utf8').digest('hex').slice(0, 12)}`]));
+  return new Map(
+    PREPARED.map((key) => [q[key], `warren_${key}_${createHash('sha256').update(q[key], 'utf8').digest('hex').slice(0, 12)}`]),
+  );
 }
 
 export class PgStore implements Store {
@@ -96,7 +142,9 @@ export class PgStore implements Store {
       const issue = parsed.error.issues[0]!;
       const field = issue.path.join('.') || 'options';
       const got = issue.path.length > 0 ? (options as Record<string, unknown> | null)?.[String(issue.path[0])] : options;
-      throw new WarrenError('ERR_INVALID_OPTION', `Invalid PgStore option \`${field}\`: ${issue.message}, got ${describeValue(got)}`, { field });
+      throw new WarrenError('ERR_INVALID_OPTION', `Invalid PgStore option \`${field}\`: ${issue.message}, got ${describeValue(got)}`, {
+        field,
+      });
     }
     this.schema = parseSchemaName(parsed.data.schema, 'PgStore option');
     this.#runner = new SqlRunner(parsed.data.pool);
@@ -152,9 +200,23 @@ export class PgStore implements Store {
     return toJob(rows[0]!);
   }
 
-  async updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean }): Promise<JobRecord> {
+  async updateJob(
+    scope: string,
+    jobId: string,
+    patch: Partial<JobConfig>,
+    opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean },
+  ): Promise<JobRecord> {
     const { keys, nextDueAt, bumpEpoch, now } = v.checkUpdateJobArgs(scope, jobId, patch, opts);
-    const { rows } = await this.#exec(this.#q.updateJob, [scope, jobId, keys, ...configValues(patch), nextDueAt !== undefined, nextDueAt ?? null, bumpEpoch, now]);
+    const { rows } = await this.#exec(this.#q.updateJob, [
+      scope,
+      jobId,
+      keys,
+      ...configValues(patch),
+      nextDueAt !== undefined,
+      nextDueAt ?? null,
+      bumpEpoch,
+      now,
+    ]);
     if (rows.length === 0) throw notFound(scope, jobId);
     return toJob(rows[0]!);
   }
@@ -182,7 +244,12 @@ export class PgStore implements Store {
     return Number(rows[0]?.removed ?? 0) > 0;
   }
 
-  async setEnabled(scope: string, jobId: string, enabled: boolean, opts: { now: Date; note?: string | null; nextDueAt?: Date | null }): Promise<JobRecord> {
+  async setEnabled(
+    scope: string,
+    jobId: string,
+    enabled: boolean,
+    opts: { now: Date; note?: string | null; nextDueAt?: Date | null },
+  ): Promise<JobRecord> {
     const { note, nextDueAt, now } = v.checkSetEnabledArgs(scope, jobId, enabled, opts);
     const { rows } = await this.#exec(this.#q.setEnabled, [scope, jobId, enabled, note, nextDueAt !== undefined, nextDueAt ?? null, now]);
     if (rows.length === 0) throw notFound(scope, jobId);
@@ -215,11 +282,20 @@ export class PgStore implements Store {
       if (fence) {
         const held = await exec(this.#q.checkFence, [scope, fence.instanceId, String(fence.epoch), now]);
         if (held.rows.length === 0) {
-          throw new WarrenError('ERR_NOT_LEADER', `Not the leader of scope "${scope}": the lease moved from ${fence.instanceId} (fence epoch ${fence.epoch})`, { field: 'fence', details: { scope, fence } });
+          throw new WarrenError(
+            'ERR_NOT_LEADER',
+            `Not the leader of scope "${scope}": the lease moved from ${fence.instanceId} (fence epoch ${fence.epoch})`,
+            { field: 'fence', details: { scope, fence } },
+          );
         }
       }
       if (claims.length === 0) return { claimed: [], conflicts: [], inserted: [] };
-      const cas = await exec(this.#q.casNextDue, [scope, claims.map((c) => c.jobId), claims.map((c) => c.expectedNextDueAt), claims.map((c) => c.nextDueAt)]);
+      const cas = await exec(this.#q.casNextDue, [
+        scope,
+        claims.map((c) => c.jobId),
+        claims.map((c) => c.expectedNextDueAt),
+        claims.map((c) => c.nextDueAt),
+      ]);
       const won = new Set(cas.rows.map((r) => r.job_id as string));
       const claimed = claims.filter((c) => won.has(c.jobId));
       const runs = claimed.flatMap((c) => c.runs.map((run) => ({ scope, run })));
@@ -231,7 +307,11 @@ export class PgStore implements Store {
   async insertRuns(scope: string, runs: NewRun[], now: Date): Promise<RunRecord[]> {
     v.checkInsertRunsArgs(scope, runs, now);
     if (runs.length === 0) return [];
-    return this.#insertRuns(this.#exec, runs.map((run) => ({ scope, run })), now);
+    return this.#insertRuns(
+      this.#exec,
+      runs.map((run) => ({ scope, run })),
+      now,
+    );
   }
 
   /** One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING * for any number of runs. */
@@ -257,9 +337,10 @@ export class PgStore implements Store {
 
   async unpublishedRuns(scope: string, createdBefore: Date, limit: number, opts?: { republishBefore?: Date }): Promise<RunRecord[]> {
     const republishBefore = v.checkUnpublishedArgs(scope, createdBefore, limit, opts);
-    const { rows } = republishBefore === null
-      ? await this.#exec(this.#q.unpublishedRuns, [scope, createdBefore, limit])
-      : await this.#exec(this.#q.unpublishedOrLostRuns, [scope, createdBefore, limit, republishBefore]);
+    const { rows } =
+      republishBefore === null
+        ? await this.#exec(this.#q.unpublishedRuns, [scope, createdBefore, limit])
+        : await this.#exec(this.#q.unpublishedOrLostRuns, [scope, createdBefore, limit, republishBefore]);
     return rows.map(toRun);
   }
 
@@ -281,11 +362,16 @@ export class PgStore implements Store {
       const counted = jobRows.filter((j) => j.overlap !== 'allowAll');
       // With a job with an overlap limit the runs are locked by a later statement: its snapshot
       // is taken after the job lock was granted, so every running run of the job is counted.
-      const runRows = counted.length === 0 ? locked.runs : (await exec(this.#q.lockRuns, [ids, counted.map((j) => j.scope), counted.map((j) => j.jobId)])).rows.map(toRun);
+      const runRows =
+        counted.length === 0
+          ? locked.runs
+          : (await exec(this.#q.lockRuns, [ids, counted.map((j) => j.scope), counted.map((j) => j.jobId)])).rows.map(toRun);
       const runs = new Map(runRows.map((r) => [r.runId, r]));
       const plan = planClaims(requests, runs, jobs, ctx);
       const written = await this.#updateRuns(exec, plan.updates);
-      return plan.results.map((result) => (result.run && written.has(result.run.runId) ? { ...result, run: written.get(result.run.runId)! } : result));
+      return plan.results.map((result) =>
+        result.run && written.has(result.run.runId) ? { ...result, run: written.get(result.run.runId)! } : result,
+      );
     });
   }
 
@@ -319,14 +405,18 @@ export class PgStore implements Store {
       cancel_requested_at: (r) => r.cancelRequestedAt,
       attempts: (r) => JSON.stringify(r.attempts.map(attemptJson)),
     };
-    const { rows } = await exec(this.#q.updateRuns, [runs.map((r) => r.runId), ...RUN_UPDATE_COLUMNS.map(([name]) => runs.map(value[name]))]);
+    const { rows } = await exec(this.#q.updateRuns, [
+      runs.map((r) => r.runId),
+      ...RUN_UPDATE_COLUMNS.map(([name]) => runs.map(value[name])),
+    ]);
     return new Map(rows.map((row) => [row.run_id as string, updates.get(row.run_id as string)!]));
   }
 
   async heartbeat(runIds: string[], ctx: ClaimContext): Promise<HeartbeatResult> {
     const requested = v.checkHeartbeatArgs(runIds, ctx);
     const ids = [...new Set(requested.filter(isUuid))];
-    const { rows } = ids.length === 0 ? { rows: [] } : await this.#exec(this.#q.heartbeat, [ids, ctx.workerId, new Date(ctx.now.getTime() + ctx.leaseMs)]);
+    const { rows } =
+      ids.length === 0 ? { rows: [] } : await this.#exec(this.#q.heartbeat, [ids, ctx.workerId, new Date(ctx.now.getTime() + ctx.leaseMs)]);
     const held = new Map(rows.map((r) => [r.run_id as string, r.cancel_requested_at as Date | null]));
     const extended = requested.filter((id) => held.has(id));
     const cancel = requested.filter((id) => !held.has(id) || held.get(id) !== null);
@@ -347,8 +437,12 @@ export class PgStore implements Store {
       if (plan.jobUpdates.size > 0) {
         const u = [...plan.jobUpdates.values()];
         await exec(this.#q.updateJobsAfterRuns, [
-          u.map((x) => x.scope), u.map((x) => x.jobId), u.map((x) => x.lastRunAt), u.map((x) => x.lastStatus),
-          u.map((x) => x.nextDueAt !== undefined), u.map((x) => x.nextDueAt ?? null),
+          u.map((x) => x.scope),
+          u.map((x) => x.jobId),
+          u.map((x) => x.lastRunAt),
+          u.map((x) => x.lastStatus),
+          u.map((x) => x.nextDueAt !== undefined),
+          u.map((x) => x.nextDueAt ?? null),
         ]);
       }
       const links = plan.chain.length === 0 ? [] : await this.#insertRuns(exec, plan.chain, completions[plan.chain[0]!.index]!.finishedAt);
@@ -408,7 +502,9 @@ export class PgStore implements Store {
     const ids = v.checkRunSummariesArgs(scope, jobIds, now, recent);
     if (ids.length === 0) return new Map();
     const { rows } = await this.#exec(this.#q.runSummaries, [scope, ids, now, recent, FAILURE_STATUSES]);
-    return new Map(rows.map((row) => [row.job_id as string, { running: Number(row.running), recentFailures: Number(row.recent_failures) }]));
+    return new Map(
+      rows.map((row) => [row.job_id as string, { running: Number(row.running), recentFailures: Number(row.recent_failures) }]),
+    );
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
@@ -465,7 +561,14 @@ export class PgStore implements Store {
       debug('no dedicated connection for the liveness of %s %s (not a pg.Pool, no createClient): the lease rule alone', kind, instanceId);
       return null;
     }
-    const deps = { runner: this.#runner, queries: this.#q, prefix: this.#livenessPrefix, clock: this.#clock, createClient, onClosed: (h: LivenessHandle) => this.#liveness.delete(h) };
+    const deps = {
+      runner: this.#runner,
+      queries: this.#q,
+      prefix: this.#livenessPrefix,
+      clock: this.#clock,
+      createClient,
+      onClosed: (h: LivenessHandle) => this.#liveness.delete(h),
+    };
     const handle = new PgLiveness(deps, kind, instanceId, o.onChange);
     this.#liveness.add(handle);
     return handle;
@@ -506,7 +609,10 @@ export class PgStore implements Store {
 }
 
 function notFound(scope: string, jobId: string): WarrenError {
-  return new WarrenError('ERR_JOB_NOT_FOUND', `Job \`${jobId}\` not found in scope \`${scope}\``, { field: 'jobId', details: { scope, jobId } });
+  return new WarrenError('ERR_JOB_NOT_FOUND', `Job \`${jobId}\` not found in scope \`${scope}\``, {
+    field: 'jobId',
+    details: { scope, jobId },
+  });
 }
 
 function leadershipOf(row: Record<string, any> | undefined, now: Date, instanceId: string | null): LeadershipState {
@@ -515,5 +621,10 @@ function leadershipOf(row: Record<string, any> | undefined, now: Date, instanceI
   if (!live) return { leader: false, fence: null, holder: null, expiresAt: null };
   const holder = row.holder as string;
   const leader = instanceId === null || holder === instanceId;
-  return { leader: instanceId === null ? true : leader, fence: leader ? { instanceId: holder, epoch: Number(row.fence_epoch) } : null, holder, expiresAt };
+  return {
+    leader: instanceId === null ? true : leader,
+    fence: leader ? { instanceId: holder, epoch: Number(row.fence_epoch) } : null,
+    holder,
+    expiresAt,
+  };
 }

@@ -18,7 +18,13 @@ test('a weekday cron over a week of fake time under node:test', async () => {
     const runs = await h.history('standup');
     assert.deepEqual(
       runs.map((r) => r.scheduledFor.toISOString()),
-      ['2025-01-06T09:00:00.000Z', '2025-01-07T09:00:00.000Z', '2025-01-08T09:00:00.000Z', '2025-01-09T09:00:00.000Z', '2025-01-10T09:00:00.000Z'],
+      [
+        '2025-01-06T09:00:00.000Z',
+        '2025-01-07T09:00:00.000Z',
+        '2025-01-08T09:00:00.000Z',
+        '2025-01-09T09:00:00.000Z',
+        '2025-01-10T09:00:00.000Z',
+      ],
     );
     assert.ok(runs.every((r) => r.status === 'succeeded'));
   } finally {
