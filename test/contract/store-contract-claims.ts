@@ -105,19 +105,17 @@ export function claimsContract(c: ContractContext): void {
       const job = await seedJob(c.store(), scope, 'work');
       const run = await seedRun(c.store(), scope, job, 'crashed', { staleAt: at(48) });
       await claimOne(c.store(), run, at(1));
-      const [retried] = await c
-        .store()
-        .completeRuns([
-          {
-            runId: run.runId,
-            attempt: 1,
-            guard: { workerId: 'worker-a' },
-            status: 'failed',
-            error: 'lease expired',
-            finishedAt: at(2),
-            retryAt: at(3),
-          },
-        ]);
+      const [retried] = await c.store().completeRuns([
+        {
+          runId: run.runId,
+          attempt: 1,
+          guard: { workerId: 'worker-a' },
+          status: 'failed',
+          error: 'lease expired',
+          finishedAt: at(2),
+          retryAt: at(3),
+        },
+      ]);
       expect(retried!.run).toMatchObject({ status: 'pending', attempt: 2 });
       const late = new Date(retried!.run!.staleAt!.getTime() + 1);
       const [result] = await c.store().claimRuns([{ runId: run.runId, attempt: 2 }], ctx(late));
@@ -275,33 +273,29 @@ export function claimsContract(c: ContractContext): void {
       const job = await seedJob(c.store(), scope, 'hb', { overlap: 'allowAll' });
       const late = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'a'), at(0), 'worker-a', 10_000);
       const reaped = await claimOne(c.store(), await seedRun(c.store(), scope, job, 'b'), at(0), 'worker-a', 10_000);
-      await c
-        .store()
-        .completeRuns([
-          {
-            runId: reaped.runId,
-            attempt: 1,
-            guard: { leaseExpiredBefore: at(11) },
-            status: 'timed_out',
-            error: 'lease expired',
-            finishedAt: at(11),
-          },
-        ]);
+      await c.store().completeRuns([
+        {
+          runId: reaped.runId,
+          attempt: 1,
+          guard: { leaseExpiredBefore: at(11) },
+          status: 'timed_out',
+          error: 'lease expired',
+          finishedAt: at(11),
+        },
+      ]);
       const beat = await c.store().heartbeat([late.runId, reaped.runId], ctx(at(12), 'worker-a', 10_000));
       expect(beat).toEqual({ extended: [late.runId], cancel: [reaped.runId] });
       expect((await c.store().getRun(late.runId))!.leaseUntil).toEqual(at(22));
-      const [reaper] = await c
-        .store()
-        .completeRuns([
-          {
-            runId: late.runId,
-            attempt: 1,
-            guard: { leaseExpiredBefore: at(13) },
-            status: 'timed_out',
-            error: 'lease expired',
-            finishedAt: at(13),
-          },
-        ]);
+      const [reaper] = await c.store().completeRuns([
+        {
+          runId: late.runId,
+          attempt: 1,
+          guard: { leaseExpiredBefore: at(13) },
+          status: 'timed_out',
+          error: 'lease expired',
+          finishedAt: at(13),
+        },
+      ]);
       expect(reaper!.applied).toBe(false);
     });
   });

@@ -71,18 +71,16 @@ export function completeContract(c: ContractContext): void {
       expect(
         (await c.store().claimRuns([{ runId: run.runId, attempt: 2 }], { now: at(60), workerId: 'worker-b', leaseMs: 30_000 }))[0]!.outcome,
       ).toBe('claimed');
-      const [second] = await c
-        .store()
-        .completeRuns([
-          done(run.runId, {
-            attempt: 2,
-            guard: { workerId: 'worker-b' },
-            status: 'failed',
-            error: 'again',
-            finishedAt: at(61),
-            retryAt: at(100),
-          }),
-        ]);
+      const [second] = await c.store().completeRuns([
+        done(run.runId, {
+          attempt: 2,
+          guard: { workerId: 'worker-b' },
+          status: 'failed',
+          error: 'again',
+          finishedAt: at(61),
+          retryAt: at(100),
+        }),
+      ]);
       expect(second!.run!.attempts.map((a) => [a.attempt, a.workerId, a.error])).toEqual([
         [1, 'worker-a', 'boom'],
         [2, 'worker-b', 'again'],
@@ -128,18 +126,16 @@ export function completeContract(c: ContractContext): void {
         (await c.store().claimRuns([{ runId: run.runId, attempt: 2 }], { now: at(55), workerId: 'worker-b', leaseMs: 30_000 }))[0]!.outcome,
       ).toBe('claimed');
       // The protection stays: a retry not started within the window after retryAt expires.
-      const [again] = await c
-        .store()
-        .completeRuns([
-          done(run.runId, {
-            attempt: 2,
-            guard: { workerId: 'worker-b' },
-            status: 'failed',
-            error: 'again',
-            finishedAt: at(56),
-            retryAt: at(60),
-          }),
-        ]);
+      const [again] = await c.store().completeRuns([
+        done(run.runId, {
+          attempt: 2,
+          guard: { workerId: 'worker-b' },
+          status: 'failed',
+          error: 'again',
+          finishedAt: at(56),
+          retryAt: at(60),
+        }),
+      ]);
       expect(again!.run).toMatchObject({ attempt: 3, staleAt: at(108) });
       expect(
         (await c.store().claimRuns([{ runId: run.runId, attempt: 3 }], { now: at(109), workerId: 'worker-c', leaseMs: 30_000 }))[0]!

@@ -133,21 +133,19 @@ export function sharedContract(c: ContractContext): void {
       expect(await c.store().countRunning(s1, 'same', at(2))).toBe(1);
 
       // A slot claim in one scope never moves the other's job.
-      await c
-        .store()
-        .claimSlots(
-          s2,
-          null,
-          [
-            {
-              jobId: 'same',
-              expectedNextDueAt: at(20),
-              nextDueAt: at(40),
-              runs: [newRun(j2, runId(s2, 'slot'), { scheduledFor: at(20) })],
-            },
-          ],
-          at(21),
-        );
+      await c.store().claimSlots(
+        s2,
+        null,
+        [
+          {
+            jobId: 'same',
+            expectedNextDueAt: at(20),
+            nextDueAt: at(40),
+            runs: [newRun(j2, runId(s2, 'slot'), { scheduledFor: at(20) })],
+          },
+        ],
+        at(21),
+      );
       expect((await c.store().getJob(s1, 'same'))!.nextDueAt).toEqual(at(10));
       expect(await c.store().removeJob(s2, 'same', at(22))).toBe(true);
       expect(await c.store().getJob(s1, 'same')).not.toBeNull();

@@ -9,21 +9,19 @@ export function slotsContract(c: ContractContext): void {
       const scope = c.scope();
       const job = await seedJob(c.store(), scope, 'tick', {}, at(60));
       const id = slotRunId(scope, 'tick', at(60));
-      const result = await c
-        .store()
-        .claimSlots(
-          scope,
-          null,
-          [
-            {
-              jobId: 'tick',
-              expectedNextDueAt: at(60),
-              nextDueAt: at(120),
-              runs: [newRun(job, id, { scheduledFor: at(60), availableAt: at(60), staleAt: at(108) })],
-            },
-          ],
-          at(61),
-        );
+      const result = await c.store().claimSlots(
+        scope,
+        null,
+        [
+          {
+            jobId: 'tick',
+            expectedNextDueAt: at(60),
+            nextDueAt: at(120),
+            runs: [newRun(job, id, { scheduledFor: at(60), availableAt: at(60), staleAt: at(108) })],
+          },
+        ],
+        at(61),
+      );
       expect(result.claimed).toEqual(['tick']);
       expect(result.conflicts).toEqual([]);
       expect(result.inserted).toHaveLength(1);
