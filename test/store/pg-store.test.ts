@@ -242,4 +242,27 @@ describe('job change notifications', () => {
     const { rows } = await pool.query('SELECT count(*)::int AS n FROM pg_listening_channels()');
     expect(rows[0].n).toBe(0);
   });
+
+  it('gives a healthy LISTEN client back to the pool without leaving listeners on it, however often', async () => {
+    // One pooled client, reused by every store in turn: each release used to add an error
+    // listener to it, and many schedulers on one pool tripped Node's leak warning.
+    const pool = db.newPool(1);
+    const scope = uniqueToken('ntf');
+    try {
+      for (let i = 0; i < 15; i += 1) {
+        const listening = new PgStore({ pool, schema: db.schema });
+        await listening.onJobChange(scope, () => {});
+        await listening.close();
+      }
+      const client = await pool.connect();
+      try {
+        expect(client.listenerCount('error')).toBeLessThanOrEqual(1);
+        expect(client.listenerCount('notification')).toBe(0);
+      } finally {
+        client.release();
+      }
+    } finally {
+      await pool.end();
+    }
+  });
 });

@@ -33,6 +33,7 @@ export interface PoolClientLike extends Queryable {
   release(err?: Error | boolean): void;
   on?(event: string, listener: (...args: any[]) => void): unknown;
   removeListener?(event: string, listener: (...args: any[]) => void): unknown;
+  listeners?(event: string): unknown[];
 }
 
 /** A pool: `connect()` resolves to a client that must be released. */

@@ -18,6 +18,8 @@ interface NotificationLike {
   payload?: string;
 }
 
+const ignoreLateError = (): void => {};
+
 export class JobChangeListener {
   readonly #runner: SqlRunner;
   readonly #channel: string;
@@ -129,8 +131,10 @@ export class JobChangeListener {
     if (!this.#runner.pooled) return;
     c.removeListener?.('error', this.#onError);
     c.removeListener?.('end', this.#onEnd);
-    // A late error event on a released client must not crash the host.
-    c.on?.('error', () => {});
+    // A late error event on a client destroyed here must not crash the host. A client
+    // released healthy goes back to the pool, which guards its idle clients itself; adding
+    // a listener to it on every release would pile them up on a reused client.
+    if (err !== undefined && !c.listeners?.('error').includes(ignoreLateError)) c.on?.('error', ignoreLateError);
     try {
       c.release(err instanceof Error ? err : err === undefined ? undefined : new Error(String(err)));
     } catch {
