@@ -62,7 +62,29 @@ export interface CreateLogOptions {
 export function createLog(options: CreateLogOptions): Log {
   const host = options.logger;
   const style = options.style === undefined || options.style === 'auto' ? detectLoggerStyle(host) : options.style;
-  return build(options.debug, host, style, options.fields ?? {});
+  return build(options.debug, host, style, withoutBound(host, options.fields ?? {}));
+}
+
+/**
+ * Drops the fields a pino (or bunyan-like) logger already binds with the same value: pino
+ * writes its bindings and the call's fields side by side, so a host logger created with
+ * `{ scope }` would otherwise print `"scope"` twice on every warren line.
+ */
+function withoutBound(host: HostLogger | undefined, fields: Record<string, unknown>): Record<string, unknown> {
+  const bindings = (host as { bindings?: () => unknown } | undefined)?.bindings;
+  if (typeof bindings !== 'function') return fields;
+  let bound: unknown;
+  try {
+    bound = bindings.call(host);
+  } catch {
+    return fields;
+  }
+  if (typeof bound !== 'object' || bound === null) return fields;
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (!Object.is((bound as Record<string, unknown>)[key], value)) kept[key] = value;
+  }
+  return kept;
 }
 
 function build(debug: Debugger, host: HostLogger | undefined, style: 'pino' | 'winston', base: Record<string, unknown>): Log {

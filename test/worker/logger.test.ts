@@ -25,16 +25,20 @@ afterAll(async () => {
 });
 
 /** A real pino logger whose JSON lines are parsed into `lines`. */
-function pinoCapture(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+function pinoCapture(): { logger: pino.Logger; lines: Array<Record<string, unknown>>; raw: string[] } {
   const lines: Array<Record<string, unknown>> = [];
+  const raw: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+        if (line.trim() !== '') {
+          raw.push(line);
+          lines.push(JSON.parse(line) as Record<string, unknown>);
+        }
       done();
     },
   });
-  return { logger: pino({ level: 'debug' }, stream), lines };
+  return { logger: pino({ level: 'debug' }, stream), lines, raw };
 }
 
 describe('logger adapter with a real pino instance', () => {
@@ -112,6 +116,17 @@ describe('createLog', () => {
       ['hello', { scope: 's', run_id: 'r', n: 1 }],
       [{ scope: 's' }, 'hello'],
     ]);
+  });
+
+  it('does not repeat a field a pino logger already binds with the same value', () => {
+    const { logger, lines, raw } = pinoCapture();
+    const host = logger.child({ scope: 's', service: 'scanner' });
+    createLog({ debug, logger: host, fields: { scope: 's', instance_id: 'i1' } }).info('hello', { n: 1 });
+    createLog({ debug, logger: host, fields: { scope: 'other' } }).info('differs');
+    expect(lines[0]).toMatchObject({ scope: 's', service: 'scanner', instance_id: 'i1', n: 1, msg: 'hello' });
+    // A repeated key shows up twice in the line's text (parsing keeps only one of them).
+    expect(raw[0]!.match(/"scope"/g)).toHaveLength(1);
+    expect(lines[1]).toMatchObject({ scope: 'other', msg: 'differs' });
   });
 
   it('survives a throwing logger and one that lacks a level', () => {
