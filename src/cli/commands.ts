@@ -62,7 +62,8 @@ function statusFlag(value: string, previous: unknown): RunStatus[] {
   return list;
 }
 
-function paramsFlag(value: unknown): Record<string, unknown> | undefined {
+/** `--params '{"symbol":"005930"}'`, `--patch '{"every":"30s"}'`: a JSON object. */
+function jsonObjectFlag(name: string, value: unknown, example: string): Record<string, unknown> | undefined {
   if (value === undefined) return undefined;
   let parsed: unknown;
   try {
@@ -70,13 +71,16 @@ function paramsFlag(value: unknown): Record<string, unknown> | undefined {
   } catch (error) {
     throw new WarrenError(
       'ERR_INVALID_ARGUMENT',
-      `Invalid \`--params\`: expected a JSON object such as '{"symbol":"005930"}', got ${JSON.stringify(value)}`,
-      { field: 'params', cause: error },
+      `Invalid \`--${name}\`: expected a JSON object such as '${example}', got ${JSON.stringify(value)}`,
+      {
+        field: name,
+        cause: error,
+      },
     );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`--params\`: expected a JSON object, got ${JSON.stringify(value)}`, {
-      field: 'params',
+    throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`--${name}\`: expected a JSON object, got ${JSON.stringify(value)}`, {
+      field: name,
     });
   }
   return parsed as Record<string, unknown>;
@@ -134,7 +138,7 @@ export const CONTROL_COMMANDS: ControlCommand[] = [
       { flags: '--delay <duration>', description: 'not before this long from now: 30s, 5m, 1h30m, or seconds' },
     ],
     run: (input) => {
-      const params = paramsFlag(input.opts.params);
+      const params = jsonObjectFlag('params', input.opts.params, '{"symbol":"005930"}');
       const delay = input.opts.delay as string | undefined;
       return input.control.runNow(id(input), {
         actor: input.actor,
@@ -180,6 +184,43 @@ export const CONTROL_COMMANDS: ControlCommand[] = [
     },
     render: (result, time) =>
       (Array.isArray(result) ? result : [result]).map((details) => `upserted ${statusLine(details, time)}`).join('\n'),
+  },
+  {
+    name: 'update',
+    args: ['<id>'],
+    summary: "Change a job's settings (schedule, params, timeout, ...); the changed keys stay as set until changed again",
+    examples: [
+      `warren update buy-scanner --scope real --patch '{"interval_seconds":120}'`,
+      `warren update scout-daily --scope real --patch '{"schedule":{"cron":"0 9 * * 1-5"},"params":{"market":"kosdaq"}}'`,
+    ],
+    options: [{ flags: '--patch <json>', description: 'a JSON object of the settings to change, as PATCH /jobs/:id takes (required)' }],
+    run: (input) => {
+      const patch = jsonObjectFlag('patch', input.opts.patch, '{"interval_seconds":120}');
+      if (patch === undefined) throw usage('Missing `--patch <json>` (the settings to change, e.g. \'{"interval_seconds":120}\')', 'patch');
+      return input.control.update(id(input), patch, { actor: input.actor });
+    },
+    render: (details, time) => `updated ${statusLine(details, time)}`,
+  },
+  {
+    name: 'backfill',
+    args: ['<id>'],
+    summary: "Create the runs of a scheduled job's slots in a past window (a slot that already has a run is left alone)",
+    examples: ['warren backfill price-monitor --scope real --from 2026-12-01T00:00:00Z --to 2026-12-01T06:00:00Z'],
+    options: [
+      { flags: '--from <time>', description: 'the first instant of the window, ISO 8601 (required)' },
+      { flags: '--to <time>', description: 'the last instant of the window, ISO 8601 (required)' },
+    ],
+    run: (input) => {
+      const { from, to } = input.opts as { from?: string; to?: string };
+      if (from === undefined || to === undefined)
+        throw usage(
+          'Missing `--from <time>` or `--to <time>` (ISO 8601 instants, e.g. 2026-12-01T00:00:00Z)',
+          from === undefined ? 'from' : 'to',
+        );
+      return input.control.backfill(id(input), { from, to, actor: input.actor });
+    },
+    render: (result: { slots: number; inserted: Array<{ runId: string }> }) =>
+      `backfill: ${result.slots} slot(s) in the window, ${result.inserted.length} run(s) created`,
   },
   {
     name: 'remove',

@@ -275,6 +275,67 @@ describe('warren pause / resume / run / runs / audit / remove', () => {
     expect(table.stdout).toMatch(/ buy-scanner +pause +cli:\S+ +\{"note":"market closed \\u001b\[31muntil Monday"\}/);
   });
 
+  it('changes a job with --patch, and refuses a bad patch (4) or none (2)', async () => {
+    const updated = await warren([
+      'update',
+      'news-crawler',
+      '--scope',
+      'real',
+      '--patch',
+      '{"schedule":{"cron":"*/15 * * * *"}}',
+      '--json',
+    ]);
+    expect(updated.code, updated.stderr).toBe(0);
+    const details = json<{ job: { schedule: { kind: string; cron: string } }; overridden: string[] }>(updated);
+    expect(details.job.schedule).toMatchObject({ kind: 'cron', cron: '*/15 * * * *' });
+    expect(details.overridden).toContain('schedule');
+    const human = await warren(['update', 'news-crawler', '--scope', 'real', '--patch', '{"description":"every quarter hour"}']);
+    expect(human.stdout).toMatch(/^updated news-crawler: /);
+
+    const badKey = await warren(['update', 'news-crawler', '--scope', 'real', '--patch', '{"schedule":{"cron":"not a cron"}}', '--json']);
+    expect(badKey.code).toBe(4);
+    expect(JSON.parse(badKey.stderr).error).toMatchObject({ code: expect.stringMatching(/^ERR_INVALID/) });
+    const notObject = await warren(['update', 'news-crawler', '--scope', 'real', '--patch', '"x"']);
+    expect(notObject.code).toBe(4);
+    expect(notObject.stderr).toContain('Invalid `--patch`: expected a JSON object');
+    const missing = await warren(['update', 'news-crawler', '--scope', 'real']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('Missing `--patch <json>`');
+    expect((await warren(['update', 'nope', '--scope', 'real', '--patch', '{}'])).code).toBe(3);
+
+    const audit = json<Array<{ action: string; actor: string }>>(
+      await warren(['audit', '--scope', 'real', '--job', 'news-crawler', '--json']),
+    );
+    expect(audit.slice(0, 2).map((e) => e.action)).toEqual(['update', 'update']);
+  });
+
+  it("backfills a window of a job's slots once (a second call creates none)", async () => {
+    const window = ['--from', '2026-12-01T00:00:00Z', '--to', '2026-12-01T01:00:00Z'];
+    const first = json<{ slots: number; inserted: Array<{ scheduledFor: string; triggerSource: string }> }>(
+      await warren(['backfill', 'news-crawler', '--scope', 'real', ...window, '--json']),
+    );
+    // news-crawler is now */15: 00:00, 00:15, 00:30, 00:45, 01:00.
+    expect(first.slots).toBe(5);
+    expect(first.inserted.map((r) => r.scheduledFor)).toEqual([
+      '2026-12-01T00:00:00.000Z',
+      '2026-12-01T00:15:00.000Z',
+      '2026-12-01T00:30:00.000Z',
+      '2026-12-01T00:45:00.000Z',
+      '2026-12-01T01:00:00.000Z',
+    ]);
+    expect(first.inserted.every((r) => r.triggerSource === 'backfill')).toBe(true);
+    const again = await warren(['backfill', 'news-crawler', '--scope', 'real', ...window]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe('backfill: 5 slot(s) in the window, 0 run(s) created\n');
+
+    const missing = await warren(['backfill', 'news-crawler', '--scope', 'real', '--from', '2026-12-01T00:00:00Z']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('Missing `--from <time>` or `--to <time>`');
+    const bad = await warren(['backfill', 'news-crawler', '--scope', 'real', '--from', 'yesterday', '--to', '2026-12-01T01:00:00Z']);
+    expect(bad.code).toBe(4);
+    expect((await warren(['backfill', 'nope', '--scope', 'real', ...window])).code).toBe(3);
+  });
+
   it('removes a job (then it is not found)', async () => {
     const removed = await warren(['remove', 'stdin-job', '--scope', 'real', '--json']);
     expect(removed.code, removed.stderr).toBe(0);
