@@ -50,8 +50,8 @@ suite(
 
     const sessions: Session[] = [];
 
-    async function open(): Promise<Session> {
-      const context = await browser.newContext();
+    async function open(contextOptions: Parameters<Browser['newContext']>[0] = {}): Promise<Session> {
+      const context = await browser.newContext(contextOptions);
       const page = await context.newPage();
       const session: Session = { page, consoleErrors: [], dialogs: [], requests: [] };
       page.on('console', (message) => {
@@ -67,9 +67,10 @@ suite(
       return session;
     }
 
-    async function signIn(page: Page, token = TOKEN): Promise<void> {
+    async function signIn(page: Page, token = TOKEN, name?: string): Promise<void> {
       await page.goto(`${url}/admin/`);
       await page.locator('#token').fill(token);
+      if (name !== undefined) await page.locator('#actor-name').fill(name);
       await page.getByRole('button', { name: 'Sign in' }).click();
     }
 
@@ -198,6 +199,39 @@ suite(
       expect(consoleErrors).toEqual([]);
     });
 
+    it("names the signed-in person in the job's activity, and backfills a window given in the browser's time zone", async () => {
+      const { page, consoleErrors } = await open({ timezoneId: 'Asia/Seoul' });
+      await signIn(page, TOKEN, 'alice');
+      await page.locator('#signed-in-as', { hasText: 'signed in as alice' }).waitFor();
+      await openJob(page, 'report');
+      await page.locator('#pause-note').fill('quarter close');
+      await page.getByRole('button', { name: 'Pause' }).click();
+      const newest = page.locator('#audit tbody tr').first();
+      await newest.locator('td', { hasText: /^pause$/ }).waitFor();
+      const cells = await newest.locator('td').allInnerTexts();
+      expect(cells.slice(1)).toEqual(['pause', 'page:alice', '{"note":"quarter close"}']);
+      expect((await fx.scheduler.audit({ jobId: 'report', limit: 1 }))[0]).toMatchObject({ action: 'pause', actor: 'page:alice' });
+      await page.getByRole('button', { name: 'Resume' }).click();
+      await newest.locator('td', { hasText: /^resume$/ }).waitFor();
+
+      // 08:30-09:30 in Seoul is 23:30-00:30 UTC around New Year: the yearly slot 2025-01-01T00:00Z.
+      await page.locator('#backfill-from').fill('2025-01-01T08:30:00');
+      await page.locator('#backfill-to').fill('2025-01-01T09:30:00');
+      await page.getByRole('button', { name: 'Backfill' }).click();
+      await page.locator('#notice', { hasText: 'Backfill of report' }).waitFor();
+      expect(await page.locator('#notice').innerText()).toBe('Backfill of report: 1 slot(s) in the window, 1 run(s) created.');
+      const backfilled = (await fx.scheduler.runs('report', { limit: 100 })).filter((r) => r.triggerSource === 'backfill');
+      expect(backfilled.map((r) => r.scheduledFor.toISOString())).toEqual(['2025-01-01T00:00:00.000Z']);
+      await page.locator(`#runs tbody tr[data-run="${backfilled[0]!.runId}"]`).waitFor();
+      await newest.locator('td', { hasText: /^backfill$/ }).waitFor();
+      expect(await newest.locator('td').nth(2).innerText()).toBe('page:alice');
+
+      // Signing out forgets the name with the token.
+      await page.locator('#sign-out').click();
+      expect(await page.evaluate('sessionStorage.length')).toBe(0);
+      expect(consoleErrors).toEqual([]);
+    });
+
     it('shows bad params and every API error with its message', async () => {
       const { page } = await open();
       await fx.scheduler.upsert({ id: 'short-lived', queue: 'reports', schedule: { every: '1h' } });
@@ -272,6 +306,9 @@ suite(
       const runCells = await run.locator('td').allInnerTexts();
       expect(JSON.parse(runCells[6]!)).toEqual({ html: XSS });
       expect(runCells[7]).toContain(XSS);
+      const pauseEntry = page.locator('#audit tbody tr', { hasText: 'pause' }).first();
+      await pauseEntry.waitFor();
+      expect(JSON.parse((await pauseEntry.locator('td').allInnerTexts())[3]!)).toEqual({ note: XSS });
 
       expect(await page.locator('img').count()).toBe(0);
       expect(dialogs).toEqual([]);

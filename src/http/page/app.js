@@ -9,6 +9,9 @@
   const base = new URL('../', document.currentScript.src);
   // Per mount path, so two admin pages on one origin keep their own tokens.
   const TOKEN_KEY = `warren.adminToken:${base.pathname}`;
+  // Who signed in, sent with each call so the audit trail names a person, not an address
+  // (a proxy's authenticated user header, when the host configures one, wins over it).
+  const ACTOR_KEY = `warren.adminActor:${base.pathname}`;
   const AUTO_REFRESH_MS = 10_000;
   const FOLLOW_MS = 1_000;
   const FOLLOW_LIMIT = 120;
@@ -98,6 +101,8 @@
     const token = sessionStorage.getItem(TOKEN_KEY);
     const headers = { Accept: 'application/json' };
     if (token) headers.Authorization = `Bearer ${token}`;
+    const actor = sessionStorage.getItem(ACTOR_KEY);
+    if (actor) headers['X-Warren-Actor'] = encodeURIComponent(`page:${actor}`);
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let response;
     try {
@@ -155,12 +160,16 @@
     $('sign-in').hidden = signedIn;
     $('app').hidden = !signedIn;
     $('sign-out').hidden = !signedIn;
+    const actor = sessionStorage.getItem(ACTOR_KEY);
+    $('signed-in-as').textContent = signedIn && actor ? `signed in as ${actor}` : '';
+    $('signed-in-as').hidden = !(signedIn && actor);
     clearInterval(state.timer);
     state.timer = signedIn ? setInterval(autoRefresh, AUTO_REFRESH_MS) : null;
   }
 
   function signOut() {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(ACTOR_KEY);
     state.selected = null;
     state.jobs = [];
     $('job').hidden = true;
@@ -173,6 +182,9 @@
     event.preventDefault();
     clearError();
     sessionStorage.setItem(TOKEN_KEY, $('token').value.trim());
+    const actor = $('actor-name').value.trim();
+    if (actor === '') sessionStorage.removeItem(ACTOR_KEY);
+    else sessionStorage.setItem(ACTOR_KEY, actor);
     $('token').value = '';
     try {
       await loadJobs();
@@ -226,6 +238,7 @@
     renderJob();
     $('job').hidden = false;
     loadRuns().catch(showError);
+    loadAudit().catch(showError);
   }
 
   function renderJob() {
@@ -271,6 +284,28 @@
     return runs;
   }
 
+  // ── activity (the audit trail of the selected job) ──────────────────────────
+  async function loadAudit() {
+    const id = state.selected;
+    if (id === null) return [];
+    const { entries } = await api('GET', `audit?jobId=${encodeURIComponent(id)}&limit=20`);
+    if (id !== state.selected) return entries;
+    const rows = entries.map((entry) =>
+      el('tr', {}, [
+        el('td', {}, [time(entry.at)]),
+        el('td', { text: entry.action }),
+        el('td', { text: entry.actor, className: 'mono' }),
+        el('td', {
+          text: entry.details && Object.keys(entry.details).length > 0 ? JSON.stringify(entry.details) : '',
+          className: 'mono params',
+        }),
+      ]),
+    );
+    $('audit').tBodies[0].replaceChildren(...rows);
+    $('no-audit').hidden = entries.length > 0;
+    return entries;
+  }
+
   // ── actions ─────────────────────────────────────────────────────────────────
   async function act(work) {
     clearError();
@@ -293,6 +328,7 @@
       $('pause-note').value = '';
       notice(`Paused ${id}.`);
       await loadJobs();
+      await loadAudit();
     });
   }
 
@@ -303,6 +339,7 @@
       await api('POST', jobPath(id, '/resume'));
       notice(`Resumed ${id}.`);
       await loadJobs();
+      await loadAudit();
     });
   }
 
@@ -327,7 +364,29 @@
       const params = readParams();
       const run = await api('POST', jobPath(id, '/run-now'), params === undefined ? {} : { params });
       notice(`Run ${run.runId} of ${id} triggered.`);
+      loadAudit().catch(showError);
       follow(id, run.runId).catch(showError);
+    });
+  }
+
+  /** A `datetime-local` value (the browser's local time) as an ISO instant. */
+  function localInstant(inputId, label) {
+    const value = $(inputId).value;
+    const date = value === '' ? null : new Date(value);
+    if (date === null || Number.isNaN(date.getTime())) throw new Error(`Backfill needs a valid "${label}" time`);
+    return date.toISOString();
+  }
+
+  function backfill(event) {
+    event.preventDefault();
+    const id = state.selected;
+    return act(async () => {
+      const from = localInstant('backfill-from', 'from');
+      const to = localInstant('backfill-to', 'to');
+      const result = await api('POST', jobPath(id, '/backfill'), { from, to });
+      notice(`Backfill of ${id}: ${result.slots} slot(s) in the window, ${result.inserted.length} run(s) created.`);
+      await loadRuns();
+      await loadAudit();
     });
   }
 
@@ -349,6 +408,7 @@
     if (state.busy || document.hidden) return;
     loadJobs()
       .then(() => loadRuns())
+      .then(() => loadAudit())
       .catch(showError);
   }
 
@@ -375,6 +435,7 @@
     $('pause-form').addEventListener('submit', pause);
     $('resume-form').addEventListener('submit', resume);
     $('run-form').addEventListener('submit', runNow);
+    $('backfill-form').addEventListener('submit', backfill);
 
     if (sessionStorage.getItem(TOKEN_KEY) === null) {
       showSignedIn(false);
