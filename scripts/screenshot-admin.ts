@@ -99,9 +99,11 @@ async function main(): Promise<void> {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, timezoneId: SEOUL });
     await page.goto(url);
     await page.locator('#token').fill(TOKEN);
+    await page.locator('#actor-name').fill('kim');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('#jobs tbody tr[data-job="news-crawler"] button').click();
     await page.locator('#runs tbody tr[data-run]').nth(2).waitFor();
+    await page.locator('#audit tbody tr').nth(2).waitFor();
     await page.screenshot({ path: OUT, fullPage: true });
     console.log(`wrote ${OUT}`);
   } finally {

@@ -294,7 +294,7 @@
       el('tr', {}, [
         el('td', {}, [time(entry.at)]),
         el('td', { text: entry.action }),
-        el('td', { text: entry.actor, className: 'mono' }),
+        el('td', {}, [entry.actor ? el('span', { text: entry.actor, className: 'mono' }) : el('span', { text: '—', className: 'muted' })]),
         el('td', {
           text: entry.details && Object.keys(entry.details).length > 0 ? JSON.stringify(entry.details) : '',
           className: 'mono params',
