@@ -36,9 +36,42 @@ export interface PoolClientLike extends Queryable {
   listeners?(event: string): unknown[];
 }
 
-/** A pool: `connect()` resolves to a client that must be released. */
+/** A pool: `connect()` resolves to a client that must be released (node-postgres also takes a callback). */
 export interface PoolLike extends Queryable {
   connect(): Promise<PoolClientLike>;
+  connect(callback: (err: Error | undefined, client?: PoolClientLike) => void): void;
+}
+
+/**
+ * Checks a client out with `onError` listening from its first instant. node-postgres can
+ * emit a connection error on a fresh client in the same socket read that completes its
+ * startup (ReadyForQuery, then the FATAL of a `pg_terminate_backend` or a server shutdown,
+ * in one chunk on a busy host): before an awaited `connect()` resumes, so a listener
+ * attached after the await is too late and the unheard error exits the host. The callback
+ * form runs inside that read. Found by the chaos suite (test/chaos, Postgres bursts).
+ */
+export function connectListening(pool: PoolLike, onError: (err: Error) => void): Promise<PoolClientLike> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const take = (err: unknown, client?: PoolClientLike) => {
+      if (settled) return;
+      settled = true;
+      if (err || !client) {
+        reject(err ?? new Error('warren: pool.connect() gave no client'));
+        return;
+      }
+      client.on?.('error', onError);
+      resolve(client);
+    };
+    const returned = pool.connect(take) as unknown;
+    // A pool whose connect() takes no callback returns its promise instead.
+    if (returned !== null && typeof (returned as Promise<PoolClientLike> | undefined)?.then === 'function') {
+      (returned as Promise<PoolClientLike>).then(
+        (client) => take(undefined, client),
+        (err: unknown) => take(err),
+      );
+    }
+  });
 }
 
 /**
@@ -138,7 +171,6 @@ export class SqlRunner {
   transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     if (!this.pooled) return this.#serial(() => runTx(this.db, fn));
     return (async () => {
-      const client = await (this.db as PoolLike).connect();
       let broken: Error | undefined;
       // node-postgres emits a connection error (a reset, pg_terminate_backend) on a
       // checked-out client, where no pool listener is attached: unheard, it would crash
@@ -146,7 +178,7 @@ export class SqlRunner {
       const onError = (err: Error) => {
         broken = err;
       };
-      client.on?.('error', onError);
+      const client = await connectListening(this.db as PoolLike, onError);
       try {
         return await runTx(client, fn, () => {
           broken ??= new Error('warren: connection failed during a transaction');

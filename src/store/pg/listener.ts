@@ -7,7 +7,7 @@
 import createDebug from 'debug';
 import type { Clock, Timer } from '../../clock.js';
 import type { JobChange } from '../port.js';
-import { quoteIdent, type PoolClientLike, type PoolLike, type Queryable, type SqlRunner } from './db.js';
+import { connectListening, quoteIdent, type PoolClientLike, type PoolLike, type Queryable, type SqlRunner } from './db.js';
 
 const debug = createDebug('warren:store');
 
@@ -67,15 +67,13 @@ export class JobChangeListener {
   async #connect(): Promise<void> {
     const db = this.#runner.db;
     const client: PoolClientLike | Queryable | null = this.#runner.pooled
-      ? await (db as PoolLike).connect().catch((err: unknown) => this.#failed(err))
+      ? await connectListening(db as PoolLike, this.#onError).catch((err: unknown) => this.#failed(err))
       : db;
     if (!client) return;
     const on = (client as PoolClientLike).on?.bind(client);
     on?.('notification', this.#onNotification);
-    if (this.#runner.pooled) {
-      on?.('error', this.#onError);
-      on?.('end', this.#onEnd);
-    }
+    // `error` is heard from the checkout on (connectListening).
+    if (this.#runner.pooled) on?.('end', this.#onEnd);
     try {
       // On a bare client this waits its turn behind the store's other statements.
       if (this.#runner.pooled) await client.query(`LISTEN ${quoteIdent(this.#channel)}`);
