@@ -1,13 +1,6 @@
 import { z } from 'zod';
-import { parseWith } from '../http/validate.js';
+import { hasFunctions, parseOptions } from '../util/options.js';
 import type { MetricsRegistryLike, PromClientLike } from './client.js';
-
-const hasFunctions =
-  (...names: string[]) =>
-  (value: unknown) =>
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
 
 /**
  * Job durations run from milliseconds to hours, far past prom-client's default buckets
@@ -66,5 +59,5 @@ export type PrometheusMetricsOptions<R extends MetricsRegistryLike = MetricsRegi
 export type ResolvedPrometheusMetricsOptions = z.output<typeof prometheusOptionsSchema>;
 
 export function parsePrometheusOptions(options: unknown): ResolvedPrometheusMetricsOptions {
-  return parseWith(prometheusOptionsSchema, options ?? {}, 'ERR_INVALID_OPTION', 'prometheus option');
+  return parseOptions(prometheusOptionsSchema, options ?? {}, { label: 'prometheus option' });
 }

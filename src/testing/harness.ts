@@ -373,8 +373,7 @@ export class TestHarness implements Control, AsyncDisposable {
     const now = new Date(this.clock.now());
     const state = await this.store.getLeadership(this.scope, now);
     if (state.holder) await this.store.releaseLeadership(this.scope, state.holder);
-    const ttl = parseDuration(this.#options.leaseTtl, 'leaseTtl', 'ERR_INVALID_OPTION');
-    await this.store.acquireLeadership(this.scope, USURPER, Math.max(ttl, 3_600_000), now);
+    await this.store.acquireLeadership(this.scope, USURPER, Math.max(this.#options.leaseTtl, 3_600_000), now);
     try {
       await this.waitFor(() => !this.#schedulers[index]!.proc.isLeader(), { timeout: options.timeout ?? '1h' });
     } finally {
@@ -450,7 +449,7 @@ export class TestHarness implements Control, AsyncDisposable {
       scope: this.scope,
       instanceId: `${this.scope}-scheduler-${n}`,
       jobs: this.#jobs.map((j) => j.definition),
-      leaseTtl: this.#options.leaseTtl,
+      leaseTtl: `${this.#options.leaseTtl}ms`,
       extra: this.#options.schedulerOptions,
     });
     return { sandbox, proc };
