@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { parseOptions, tryParseOptions } from '../util/options.js';
 import type { TriggerSource } from '../define/types.js';
-import type { RunRecord } from '../store/port.js';
 
 /**
  * The job message: the seed's fields (`job_id`, `trigger_source`, `params`,
@@ -64,8 +63,21 @@ export function decodeMessage(body: Buffer): DecodeResult {
   return { ok: true, message: parsed.value };
 }
 
+/** What a trigger carries of a run row (the store's RunRecord fits it; the broker does not know the store). */
+export interface TriggerRun {
+  runId: string;
+  jobId: string;
+  scope: string;
+  attempt: number;
+  triggerSource: TriggerSource;
+  params: Record<string, unknown>;
+  scheduledFor: Date;
+  staleAt: Date | null;
+  epoch: number;
+}
+
 /** Builds the trigger for a run row. */
-export function messageForRun(run: RunRecord, opts: { timeoutMs: number; maxAttempts: number; nextDelaySec: number | null }): JobMessage {
+export function messageForRun(run: TriggerRun, opts: { timeoutMs: number; maxAttempts: number; nextDelaySec: number | null }): JobMessage {
   return {
     v: ENVELOPE_VERSION,
     job_id: run.jobId,
