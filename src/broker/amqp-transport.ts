@@ -7,7 +7,7 @@ import { AmqpConnectionManagerClass, type AmqpConnectionManager } from 'amqp-con
 import type { Channel, Message } from 'amqplib';
 import { WarrenError, isWarrenError } from '../errors.js';
 import { deadQueueName } from '../names.js';
-import { formatDuration, parseDuration } from '../util/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { SafeEmitter } from '../util/events.js';
 import { cleanHeaders, normalizeDelaySec } from './delay-topology.js';
 import type { Consumer, ConsumeOptions, DeliveryHandler, PublishOptions, Transport, TransportEvents } from './transport.js';

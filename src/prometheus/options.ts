@@ -13,6 +13,7 @@ const BUCKETS = 'a non-empty array of increasing positive finite numbers (second
 const prometheusOptionsSchema = z
   .object({
     /** prom-client itself: `import * as promClient from 'prom-client'` (only Counter, Gauge, Histogram and register are used). */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- prom-client's own Registry type, which warren never imports
     client: z.custom<PromClientLike<any>>(
       hasFunctions('Counter', 'Gauge', 'Histogram'),
       'the prom-client module (with Counter, Gauge and Histogram)',

@@ -5,7 +5,7 @@ import { formatDuration } from '../util/duration.js';
 import { duration, hasFunctions, integer, parseOptions, schemaOption, scopeOption } from '../util/options.js';
 import { timeZoneOption } from '../define/time-zone.js';
 import type { JobDefinition } from '../define/types.js';
-import { LOGGER_STYLES, type HostLogger, type LoggerStyle } from '../util/logger.js';
+import { LOGGER_STYLES, type HostLogger } from '../util/logger.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
 import type { Queryable } from '../store/pg/db.js';

@@ -10,7 +10,7 @@ import createDebug from 'debug';
 import { z } from 'zod';
 import { WarrenError, describeValue } from '../errors.js';
 import { SCHEMA_RULE } from '../names.js';
-import { schemaOption } from '../util/options.js';
+import { parseOptions, schemaOption } from '../util/options.js';
 import { SqlRunner, advisoryKey, quoteIdent, sqlState, type Queryable } from './pg/db.js';
 import { migrations as embedded, type EmbeddedMigration } from './pg/migrations.generated.js';
 
@@ -62,7 +62,7 @@ export async function migrate(db: Queryable, options: MigrateOptions = {}): Prom
       field: 'options',
     });
   }
-  const schema = parseSchemaName(options.schema);
+  const { schema } = parseOptions(migrateOptionsSchema, options, { label: 'migrate option' });
   return runMigrations(new SqlRunner(db), schema, embedded);
 }
 

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the harness holds job definitions and handlers of every params type side by side */
 import { z } from 'zod';
 import { duration, hasFunctions, integer, parseOptions, scopeOption } from '../util/options.js';
 import type { JobDefinition, JobHandler } from '../define/types.js';

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the harness holds job definitions and handlers of every params type side by side */
 import { FakeClock, settle, type Clock } from '../clock.js';
 import { WarrenError } from '../errors.js';
 import { workQueueName } from '../names.js';

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- pg result rows are untyped: their columns are read by name where they are mapped */
 /**
  * PgStore: the Store port on PostgreSQL. Every statement goes through `#exec` (pg-boss's
  * `executeSql` idea), so a `pg.Pool`, a `pg.Client` or anything with `query(text, values)`
