@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../clock.js';
-import { formatDuration } from '../util/duration.js';
-import { duration, hasFunctions, integer, parseOptions, schemaOption, scopeOption } from '../util/options.js';
+import { duration, hasFunctions, integer, parseOptions, schemaOption, scopeOption, shorterThanRule } from '../util/options.js';
 import { timeZoneOption } from '../define/time-zone.js';
 import type { JobDefinition } from '../define/types.js';
 import { LOGGER_STYLES, type HostLogger } from '../util/logger.js';
@@ -156,7 +155,7 @@ const schedulerOptionsSchema = z
       issue('amqpUrl', 'an AMQP URL or a `transport` (only a `control-only` scheduler may go without one)');
     }
     if (o.renewInterval !== undefined && o.renewInterval >= o.leaseTtl) {
-      issue('renewInterval', `a duration shorter than leaseTtl (${formatDuration(o.leaseTtl)})`);
+      issue('renewInterval', shorterThanRule('leaseTtl', o.leaseTtl));
     }
   })
   .transform(

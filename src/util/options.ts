@@ -33,7 +33,8 @@ const houseStyle = (issue: z.core.$ZodRawIssue): string | undefined => {
   return undefined;
 };
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at `path` in `input` (what an issue's path points at), undefined past a non-object. */
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input;
   for (const key of path) {
     if (typeof value !== 'object' || value === null) return undefined;
@@ -106,6 +107,11 @@ export function durationRule(minMs: number, rule: DurationRule = {}): string {
       ? `a duration >= ${minMs === 0 ? '0' : formatDuration(minMs)}`
       : `a duration${rule.wholeSeconds ? ' in whole seconds' : ''} from ${formatDuration(minMs)} to ${formatDuration(rule.maxMs)}`;
   return `${bounds} (such as "30s", or a number of seconds)`;
+}
+
+/** The rule of a duration that must stay below another option: `a duration shorter than leaseTtl (15s)`. */
+export function shorterThanRule(other: string, otherMs: number): string {
+  return `a duration shorter than ${other} (${formatDuration(otherMs)})`;
 }
 
 /**

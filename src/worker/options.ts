@@ -2,8 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../clock.js';
-import { formatDuration } from '../util/duration.js';
-import { duration, hasFunctions, integer, parseOptions, schemaOption, scopeOption } from '../util/options.js';
+import { duration, hasFunctions, integer, parseOptions, schemaOption, scopeOption, shorterThanRule } from '../util/options.js';
 import { timeZoneOption } from '../define/time-zone.js';
 import type { JobDefinition, JobHandler } from '../define/types.js';
 import { LOGGER_STYLES, type HostLogger } from '../util/logger.js';
@@ -199,7 +198,7 @@ export const workerOptionsSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['heartbeatInterval'],
-        message: `a duration shorter than leaseTtl (${formatDuration(o.leaseTtl)})`,
+        message: shorterThanRule('leaseTtl', o.leaseTtl),
         input: o.heartbeatInterval,
       });
     }
