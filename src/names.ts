@@ -4,17 +4,19 @@
  */
 import { WarrenError, describeValue } from './errors.js';
 
-/** RabbitMQ rejects queue names over 255 bytes and reserves the `amq.` prefix. */
-const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
-const SCOPE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+/** A job id or queue name. RabbitMQ rejects queue names over 255 bytes and reserves the `amq.` prefix. */
+export const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+export const NAME_RULE = '1-100 characters of a-z, 0-9, ".", "_" or "-" starting with a letter or digit (and not "amq.")';
+/** A scope (`mock`, `real`): no dots, so `{scope}.jobs.{queue}` splits at its first dot. */
+export const SCOPE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+export const SCOPE_RULE = '1-40 characters of a-z, 0-9, "_" or "-" starting with a letter or digit';
+/** A Postgres schema: lower-case identifiers only, so the name needs no case folding and fits in 63 bytes. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+export const SCHEMA_RULE = 'a lower-case Postgres identifier (a-z, 0-9, "_", not starting with a digit, at most 63 characters)';
 
 export function assertName(value: unknown, field: string, code: 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT'): string {
   if (typeof value !== 'string' || !NAME.test(value) || value.startsWith('amq.')) {
-    throw new WarrenError(
-      code,
-      `Invalid \`${field}\`: expected 1-100 characters of a-z, 0-9, ".", "_" or "-" starting with a letter or digit (and not "amq."), got ${describeValue(value)}`,
-      { field },
-    );
+    throw new WarrenError(code, `Invalid \`${field}\`: expected ${NAME_RULE}, got ${describeValue(value)}`, { field });
   }
   return value;
 }
@@ -25,11 +27,7 @@ export function assertScope(
   code: 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT' = 'ERR_INVALID_OPTION',
 ): string {
   if (typeof value !== 'string' || !SCOPE.test(value)) {
-    throw new WarrenError(
-      code,
-      `Invalid \`${field}\`: expected 1-40 characters of a-z, 0-9, "_" or "-" starting with a letter or digit, got ${describeValue(value)}`,
-      { field },
-    );
+    throw new WarrenError(code, `Invalid \`${field}\`: expected ${SCOPE_RULE}, got ${describeValue(value)}`, { field });
   }
   return value;
 }

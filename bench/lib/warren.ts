@@ -11,7 +11,7 @@ export { migrate } from '../../src/store/migrate.js';
 export { PgStore } from '../../src/store/pg/index.js';
 export { AmqpTransport } from '../../src/broker/amqp-transport.js';
 export { delayTopology } from '../../src/broker/delay-topology.js';
-export { publishRuns } from '../../src/broker/publish-run.js';
+export { publishRuns } from '../../src/scheduler/publish-runs.js';
 export { syncDefinitions } from '../../src/store/sync-definitions.js';
 export { workQueueName, deadQueueName, delayPrefix } from '../../src/names.js';
 export type {

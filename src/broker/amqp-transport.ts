@@ -7,11 +7,11 @@ import { AmqpConnectionManagerClass, type AmqpConnectionManager } from 'amqp-con
 import type { Channel, Message } from 'amqplib';
 import { WarrenError, isWarrenError } from '../errors.js';
 import { deadQueueName } from '../names.js';
-import { formatDuration, parseDuration } from '../util/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { SafeEmitter } from '../util/events.js';
 import { cleanHeaders, normalizeDelaySec } from './delay-topology.js';
 import type { Consumer, ConsumeOptions, DeliveryHandler, PublishOptions, Transport, TransportEvents } from './transport.js';
-import { Backoff } from './amqp/backoff.js';
+import { Backoff } from '../util/backoff.js';
 import { AmqpConsumer } from './amqp/consumer.js';
 import { ManagedChannel } from './amqp/managed-channel.js';
 import { parseAmqpTransportOptions, redactUrl, type AmqpTransportOptions, type ResolvedAmqpTransportOptions } from './amqp/options.js';
@@ -85,7 +85,7 @@ export class AmqpTransport implements Transport {
     this.#publishTimeoutMs = this.options.publishTimeoutMs;
     const { url, heartbeatSec, connectTimeoutMs, reconnect, queueType, scope } = this.options;
     this.#topology = new TopologyRegistry(queueType, scope);
-    this.#backoff = new Backoff(reconnect.minMs, reconnect.maxMs);
+    this.#backoff = new Backoff({ delayMs: Math.max(1, reconnect.minMs), maxMs: reconnect.maxMs });
     // Nothing connects before this line runs, and nothing here throws for an unreachable
     // broker: the manager retries in the background (boot in any order).
     this.#manager = new AmqpConnectionManagerClass(withHeartbeat(url, heartbeatSec), {
@@ -117,7 +117,7 @@ export class AmqpTransport implements Transport {
     this.#publisher = new ManagedChannel(this.#manager, {
       name: 'publish',
       confirm: true,
-      backoff: new Backoff(Math.min(100, reconnect.minMs), CHANNEL_RECOVERY_MAX_MS),
+      backoff: new Backoff({ delayMs: Math.max(1, Math.min(100, reconnect.minMs)), maxMs: CHANNEL_RECOVERY_MAX_MS }),
       setup: (channel) => this.#setupPublisher(channel),
       onError: (err) => this.#events.emit('error', err),
     });

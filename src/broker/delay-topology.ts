@@ -5,6 +5,7 @@
  * key, decide at each level whether the message waits there or passes straight down.
  * See docs/delay-topology.md.
  */
+import { parseOptions } from '../util/options.js';
 import { z } from 'zod';
 import { WarrenError, describeValue } from '../errors.js';
 
@@ -104,22 +105,15 @@ export interface DelayTopology {
 }
 
 const PREFIX = /^[a-z0-9][a-z0-9._-]{0,99}$/i;
+const PREFIX_RULE = '1-100 characters of letters, digits, ".", "_" or "-" (not starting with "amq.")';
 
 const optionsSchema = z.object({
   prefix: z
-    .string()
-    .regex(PREFIX)
-    .refine((value) => !value.startsWith('amq.'), 'must not start with "amq."'),
+    .string({ error: PREFIX_RULE })
+    .regex(PREFIX, PREFIX_RULE)
+    .refine((value) => !value.startsWith('amq.'), PREFIX_RULE),
   queueType: z.enum(['quorum', 'classic']).default('quorum'),
 });
-
-function optionError(field: string, expected: string, value: unknown): WarrenError {
-  return new WarrenError(
-    'ERR_INVALID_OPTION',
-    `Invalid delayTopology option \`${field}\`: expected ${expected}, got ${describeValue(value)}`,
-    { field },
-  );
-}
 
 /**
  * Normalises a delay to whole seconds, "not before": negative → 0, fractions round up.
@@ -170,15 +164,7 @@ function stars(n: number): string {
 }
 
 export function delayTopology(options: DelayTopologyOptions): DelayTopology {
-  const parsed = optionsSchema.safeParse(options ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = String(issue?.path[0] ?? 'prefix');
-    const value = (options as unknown as Record<string, unknown> | undefined)?.[field];
-    if (field === 'queueType') throw optionError(field, '"quorum" or "classic"', value);
-    throw optionError(field, '1-100 characters of letters, digits, ".", "_" or "-" (not starting with "amq.")', value);
-  }
-  const { prefix, queueType } = parsed.data;
+  const { prefix, queueType } = parseOptions(optionsSchema, options ?? {}, { label: 'delayTopology option' });
 
   const levelExchange = (level: number) => `${prefix}.L${level}`;
   const deliveryExchange = `${prefix}.deliver`;

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { WarrenError } from '../errors.js';
+import { parseOptions, tryParseOptions } from '../util/options.js';
 import type { TriggerSource } from '../define/types.js';
-import type { RunRecord } from '../store/port.js';
 
 /**
  * The job message: the seed's fields (`job_id`, `trigger_source`, `params`,
@@ -58,17 +57,27 @@ export function decodeMessage(body: Buffer): DecodeResult {
   } catch (err) {
     return { ok: false, reason: `not JSON: ${(err as Error).message}` };
   }
-  const parsed = jobMessageSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.join('.') || '(root)';
-    return { ok: false, reason: `invalid message field \`${path}\`: ${issue?.message ?? 'invalid'}` };
-  }
-  return { ok: true, message: parsed.data };
+  const parsed = tryParseOptions(jobMessageSchema, value, { code: 'ERR_INVALID_MESSAGE', label: 'message field' });
+  // `invalid message field `run_id`: expected …, got …` (the dead-letter reason, lower case after "malformed message: ").
+  if (!parsed.ok) return { ok: false, reason: parsed.error.message.replace(/^Invalid/, 'invalid') };
+  return { ok: true, message: parsed.value };
+}
+
+/** What a trigger carries of a run row (the store's RunRecord fits it; the broker does not know the store). */
+export interface TriggerRun {
+  runId: string;
+  jobId: string;
+  scope: string;
+  attempt: number;
+  triggerSource: TriggerSource;
+  params: Record<string, unknown>;
+  scheduledFor: Date;
+  staleAt: Date | null;
+  epoch: number;
 }
 
 /** Builds the trigger for a run row. */
-export function messageForRun(run: RunRecord, opts: { timeoutMs: number; maxAttempts: number; nextDelaySec: number | null }): JobMessage {
+export function messageForRun(run: TriggerRun, opts: { timeoutMs: number; maxAttempts: number; nextDelaySec: number | null }): JobMessage {
   return {
     v: ENVELOPE_VERSION,
     job_id: run.jobId,
@@ -87,7 +96,5 @@ export function messageForRun(run: RunRecord, opts: { timeoutMs: number; maxAtte
 }
 
 export function assertMessage(value: unknown): JobMessage {
-  const parsed = jobMessageSchema.safeParse(value);
-  if (!parsed.success) throw new WarrenError('ERR_INVALID_MESSAGE', parsed.error.message);
-  return parsed.data;
+  return parseOptions(jobMessageSchema, value, { code: 'ERR_INVALID_MESSAGE', label: 'message field' });
 }

@@ -37,6 +37,7 @@ export interface ControlCommand {
   options: CommandOption[];
   run(input: CommandInput): Promise<unknown>;
   /** The answer for a person (`--json` prints the answer itself). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command renders its own answer type
   render(result: any, time: TimeFormat): string;
 }
 

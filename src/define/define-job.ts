@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { WarrenError, describeValue } from '../errors.js';
 import { assertName, assertScope } from '../names.js';
+import { valueAt } from '../util/options.js';
 import {
   JOB_DEFAULTS,
   OVERLAP_POLICIES,
@@ -90,15 +91,6 @@ function optional<T>(check: (value: unknown) => T, fallback: T) {
 /** The one check of a params schema, shared by `defineJob` and `worker.handleQueue`: any Standard Schema. */
 export function paramsSchema(value: unknown, field: string, code: RuleCode): StandardSchemaV1 {
   return isStandardSchema(value) ? value : invalid(code, field, 'a Standard Schema (zod, valibot, ArkType, ...)', value);
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let value = root;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
 }
 
 const jobSpecSchema = z

@@ -5,6 +5,7 @@
  * `interval_seconds`, ...). Errors name the field as the caller wrote it.
  */
 import { WarrenError, describeValue } from '../errors.js';
+import { SCOPE } from '../names.js';
 import { JOB_SPEC_KEYS, normalizeJobSpec } from './define-job.js';
 import {
   JOB_DEFAULTS,
@@ -72,7 +73,7 @@ function seedName(field: string): string {
   return SEED_NAMES[field] ?? field;
 }
 
-const SCOPED_QUEUE = /^([a-z0-9][a-z0-9_-]{0,39})\.jobs\.(.+)$/;
+const SCOPED_QUEUE = new RegExp(`^(${SCOPE.source.slice(1, -1)})\\.jobs\\.(.+)$`);
 const JOB: RuleCode = 'ERR_INVALID_JOB';
 
 /**

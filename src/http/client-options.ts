@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { durationOption } from '../util/duration-option.js';
-import { WarrenError, describeValue, isWarrenError } from '../errors.js';
-import { parseWith } from './validate.js';
+import { duration, parseOptions } from '../util/options.js';
 
 /** The `fetch` the client calls: the global one of Node >= 20, undici's, or a test double. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -49,7 +47,7 @@ const clientOptionsSchema = z
      * How long one call may take, answer included, before it fails with `ERR_TIMEOUT`.
      * @default '10s'
      */
-    timeout: durationOption(1).default(10_000),
+    timeout: duration(1).default(10_000),
     /**
      * Extra request headers (a proxy's credentials, a trace id). `Authorization` only without `token`.
      * @default {}
@@ -74,16 +72,11 @@ export type AdminClientOptions = z.input<typeof clientOptionsSchema>;
 export type ResolvedAdminClientOptions = z.output<typeof clientOptionsSchema>;
 
 export function parseAdminClientOptions(options: unknown): ResolvedAdminClientOptions {
-  const url = (options as { url?: unknown } | null)?.url;
-  try {
-    return parseWith(clientOptionsSchema, options ?? {}, 'ERR_INVALID_OPTION', 'admin client option');
-  } catch (error) {
+  return parseOptions(clientOptionsSchema, options ?? {}, {
+    label: 'admin client option',
     // The message quotes the value received: a URL carrying a secret must not reach a log.
-    if (isWarrenError(error) && error.field === 'url' && typeof url === 'string') {
-      throw new WarrenError(error.code, error.message.replace(describeValue(url), describeValue(redact(url))), { field: 'url' });
-    }
-    throw error;
-  }
+    redact: (field, value) => (field === 'url' && typeof value === 'string' ? redact(value) : value),
+  });
 }
 
 /** The URL with its credentials, query and fragment masked. */

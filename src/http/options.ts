@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import type { Control } from './control.js';
-import { parseWith } from './validate.js';
-
-const hasFunctions =
-  (...names: string[]) =>
-  (value: unknown) =>
-    typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
+import { hasFunctions, integer, parseOptions } from '../util/options.js';
 
 // An origin as CSP writes it: scheme and host (a leading `*.` allowed), an optional port,
 // nothing else; so no value can end the directive or add another.
@@ -43,12 +38,7 @@ const adminHandlerOptionsSchema = z
      * Largest request body accepted; a larger one is answered 413.
      * @default 65536 (64 KiB)
      */
-    maxBodyBytes: z
-      .number({ error: 'an integer in 1..16777216' })
-      .int('an integer in 1..16777216')
-      .min(1, 'an integer in 1..16777216')
-      .max(16 * 1024 * 1024, 'an integer in 1..16777216')
-      .default(64 * 1024),
+    maxBodyBytes: integer(1, 16 * 1024 * 1024).default(64 * 1024),
     /**
      * A request header naming the user, recorded as the actor of control actions (say
      * `x-forwarded-user` set by an authenticating proxy). Only trust it behind such a proxy.
@@ -87,5 +77,5 @@ export type AdminHandlerOptions = z.input<typeof adminHandlerOptionsSchema>;
 export type ResolvedAdminHandlerOptions = z.output<typeof adminHandlerOptionsSchema>;
 
 export function parseAdminHandlerOptions(options: unknown): ResolvedAdminHandlerOptions {
-  return parseWith(adminHandlerOptionsSchema, options ?? {}, 'ERR_INVALID_OPTION', 'admin handler option');
+  return parseOptions(adminHandlerOptionsSchema, options ?? {}, { label: 'admin handler option' });
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { RunStatus } from '../store/port.js';
 import { RUN_STATUSES, type Control } from './control.js';
 import { HttpError } from './respond.js';
-import { parseWith } from './validate.js';
+import { parseOptions } from '../util/options.js';
 import type { AdminAnswer } from './wire.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -57,7 +57,7 @@ const backfillBody = z
   .strict();
 
 function bodyOf<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  return parseWith(schema, body ?? {}, 'ERR_INVALID_ARGUMENT');
+  return parseOptions(schema, body ?? {}, { code: 'ERR_INVALID_ARGUMENT' });
 }
 
 function limitOf(query: URLSearchParams, fallback: number): number {

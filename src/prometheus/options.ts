@@ -1,13 +1,6 @@
 import { z } from 'zod';
-import { parseWith } from '../http/validate.js';
+import { hasFunctions, parseOptions } from '../util/options.js';
 import type { MetricsRegistryLike, PromClientLike } from './client.js';
-
-const hasFunctions =
-  (...names: string[]) =>
-  (value: unknown) =>
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
 
 /**
  * Job durations run from milliseconds to hours, far past prom-client's default buckets
@@ -20,6 +13,7 @@ const BUCKETS = 'a non-empty array of increasing positive finite numbers (second
 const prometheusOptionsSchema = z
   .object({
     /** prom-client itself: `import * as promClient from 'prom-client'` (only Counter, Gauge, Histogram and register are used). */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- prom-client's own Registry type, which warren never imports
     client: z.custom<PromClientLike<any>>(
       hasFunctions('Counter', 'Gauge', 'Histogram'),
       'the prom-client module (with Counter, Gauge and Histogram)',
@@ -66,5 +60,5 @@ export type PrometheusMetricsOptions<R extends MetricsRegistryLike = MetricsRegi
 export type ResolvedPrometheusMetricsOptions = z.output<typeof prometheusOptionsSchema>;
 
 export function parsePrometheusOptions(options: unknown): ResolvedPrometheusMetricsOptions {
-  return parseWith(prometheusOptionsSchema, options ?? {}, 'ERR_INVALID_OPTION', 'prometheus option');
+  return parseOptions(prometheusOptionsSchema, options ?? {}, { label: 'prometheus option' });
 }

@@ -46,6 +46,7 @@ function reuse(existing: object, name: string, kind: Kind, labelNames: readonly 
 }
 
 export function registerMetrics(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- prom-client's own Registry type, which warren never imports
   client: PromClientLike<any>,
   registry: MetricsRegistryLike,
   prefix: string,

@@ -10,7 +10,7 @@ import { WarrenError, describeValue, isWarrenError } from '../errors.js';
 import { chainRestartAt, nextRun, slotsBetween, staleAtFor } from '../define/schedule.js';
 import { resolveConfig } from '../define/time-zone.js';
 import { parseConfigPatch, parseJobInput } from '../define/job-input.js';
-import type { JobConfig, JobDefinition, NormalizedSchedule, RescheduleMode } from '../define/types.js';
+import type { JobConfig, JobDefinition, NormalizedSchedule } from '../define/types.js';
 import type { AuditAction, AuditEntry, JobRecord, NewRun, RunRecord, RunSummary, Store } from '../store/port.js';
 import {
   RUN_STATUSES,

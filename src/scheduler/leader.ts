@@ -9,6 +9,7 @@
 import createDebug from 'debug';
 import type { Clock, Timer } from '../clock.js';
 import type { Fence, ReleaseOutcome, Store } from '../store/port.js';
+import { backoffDelayMs } from '../util/backoff.js';
 
 const debug = createDebug('warren:leader');
 
@@ -187,9 +188,8 @@ export class LeaderElector {
       if (!this.#running) return;
       // Retry sooner than the renew interval while leading, so a brief outage does not cost
       // the lease; followers back off (capped, jittered).
-      const base =
-        this.#fence !== null ? Math.min(renewMs, 500 * this.#failures) : Math.min(renewMs * 2 ** Math.min(this.#failures, 4), 30_000);
-      this.#schedule(Math.round(base * (0.75 + Math.random() * 0.5)));
+      const policy = this.#fence !== null ? { delayMs: 500, maxMs: renewMs } : { delayMs: 2 * renewMs, maxMs: 30_000 };
+      this.#schedule(backoffDelayMs(policy, this.#failures));
     }
   }
 

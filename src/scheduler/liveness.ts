@@ -9,6 +9,7 @@
 import createDebug from 'debug';
 import type { Clock, Timer } from '../clock.js';
 import type { JobRecord, LivenessClient, LivenessHandle, ReleaseOutcome, Store } from '../store/port.js';
+import { backoffDelayMs } from '../util/backoff.js';
 import type { RunPublisher } from './publisher.js';
 import { reapDeadWorkers, type ReapedRun } from './reaper.js';
 
@@ -113,7 +114,7 @@ export class SchedulerLiveness {
     } catch (error) {
       this.#failures += 1;
       this.#o.onError(error);
-      next = Math.min(10 * checkIntervalMs, checkIntervalMs * 2 ** Math.min(this.#failures, 4)) * (0.75 + Math.random() * 0.5);
+      next = backoffDelayMs({ delayMs: 2 * checkIntervalMs, maxMs: 10 * checkIntervalMs }, this.#failures);
     }
     this.#arm(Math.round(next));
   }

@@ -1,32 +1,15 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../clock.js';
-import { WarrenError, describeValue } from '../errors.js';
-import { DEFAULT_SCHEMA, assertScope } from '../names.js';
-import { parseDuration, type Duration } from '../util/duration.js';
+import { duration, hasFunctions, integer, parseOptions, schemaOption, scopeOption, shorterThanRule } from '../util/options.js';
 import { timeZoneOption } from '../define/time-zone.js';
 import type { JobDefinition } from '../define/types.js';
-import { LOGGER_STYLES, type HostLogger, type LoggerStyle } from '../util/logger.js';
+import { LOGGER_STYLES, type HostLogger } from '../util/logger.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
 import type { Queryable } from '../store/pg/db.js';
 
 export type SchedulerRole = 'auto' | 'scheduler-only' | 'control-only';
-
-/** Thrown by zod refinements so the message can carry the rule; caught in {@link parseSchedulerOptions}. */
-const durationAtLeast = (minMs: number, rule: string) =>
-  z.custom<Duration>((value) => {
-    try {
-      return parseDuration(value, 'x', 'ERR_INVALID_OPTION') >= minMs;
-    } catch {
-      return false;
-    }
-  }, rule);
-
-const hasFunctions =
-  (...names: string[]) =>
-  (value: unknown) =>
-    typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
 
 const schedulerOptionsSchema = z
   .object({
@@ -38,10 +21,7 @@ const schedulerOptionsSchema = z
      * Postgres schema of warren's tables (with `pool`).
      * @default 'scheduler'
      */
-    schema: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case Postgres identifier')
-      .default(DEFAULT_SCHEMA),
+    schema: schemaOption,
     /**
      * The `pool` goes through PgBouncer in transaction mode: no named prepared statements,
      * no LISTEN (a notification would reach whichever client PgBouncer pairs next), so the
@@ -57,24 +37,18 @@ const schedulerOptionsSchema = z
     migrate: z.boolean().default(true),
     /** AMQP URL; the scheduler then creates (and closes) its own transport. Give this or `transport`. */
     amqpUrl: z
-      .string()
+      .string({ error: 'an amqp:// or amqps:// URL' })
       .regex(/^amqps?:\/\//, 'an amqp:// or amqps:// URL')
       .optional(),
     /** A ready transport (AmqpTransport, or MemoryTransport from warren/testing). */
     transport: z.custom<Transport>(hasFunctions('publish', 'assertQueue'), 'a Transport (AmqpTransport or MemoryTransport)').optional(),
     /** The scope this instance schedules and steers (`mock`, `real`, …). */
-    scope: z.custom<string>((v) => {
-      try {
-        assertScope(v);
-        return true;
-      } catch {
-        return false;
-      }
-    }, '1-40 characters of a-z, 0-9, "_" or "-" starting with a letter or digit'),
+    scope: scopeOption,
     /**
      * Code definitions, synced into the store at start.
      * @default []
      */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- definitions of any params type
     jobs: z.array(z.custom<JobDefinition<any>>(hasFunctions('parseParams'), 'a JobDefinition from defineJob()')).default([]),
     /**
      * The IANA time zone of every cron that names no `tz`: jobs created or changed through the
@@ -103,22 +77,22 @@ const schedulerOptionsSchema = z
      * How long a leader's lease lasts without renewal: the failover time after a crash.
      * @default '15s'
      */
-    leaseTtl: durationAtLeast(1000, 'a duration >= 1s').default('15s'),
+    leaseTtl: duration(1000).default(15_000),
     /**
      * How often the leader renews (and a follower retries).
      * @default leaseTtl / 3
      */
-    renewInterval: durationAtLeast(100, 'a duration >= 100ms').optional(),
+    renewInterval: duration(100).optional(),
     /**
      * The longest the leader sleeps between ticks (outbox, reaper, broken chains).
      * @default '10s'
      */
-    safetyTick: durationAtLeast(100, 'a duration >= 100ms').default('10s'),
+    safetyTick: duration(100).default(10_000),
     /**
      * An unpublished run younger than this is left to the instance that created it.
      * @default '5s'
      */
-    outboxGrace: durationAtLeast(0, 'a duration >= 0').default('5s'),
+    outboxGrace: duration(0).default(5_000),
     /**
      * The outbox backstop: a pending run published this long ago and due this long ago that no
      * worker has claimed (its trigger was lost) is published again, at most once per interval.
@@ -126,12 +100,12 @@ const schedulerOptionsSchema = z
      * a bufferAll job at maxParallel): each republish adds a harmless duplicate trigger.
      * @default '10m'
      */
-    republishAfter: durationAtLeast(1000, 'a duration >= 1s').default('10m'),
+    republishAfter: duration(1000).default(600_000),
     /**
      * Bound on due jobs (and run rows per claim) handled in one tick.
      * @default 500
      */
-    maxSlotsPerTick: z.number().int('an integer').min(1, 'an integer >= 1').max(100_000, 'an integer <= 100000').default(500),
+    maxSlotsPerTick: integer(1, 100_000).default(500),
     /**
      * Notice dead processes through PostgreSQL (docs/reliability.md): the instance holds a
      * session-level advisory lock on one dedicated connection (outside the pool) that the
@@ -152,14 +126,14 @@ const schedulerOptionsSchema = z
      * How often the leader looks for workers whose liveness lock is gone.
      * @default '500ms'
      */
-    livenessCheckInterval: durationAtLeast(50, 'a duration >= 50ms').default('500ms'),
+    livenessCheckInterval: duration(50).default(500),
     /**
      * How long a worker's lock must stay absent (its row saying it took it) before its runs
      * are retried: covers the instant between a live worker's connection dropping and the
      * worker saying so.
      * @default '1s'
      */
-    livenessGrace: durationAtLeast(0, 'a duration >= 0').default('1s'),
+    livenessGrace: duration(0).default(1_000),
     /** Receives the scheduler's log lines besides `debug('warren:scheduler')`: pino, winston, bunyan, console, ... */
     logger: z.custom<HostLogger>(hasFunctions('debug', 'info', 'warn', 'error'), 'a logger with debug/info/warn/error').optional(),
     /**
@@ -170,103 +144,54 @@ const schedulerOptionsSchema = z
      */
     loggerStyle: z.enum(LOGGER_STYLES).default('auto'),
   })
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    const issue = (field: string, message: string, got?: string) =>
+      ctx.addIssue({ code: 'custom', path: [field], message, ...(got === undefined ? {} : { params: { got } }) });
+    if (o.pool && o.store) issue('store', 'either `pool` or `store`, not both', '(both given)');
+    if (!o.pool && !o.store) issue('pool', 'a pg.Pool (or give `store`)');
+    if (o.amqpUrl && o.transport) issue('transport', 'either `amqpUrl` or `transport`, not both', '(both given)');
+    if (!o.amqpUrl && !o.transport && o.role !== 'control-only') {
+      issue('amqpUrl', 'an AMQP URL or a `transport` (only a `control-only` scheduler may go without one)');
+    }
+    if (o.renewInterval !== undefined && o.renewInterval >= o.leaseTtl) {
+      issue('renewInterval', shorterThanRule('leaseTtl', o.leaseTtl));
+    }
+  })
+  .transform(
+    ({
+      leaseTtl,
+      renewInterval,
+      safetyTick,
+      outboxGrace,
+      republishAfter,
+      livenessCheckInterval,
+      livenessGrace,
+      instanceId,
+      liveness,
+      ...o
+    }) => ({
+      ...o,
+      instanceId: instanceId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      leaseTtlMs: leaseTtl,
+      renewIntervalMs: renewInterval ?? Math.floor(leaseTtl / 3),
+      safetyTickMs: safetyTick,
+      outboxGraceMs: outboxGrace,
+      republishAfterMs: republishAfter,
+      // A session lock cannot be held through PgBouncer (transaction mode); a direct client can.
+      liveness: liveness ?? (!o.pgbouncer || o.livenessClient !== undefined),
+      livenessCheckIntervalMs: livenessCheckInterval,
+      livenessGraceMs: livenessGrace,
+    }),
+  );
 
 /** What `createScheduler` accepts. */
 export type SchedulerOptions = z.input<typeof schedulerOptionsSchema>;
 
-/** Options after validation, durations in ms. */
-export interface ResolvedSchedulerOptions {
-  pool: Queryable | undefined;
-  store: Store | undefined;
-  schema: string;
-  migrate: boolean;
-  pgbouncer: boolean;
-  amqpUrl: string | undefined;
-  transport: Transport | undefined;
-  scope: string;
-  jobs: JobDefinition<any>[];
-  timezone: string;
-  clock: Clock;
-  instanceId: string;
-  role: SchedulerRole;
-  leaseTtlMs: number;
-  renewIntervalMs: number;
-  safetyTickMs: number;
-  outboxGraceMs: number;
-  republishAfterMs: number;
-  maxSlotsPerTick: number;
-  liveness: boolean;
-  livenessClient: (() => LivenessClient) | undefined;
-  livenessCheckIntervalMs: number;
-  livenessGraceMs: number;
-  logger: HostLogger | undefined;
-  loggerStyle: LoggerStyle;
-}
-
-function invalid(field: string, rule: string, value: unknown): never {
-  throw new WarrenError('ERR_INVALID_OPTION', `Invalid scheduler option \`${field}\`: expected ${rule}, got ${describeValue(value)}`, {
-    field,
-  });
-}
-
-function valueAt(input: unknown, path: PropertyKey[]): unknown {
-  let value: unknown = input;
-  for (const key of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
-  return value;
-}
+/** Options after validation: every default applied, durations in ms (`leaseTtlMs`, …). */
+export type ResolvedSchedulerOptions = z.output<typeof schedulerOptionsSchema>;
 
 /** Validates and normalises; throws ERR_INVALID_OPTION naming the option, the rule and the value. */
 export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) invalid('(options)', 'an options object', input);
-  const parsed = schedulerOptionsSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(options)';
-    let rule = issue.message;
-    if (issue.code === 'unrecognized_keys') return invalid(issue.keys[0] ?? path, 'no such option', valueAt(input, [issue.keys[0] ?? '']));
-    if (issue.code === 'invalid_value' && 'values' in issue) rule = `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    else if (issue.code === 'invalid_type')
-      rule = issue.expected === 'string' && path === 'amqpUrl' ? 'an amqp:// URL' : `a ${issue.expected}`;
-    return invalid(path, rule, valueAt(input, issue.path));
-  }
-  const o = parsed.data;
-  if (o.pool && o.store) invalid('store', 'either `pool` or `store`, not both', '(both given)');
-  if (!o.pool && !o.store) invalid('pool', 'a pg.Pool (or give `store`)', undefined);
-  if (o.amqpUrl && o.transport) invalid('transport', 'either `amqpUrl` or `transport`, not both', '(both given)');
-  if (!o.amqpUrl && !o.transport && o.role !== 'control-only') {
-    invalid('amqpUrl', 'an AMQP URL or a `transport` (only a `control-only` scheduler may go without one)', undefined);
-  }
-  const leaseTtlMs = parseDuration(o.leaseTtl, 'leaseTtl', 'ERR_INVALID_OPTION');
-  const renewIntervalMs =
-    o.renewInterval === undefined ? Math.floor(leaseTtlMs / 3) : parseDuration(o.renewInterval, 'renewInterval', 'ERR_INVALID_OPTION');
-  if (renewIntervalMs >= leaseTtlMs) invalid('renewInterval', `a duration shorter than leaseTtl (${leaseTtlMs} ms)`, o.renewInterval);
-  return {
-    pool: o.pool,
-    store: o.store,
-    schema: o.schema,
-    migrate: o.migrate,
-    pgbouncer: o.pgbouncer,
-    amqpUrl: o.amqpUrl,
-    transport: o.transport,
-    scope: o.scope,
-    jobs: o.jobs,
-    timezone: o.timezone,
-    clock: o.clock,
-    instanceId: o.instanceId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-    role: o.role,
-    leaseTtlMs,
-    renewIntervalMs,
-    safetyTickMs: parseDuration(o.safetyTick, 'safetyTick', 'ERR_INVALID_OPTION'),
-    outboxGraceMs: parseDuration(o.outboxGrace, 'outboxGrace', 'ERR_INVALID_OPTION'),
-    republishAfterMs: parseDuration(o.republishAfter, 'republishAfter', 'ERR_INVALID_OPTION'),
-    maxSlotsPerTick: o.maxSlotsPerTick,
-    // A session lock cannot be held through PgBouncer (transaction mode); a direct client can.
-    liveness: o.liveness ?? (!o.pgbouncer || o.livenessClient !== undefined),
-    livenessClient: o.livenessClient,
-    livenessCheckIntervalMs: parseDuration(o.livenessCheckInterval, 'livenessCheckInterval', 'ERR_INVALID_OPTION'),
-    livenessGraceMs: parseDuration(o.livenessGrace, 'livenessGrace', 'ERR_INVALID_OPTION'),
-    logger: o.logger,
-    loggerStyle: o.loggerStyle,
-  };
+  return parseOptions(schedulerOptionsSchema, input, { label: 'scheduler option' });
 }

@@ -1,6 +1,6 @@
 import type { Transport } from '../broker/transport.js';
 import { WarrenError } from '../errors.js';
-import { publishRuns } from '../broker/publish-run.js';
+import { publishRuns } from './publish-runs.js';
 import type { JobConfig } from '../define/types.js';
 import { workQueueName } from '../names.js';
 import type { JobRecord, RunRecord, Store } from '../store/port.js';

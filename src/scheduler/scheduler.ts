@@ -15,6 +15,7 @@ import { PgStore } from '../store/pg/index.js';
 import type { AuditEntry, Fence, RunRecord, Store } from '../store/port.js';
 import { syncDefinitions } from '../store/sync-definitions.js';
 import { SafeEmitter } from '../util/events.js';
+import { backoffDelayMs } from '../util/backoff.js';
 import { createLog, type Log } from '../util/logger.js';
 import { Readiness, type LifecycleState, type ReadyOptions } from '../util/readiness.js';
 import { ControlApi } from './control.js';
@@ -268,8 +269,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
         throw error;
       }
       this.#bootFailures += 1;
-      const step = Math.min(30_000, 500 * 2 ** Math.min(this.#bootFailures - 1, 6));
-      const delay = Math.round(step / 2 + Math.random() * (step / 2));
+      const delay = backoffDelayMs({ delayMs: 500, maxMs: 30_000 }, this.#bootFailures);
       this.#error(error, 'start');
       this.#logger.warn(`start failed, retrying in ${delay} ms`, { attempt: this.#bootFailures, error: (error as Error)?.message });
       this.#bootTimer = o.clock.setTimer(() => {

@@ -12,6 +12,7 @@ import { isWarrenError } from '../errors.js';
 import { chainRestartAt, staleAtFor } from '../define/schedule.js';
 import type { Fence, JobRecord, NewRun, RunRecord, SlotClaim, Store } from '../store/port.js';
 import { slotRunId } from '../util/uuid.js';
+import { backoffDelayMs } from '../util/backoff.js';
 import { planSlots, type PlanCounts, type SlotGridCache } from './plan.js';
 import type { RunPublisher } from './publisher.js';
 import { reapExpiredLeases, type ReapedRun } from './reaper.js';
@@ -355,8 +356,7 @@ export class Ticker {
       this.#failures += 1;
       o.onError(error);
       debug('tick failed (%d in a row): %s', this.#failures, (error as Error)?.message ?? error);
-      const backoff = Math.min(o.safetyTickMs, 250 * 2 ** Math.min(this.#failures, 8));
-      return o.clock.now() + Math.round(backoff * (0.75 + Math.random() * 0.5));
+      return o.clock.now() + backoffDelayMs({ delayMs: 500, maxMs: o.safetyTickMs }, this.#failures);
     }
   }
 }

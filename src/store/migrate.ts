@@ -9,21 +9,19 @@
 import createDebug from 'debug';
 import { z } from 'zod';
 import { WarrenError, describeValue } from '../errors.js';
-import { DEFAULT_SCHEMA } from '../names.js';
+import { SCHEMA_RULE } from '../names.js';
+import { parseOptions, schemaOption } from '../util/options.js';
 import { SqlRunner, advisoryKey, quoteIdent, sqlState, type Queryable } from './pg/db.js';
 import { migrations as embedded, type EmbeddedMigration } from './pg/migrations.generated.js';
 
 const debug = createDebug('warren:store');
-
-/** Lower-case Postgres identifiers only, so the name needs no case folding and fits in 63 bytes. */
-export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 const migrateOptionsSchema = z.object({
   /**
    * The Postgres schema holding warren's tables.
    * @default 'scheduler'
    */
-  schema: z.string().regex(SCHEMA_NAME).default(DEFAULT_SCHEMA),
+  schema: schemaOption,
 });
 
 export type MigrateOptions = z.input<typeof migrateOptionsSchema>;
@@ -37,13 +35,11 @@ export interface MigrateResult {
 
 /** Validates the schema option (shared with PgStore). */
 export function parseSchemaName(value: unknown, what = 'option'): string {
-  const parsed = z.string().regex(SCHEMA_NAME).default(DEFAULT_SCHEMA).safeParse(value);
+  const parsed = schemaOption.safeParse(value);
   if (!parsed.success) {
-    throw new WarrenError(
-      'ERR_INVALID_OPTION',
-      `Invalid ${what} \`schema\`: expected a lower-case Postgres identifier (a-z, 0-9, "_", not starting with a digit, at most 63 characters), got ${describeValue(value)}`,
-      { field: 'schema' },
-    );
+    throw new WarrenError('ERR_INVALID_OPTION', `Invalid ${what} \`schema\`: expected ${SCHEMA_RULE}, got ${describeValue(value)}`, {
+      field: 'schema',
+    });
   }
   return parsed.data;
 }
@@ -66,7 +62,7 @@ export async function migrate(db: Queryable, options: MigrateOptions = {}): Prom
       field: 'options',
     });
   }
-  const schema = parseSchemaName(options.schema);
+  const { schema } = parseOptions(migrateOptionsSchema, options, { label: 'migrate option' });
   return runMigrations(new SqlRunner(db), schema, embedded);
 }
 

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- a pg.Client of any pg version: its rows are untyped */
 import type { JobConfig, JobConfigKey, TriggerSource } from '../define/types.js';
 
 /**

@@ -7,7 +7,7 @@
 import createDebug from 'debug';
 import type { Bot } from 'grammy';
 import { WarrenError } from '../errors.js';
-import { parseWith } from '../http/validate.js';
+import { parseOptions } from '../util/options.js';
 import { createLog } from '../util/logger.js';
 import { warrenCommands } from './grammy.js';
 import { botOptionsSchema, type TelegramBotOptions } from './options.js';
@@ -37,7 +37,7 @@ export interface TelegramBot {
 const closedError = () => new WarrenError('ERR_CLOSED', 'The Telegram bot was closed before it started');
 
 export function createTelegramBot(options: TelegramBotOptions): TelegramBot {
-  const o = parseWith(botOptionsSchema, options ?? {}, 'ERR_INVALID_OPTION', 'telegram bot option');
+  const o = parseOptions(botOptionsSchema, options ?? {}, { label: 'telegram bot option' });
   const { token, apiRoot, pollingTimeout, ...commandOptions } = o;
   const middleware = warrenCommands(commandOptions);
   // grammY retries getMe on network errors for as long as it takes; close() cuts that short.

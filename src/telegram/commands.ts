@@ -6,7 +6,7 @@
  */
 import createDebug from 'debug';
 import { isWarrenError } from '../errors.js';
-import { parseWith } from '../http/validate.js';
+import { parseOptions } from '../util/options.js';
 import { fitReply, formatTime, runLine, statusDetails, statusLine } from './format.js';
 import { commandsOptionsSchema, type TelegramCommandsOptions } from './options.js';
 import { parseRunParams } from './params.js';
@@ -51,7 +51,7 @@ const HELP = (c: string) =>
   ].join('\n');
 
 export function createTelegramCommands(options: TelegramCommandsOptions): TelegramCommands {
-  const o = parseWith(commandsOptionsSchema, options ?? {}, 'ERR_INVALID_OPTION', 'telegram option');
+  const o = parseOptions(commandsOptionsSchema, options ?? {}, { label: 'telegram option' });
   const allowed = new Set(o.allowedChatIds.map(String));
   // `/job`, `/job@MyBot` (groups address commands to one bot), any case.
   const head = new RegExp(`^/${o.command}(?:@([A-Za-z0-9_]+))?(?=\\s|$)`, 'i');

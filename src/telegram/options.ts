@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { timeZoneOption } from '../define/time-zone.js';
+import { hasFunctions, integer } from '../util/options.js';
 import type { TelegramControl } from './control.js';
 
 /** Where refusals and unexpected errors go besides `debug('warren:telegram')`: any pino/winston-like object. */
@@ -12,11 +13,6 @@ export interface TelegramLogger {
   /** Refused chats; without it they are only in `debug('warren:telegram')`. */
   warn?(message: string, fields?: Record<string, unknown>): void;
 }
-
-const hasFunctions =
-  (...names: string[]) =>
-  (value: unknown) =>
-    typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
 
 const chatId = z.union([z.number().int(), z.string().min(1)], { error: 'chat ids (numbers, or strings such as "@channel")' });
 
@@ -51,12 +47,7 @@ export const commandsOptionsSchema = z
      * Replies are cut (at a line) to this many characters; Telegram's limit is 4096.
      * @default 4000
      */
-    maxReplyLength: z
-      .number({ error: 'an integer in 200..4096' })
-      .int('an integer in 200..4096')
-      .min(200, 'an integer in 200..4096')
-      .max(4096, 'an integer in 200..4096')
-      .default(4000),
+    maxReplyLength: integer(200, 4096).default(4000),
     /** Receives refusals (`warn`) and unexpected errors (`error`) besides `debug('warren:telegram')`. */
     logger: z.custom<TelegramLogger>(hasFunctions('error'), 'a logger with error() (and optionally warn())').optional(),
   })
@@ -83,12 +74,7 @@ export const botOptionsSchema = commandsOptionsSchema
      * Seconds each long-polling `getUpdates` may wait for a message (Telegram allows up to 50).
      * @default 30
      */
-    pollingTimeout: z
-      .number({ error: 'an integer in 0..50' })
-      .int('an integer in 0..50')
-      .min(0, 'an integer in 0..50')
-      .max(50, 'an integer in 0..50')
-      .default(30),
+    pollingTimeout: integer(0, 50).default(30),
   })
   .strict();
 

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the harness holds job definitions and handlers of every params type side by side */
 import { createScheduler } from '../scheduler/index.js';
 import { createWorker, type WorkerQueue } from '../worker/index.js';
 import type { Clock } from '../clock.js';

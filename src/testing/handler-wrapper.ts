@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the harness holds job definitions and handlers of every params type side by side */
 import type { JobHandler } from '../define/types.js';
 import type { Activity } from './activity.js';
 import type { ProcessSandbox } from './process-sandbox.js';

@@ -1,12 +1,11 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the harness holds job definitions and handlers of every params type side by side */
 import { z } from 'zod';
-import { WarrenError, describeValue } from '../errors.js';
-import { assertScope } from '../names.js';
-import { parseDuration } from '../util/duration.js';
+import { duration, hasFunctions, integer, parseOptions, scopeOption } from '../util/options.js';
 import type { JobDefinition, JobHandler } from '../define/types.js';
 import type { HarnessQueue, TestHarnessOptions } from './types.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-const hasFns = (v: unknown, names: string[]): boolean => isObject(v) && names.every((n) => typeof v[n] === 'function');
+const hasFns = (v: unknown, names: string[]): boolean => hasFunctions(...names)(v);
 const isDefinition = (v: unknown): v is JobDefinition<any> =>
   isObject(v) && typeof v.id === 'string' && isObject(v.config) && typeof v.parseParams === 'function';
 
@@ -62,23 +61,13 @@ export const harnessOptionsSchema = z
         return ms;
       }),
     /** @default 'test' */
-    scope: z.string({ error: 'a scope string' }).default('test'),
+    scope: scopeOption.default('test'),
     /** @default 1 */
-    workers: z
-      .number({ error: 'an integer from 0 to 50' })
-      .int({ error: 'an integer from 0 to 50' })
-      .min(0, { error: 'an integer from 0 to 50' })
-      .max(50, { error: 'an integer from 0 to 50' })
-      .default(1),
+    workers: integer(0, 50).default(1),
     /** @default 1 */
-    schedulers: z
-      .number({ error: 'an integer from 0 to 10' })
-      .int({ error: 'an integer from 0 to 10' })
-      .min(0, { error: 'an integer from 0 to 10' })
-      .max(10, { error: 'an integer from 0 to 10' })
-      .default(1),
+    schedulers: integer(0, 10).default(1),
     /** @default '5m' (fewer idle renewals per fake hour than the scheduler's 15s) */
-    leaseTtl: z.union([z.string(), z.number()], { error: 'a duration such as "30s"' }).default('5m'),
+    leaseTtl: duration(1000).default(300_000),
     /** @default { safetyTick: '1m', livenessCheckInterval: '10s' } */
     schedulerOptions: z
       .record(z.string(), z.unknown())
@@ -104,29 +93,9 @@ export const harnessOptionsSchema = z
 export type ResolvedHarnessOptions = z.output<typeof harnessOptionsSchema>;
 
 export function resolveHarnessOptions(input: unknown): ResolvedHarnessOptions {
-  if (!isObject(input))
-    throw new WarrenError('ERR_INVALID_OPTION', `Invalid harness options: expected an object, got ${describeValue(input)}`);
-  const parsed = harnessOptionsSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    if (issue.code === 'unrecognized_keys') {
-      const field = issue.keys[0] ?? '?';
-      throw new WarrenError('ERR_INVALID_OPTION', `Invalid harness option \`${field}\`: unknown option`, { field });
-    }
-    const field = issue.path.map(String).join('.') || '(options)';
-    let value: unknown = input;
-    for (const key of issue.path) value = isObject(value) ? (value as Record<PropertyKey, unknown>)[key] : undefined;
-    throw new WarrenError(
-      'ERR_INVALID_OPTION',
-      `Invalid harness option \`${field}\`: expected ${issue.message}, got ${describeValue(value)}`,
-      { field },
-    );
-  }
-  const options = parsed.data;
-  assertScope(options.scope, 'scope', 'ERR_INVALID_OPTION');
+  const options = parseOptions(harnessOptionsSchema, input, { label: 'harness option' });
   // Workers write the code definitions too: one default zone for the whole simulated fleet.
   const timezone = options.schedulerOptions.timezone;
   if (timezone !== undefined && !('timezone' in options.workerOptions)) options.workerOptions = { ...options.workerOptions, timezone };
-  parseDuration(options.leaseTtl, 'leaseTtl', 'ERR_INVALID_OPTION');
   return options;
 }

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the harness holds job definitions and handlers of every params type side by side */
 import { FakeClock, settle, type Clock } from '../clock.js';
 import { WarrenError } from '../errors.js';
 import { workQueueName } from '../names.js';
@@ -373,8 +374,7 @@ export class TestHarness implements Control, AsyncDisposable {
     const now = new Date(this.clock.now());
     const state = await this.store.getLeadership(this.scope, now);
     if (state.holder) await this.store.releaseLeadership(this.scope, state.holder);
-    const ttl = parseDuration(this.#options.leaseTtl, 'leaseTtl', 'ERR_INVALID_OPTION');
-    await this.store.acquireLeadership(this.scope, USURPER, Math.max(ttl, 3_600_000), now);
+    await this.store.acquireLeadership(this.scope, USURPER, Math.max(this.#options.leaseTtl, 3_600_000), now);
     try {
       await this.waitFor(() => !this.#schedulers[index]!.proc.isLeader(), { timeout: options.timeout ?? '1h' });
     } finally {
@@ -450,7 +450,7 @@ export class TestHarness implements Control, AsyncDisposable {
       scope: this.scope,
       instanceId: `${this.scope}-scheduler-${n}`,
       jobs: this.#jobs.map((j) => j.definition),
-      leaseTtl: this.#options.leaseTtl,
+      leaseTtl: `${this.#options.leaseTtl}ms`,
       extra: this.#options.schedulerOptions,
     });
     return { sandbox, proc };

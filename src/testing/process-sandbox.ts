@@ -209,12 +209,11 @@ export class ProcessSandbox {
   }
 
   #transportView(base: Transport, activity: Activity): Transport {
-    const sandbox = this;
     const wrapDelivery = (delivery: Delivery): Delivery => {
       let settled = false;
       const done = () => {
         settled = true;
-        sandbox.#unacked.delete(wrapped);
+        this.#unacked.delete(wrapped);
         activity.bump();
       };
       const wrapped: Delivery = {
@@ -223,18 +222,18 @@ export class ProcessSandbox {
         messageId: delivery.messageId,
         headers: delivery.headers,
         redelivered: delivery.redelivered,
-        ack() {
-          if (sandbox.#dead || settled) return;
+        ack: () => {
+          if (this.#dead || settled) return;
           done();
           delivery.ack();
         },
-        nack(requeue: boolean) {
-          if (sandbox.#dead || settled) return;
+        nack: (requeue: boolean) => {
+          if (this.#dead || settled) return;
           done();
           delivery.nack(requeue);
         },
       };
-      sandbox.#unacked.set(wrapped, delivery);
+      this.#unacked.set(wrapped, delivery);
       return wrapped;
     };
 
@@ -271,8 +270,8 @@ export class ProcessSandbox {
       },
       isConnected: () => !this.#dead && base.isConnected(),
       waitForConnect: (signal) => (this.#dead ? never() : base.waitForConnect(signal)),
-      on(event, listener) {
-        sandbox.#listeners.push({ event, listener: listener as (...args: never[]) => void });
+      on: (event, listener) => {
+        this.#listeners.push({ event, listener: listener as (...args: never[]) => void });
         base.on(event, listener);
         return view;
       },

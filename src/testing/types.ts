@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the harness holds job definitions and handlers of every params type side by side */
 import type { Clock } from '../clock.js';
 import type { Transport } from '../broker/transport.js';
 import type { JobDefinition, JobHandler, TriggerSource } from '../define/types.js';

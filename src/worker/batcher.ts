@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { WarrenError } from '../errors.js';
-import { retryDelayMs } from './retry-delay.js';
+import { backoffDelayMs } from '../util/backoff.js';
 
 export interface BatcherOptions<I, O> {
   name: string;
@@ -133,7 +133,7 @@ export class Batcher<I, O> {
           }
           attempt += 1;
           // Capped at 1 s: a database that comes back is used within about a second.
-          const delay = retryDelayMs(attempt, 100, 1_000);
+          const delay = backoffDelayMs({ delayMs: 100, maxMs: 1_000 }, attempt);
           this.#opts.onRetry?.(err, attempt, delay);
           await new Promise<void>((resolve) => {
             const wake = () => {

@@ -8,7 +8,7 @@ import type { WorkerEvents, WorkerStats, RunInfo } from './events.js';
 import type { ResolvedWorkerOptions } from './options.js';
 import type { RunExecution } from './run-executor.js';
 import type { Handlers } from './handlers.js';
-import { retryDelayMs } from './retry-delay.js';
+import { backoffDelayMs } from '../util/backoff.js';
 import { workerDebug } from './job-logger.js';
 import { errorText } from './dead-letter.js';
 
@@ -80,7 +80,7 @@ export async function retryUntil<T>(
       return await fn();
     } catch (err) {
       if (opts.signal.aborted) return undefined;
-      const delay = retryDelayMs(attempt, opts.baseMs ?? 250, opts.capMs ?? 10_000);
+      const delay = backoffDelayMs({ delayMs: opts.baseMs ?? 250, maxMs: opts.capMs ?? 10_000 }, attempt);
       workerDebug('%s failed (attempt %d), retrying in %d ms: %s', what, attempt, delay, errorText(err));
       opts.onError?.(err, attempt);
       try {

@@ -1,4 +1,4 @@
-import { publishRuns } from '../broker/publish-run.js';
+import { publishRuns } from '../scheduler/publish-runs.js';
 import type { Delivery } from '../broker/transport.js';
 import { nextChainRun, staleAtFor } from '../define/schedule.js';
 import type { ClaimResult, Completion, JobRecord, NewRun, RunRecord } from '../store/port.js';

@@ -2,10 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../clock.js';
-import { WarrenError, describeValue } from '../errors.js';
-import { DEFAULT_SCHEMA } from '../names.js';
-import { formatDuration } from '../util/duration.js';
-import { durationOption } from '../util/duration-option.js';
+import { duration, hasFunctions, integer, parseOptions, schemaOption, scopeOption, shorterThanRule } from '../util/options.js';
 import { timeZoneOption } from '../define/time-zone.js';
 import type { JobDefinition, JobHandler } from '../define/types.js';
 import { LOGGER_STYLES, type HostLogger } from '../util/logger.js';
@@ -25,20 +22,9 @@ export interface WorkerJob {
   handler: JobHandler<any>;
 }
 
-const SCOPE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
-const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
-
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-const hasFns = (v: unknown, names: string[]): boolean => isObject(v) && names.every((n) => typeof v[n] === 'function');
-
-const duration = durationOption;
-
-const int = (min: number, max: number) =>
-  z
-    .number({ error: `an integer from ${min} to ${max}` })
-    .int({ error: `an integer from ${min} to ${max}` })
-    .min(min, { error: `an integer from ${min} to ${max}` })
-    .max(max, { error: `an integer from ${min} to ${max}` });
+const hasFns = (v: unknown, names: string[]): boolean => hasFunctions(...names)(v);
+const int = integer;
 
 /**
  * The worker's options: the one source of their types, defaults and validation.
@@ -49,10 +35,7 @@ export const workerOptionsSchema = z
     /** The host's `pg.Pool` (or anything with `query(text, values)`); the worker builds a PgStore on it and never ends it. Exactly one of `pool` / `store`. */
     pool: z.custom<Queryable>((v) => hasFns(v, ['query']), { error: 'a pg.Pool (an object with query(text, values))' }).optional(),
     /** Postgres schema of warren's tables (with `pool`). @default 'scheduler' */
-    schema: z
-      .string({ error: 'a Postgres schema name (a-z, 0-9, _)' })
-      .regex(SCHEMA, { error: 'a Postgres schema name (a-z, 0-9, _)' })
-      .default(DEFAULT_SCHEMA),
+    schema: schemaOption,
     /**
      * The `pool` goes through PgBouncer in transaction mode: no named prepared statements, and
      * no liveness lock unless `livenessClient` connects straight to PostgreSQL. @default false
@@ -76,9 +59,7 @@ export const workerOptionsSchema = z
       })
       .optional(),
     /** The scope (`mock`, `real`, …): queues are `{scope}.jobs.{queue}`. */
-    scope: z
-      .string({ error: '1-40 characters of a-z, 0-9, "_" or "-"' })
-      .regex(SCOPE, { error: '1-40 characters of a-z, 0-9, "_" or "-"' }),
+    scope: scopeOption,
     /** Jobs to run; more can be added with `worker.handle()` before `start()`. @default [] */
     jobs: z
       .array(
@@ -217,34 +198,25 @@ export const workerOptionsSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['heartbeatInterval'],
-        message: `a duration shorter than leaseTtl (${formatDuration(o.leaseTtl)})`,
+        message: shorterThanRule('leaseTtl', o.leaseTtl),
         input: o.heartbeatInterval,
       });
     }
-  });
+  })
+  .transform(({ heartbeatInterval, prefetch, workerId, liveness, ...o }) => ({
+    ...o,
+    heartbeatInterval: heartbeatInterval ?? Math.max(50, Math.floor(o.leaseTtl / 3)),
+    prefetch: prefetch ?? Math.min(65_535, 2 * o.concurrency),
+    workerId: workerId ?? defaultWorkerId(),
+    // A session lock cannot be held through PgBouncer (transaction mode); a direct client can.
+    liveness: liveness ?? (!o.pgbouncer || o.livenessClient !== undefined),
+  }));
 
 /** What `createWorker()` accepts. */
 export type WorkerOptions = z.input<typeof workerOptionsSchema>;
 
 /** Options after validation: durations in ms, every default applied. */
-export type ResolvedWorkerOptions = Omit<
-  z.output<typeof workerOptionsSchema>,
-  'heartbeatInterval' | 'workerId' | 'prefetch' | 'liveness'
-> & {
-  liveness: boolean;
-  heartbeatInterval: number;
-  prefetch: number;
-  workerId: string;
-};
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value = input;
-  for (const key of path) {
-    if (!isObject(value) && !Array.isArray(value)) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
-}
+export type ResolvedWorkerOptions = z.output<typeof workerOptionsSchema>;
 
 export function defaultWorkerId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -252,29 +224,5 @@ export function defaultWorkerId(): string {
 
 /** Validates and normalises; a bad option throws ERR_INVALID_OPTION naming the field. */
 export function resolveWorkerOptions(input: unknown): ResolvedWorkerOptions {
-  if (!isObject(input)) {
-    throw new WarrenError('ERR_INVALID_OPTION', `Invalid worker options: expected an object, got ${describeValue(input)}`);
-  }
-  const parsed = workerOptionsSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    if (issue.code === 'unrecognized_keys') {
-      const key = issue.keys[0] ?? '?';
-      const field = [...issue.path, key].join('.');
-      throw new WarrenError('ERR_INVALID_OPTION', `Invalid worker option \`${field}\`: unknown option`, { field });
-    }
-    const field = issue.path.map(String).join('.') || '(options)';
-    const params = issue.code === 'custom' ? (issue.params as { got?: string } | undefined) : undefined;
-    const got = params?.got ?? describeValue(valueAt(input, issue.path));
-    throw new WarrenError('ERR_INVALID_OPTION', `Invalid worker option \`${field}\`: expected ${issue.message}, got ${got}`, { field });
-  }
-  const o = parsed.data;
-  return {
-    ...o,
-    heartbeatInterval: o.heartbeatInterval ?? Math.max(50, Math.floor(o.leaseTtl / 3)),
-    prefetch: o.prefetch ?? Math.min(65_535, 2 * o.concurrency),
-    workerId: o.workerId ?? defaultWorkerId(),
-    // A session lock cannot be held through PgBouncer (transaction mode); a direct client can.
-    liveness: o.liveness ?? (!o.pgbouncer || o.livenessClient !== undefined),
-  };
+  return parseOptions(workerOptionsSchema, input, { label: 'worker option' });
 }

@@ -5,7 +5,7 @@ import type { StandardSchemaV1 } from '../define/standard-schema.js';
 import type { JobDefinition, JobHandler, ParamsOf } from '../define/types.js';
 import { WarrenError, describeValue } from '../errors.js';
 import { workQueueName } from '../names.js';
-import { publishRuns } from '../broker/publish-run.js';
+import { publishRuns } from '../scheduler/publish-runs.js';
 import { PgStore } from '../store/pg/index.js';
 import type {
   ClaimRequest,

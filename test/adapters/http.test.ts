@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWarrenError } from '../../src/errors.js';
-import { createAdminHandler, type Control, type AdminHandler } from '../../src/http/index.js';
+import { createAdminHandler, type Control } from '../../src/http/index.js';
 import { listen } from '../helpers/listen.js';
 import { waitFor } from '../helpers/wait.js';
 import { adapterFixture, type AdapterFixture } from './setup.js';

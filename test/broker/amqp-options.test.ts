@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AmqpTransport } from '../../src/broker/amqp-transport.js';
 import { parseAmqpTransportOptions } from '../../src/broker/amqp/options.js';
-import { Backoff } from '../../src/broker/amqp/backoff.js';
+import { Backoff } from '../../src/util/backoff.js';
 import { isWarrenError } from '../../src/errors.js';
 
 function errorOf(fn: () => unknown): { code: string; field: string | undefined; message: string } | undefined {
@@ -63,12 +63,13 @@ describe('AmqpTransport options', () => {
     expect(() => new AmqpTransport({ url: 'nope' })).toThrow(/`url`/);
   });
 
-  it('backs off exponentially with full jitter inside [min, max]', () => {
-    const high = new Backoff(100, 1000, () => 1);
+  it('backs off exponentially up to max, each delay randomised down by up to half', () => {
+    const high = new Backoff({ delayMs: 100, maxMs: 1000 }, () => 0);
     expect([1, 2, 3, 4, 5, 6].map(() => high.next())).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect(high.failures).toBe(6);
     high.reset();
     expect(high.next()).toBe(100);
-    const low = new Backoff(100, 1000, () => 0);
-    expect([1, 2, 3].map(() => low.next())).toEqual([100, 100, 100]);
+    const low = new Backoff({ delayMs: 100, maxMs: 1000 }, () => 1);
+    expect([1, 2, 3, 4, 5].map(() => low.next())).toEqual([50, 100, 200, 400, 500]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobChange } from '../../src/store/port.js';
 import { waitFor } from '../helpers/wait.js';
-import { type ContractContext, T0, at, claimOne, jobConfig, newRun, runId, seedJob, seedRun } from './store-fixtures.js';
+import { type ContractContext, T0, at, claimOne, jobConfig, newRun, runId, seedRun } from './store-fixtures.js';
 
 export function sharedContract(c: ContractContext): void {
   describe('leadership', () => {

@@ -291,6 +291,7 @@ describe('defineJob: params', () => {
     expectTypeOf<ParamsOf<typeof scan>>().toEqualTypeOf<{ mode: 'swing' | 'scalp'; limit: number; tags?: string[] | undefined }>();
     const handler: JobHandler<ParamsOf<typeof scan>> = (ctx) => ctx.params.limit + 1;
     expectTypeOf(handler).parameter(0).toEqualTypeOf<JobContext<{ mode: 'swing' | 'scalp'; limit: number; tags?: string[] | undefined }>>();
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a type-level test: only its type is read
     const untyped = defineJob({ id: 'any' });
     expectTypeOf<ParamsOf<typeof untyped>>().toEqualTypeOf<Record<string, unknown>>();
     // @ts-expect-error defaultParams must match the schema's input type

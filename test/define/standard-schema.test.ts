@@ -97,8 +97,10 @@ describe('params types follow the schema (type-level)', () => {
   it("types handler params from each library's output", () => {
     const zod3Job = defineJob({ id: 'a', params: z3.object({ n: z3.string().transform((s) => s.length) }) });
     expectTypeOf<ParamsOf<typeof zod3Job>>().toEqualTypeOf<{ n: number }>();
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a type-level test: only its type is read
     const zod4Job = defineJob({ id: 'b', params: z4.object({ n: z4.string().transform((s) => s.length) }) });
     expectTypeOf<ParamsOf<typeof zod4Job>>().toEqualTypeOf<{ n: number }>();
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a type-level test: only its type is read
     const valibotJob = defineJob({
       id: 'c',
       params: v.object({

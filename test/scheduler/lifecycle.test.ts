@@ -28,14 +28,14 @@ describe('createScheduler options', () => {
   it('names the option, the rule and the value', () => {
     expect(optionError(() => createScheduler({ ...base, leaseTtl: '0s' }))).toEqual({
       field: 'leaseTtl',
-      message: 'Invalid scheduler option `leaseTtl`: expected a duration >= 1s, got "0s"',
+      message: 'Invalid scheduler option `leaseTtl`: expected a duration >= 1s (such as "30s", or a number of seconds), got "0s"',
     });
     expect(optionError(() => createScheduler({ ...base, role: 'boss' as never })).message).toBe(
       'Invalid scheduler option `role`: expected one of "auto", "scheduler-only", "control-only", got "boss"',
     );
     expect(optionError(() => createScheduler({ ...base, leaseTTL: '5s' } as never))).toMatchObject({
       field: 'leaseTTL',
-      message: expect.stringContaining('no such option'),
+      message: 'Invalid scheduler option `leaseTTL`: unknown option',
     });
     expect(optionError(() => createScheduler({ ...base, scope: 'Bad Scope' })).field).toBe('scope');
     expect(optionError(() => createScheduler({ ...base, maxSlotsPerTick: 0 })).field).toBe('maxSlotsPerTick');

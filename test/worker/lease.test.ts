@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, settle } from '../../src/clock.js';
 import { MemoryTransport } from '../../src/broker/memory-transport.js';
-import { publishRuns } from '../../src/broker/publish-run.js';
+import { publishRuns } from '../../src/scheduler/publish-runs.js';
 import { defineJob } from '../../src/define/define-job.js';
 import type { JobContext, JobDefinition } from '../../src/define/types.js';
 import { reapExpiredLeases } from '../../src/scheduler/reaper.js';
@@ -184,7 +184,7 @@ async function attemptOneRunning(id: string, extra?: Partial<WorkerOptions>, bef
 
 describe('a newer attempt delivered while the old one runs here', () => {
   it('stops the old execution and claims and runs the new attempt (not acked as a duplicate)', async () => {
-    const { r, def, t, w, run, job } = await attemptOneRunning('renewed');
+    const { r, t, w, run, job } = await attemptOneRunning('renewed');
     // This worker believes its lease is renewed (say a blocked event loop, or a reply it
     // misread), but the store never extends it: the reaper retries the run.
     r.heartbeat = async (ids) => ({ extended: ids, cancel: [] });
@@ -203,7 +203,7 @@ describe('a newer attempt delivered while the old one runs here', () => {
   });
 
   it('a redelivery of the attempt running here is still a local duplicate', async () => {
-    const { r, def, t, w, run, job } = await attemptOneRunning('redelivered');
+    const { r, t, w, run, job } = await attemptOneRunning('redelivered');
     await publishRuns(r.transport, r.inner, [{ ...run, status: 'pending' }], () => job, r.clock.now());
     await r.until(() => w.stats().duplicates === 1, 'the redelivery dropped');
     expect(t.aborted.size).toBe(0);
@@ -214,7 +214,7 @@ describe('a newer attempt delivered while the old one runs here', () => {
 
 describe('a worker cut off from the store', () => {
   it('stops its handler before the lease it last proved runs out, records nothing, and the retry runs alone', async () => {
-    const { r, def, t, w, run, job } = await attemptOneRunning('partitioned', { leaseTtl: '30s', heartbeatInterval: '10s' });
+    const { r, t, w, run, job } = await attemptOneRunning('partitioned', { leaseTtl: '30s', heartbeatInterval: '10s' });
     await r.clock.advance(15_000); // a heartbeat or more go through
     const proven = (await r.inner.getRun(run.runId))!.leaseUntil!.getTime();
     r.mode = 'down';
@@ -234,7 +234,7 @@ describe('a worker cut off from the store', () => {
   });
 
   it('a heartbeat query that never answers does not stop the later beats', async () => {
-    const { r, def, t, w, run } = await attemptOneRunning('hung-beat', { leaseTtl: '30s', heartbeatInterval: '10s' });
+    const { r, t, run } = await attemptOneRunning('hung-beat', { leaseTtl: '30s', heartbeatInterval: '10s' });
     let hung = false;
     r.heartbeat = (ids, ctx) => {
       if (!hung) {
@@ -273,7 +273,7 @@ describe('a claim whose commit went through but whose reply was lost', () => {
   });
 
   it('a run this worker id claimed before the request was first sent (a previous process) stays a duplicate', async () => {
-    const { r, def, t, w, run, job } = await attemptOneRunning('old-claim', { workerId: 'fixed-id', shutdownGrace: '0s' });
+    const { r, def, w, run, job } = await attemptOneRunning('old-claim', { workerId: 'fixed-id', shutdownGrace: '0s' });
     let closed = false;
     void w.close().then(() => (closed = true));
     await r.until(() => closed, 'the first process closed');

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { AmqpTransport } from '../../src/broker/amqp-transport.js';
-import { publishRuns } from '../../src/broker/publish-run.js';
+import { publishRuns } from '../../src/scheduler/publish-runs.js';
 import type { JobDefinition } from '../../src/define/types.js';
 import { migrate } from '../../src/store/migrate.js';
 import { PgStore } from '../../src/store/pg/index.js';

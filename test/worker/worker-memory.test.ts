@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { FakeClock, settle } from '../../src/clock.js';
 import { MemoryTransport } from '../../src/broker/memory-transport.js';
-import { publishRuns } from '../../src/broker/publish-run.js';
+import { publishRuns } from '../../src/scheduler/publish-runs.js';
 import { encodeMessage, messageForRun } from '../../src/broker/envelope.js';
 import { defineJob } from '../../src/define/define-job.js';
 import type { JobDefinition } from '../../src/define/types.js';

@@ -2,7 +2,7 @@ import createDebug from 'debug';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Consumer, Delivery, DeliveryHandler } from '../transport.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../../util/backoff.js';
 import { ManagedChannel } from './managed-channel.js';
 import type { TopologyRegistry } from './topology.js';
 
@@ -49,7 +49,7 @@ export class AmqpConsumer implements Consumer {
     this.#managed = new ManagedChannel(manager, {
       name: `consume ${queue}`,
       confirm: false,
-      backoff: new Backoff(Math.min(100, hooks.backoff.minMs), hooks.backoff.maxMs),
+      backoff: new Backoff({ delayMs: Math.max(1, Math.min(100, hooks.backoff.minMs)), maxMs: hooks.backoff.maxMs }),
       setup: (channel) => this.#setup(channel),
       onError: hooks.onError,
     });

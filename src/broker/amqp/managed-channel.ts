@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ChannelModel } from 'amqplib';
-import type { Backoff } from './backoff.js';
+import type { Backoff } from '../../util/backoff.js';
 
 const log = createDebug('warren:broker');
 

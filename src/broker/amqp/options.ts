@@ -1,49 +1,29 @@
 import { z } from 'zod';
-import { WarrenError, describeValue } from '../../errors.js';
-import { assertScope } from '../../names.js';
-import { parseDuration, type Duration } from '../../util/duration.js';
-
-/** A Duration option (`'30s'`, or a number of seconds) at least `minMs`. */
-const durationAtLeast = (minMs: number) =>
-  z.custom<Duration>((value) => {
-    try {
-      return parseDuration(value, 'option', 'ERR_INVALID_OPTION') >= minMs;
-    } catch {
-      return false;
-    }
-  });
+import { formatDuration } from '../../util/duration.js';
+import { duration, integer, parseOptions, scopeOption } from '../../util/options.js';
 
 /** Options of {@link AmqpTransport}, validated in one place; every default is here. Durations are `'30s'` or a number of seconds. */
 export const amqpTransportOptionsSchema = z
   .object({
     /** `amqp://user:pass@host:port/vhost` (or `amqps://`). */
-    url: z.string().regex(/^amqps?:\/\/\S+$/),
+    url: z.string({ error: 'an amqp:// or amqps:// URL' }).regex(/^amqps?:\/\/\S+$/, 'an amqp:// or amqps:// URL'),
     /**
      * Scope whose delay topology serves queue names without a `.jobs.` part. Names of the
      * form `{scope}.jobs.{queue}` always use their own scope.
      */
-    scope: z.string().optional(),
+    scope: scopeOption.optional(),
     /**
      * AMQP heartbeat. Below 30 s a busy event loop (GC, a CPU-bound handler) misses beats
      * and the broker drops a healthy connection. Whole seconds, 30 s to 1 h.
      * @default '30s'
      */
-    heartbeat: z
-      .custom<Duration>((value) => {
-        try {
-          const ms = parseDuration(value, 'heartbeat', 'ERR_INVALID_OPTION');
-          return ms % 1000 === 0 && ms >= 30_000 && ms <= 3_600_000;
-        } catch {
-          return false;
-        }
-      })
-      .default('30s'),
+    heartbeat: duration(30_000, { maxMs: 3_600_000, wholeSeconds: true }).default(30_000),
     /**
      * Publishes held (buffered or awaiting confirm) while disconnected before new ones are
      * rejected at once with ERR_BUFFER_FULL.
      * @default 10000
      */
-    maxBufferedPublishes: z.number().int().min(1).default(10_000),
+    maxBufferedPublishes: integer(1, Number.MAX_SAFE_INTEGER).default(10_000),
     /**
      * A publish (or dead-letter) the broker has not confirmed within this rejects with
      * ERR_TIMEOUT, so a caller never waits forever on a broker that is down (the scheduler's
@@ -52,7 +32,7 @@ export const amqpTransportOptionsSchema = z
      * (`'30s'`, or a number of seconds), at least 100 ms.
      * @default '30s'
      */
-    publishTimeout: durationAtLeast(100).default('30s'),
+    publishTimeout: duration(100).default(30_000),
     /**
      * Type of the work, dead-letter and delay queues. Fixed once declared: RabbitMQ refuses a
      * redeclaration with other arguments (406 PRECONDITION_FAILED).
@@ -63,89 +43,46 @@ export const amqpTransportOptionsSchema = z
      * TCP + AMQP handshake timeout of one connection attempt.
      * @default '10s'
      */
-    connectTimeout: durationAtLeast(100).default('10s'),
+    connectTimeout: duration(100).default(10_000),
     /**
-     * Reconnect backoff: full jitter between `min` and an exponentially growing cap
-     * bounded by `max` (re-opening a channel the server closed backs off up to 30 s
-     * instead). A low cap
+     * Reconnect backoff: `min` doubling to `max`, each delay randomised down by up to half
+     * (re-opening a channel the server closed backs off up to 30 s instead). A low cap
      * means a returning broker is used within about a second; a refused connection attempt
      * per second and process is nothing to a broker that is starting.
      * @default { min: '250ms', max: '1s' }
      */
     reconnect: z
-      .object({
-        min: durationAtLeast(0).default('250ms'),
-        max: durationAtLeast(1).default('1s'),
-      })
+      .object({ min: duration(0).default(250), max: duration(1).default(1_000) }, { error: 'an object { min, max }' })
       .strict()
-      .default({ min: '250ms', max: '1s' })
-      .refine(
-        (r) => parseDuration(r.min, 'reconnect.min', 'ERR_INVALID_OPTION') <= parseDuration(r.max, 'reconnect.max', 'ERR_INVALID_OPTION'),
-        { message: 'min <= max', path: ['min'] },
-      ),
+      .default({ min: 250, max: 1_000 })
+      .superRefine((r, ctx) => {
+        if (r.min > r.max)
+          ctx.addIssue({ code: 'custom', path: ['min'], message: `a duration <= reconnect.max (${formatDuration(r.max)})` });
+      }),
   })
-  .strict();
+  .strict()
+  .transform((o) => ({
+    url: o.url,
+    scope: o.scope,
+    /** In whole seconds, as AMQP takes it. */
+    heartbeatSec: o.heartbeat / 1000,
+    maxBufferedPublishes: o.maxBufferedPublishes,
+    publishTimeoutMs: o.publishTimeout,
+    queueType: o.queueType,
+    connectTimeoutMs: o.connectTimeout,
+    reconnect: { minMs: o.reconnect.min, maxMs: o.reconnect.max },
+  }));
 
 export type AmqpTransportOptions = z.input<typeof amqpTransportOptionsSchema>;
 
 /** Options after validation, durations in ms (the heartbeat in whole seconds, as AMQP takes it). */
-export interface ResolvedAmqpTransportOptions {
-  url: string;
-  scope: string | undefined;
-  heartbeatSec: number;
-  maxBufferedPublishes: number;
-  publishTimeoutMs: number;
-  queueType: 'quorum' | 'classic';
-  connectTimeoutMs: number;
-  reconnect: { minMs: number; maxMs: number };
-}
-
-const EXPECTED: Record<string, string> = {
-  url: 'an amqp:// or amqps:// URL',
-  scope: 'a scope (1-40 characters of a-z, 0-9, "_" or "-")',
-  heartbeat: 'a duration in whole seconds from 30s to 1h (such as "30s", or a number of seconds)',
-  maxBufferedPublishes: 'an integer >= 1',
-  publishTimeout: 'a duration >= 100ms (such as "30s", or a number of seconds)',
-  queueType: '"quorum" or "classic"',
-  connectTimeout: 'a duration >= 100ms (such as "10s", or a number of seconds)',
-  'reconnect.min': 'a duration >= 0 and <= reconnect.max (such as "500ms", or a number of seconds)',
-  'reconnect.max': 'a duration >= 1ms (such as "30s", or a number of seconds)',
-  reconnect: 'an object { min, max }',
-};
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value: unknown = input;
-  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined;
-  return value;
-}
+export type ResolvedAmqpTransportOptions = z.output<typeof amqpTransportOptionsSchema>;
 
 export function parseAmqpTransportOptions(input: AmqpTransportOptions): ResolvedAmqpTransportOptions {
-  const parsed = amqpTransportOptionsSchema.safeParse(input ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.code === 'unrecognized_keys' ? [issue.keys[0] ?? ''] : (issue?.path ?? []);
-    const field = path.map(String).join('.') || 'options';
-    const expected = issue?.code === 'unrecognized_keys' ? 'no such option' : (EXPECTED[field] ?? issue?.message ?? 'a valid value');
-    const received = field === 'url' ? redactUrl(valueAt(input, path)) : valueAt(input, path);
-    throw new WarrenError(
-      'ERR_INVALID_OPTION',
-      `Invalid transport option \`${field}\`: expected ${expected}, got ${describeValue(received)}`,
-      { field },
-    );
-  }
-  const o = parsed.data;
-  if (o.scope !== undefined) assertScope(o.scope, 'scope', 'ERR_INVALID_OPTION');
-  const ms = (value: Duration, field: string) => parseDuration(value, field, 'ERR_INVALID_OPTION');
-  return {
-    url: o.url,
-    scope: o.scope,
-    heartbeatSec: ms(o.heartbeat, 'heartbeat') / 1000,
-    maxBufferedPublishes: o.maxBufferedPublishes,
-    publishTimeoutMs: ms(o.publishTimeout, 'publishTimeout'),
-    queueType: o.queueType,
-    connectTimeoutMs: ms(o.connectTimeout, 'connectTimeout'),
-    reconnect: { minMs: ms(o.reconnect.min, 'reconnect.min'), maxMs: ms(o.reconnect.max, 'reconnect.max') },
-  };
+  return parseOptions(amqpTransportOptionsSchema, input ?? {}, {
+    label: 'transport option',
+    redact: (field, value) => (field === 'url' ? redactUrl(value) : value),
+  });
 }
 
 /** Never print a password in an error or a log line. */

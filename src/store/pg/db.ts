@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- pg result rows are untyped: their columns are read by name where they are mapped */
 /**
  * The one database port (pg-boss's `executeSql` idea): anything with `query(text, values)`. A `pg.Pool`
  * (or any pool with `connect()` handing out clients with `release()`) gives real

@@ -7,6 +7,7 @@
 import createDebug from 'debug';
 import type { Clock, Timer } from '../../clock.js';
 import type { JobChange } from '../port.js';
+import { backoffDelayMs } from '../../util/backoff.js';
 import { connectListening, quoteIdent, type PoolClientLike, type PoolLike, type Queryable, type SqlRunner } from './db.js';
 
 const debug = createDebug('warren:store');
@@ -143,9 +144,8 @@ export class JobChangeListener {
   #failed(err: unknown): null {
     if (this.#closed || this.#listeners.size === 0 || !this.#runner.pooled) return null;
     this.#failures += 1;
-    const base = Math.min(30_000, 250 * 2 ** Math.min(this.#failures - 1, 7));
-    const delay = base / 2 + Math.random() * (base / 2);
-    debug('re-LISTEN in %d ms after: %s', Math.round(delay), (err as Error)?.message ?? String(err));
+    const delay = backoffDelayMs({ delayMs: 250, maxMs: 30_000 }, this.#failures);
+    debug('re-LISTEN in %d ms after: %s', delay, (err as Error)?.message ?? String(err));
     this.#retryTimer?.cancel();
     this.#retryTimer = this.#clock.setTimer(() => {
       this.#retryTimer = null;

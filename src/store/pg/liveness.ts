@@ -12,6 +12,7 @@
 import createDebug from 'debug';
 import type { Clock, Timer } from '../../clock.js';
 import type { LivenessClient, LivenessHandle, LivenessKind, ReleaseOutcome } from '../port.js';
+import { backoffDelayMs } from '../../util/backoff.js';
 import { isPool, sqlState, type Queryable, type SqlRunner } from './db.js';
 import type { Queries } from './queries.js';
 
@@ -168,8 +169,7 @@ export class PgLiveness implements LivenessHandle {
   #retry(err: unknown): void {
     if (this.#closed) return;
     this.#failures += 1;
-    const base = Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(this.#failures - 1, 10));
-    const delay = Math.round(base / 2 + Math.random() * (base / 2));
+    const delay = backoffDelayMs({ delayMs: 100, maxMs: MAX_BACKOFF_MS }, this.#failures);
     debug('liveness lock of %s %s: retrying in %d ms after: %s', this.#kind, this.#id, delay, (err as Error)?.message ?? String(err));
     this.#timer?.cancel();
     this.#timer = this.#d.clock.setTimer(() => {

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- pg result rows are untyped: their columns are read by name where they are mapped */
 /**
  * PgStore: the Store port on PostgreSQL. Every statement goes through `#exec` (pg-boss's
  * `executeSql` idea), so a `pg.Pool`, a `pg.Client` or anything with `query(text, values)`
@@ -8,10 +9,10 @@ import { createHash } from 'node:crypto';
 import createDebug from 'debug';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../clock.js';
-import { WarrenError, describeValue } from '../../errors.js';
+import { WarrenError } from '../../errors.js';
 import type { JobConfig } from '../../define/types.js';
-import { DEFAULT_SCHEMA, notifyChannel } from '../../names.js';
-import { parseSchemaName } from '../migrate.js';
+import { notifyChannel } from '../../names.js';
+import { parseOptions, schemaOption, withFunctions } from '../../util/options.js';
 import type {
   AuditEntry,
   ClaimContext,
@@ -61,19 +62,17 @@ const debug = createDebug('warren:store');
 
 const pgStoreOptionsSchema = z.object({
   /** The host's `pg.Pool` (or a connected `pg.Client`, or anything with `query(text, values)`). */
-  pool: z.custom<Queryable>((value) => typeof (value as Queryable | null)?.query === 'function', {
-    message: 'expected a pg.Pool or pg.Client',
-  }),
+  pool: withFunctions<Queryable>('a pg.Pool or pg.Client', 'query'),
   /**
    * The schema `migrate()` installed warren's tables in.
    * @default 'scheduler'
    */
-  schema: z.string().default(DEFAULT_SCHEMA),
+  schema: schemaOption,
   /**
    * Timers for LISTEN reconnection backoff.
    * @default systemClock
    */
-  clock: z.custom<Clock>((value) => typeof (value as Clock | null)?.setTimer === 'function').optional(),
+  clock: withFunctions<Clock>('a Clock', 'setTimer').optional(),
   /**
    * Send the hot-path statements (claim, complete, heartbeat, publish, insert, scans) as
    * named prepared statements: Postgres parses and plans each once per connection instead
@@ -88,7 +87,7 @@ const pgStoreOptionsSchema = z.object({
    * idle client whose backend was terminated, a reset). The store listens for them so they
    * never crash the host; they are also written to `debug('warren:store')`.
    */
-  onError: z.custom<(error: Error) => void>((value) => typeof value === 'function', { message: 'expected a function' }).optional(),
+  onError: z.custom<(error: Error) => void>((value) => typeof value === 'function', { error: 'a function' }).optional(),
 });
 
 export type PgStoreOptions = z.input<typeof pgStoreOptionsSchema>;
@@ -137,23 +136,15 @@ export class PgStore implements Store {
   readonly #liveness = new Set<LivenessHandle>();
 
   constructor(options: PgStoreOptions) {
-    const parsed = pgStoreOptionsSchema.safeParse(options);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.join('.') || 'options';
-      const got = issue.path.length > 0 ? (options as Record<string, unknown> | null)?.[String(issue.path[0])] : options;
-      throw new WarrenError('ERR_INVALID_OPTION', `Invalid PgStore option \`${field}\`: ${issue.message}, got ${describeValue(got)}`, {
-        field,
-      });
-    }
-    this.schema = parseSchemaName(parsed.data.schema, 'PgStore option');
-    this.#runner = new SqlRunner(parsed.data.pool);
+    const o = parseOptions(pgStoreOptionsSchema, options, { label: 'PgStore option' });
+    this.schema = o.schema;
+    this.#runner = new SqlRunner(o.pool);
     this.#q = buildQueries(quoteIdent(this.schema));
-    this.#names = parsed.data.preparedStatements ? statementNames(this.#q) : null;
-    this.#clock = parsed.data.clock ?? systemClock;
+    this.#names = o.preparedStatements ? statementNames(this.#q) : null;
+    this.#clock = o.clock ?? systemClock;
     this.#listener = new JobChangeListener(this.#runner, notifyChannel(this.schema), this.#clock);
-    const onError = parsed.data.onError;
-    this.#unguard = guardConnectionErrors(parsed.data.pool, (err) => {
+    const onError = o.onError;
+    this.#unguard = guardConnectionErrors(o.pool, (err) => {
       debug('connection error on the pool (survived): %s', err.message);
       onError?.(err);
     });

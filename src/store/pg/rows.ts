@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- pg result rows are untyped: their columns are read by name where they are mapped */
 /**
  * Rows ↔ records, in one place. `timestamptz` comes back from node-postgres as a `Date`
  * with millisecond precision; warren only writes JS Dates, so instants round-trip exactly.

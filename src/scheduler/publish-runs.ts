@@ -1,6 +1,11 @@
-import { messageForRun, encodeMessage } from './envelope.js';
+/**
+ * Publish-and-mark: the relay from the store's outbox to the broker. It knows both, so it
+ * sits above them, on the scheduler side; the worker uses it too when it schedules a run
+ * (a retry, the next link of a queue-mode chain). The broker itself never sees the store.
+ */
+import { messageForRun, encodeMessage } from '../broker/envelope.js';
 import { workQueueName } from '../names.js';
-import type { Transport } from './transport.js';
+import type { Transport } from '../broker/transport.js';
 import type { JobConfig } from '../define/types.js';
 import type { RunRecord, Store } from '../store/port.js';
 
