@@ -9,6 +9,7 @@ import type { JobDefinition } from '../define/types.js';
 import { LOGGER_STYLES, type HostLogger, type LoggerStyle } from '../util/logger.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
+import { amqpUrlsSchema, redactUrl } from '../broker/amqp/options.js';
 import type { Queryable } from '../store/pg/db.js';
 
 export type SchedulerRole = 'auto' | 'scheduler-only' | 'control-only';
@@ -55,11 +56,11 @@ const schedulerOptionsSchema = z
      * @default true
      */
     migrate: z.boolean().default(true),
-    /** AMQP URL; the scheduler then creates (and closes) its own transport. Give this or `transport`. */
-    amqpUrl: z
-      .string()
-      .regex(/^amqps?:\/\//, 'an amqp:// or amqps:// URL')
-      .optional(),
+    /**
+     * AMQP URL, or the URLs of a cluster's nodes (it fails over between them); the scheduler
+     * then creates (and closes) its own transport. Give this or `transport`.
+     */
+    amqpUrl: amqpUrlsSchema.optional(),
     /** A ready transport (AmqpTransport, or MemoryTransport from warren/testing). */
     transport: z.custom<Transport>(hasFunctions('publish', 'assertQueue'), 'a Transport (AmqpTransport or MemoryTransport)').optional(),
     /** The scope this instance schedules and steers (`mock`, `real`, …). */
@@ -182,7 +183,7 @@ export interface ResolvedSchedulerOptions {
   schema: string;
   migrate: boolean;
   pgbouncer: boolean;
-  amqpUrl: string | undefined;
+  amqpUrl: string | readonly string[] | undefined;
   transport: Transport | undefined;
   scope: string;
   jobs: JobDefinition<any>[];
@@ -226,9 +227,9 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     let rule = issue.message;
     if (issue.code === 'unrecognized_keys') return invalid(issue.keys[0] ?? path, 'no such option', valueAt(input, [issue.keys[0] ?? '']));
     if (issue.code === 'invalid_value' && 'values' in issue) rule = `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    else if (issue.code === 'invalid_type')
-      rule = issue.expected === 'string' && path === 'amqpUrl' ? 'an amqp:// URL' : `a ${issue.expected}`;
-    return invalid(path, rule, valueAt(input, issue.path));
+    else if (issue.code === 'invalid_type') rule = `a ${issue.expected}`;
+    const value = valueAt(input, issue.path);
+    return invalid(path, rule, path === 'amqpUrl' ? redactUrl(value) : value);
   }
   const o = parsed.data;
   if (o.pool && o.store) invalid('store', 'either `pool` or `store`, not both', '(both given)');

@@ -12,6 +12,7 @@ import { LOGGER_STYLES, type HostLogger } from '../util/logger.js';
 import type { Queryable } from '../store/pg/db.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
+import { amqpUrlsSchema, redactUrl } from '../broker/amqp/options.js';
 import type { WorkerQueue } from './handlers.js';
 
 /** Where the worker's log lines go besides `debug('warren:worker')`: pino, winston, bunyan, console, ... (see `loggerStyle`). */
@@ -64,11 +65,11 @@ export const workerOptionsSchema = z
         error: 'a Store (PgStore or MemoryStore)',
       })
       .optional(),
-    /** RabbitMQ URL; the worker builds (and closes) its own AmqpTransport. Exactly one of `amqpUrl` / `transport`. */
-    amqpUrl: z
-      .string({ error: 'an amqp:// or amqps:// URL' })
-      .regex(/^amqps?:\/\/.+/, { error: 'an amqp:// or amqps:// URL' })
-      .optional(),
+    /**
+     * RabbitMQ URL, or the URLs of a cluster's nodes (it fails over between them); the worker
+     * builds (and closes) its own AmqpTransport. Exactly one of `amqpUrl` / `transport`.
+     */
+    amqpUrl: amqpUrlsSchema.optional(),
     /** A ready Transport (AmqpTransport, MemoryTransport). Not closed by the worker. */
     transport: z
       .custom<Transport>((v) => hasFns(v, ['consume', 'publish', 'assertQueue', 'deadLetter']), {
@@ -265,7 +266,8 @@ export function resolveWorkerOptions(input: unknown): ResolvedWorkerOptions {
     }
     const field = issue.path.map(String).join('.') || '(options)';
     const params = issue.code === 'custom' ? (issue.params as { got?: string } | undefined) : undefined;
-    const got = params?.got ?? describeValue(valueAt(input, issue.path));
+    const value = valueAt(input, issue.path);
+    const got = params?.got ?? describeValue(field === 'amqpUrl' ? redactUrl(value) : value);
     throw new WarrenError('ERR_INVALID_OPTION', `Invalid worker option \`${field}\`: expected ${issue.message}, got ${got}`, { field });
   }
   const o = parsed.data;

@@ -13,11 +13,32 @@ const durationAtLeast = (minMs: number) =>
     }
   });
 
+const AMQP_URL = /^amqps?:\/\/\S+$/;
+
+/** What a broker address option accepts, in the words of its error message. */
+export const AMQP_URLS_RULE = 'an amqp:// or amqps:// URL, or a non-empty array of them';
+
+/**
+ * One broker URL, or the URLs of a cluster's nodes: the transport connects to the first that
+ * answers and, when that node goes away, to the next one (round robin). Shared by the
+ * transport, `createScheduler({ amqpUrl })` and `createWorker({ amqpUrl })`.
+ */
+export const amqpUrlsSchema = z.custom<string | readonly string[]>(
+  (value) =>
+    typeof value === 'string'
+      ? AMQP_URL.test(value)
+      : Array.isArray(value) && value.length > 0 && value.every((url) => typeof url === 'string' && AMQP_URL.test(url)),
+  AMQP_URLS_RULE,
+);
+
 /** Options of {@link AmqpTransport}, validated in one place; every default is here. Durations are `'30s'` or a number of seconds. */
 export const amqpTransportOptionsSchema = z
   .object({
-    /** `amqp://user:pass@host:port/vhost` (or `amqps://`). */
-    url: z.string().regex(/^amqps?:\/\/\S+$/),
+    /**
+     * `amqp://user:pass@host:port/vhost` (or `amqps://`), or a list of them (the nodes of a
+     * cluster): connections go to the first that answers and fail over to the next.
+     */
+    url: amqpUrlsSchema,
     /**
      * Scope whose delay topology serves queue names without a `.jobs.` part. Names of the
      * form `{scope}.jobs.{queue}` always use their own scope.
@@ -90,7 +111,10 @@ export type AmqpTransportOptions = z.input<typeof amqpTransportOptionsSchema>;
 
 /** Options after validation, durations in ms (the heartbeat in whole seconds, as AMQP takes it). */
 export interface ResolvedAmqpTransportOptions {
+  /** The first of `urls`. */
   url: string;
+  /** Every broker URL, in the order they are tried. */
+  urls: readonly string[];
   scope: string | undefined;
   heartbeatSec: number;
   maxBufferedPublishes: number;
@@ -101,7 +125,7 @@ export interface ResolvedAmqpTransportOptions {
 }
 
 const EXPECTED: Record<string, string> = {
-  url: 'an amqp:// or amqps:// URL',
+  url: AMQP_URLS_RULE,
   scope: 'a scope (1-40 characters of a-z, 0-9, "_" or "-")',
   heartbeat: 'a duration in whole seconds from 30s to 1h (such as "30s", or a number of seconds)',
   maxBufferedPublishes: 'an integer >= 1',
@@ -136,8 +160,10 @@ export function parseAmqpTransportOptions(input: AmqpTransportOptions): Resolved
   const o = parsed.data;
   if (o.scope !== undefined) assertScope(o.scope, 'scope', 'ERR_INVALID_OPTION');
   const ms = (value: Duration, field: string) => parseDuration(value, field, 'ERR_INVALID_OPTION');
+  const urls = typeof o.url === 'string' ? [o.url] : [...o.url];
   return {
-    url: o.url,
+    url: urls[0]!,
+    urls,
     scope: o.scope,
     heartbeatSec: ms(o.heartbeat, 'heartbeat') / 1000,
     maxBufferedPublishes: o.maxBufferedPublishes,
@@ -148,7 +174,8 @@ export function parseAmqpTransportOptions(input: AmqpTransportOptions): Resolved
   };
 }
 
-/** Never print a password in an error or a log line. */
+/** Never print a password in an error or a log line (one URL, or each of a list). */
 export function redactUrl(url: unknown): unknown {
+  if (Array.isArray(url)) return url.map(redactUrl);
   return typeof url === 'string' ? url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@') : url;
 }
