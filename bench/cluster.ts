@@ -168,6 +168,8 @@ try {
     `stopping ${victim.nodename} (leads ${leaders.get(victimName) ?? 0} job queues; clients on it: ${victimClients.join(', ') || 'none'})`,
   );
 
+  const leading = (c: Child) => c.lines.filter((l) => typeof l.leading === 'boolean').at(-1)?.leading === true;
+  const leaderAtStop = children.find((c) => c.role === 'scheduler' && leading(c))?.name ?? null;
   const stopAt = new Date();
   await victim.stop();
   const stoppedAt = new Date();
@@ -315,6 +317,8 @@ try {
       node: victim.nodename,
       ledJobQueues: leaders.get(victimName) ?? 0,
       clientsOnIt: victimClients,
+      leaderSchedulerAtStop: leaderAtStop,
+      leaderSchedulerAtEnd: children.find((c) => c.role === 'scheduler' && leading(c))?.name ?? null,
       stopMs: stoppedAt.getTime() - stopAt.getTime(),
     },
     leadersBefore: Object.fromEntries([...before].map(([n, q]) => [n, q.leader])),
