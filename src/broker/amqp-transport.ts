@@ -79,36 +79,43 @@ export class AmqpTransport implements Transport {
   #connectedOnce = false;
   #waiters = new Set<(err: unknown) => void>();
   #publishTimeoutMs: number;
+  #connectedUrl: string | undefined;
 
   constructor(options: AmqpTransportOptions) {
     this.options = parseAmqpTransportOptions(options);
     this.#publishTimeoutMs = this.options.publishTimeoutMs;
-    const { url, heartbeatSec, connectTimeoutMs, reconnect, queueType, scope } = this.options;
+    const { urls, heartbeatSec, connectTimeoutMs, reconnect, queueType, scope } = this.options;
     this.#topology = new TopologyRegistry(queueType, scope);
     this.#backoff = new Backoff({ delayMs: Math.max(1, reconnect.minMs), maxMs: reconnect.maxMs });
     // Nothing connects before this line runs, and nothing here throws for an unreachable
-    // broker: the manager retries in the background (boot in any order).
-    this.#manager = new AmqpConnectionManagerClass(withHeartbeat(url, heartbeatSec), {
+    // broker: the manager retries in the background (boot in any order). Given several URLs
+    // (a cluster's nodes) it tries them round robin: each attempt, and each reconnect after a
+    // connection closed, goes to the next URL of the list.
+    const given = new Map(urls.map((url) => [withHeartbeat(url, heartbeatSec), url]));
+    const shown = (url: unknown) => redactUrl(typeof url === 'string' ? (given.get(url) ?? url) : url) as string | undefined;
+    this.#manager = new AmqpConnectionManagerClass([...given.keys()], {
       heartbeatIntervalInSeconds: heartbeatSec,
       reconnectTimeInSeconds: reconnect.minMs / 1000,
       // Nagle's algorithm holds small frames (acks, confirms) ~40 ms.
       connectionOptions: { noDelay: true, timeout: connectTimeoutMs, keepAlive: true },
     });
-    this.#manager.on('connect', () => {
+    this.#manager.on('connect', ({ url }: { url: unknown }) => {
       if (this.#connectedOnce) this.stats.reconnects++;
       this.#connectedOnce = true;
       this.#backoff.reset();
-      log('connected to %s', redactUrl(url));
+      this.#connectedUrl = shown(url);
+      log('connected to %s', this.#connectedUrl);
       this.#events.emit('connect');
     });
     this.#manager.on('disconnect', ({ err }: { err?: Error }) => {
       this.#nextReconnectDelay();
-      log('disconnected: %s', err?.message ?? 'closed');
+      log('disconnected from %s: %s', this.#connectedUrl, err?.message ?? 'closed');
+      this.#connectedUrl = undefined;
       if (!this.#closing) this.#events.emit('disconnect', err);
     });
-    this.#manager.on('connectFailed', ({ err }: { err: Error }) => {
+    this.#manager.on('connectFailed', ({ err, url }: { err: Error; url?: unknown }) => {
       const delay = this.#nextReconnectDelay();
-      log('connect to %s failed (%s); retrying in %d ms', redactUrl(url), err.message, delay);
+      log('connect to %s failed (%s); retrying in %d ms', shown(url), err.message, delay);
       if (!this.#closing) this.#events.emit('connectFailed', err);
     });
     this.#manager.on('blocked', ({ reason }: { reason: string }) => log('connection blocked by the broker: %s', reason));
@@ -316,6 +323,11 @@ export class AmqpTransport implements Transport {
 
   isConnected(): boolean {
     return this.#manager.isConnected();
+  }
+
+  /** The URL (password redacted) of the node this transport is connected to, if it is. */
+  get connectedUrl(): string | undefined {
+    return this.#manager.isConnected() ? this.#connectedUrl : undefined;
   }
 
   async waitForConnect(signal?: AbortSignal): Promise<void> {

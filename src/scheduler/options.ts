@@ -7,6 +7,7 @@ import type { JobDefinition } from '../define/types.js';
 import { LOGGER_STYLES, type HostLogger } from '../util/logger.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
+import { amqpUrlsSchema, redactUrl } from '../broker/amqp/options.js';
 import type { Queryable } from '../store/pg/db.js';
 
 export type SchedulerRole = 'auto' | 'scheduler-only' | 'control-only';
@@ -35,11 +36,11 @@ const schedulerOptionsSchema = z
      * @default true
      */
     migrate: z.boolean().default(true),
-    /** AMQP URL; the scheduler then creates (and closes) its own transport. Give this or `transport`. */
-    amqpUrl: z
-      .string({ error: 'an amqp:// or amqps:// URL' })
-      .regex(/^amqps?:\/\//, 'an amqp:// or amqps:// URL')
-      .optional(),
+    /**
+     * AMQP URL, or the URLs of a cluster's nodes (it fails over between them); the scheduler
+     * then creates (and closes) its own transport. Give this or `transport`.
+     */
+    amqpUrl: amqpUrlsSchema.optional(),
     /** A ready transport (AmqpTransport, or MemoryTransport from warren/testing). */
     transport: z.custom<Transport>(hasFunctions('publish', 'assertQueue'), 'a Transport (AmqpTransport or MemoryTransport)').optional(),
     /** The scope this instance schedules and steers (`mock`, `real`, …). */
@@ -193,5 +194,8 @@ export type ResolvedSchedulerOptions = z.output<typeof schedulerOptionsSchema>;
 
 /** Validates and normalises; throws ERR_INVALID_OPTION naming the option, the rule and the value. */
 export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions {
-  return parseOptions(schedulerOptionsSchema, input, { label: 'scheduler option' });
+  return parseOptions(schedulerOptionsSchema, input, {
+    label: 'scheduler option',
+    redact: (field, value) => (field === 'amqpUrl' ? redactUrl(value) : value),
+  });
 }

@@ -9,6 +9,7 @@ import { LOGGER_STYLES, type HostLogger } from '../util/logger.js';
 import type { Queryable } from '../store/pg/db.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
+import { amqpUrlsSchema, redactUrl } from '../broker/amqp/options.js';
 import type { WorkerQueue } from './handlers.js';
 
 /** Where the worker's log lines go besides `debug('warren:worker')`: pino, winston, bunyan, console, ... (see `loggerStyle`). */
@@ -47,11 +48,11 @@ export const workerOptionsSchema = z
         error: 'a Store (PgStore or MemoryStore)',
       })
       .optional(),
-    /** RabbitMQ URL; the worker builds (and closes) its own AmqpTransport. Exactly one of `amqpUrl` / `transport`. */
-    amqpUrl: z
-      .string({ error: 'an amqp:// or amqps:// URL' })
-      .regex(/^amqps?:\/\/.+/, { error: 'an amqp:// or amqps:// URL' })
-      .optional(),
+    /**
+     * AMQP URL, or the URLs of a cluster's nodes (it fails over between them); the worker
+     * then creates (and closes) its own transport. Give this or `transport`.
+     */
+    amqpUrl: amqpUrlsSchema.optional(),
     /** A ready Transport (AmqpTransport, MemoryTransport). Not closed by the worker. */
     transport: z
       .custom<Transport>((v) => hasFns(v, ['consume', 'publish', 'assertQueue', 'deadLetter']), {
@@ -224,5 +225,8 @@ export function defaultWorkerId(): string {
 
 /** Validates and normalises; a bad option throws ERR_INVALID_OPTION naming the field. */
 export function resolveWorkerOptions(input: unknown): ResolvedWorkerOptions {
-  return parseOptions(workerOptionsSchema, input, { label: 'worker option' });
+  return parseOptions(workerOptionsSchema, input, {
+    label: 'worker option',
+    redact: (field, value) => (field === 'amqpUrl' ? redactUrl(value) : value),
+  });
 }

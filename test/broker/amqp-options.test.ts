@@ -18,6 +18,7 @@ describe('AmqpTransport options', () => {
   it('fills documented defaults', () => {
     expect(parseAmqpTransportOptions({ url: 'amqp://localhost' })).toEqual({
       url: 'amqp://localhost',
+      urls: ['amqp://localhost'],
       scope: undefined,
       heartbeatSec: 30,
       maxBufferedPublishes: 10_000,
@@ -26,6 +27,21 @@ describe('AmqpTransport options', () => {
       connectTimeoutMs: 10_000,
       reconnect: { minMs: 250, maxMs: 1_000 },
     });
+  });
+
+  it('takes a list of URLs (a cluster), each checked, none printed with its password', () => {
+    const urls = ['amqp://u:p1@a:5672', 'amqp://u:p2@b:5673', 'amqps://u:p3@c'];
+    expect(parseAmqpTransportOptions({ url: urls })).toMatchObject({ url: urls[0], urls });
+    expect(errorOf(() => parseAmqpTransportOptions({ url: [] }))).toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      field: 'url',
+      message: 'Invalid transport option `url`: expected an amqp:// or amqps:// URL, or a non-empty array of them, got []',
+    });
+    const bad = errorOf(() => parseAmqpTransportOptions({ url: ['amqp://u:secret@a', 'http://u:secret@b'] }));
+    expect(bad).toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'url' });
+    expect(bad?.message).toContain('"amqp://u:***@a","http://u:***@b"');
+    expect(bad?.message).not.toContain('secret');
+    expect(errorOf(() => parseAmqpTransportOptions({ url: ['amqp://a', 5] as never }))).toMatchObject({ field: 'url' });
   });
 
   it('names the bad option, the rule and the value, without leaking a password', () => {

@@ -23,6 +23,8 @@ export interface RabbitNode {
   restart(): Promise<void>;
   /** Stops the node and deletes its data directory. */
   destroy(): Promise<void>;
+  /** `rabbitmqctl -n <this node> ...args`; resolves with its stdout. */
+  ctl(...args: string[]): Promise<string>;
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -77,7 +79,7 @@ export async function startRabbitNode(token: string): Promise<RabbitNode> {
     RABBITMQ_PID_FILE: path.join(dir, 'node.pid'),
     ERL_EPMD_ADDRESS: '127.0.0.1',
   };
-  const ctl = (...args: string[]) => exec('rabbitmqctl', ['-n', nodename, ...args], { env, timeout: 120_000 });
+  const ctl = async (...args: string[]) => (await exec('rabbitmqctl', ['-n', nodename, ...args], { env, timeout: 120_000 })).stdout;
   let running = false;
 
   const node: RabbitNode = {
@@ -108,6 +110,7 @@ export async function startRabbitNode(token: string): Promise<RabbitNode> {
       await node.stop().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     },
+    ctl,
   };
   await node.start();
   return node;

@@ -43,7 +43,17 @@ describe('createScheduler options', () => {
     expect(optionError(() => createScheduler({ scope: 'opts', amqpUrl: 'amqp://x' })).field).toBe('pool');
     expect(optionError(() => createScheduler({ pool, scope: 'opts' })).field).toBe('amqpUrl');
     expect(optionError(() => createScheduler({ ...base, amqpUrl: 'http://x' })).field).toBe('amqpUrl');
+    expect(optionError(() => createScheduler({ ...base, amqpUrl: ['amqp://u:secret@a', 'http://u:secret@b'] }))).toEqual({
+      field: 'amqpUrl',
+      message:
+        'Invalid scheduler option `amqpUrl`: expected an amqp:// or amqps:// URL, or a non-empty array of them, got ["amqp://u:***@a","http://u:***@b"]',
+    });
     expect(optionError(() => createScheduler(null as never)).field).toBe('(options)');
+  });
+
+  it('accepts a list of broker URLs (a cluster)', async () => {
+    const s = createScheduler({ ...base, amqpUrl: ['amqp://127.0.0.1:5672', 'amqp://127.0.0.1:5673'] });
+    await s.close();
   });
 
   it('accepts a control-only instance without a broker, and applies the defaults', async () => {

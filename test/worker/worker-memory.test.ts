@@ -113,6 +113,13 @@ describe('options', () => {
       /shorter than leaseTtl/,
     ],
     ['a bad amqpUrl', { store, amqpUrl: 'http://x', scope: 's' }, 'amqpUrl', /amqp:\/\//],
+    ['an empty amqpUrl list', { store, amqpUrl: [], scope: 's' }, 'amqpUrl', /a non-empty array of them, got \[\]/],
+    [
+      'a bad URL in an amqpUrl list, its password redacted',
+      { store, amqpUrl: ['amqp://u:secret@a', 'http://u:secret@b'], scope: 's' },
+      'amqpUrl',
+      /got \["amqp:\/\/u:\*\*\*@a","http:\/\/u:\*\*\*@b"\]/,
+    ],
     ['an unknown option', { store, transport, scope: 's', prefech: 5 }, 'prefech', /unknown option/],
     [
       'a prefetch below the concurrency',

@@ -2,11 +2,32 @@ import { z } from 'zod';
 import { formatDuration } from '../../util/duration.js';
 import { duration, integer, parseOptions, scopeOption } from '../../util/options.js';
 
+const AMQP_URL = /^amqps?:\/\/\S+$/;
+
+/** What a broker address option accepts, in the words of its error message. */
+export const AMQP_URLS_RULE = 'an amqp:// or amqps:// URL, or a non-empty array of them';
+
+/**
+ * One broker URL, or the URLs of a cluster's nodes: the transport connects to the first that
+ * answers and, when that node goes away, to the next one (round robin). Shared by the
+ * transport, `createScheduler({ amqpUrl })` and `createWorker({ amqpUrl })`.
+ */
+export const amqpUrlsSchema = z.custom<string | readonly string[]>(
+  (value) =>
+    typeof value === 'string'
+      ? AMQP_URL.test(value)
+      : Array.isArray(value) && value.length > 0 && value.every((url) => typeof url === 'string' && AMQP_URL.test(url)),
+  AMQP_URLS_RULE,
+);
+
 /** Options of {@link AmqpTransport}, validated in one place; every default is here. Durations are `'30s'` or a number of seconds. */
 export const amqpTransportOptionsSchema = z
   .object({
-    /** `amqp://user:pass@host:port/vhost` (or `amqps://`). */
-    url: z.string({ error: 'an amqp:// or amqps:// URL' }).regex(/^amqps?:\/\/\S+$/, 'an amqp:// or amqps:// URL'),
+    /**
+     * `amqp://user:pass@host:port/vhost` (or `amqps://`), or a list of them (the nodes of a
+     * cluster): connections go to the first that answers and fail over to the next.
+     */
+    url: amqpUrlsSchema,
     /**
      * Scope whose delay topology serves queue names without a `.jobs.` part. Names of the
      * form `{scope}.jobs.{queue}` always use their own scope.
@@ -62,7 +83,10 @@ export const amqpTransportOptionsSchema = z
   })
   .strict()
   .transform((o) => ({
-    url: o.url,
+    /** The first of `urls`. */
+    url: typeof o.url === 'string' ? o.url : o.url[0]!,
+    /** Every broker URL, in the order they are tried. */
+    urls: typeof o.url === 'string' ? [o.url] : [...o.url],
     scope: o.scope,
     /** In whole seconds, as AMQP takes it. */
     heartbeatSec: o.heartbeat / 1000,
@@ -85,7 +109,8 @@ export function parseAmqpTransportOptions(input: AmqpTransportOptions): Resolved
   });
 }
 
-/** Never print a password in an error or a log line. */
+/** Never print a password in an error or a log line (one URL, or each of a list). */
 export function redactUrl(url: unknown): unknown {
+  if (Array.isArray(url)) return url.map(redactUrl);
   return typeof url === 'string' ? url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@') : url;
 }
