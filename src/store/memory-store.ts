@@ -28,9 +28,11 @@ import type {
   RunCounts,
   RunRecord,
   RunSummary,
+  SetEnabledOptions,
   SlotClaim,
   SlotClaimResult,
   Store,
+  UpdateJobOptions,
 } from './port.js';
 import { FAILURE_STATUSES } from './port.js';
 
@@ -82,12 +84,7 @@ export class MemoryStore implements Store {
     return clone(job);
   }
 
-  async updateJob(
-    scope: string,
-    jobId: string,
-    patch: Partial<JobConfig>,
-    opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean },
-  ): Promise<JobRecord> {
+  async updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: UpdateJobOptions): Promise<JobRecord> {
     v.checkUpdateJobArgs(scope, jobId, patch, opts);
     const job = this.#requireJob(scope, jobId);
     const keys = CONFIG_KEYS.filter((key) => patch[key] !== undefined);
@@ -129,12 +126,7 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async setEnabled(
-    scope: string,
-    jobId: string,
-    enabled: boolean,
-    opts: { now: Date; note?: string | null; nextDueAt?: Date | null },
-  ): Promise<JobRecord> {
+  async setEnabled(scope: string, jobId: string, enabled: boolean, opts: SetEnabledOptions): Promise<JobRecord> {
     v.checkSetEnabledArgs(scope, jobId, enabled, opts);
     const job = this.#requireJob(scope, jobId);
     job.enabled = enabled;

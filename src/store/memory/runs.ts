@@ -22,6 +22,16 @@ function write(state: MemoryState, updates: ReadonlyMap<string, RunRecord>): voi
   for (const [runId, next] of updates) Object.assign(state.runs.get(runId)!, clone(next));
 }
 
+/** The stored records of the runs asked about (unknown ids left out), keyed by id. */
+function runsAsked(state: MemoryState, asked: ReadonlyArray<{ runId: string }>): Map<string, RunRecord> {
+  const runs = new Map<string, RunRecord>();
+  for (const { runId } of asked) {
+    const run = state.runs.get(runId);
+    if (run) runs.set(runId, run);
+  }
+  return runs;
+}
+
 /** The jobs of the given runs, keyed like the decide functions expect. */
 function jobsOf(state: MemoryState, runs: Iterable<RunRecord>): Map<string, JobRecord> {
   const jobs = new Map<string, JobRecord>();
@@ -36,11 +46,7 @@ function jobsOf(state: MemoryState, runs: Iterable<RunRecord>): Map<string, JobR
 /** Claims runs in request order; each request sees the claims made before it in the batch. */
 export function claimRuns(state: MemoryState, requests: readonly ClaimRequest[], ctx: ClaimContext): ClaimResult[] {
   // The requested runs, and the running runs of their jobs (what the overlap policy counts).
-  const runs = new Map<string, RunRecord>();
-  for (const { runId } of requests) {
-    const run = state.runs.get(runId);
-    if (run) runs.set(runId, run);
-  }
+  const runs = runsAsked(state, requests);
   const jobs = jobsOf(state, runs.values());
   for (const job of jobs.values())
     for (const run of runsOf(state, job.scope, job.jobId)) if (run.status === 'running') runs.set(run.runId, run);
@@ -71,11 +77,7 @@ export function heartbeat(state: MemoryState, runIds: readonly string[], ctx: Cl
 
 /** Records results; a guard that fails leaves its run untouched. */
 export function completeRuns(state: MemoryState, completions: readonly Completion[]): CompletionResult[] {
-  const runs = new Map<string, RunRecord>();
-  for (const { runId } of completions) {
-    const run = state.runs.get(runId);
-    if (run) runs.set(runId, run);
-  }
+  const runs = runsAsked(state, completions);
   const gone = new Set([...goneAsked(completions)].filter(([workerId, cutoff]) => workerGone(state, workerId, cutoff)).map(([id]) => id));
   const plan = planCompletions(completions, runs, jobsOf(state, runs.values()), gone);
   write(state, plan.updates);

@@ -34,9 +34,11 @@ import type {
   RunCounts,
   RunRecord,
   RunSummary,
+  SetEnabledOptions,
   SlotClaim,
   SlotClaimResult,
   Store,
+  UpdateJobOptions,
 } from '../port.js';
 import { FAILURE_STATUSES } from '../port.js';
 import {
@@ -201,12 +203,7 @@ export class PgStore implements Store {
     return toJob(rows[0]!);
   }
 
-  async updateJob(
-    scope: string,
-    jobId: string,
-    patch: Partial<JobConfig>,
-    opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean },
-  ): Promise<JobRecord> {
+  async updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: UpdateJobOptions): Promise<JobRecord> {
     const { keys, nextDueAt, bumpEpoch, now } = v.checkUpdateJobArgs(scope, jobId, patch, opts);
     const { rows } = await this.#exec(this.#q.updateJob, [
       scope,
@@ -245,12 +242,7 @@ export class PgStore implements Store {
     return Number(rows[0]?.removed ?? 0) > 0;
   }
 
-  async setEnabled(
-    scope: string,
-    jobId: string,
-    enabled: boolean,
-    opts: { now: Date; note?: string | null; nextDueAt?: Date | null },
-  ): Promise<JobRecord> {
+  async setEnabled(scope: string, jobId: string, enabled: boolean, opts: SetEnabledOptions): Promise<JobRecord> {
     const { note, nextDueAt, now } = v.checkSetEnabledArgs(scope, jobId, enabled, opts);
     const { rows } = await this.#exec(this.#q.setEnabled, [scope, jobId, enabled, note, nextDueAt !== undefined, nextDueAt ?? null, now]);
     if (rows.length === 0) throw jobNotFound(scope, jobId);
