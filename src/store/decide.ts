@@ -4,7 +4,8 @@
  * functions over the rows the store read. PgStore passes the rows locked in its transaction,
  * MemoryStore the records in its maps; each only writes the decided updates. Requests are
  * applied in order against an evolving view, so a batch behaves exactly like the same
- * requests one at a time.
+ * requests one at a time. The rows passed in are never mutated, and a decided row holds no
+ * Date of the caller's arguments (each is copied), so a store may keep it as it is.
  */
 import { staleOutcome } from './stale.js';
 import type {
@@ -65,7 +66,7 @@ export function planClaims(
     return run;
   };
   const finish = (run: RunRecord, status: RunStatus, error: string) =>
-    write({ ...run, status, error, finishedAt: ctx.now, leaseUntil: null });
+    write({ ...run, status, error, finishedAt: new Date(now), leaseUntil: null });
   const liveRunning = (job: JobRecord) =>
     [...view.values()].filter(
       (r) =>
@@ -95,7 +96,7 @@ export function planClaims(
         if (job.overlap === 'bufferOne' || job.overlap === 'bufferAll' || (job.overlap === 'skip' && run.triggerSource !== 'scheduler'))
           return result('busy', run);
         if (job.overlap === 'skip') return result('skipped', finish(run, 'skipped', overlapSkipReason(live.length, job.maxParallel)));
-        for (const other of cancelOtherVictims(live, job.maxParallel)) write({ ...other, cancelRequestedAt: ctx.now });
+        for (const other of cancelOtherVictims(live, job.maxParallel)) write({ ...other, cancelRequestedAt: new Date(now) });
       }
     }
     return result(
@@ -105,7 +106,7 @@ export function planClaims(
         status: 'running',
         leaseUntil: new Date(now + ctx.leaseMs),
         workerId: ctx.workerId,
-        startedAt: ctx.now,
+        startedAt: new Date(now),
         // A cancel request belongs to the attempt it was made for, never to the next one.
         cancelRequestedAt: null,
       }),
@@ -154,10 +155,10 @@ export function planCompletions(
       attempt: run.attempt,
       workerId: run.workerId,
       startedAt: run.startedAt,
-      finishedAt: c.finishedAt,
+      finishedAt: new Date(c.finishedAt),
       status: c.status,
       error: c.error,
-      retryAt: c.retryAt ?? null,
+      retryAt: c.retryAt ? new Date(c.retryAt) : null,
     };
     const attempts = [...run.attempts, record];
     let next: RunRecord;
@@ -168,7 +169,7 @@ export function planCompletions(
         ...run,
         status: 'pending',
         attempt: run.attempt + 1,
-        availableAt: c.retryAt,
+        availableAt: new Date(c.retryAt),
         staleAt: retryStaleAt(run, c.retryAt),
         leaseUntil: null,
         workerId: null,
@@ -180,7 +181,7 @@ export function planCompletions(
         attempts,
       };
     } else {
-      next = { ...run, status: c.status, finishedAt: c.finishedAt, error: c.error, leaseUntil: null, attempts };
+      next = { ...run, status: c.status, finishedAt: new Date(c.finishedAt), error: c.error, leaseUntil: null, attempts };
       const job = jobs.get(key);
       if (job) {
         const entry = jobUpdates.get(key) ?? { scope: run.scope, jobId: run.jobId, lastRunAt: null, lastStatus: null };

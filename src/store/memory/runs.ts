@@ -17,9 +17,13 @@ import { goneAsked, jobKey, planClaims, planCompletions } from '../decide.js';
 import { type MemoryState, clone, insertRun, runsOf } from './state.js';
 import { workerGone } from './liveness.js';
 
-/** Writes decided rows over the stored records (the same objects the per-job index holds). */
+/**
+ * Writes decided rows over the stored records (the same objects the per-job index holds).
+ * A decided row shares nothing with the caller's arguments, only with the store's records,
+ * so it is kept without a copy; what goes back to the caller is cloned.
+ */
 function write(state: MemoryState, updates: ReadonlyMap<string, RunRecord>): void {
-  for (const [runId, next] of updates) Object.assign(state.runs.get(runId)!, clone(next));
+  for (const [runId, next] of updates) Object.assign(state.runs.get(runId)!, next);
 }
 
 /** The stored records of the runs asked about (unknown ids left out), keyed by id. */
