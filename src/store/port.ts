@@ -26,7 +26,10 @@ export type RunStatus =
   /** stopped by pause (stale epoch), removal, or cancelOther */
   | 'cancelled';
 
-export const FINAL_STATUSES: readonly RunStatus[] = [
+/** Every run status, in the store's order. */
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'pending',
+  'running',
   'succeeded',
   'failed',
   'dead',
@@ -36,6 +39,9 @@ export const FINAL_STATUSES: readonly RunStatus[] = [
   'skipped',
   'cancelled',
 ];
+
+/** The statuses a run ends in: all but waiting and running. */
+export const FINAL_STATUSES: readonly RunStatus[] = RUN_STATUSES.filter((status) => status !== 'pending' && status !== 'running');
 
 /** The statuses a job's status line counts as failures (`recentFailures`). */
 export const FAILURE_STATUSES: readonly RunStatus[] = ['failed', 'dead', 'timed_out', 'expired'];
