@@ -125,7 +125,8 @@ export function controlContract(name: string, make: () => Promise<ControlFixture
 
       const chainId = fresh('chain');
       const chain = await c.upsert({ ...seedBody(fx.scope, chainId), reschedule_mode: 'queue' });
-      const rescheduled = await c.update(chainId, { schedule: { cron: '0 0 1 * *' } });
+      // The 2nd of each month: never the yearly slot, which the old link holds (the slot key).
+      const rescheduled = await c.update(chainId, { schedule: { cron: '0 0 2 * *' } });
       expect(rescheduled.job.epoch).toBe(chain.job.epoch + 1);
       expect(rescheduled.nextDueAt).toEqual(nextRun(rescheduled.job.schedule!, fx.now()));
       // The old chain's link stays behind (cancelled at its claim); the new one is seeded
