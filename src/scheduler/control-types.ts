@@ -74,19 +74,8 @@ export interface BackfillResult {
   inserted: RunRecord[];
 }
 
-/** Every run status, in the store's order. */
-export const RUN_STATUSES: readonly RunStatus[] = [
-  'pending',
-  'running',
-  'succeeded',
-  'failed',
-  'dead',
-  'timed_out',
-  'expired',
-  'missed',
-  'skipped',
-  'cancelled',
-];
+/** Every run status, in the store's order (the store port's list). */
+export { RUN_STATUSES } from '../store/port.js';
 
 /**
  * Steering jobs at run time: list, inspect, create, change, pause, resume, run now,

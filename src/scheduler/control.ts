@@ -7,11 +7,11 @@
 import createDebug from 'debug';
 import type { Clock } from '../clock.js';
 import { WarrenError, describeValue, isWarrenError } from '../errors.js';
-import { chainRestartAt, nextRun, slotsBetween, staleAtFor } from '../define/schedule.js';
+import { slotsBetween } from '../define/schedule.js';
 import { resolveConfig } from '../define/time-zone.js';
 import { parseConfigPatch, parseJobInput } from '../define/job-input.js';
-import type { JobConfig, JobDefinition, NormalizedSchedule } from '../define/types.js';
-import type { AuditAction, AuditEntry, JobRecord, NewRun, RunRecord, RunSummary, Store } from '../store/port.js';
+import type { JobDefinition } from '../define/types.js';
+import type { AuditAction, AuditEntry, JobRecord, RunRecord, RunSummary, Store } from '../store/port.js';
 import {
   RUN_STATUSES,
   type ActorOption,
@@ -26,7 +26,8 @@ import {
   type RunsOptions,
 } from './control-types.js';
 import { parseDuration } from '../util/duration.js';
-import { randomUUID, slotRunId } from '../util/uuid.js';
+import { randomUUID } from '../util/uuid.js';
+import { backfillRuns, chainSeedSlot, manualRun, resumeRetiming, updateRetiming, upsertRetiming } from './control-plan.js';
 import type { RunPublisher } from './publisher.js';
 import { chainSeed } from './tick.js';
 
@@ -108,20 +109,11 @@ export class ControlApi implements Control {
     const now = this.#now();
     const before = await store.getJob(scope, input.id);
     const config = resolveConfig(input.config, this.#d.timezone);
-    const sameTiming =
-      before !== null &&
-      sameSchedule(before.schedule, config.schedule) &&
-      before.reschedule === config.reschedule &&
-      before.enabled === config.enabled;
-    const nextDueAt = sameTiming ? before.nextDueAt : config.schedule ? nextRun(config.schedule, now) : null;
-    let job = await store.upsertJob(scope, input.id, config, { now, nextDueAt });
+    const timing = upsertRetiming(before, config, now);
+    let job = await store.upsertJob(scope, input.id, config, { now, nextDueAt: timing.nextDueAt });
     // A replaced queue-mode timing must not leave the old chain running beside the new one.
-    if (before !== null && !sameTiming && (before.reschedule === 'queue' || config.reschedule === 'queue')) {
-      job = await store.updateJob(scope, input.id, {}, { now, bumpEpoch: true });
-      await this.#seedChain(job, now);
-    } else if (before === null) {
-      await this.#seedChain(job, now);
-    }
+    if (timing.bumpEpoch) job = await store.updateJob(scope, input.id, {}, { now, bumpEpoch: true });
+    if (timing.seedChain) await this.#seedChain(job, now);
     await this.#record(input.id, before === null ? 'create' : 'upsert', options, { config });
     return { ...(await this.#status(job)), job };
   }
@@ -138,17 +130,9 @@ export class ControlApi implements Control {
     const current = await this.#job(id);
     const changes = resolveConfig(parseConfigPatch(patch, current), this.#d.timezone);
     const now = this.#now();
-    const next: JobConfig = { ...current, ...changes };
-    const scheduleChanged = 'schedule' in changes && !sameSchedule(current.schedule, next.schedule);
-    const modeChanged = 'reschedule' in changes && current.reschedule !== next.reschedule;
-    const enabledChanged = 'enabled' in changes && current.enabled !== next.enabled;
-    const retime = scheduleChanged || modeChanged || (enabledChanged && next.enabled);
-    const queueMode = current.reschedule === 'queue' || next.reschedule === 'queue';
-    const opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean } = { now };
-    if (retime) opts.nextDueAt = next.schedule ? nextRun(next.schedule, now) : null;
-    if ((queueMode && (scheduleChanged || modeChanged)) || enabledChanged) opts.bumpEpoch = true;
-    let job = await store.updateJob(scope, id, changes, opts);
-    if (job.enabled && job.reschedule === 'queue' && opts.bumpEpoch) await this.#seedChain(job, now);
+    const { seedChain, ...timing } = updateRetiming(current, changes, now);
+    let job = await store.updateJob(scope, id, changes, { now, ...timing });
+    if (seedChain) await this.#seedChain(job, now);
     job = (await store.getJob(scope, id)) ?? job;
     await this.#record(id, 'update', options, { patch: patch as Record<string, unknown>, keys: Object.keys(changes) });
     return { ...(await this.#status(job)), job };
@@ -184,9 +168,10 @@ export class ControlApi implements Control {
     const { store, scope } = this.#d;
     const current = await this.#job(id);
     const now = this.#now();
-    let job = await store.setEnabled(scope, id, true, { now, nextDueAt: current.schedule ? nextRun(current.schedule, now) : null });
-    if (job.reschedule === 'queue' && job.schedule) {
-      await this.#seedChain(job, now, chainRestartAt(job.schedule, now));
+    const { nextDueAt, chainAt } = resumeRetiming(current, now);
+    let job = await store.setEnabled(scope, id, true, { now, nextDueAt });
+    if (chainAt !== null) {
+      await this.#seedChain(job, now, chainAt);
       job = (await store.getJob(scope, id)) ?? job;
     }
     await this.#record(id, 'resume', options, {});
@@ -205,21 +190,7 @@ export class ControlApi implements Control {
     else assertJson(params, 'params');
     const delayMs = options.delay === undefined ? 0 : parseDuration(options.delay, 'delay', 'ERR_INVALID_ARGUMENT');
     const now = this.#now();
-    const availableAt = new Date(now.getTime() + delayMs);
-    // A manual run is not a slot: (scope, job_id, scheduled_for) is unique for every other
-    // trigger only (migration 2), so concurrent calls never conflict and a run requested at
-    // a slot's instant leaves the slot to the schedule.
-    const run: NewRun = {
-      runId: randomUUID(),
-      jobId: id,
-      scheduledFor: now,
-      triggerSource: 'manual',
-      params,
-      epoch: job.epoch,
-      status: 'pending',
-      staleAt: staleAtFor(job, availableAt, true),
-      availableAt,
-    };
+    const run = manualRun(job, { runId: randomUUID(), params, delayMs, now });
     const [inserted] = await store.insertRuns(scope, [run], now);
     if (inserted === undefined) throw new WarrenError('ERR_CONFLICT', `Could not record a manual run of "${id}"`, { field: 'id' });
     const published = await this.#publish([inserted], now);
@@ -263,18 +234,7 @@ export class ControlApi implements Control {
         { field: 'to', details: { max: MAX_BACKFILL_SLOTS } },
       );
     }
-    const runs: NewRun[] = slots.map((slot) => ({
-      runId: slotRunId(scope, id, slot),
-      jobId: id,
-      scheduledFor: slot,
-      triggerSource: 'backfill',
-      params: job.params,
-      epoch: job.epoch,
-      status: 'pending',
-      // A backfilled slot is old by definition: only a fixed staleAfter applies, from now.
-      staleAt: staleAtFor(job, now, true),
-      availableAt: now,
-    }));
+    const runs = backfillRuns(job, slots, now);
     const inserted = runs.length > 0 ? await store.insertRuns(scope, runs, now) : [];
     await this.#publish(inserted, now);
     await this.#record(id, 'backfill', options, {
@@ -330,7 +290,7 @@ export class ControlApi implements Control {
   /** Seeds a queue-mode chain of the job's current epoch: at `at`, or at its next slot. */
   async #seedChain(job: JobRecord, now: Date, at?: Date): Promise<void> {
     if (!job.enabled || job.reschedule !== 'queue' || job.schedule === null) return;
-    const slot = at ?? job.nextDueAt ?? nextRun(job.schedule, now);
+    const slot = chainSeedSlot(job.schedule, job.nextDueAt, now, at);
     const seed = chainSeed(job, slot, now);
     const inserted = await this.#d.store.insertRuns(this.#d.scope, [seed], now);
     // The chain's next_due_at is the pending link's slot, so brokenChains sees it as alive.
@@ -386,10 +346,6 @@ function statusLine(job: JobRecord, counts: RunSummary): JobStatus {
     overridden: [...job.overridden],
     description: job.description,
   };
-}
-
-function sameSchedule(a: NormalizedSchedule | null, b: NormalizedSchedule | null): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function assertJson(value: Record<string, unknown>, field: string): void {

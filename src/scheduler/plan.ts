@@ -4,6 +4,7 @@
  */
 import { nextRun, slotsBetween, staleAtFor } from '../define/schedule.js';
 import type { TriggerSource } from '../define/types.js';
+import { overlapSkipReason } from '../store/decide.js';
 import type { JobRecord, NewRun, SlotClaim } from '../store/port.js';
 import { slotRunId } from '../util/uuid.js';
 
@@ -163,14 +164,16 @@ export function planSlots(job: PlanJob, now: Date, counts: PlanCounts, limit = 5
     }
     // `skip` passes over scheduled slots only; a catch-up run waits for room, as at claim time.
     if (atLimit && ((job.overlap === 'skip' && d.trigger === 'scheduler') || (job.overlap === 'bufferOne' && pendingLeft <= 0))) {
-      const why = job.overlap === 'skip' ? 'overlap skip' : 'overlap bufferOne: a run is already waiting';
       return {
         ...base,
         triggerSource: d.trigger,
         status: 'skipped',
         staleAt: null,
         availableAt: d.slot,
-        error: `${why} (${counts.running} running, maxParallel ${job.maxParallel})`,
+        error:
+          job.overlap === 'skip'
+            ? overlapSkipReason(counts.running, job.maxParallel)
+            : `overlap bufferOne: a run is already waiting (${counts.running} running, maxParallel ${job.maxParallel})`,
       };
     }
     if (atLimit) pendingLeft -= 1;

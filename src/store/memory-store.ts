@@ -1,10 +1,10 @@
 import type { JobConfig, JobConfigKey } from '../define/types.js';
-import { WarrenError } from '../errors.js';
+import { JOB_REMOVED_REASON, jobKey } from './decide.js';
 import { acquireLeadership, checkFence, getLeadership, releaseLeadership } from './memory/leadership.js';
 import { MemoryLiveness, deadWorkerRuns } from './memory/liveness.js';
 import { claimRuns, completeRuns, heartbeat } from './memory/runs.js';
-import { type MemoryState, clone, createState, insertRun, jobKey, liveRunsOf, runsOf, sameInstant } from './memory/state.js';
-import { checkScope } from './validate.js';
+import { type MemoryState, clone, createState, insertRun, liveRunsOf, runsOf, sameInstant } from './memory/state.js';
+import { checkScope, jobNotFound } from './validate.js';
 import * as v from './validate-calls.js';
 import type {
   AuditEntry,
@@ -28,20 +28,15 @@ import type {
   RunCounts,
   RunRecord,
   RunSummary,
+  SetEnabledOptions,
   SlotClaim,
   SlotClaimResult,
   Store,
+  UpdateJobOptions,
 } from './port.js';
 import { FAILURE_STATUSES } from './port.js';
 
 const { CONFIG_KEYS } = v;
-
-function notFound(scope: string, jobId: string): WarrenError {
-  return new WarrenError('ERR_JOB_NOT_FOUND', `Job \`${jobId}\` not found in scope \`${scope}\``, {
-    field: 'jobId',
-    details: { scope, jobId },
-  });
-}
 
 function writeKeys(job: JobRecord, config: Partial<JobConfig>, keys: Iterable<JobConfigKey>): void {
   for (const key of keys) {
@@ -89,17 +84,13 @@ export class MemoryStore implements Store {
     return clone(job);
   }
 
-  async updateJob(
-    scope: string,
-    jobId: string,
-    patch: Partial<JobConfig>,
-    opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean },
-  ): Promise<JobRecord> {
+  async updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: UpdateJobOptions): Promise<JobRecord> {
     v.checkUpdateJobArgs(scope, jobId, patch, opts);
     const job = this.#requireJob(scope, jobId);
     const keys = CONFIG_KEYS.filter((key) => patch[key] !== undefined);
     writeKeys(job, patch, keys);
     for (const key of keys) if (!job.overridden.includes(key)) job.overridden.push(key);
+    if (patch.enabled === true) job.pauseNote = null;
     if (opts.nextDueAt !== undefined) job.nextDueAt = opts.nextDueAt === null ? null : new Date(opts.nextDueAt);
     if (opts.bumpEpoch) job.epoch += 1;
     job.updatedAt = new Date(opts.now);
@@ -127,7 +118,7 @@ export class MemoryStore implements Store {
       if (run.status === 'pending') {
         run.status = 'cancelled';
         run.finishedAt = new Date(now);
-        run.error = 'the job was removed';
+        run.error = JOB_REMOVED_REASON;
       } else if (run.status === 'running') {
         run.cancelRequestedAt ??= new Date(now);
       }
@@ -135,12 +126,7 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async setEnabled(
-    scope: string,
-    jobId: string,
-    enabled: boolean,
-    opts: { now: Date; note?: string | null; nextDueAt?: Date | null },
-  ): Promise<JobRecord> {
+  async setEnabled(scope: string, jobId: string, enabled: boolean, opts: SetEnabledOptions): Promise<JobRecord> {
     v.checkSetEnabledArgs(scope, jobId, enabled, opts);
     const job = this.#requireJob(scope, jobId);
     job.enabled = enabled;
@@ -429,7 +415,7 @@ export class MemoryStore implements Store {
 
   #requireJob(scope: string, jobId: string): JobRecord {
     const job = this.#state.jobs.get(jobKey(scope, jobId));
-    if (!job) throw notFound(scope, jobId);
+    if (!job) throw jobNotFound(scope, jobId);
     return job;
   }
 

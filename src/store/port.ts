@@ -27,7 +27,10 @@ export type RunStatus =
   /** stopped by pause (stale epoch), removal, or cancelOther */
   | 'cancelled';
 
-export const FINAL_STATUSES: readonly RunStatus[] = [
+/** Every run status, in the store's order. */
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'pending',
+  'running',
   'succeeded',
   'failed',
   'dead',
@@ -37,6 +40,9 @@ export const FINAL_STATUSES: readonly RunStatus[] = [
   'skipped',
   'cancelled',
 ];
+
+/** The statuses a run ends in: all but waiting and running. */
+export const FINAL_STATUSES: readonly RunStatus[] = RUN_STATUSES.filter((status) => status !== 'pending' && status !== 'running');
 
 /** The statuses a job's status line counts as failures (`recentFailures`). */
 export const FAILURE_STATUSES: readonly RunStatus[] = ['failed', 'dead', 'timed_out', 'expired'];
@@ -317,6 +323,20 @@ export interface LivenessHandle {
   close(): Promise<void>;
 }
 
+/** `Store.updateJob`: `nextDueAt` replaces next_due_at when given (null included); `bumpEpoch` moves the epoch. */
+export interface UpdateJobOptions {
+  now: Date;
+  nextDueAt?: Date | null;
+  bumpEpoch?: boolean;
+}
+
+/** `Store.setEnabled`: the pause note; on resume, the next due instant. */
+export interface SetEnabledOptions {
+  now: Date;
+  note?: string | null;
+  nextDueAt?: Date | null;
+}
+
 export interface Store {
   readonly kind: 'postgres' | 'memory';
 
@@ -334,12 +354,7 @@ export interface Store {
    * `nextDueAt` is given it replaces next_due_at; `bumpEpoch` kills a queue-mode chain.
    * Throws ERR_JOB_NOT_FOUND.
    */
-  updateJob(
-    scope: string,
-    jobId: string,
-    patch: Partial<JobConfig>,
-    opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean },
-  ): Promise<JobRecord>;
+  updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: UpdateJobOptions): Promise<JobRecord>;
   getJob(scope: string, jobId: string): Promise<JobRecord | null>;
   listJobs(scope: string): Promise<JobRecord[]>;
   /** Deletes the job; its pending runs are recorded `cancelled`. Returns false when absent. */
@@ -348,12 +363,7 @@ export interface Store {
    * Pause (enabled=false, note) or resume (enabled=true, note cleared); both bump the epoch.
    * On resume `nextDueAt` replaces next_due_at. Throws ERR_JOB_NOT_FOUND.
    */
-  setEnabled(
-    scope: string,
-    jobId: string,
-    enabled: boolean,
-    opts: { now: Date; note?: string | null; nextDueAt?: Date | null },
-  ): Promise<JobRecord>;
+  setEnabled(scope: string, jobId: string, enabled: boolean, opts: SetEnabledOptions): Promise<JobRecord>;
   /** CAS on next_due_at; false when it was not `expected`. */
   setNextDue(scope: string, jobId: string, expected: Date | null, next: Date | null): Promise<boolean>;
   /**

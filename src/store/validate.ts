@@ -10,6 +10,14 @@ export function fail(field: string, rule: string, value: unknown): never {
   throw new WarrenError('ERR_INVALID_ARGUMENT', `Invalid \`${field}\`: expected ${rule}, got ${describeValue(value)}`, { field });
 }
 
+/** The error a write to a job that does not exist gets, from either store. */
+export function jobNotFound(scope: string, jobId: string): WarrenError {
+  return new WarrenError('ERR_JOB_NOT_FOUND', `Job \`${jobId}\` not found in scope \`${scope}\``, {
+    field: 'jobId',
+    details: { scope, jobId },
+  });
+}
+
 export function checkScope(value: unknown): string {
   return assertScope(value, 'scope', 'ERR_INVALID_ARGUMENT');
 }

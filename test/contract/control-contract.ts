@@ -6,6 +6,7 @@
  * (test/testing/control-contract.test.ts). No worker runs, so every run stays as created.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextRun } from '../../src/define/schedule.js';
 import type { Control, JobDetails, JobStatus } from '../../src/scheduler/control-types.js';
 import type { AuditEntry, RunRecord } from '../../src/store/port.js';
 import { rejectionOf } from '../helpers/errors.js';
@@ -112,6 +113,31 @@ export function controlContract(name: string, make: () => Promise<ControlFixture
       expect(await c.get(id)).toEqual(updated);
     });
 
+    // The decisions of control-plan.ts, the same through every door.
+    it('update re-times only a new timing: a new schedule starts at its next slot; the epoch moves in queue mode', async () => {
+      const id = fresh('report');
+      const created = await c.upsert(seedBody(fx.scope, id));
+      const described = await c.update(id, { description: 'same timing' });
+      expect(described.job).toMatchObject({ epoch: created.job.epoch, nextDueAt: created.job.nextDueAt });
+      const monthly = await c.update(id, { schedule: { cron: '0 0 1 * *' } });
+      expect(monthly.job.epoch).toBe(created.job.epoch);
+      expect(monthly.nextDueAt).toEqual(nextRun(monthly.job.schedule!, fx.now()));
+
+      const chainId = fresh('chain');
+      const chain = await c.upsert({ ...seedBody(fx.scope, chainId), reschedule_mode: 'queue' });
+      // The 2nd of each month: never the yearly slot, which the old link holds (the slot key).
+      const rescheduled = await c.update(chainId, { schedule: { cron: '0 0 2 * *' } });
+      expect(rescheduled.job.epoch).toBe(chain.job.epoch + 1);
+      expect(rescheduled.nextDueAt).toEqual(nextRun(rescheduled.job.schedule!, fx.now()));
+      // The old chain's link stays behind (cancelled at its claim); the new one is seeded
+      // at the new schedule's next slot, under the new epoch.
+      const links = (await c.runs(chainId)).sort((a, b) => a.epoch - b.epoch);
+      expect(links.map((r) => [r.epoch, r.scheduledFor])).toEqual([
+        [chain.job.epoch, chain.nextDueAt],
+        [chain.job.epoch + 1, rescheduled.nextDueAt],
+      ]);
+    });
+
     it('pause with a note, then resume', async () => {
       const id = fresh('report');
       await c.upsert(seedBody(fx.scope, id));
@@ -139,6 +165,8 @@ export function controlContract(name: string, make: () => Promise<ControlFixture
       });
       expectRunDates(run);
       expect(run.availableAt.getTime() - run.createdAt.getTime()).toBe(3_600_000);
+      // Placed at the request instant, not on a slot; a period-relative staleAfter does not apply.
+      expect(run).toMatchObject({ scheduledFor: run.createdAt, staleAt: null });
       const second = await c.runNow(id);
       expect(second.params).toEqual({ format: 'pdf' });
 

@@ -78,7 +78,12 @@ export function claimsContract(c: ContractContext): void {
       await c.store().setEnabled(scope, 'work', true, { now: at(2), nextDueAt: at(60) });
       const [result] = await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(3)));
       expect(result!.outcome).toBe('stale_epoch');
-      expect(await c.store().getRun(run.runId)).toMatchObject({ status: 'cancelled', finishedAt: at(3), startedAt: null });
+      expect(await c.store().getRun(run.runId)).toMatchObject({
+        status: 'cancelled',
+        finishedAt: at(3),
+        startedAt: null,
+        error: 'stale epoch: the job was paused, resumed or rescheduled after this run was made',
+      });
     });
 
     // Reading: the epoch guards slots and chains; a manual run (runNow) belongs to neither,
@@ -179,7 +184,12 @@ export function claimsContract(c: ContractContext): void {
         const { waiting } = await busyJob('skip');
         const [result] = await c.store().claimRuns([{ runId: waiting.runId, attempt: 1 }], ctx(at(2)));
         expect(result!.outcome).toBe('skipped');
-        expect(await c.store().getRun(waiting.runId)).toMatchObject({ status: 'skipped', finishedAt: at(2) });
+        // The same reason as a slot the tick skips (planSlots).
+        expect(await c.store().getRun(waiting.runId)).toMatchObject({
+          status: 'skipped',
+          finishedAt: at(2),
+          error: 'overlap skip (1 running, maxParallel 1)',
+        });
       });
 
       // Reading: `skip` passes over a scheduled slot only. A run somebody asked for (a
@@ -213,6 +223,28 @@ export function claimsContract(c: ContractContext): void {
         expect((await c.store().claimRuns([{ runId: waiting.runId, attempt: 1 }], ctx(at(2), 'worker-new')))[0]!.outcome).toBe('claimed');
         const requested = await Promise.all(holders.map(async (h) => (await c.store().getRun(h.runId))!.cancelRequestedAt));
         expect(requested).toEqual([at(2), null]);
+      });
+
+      // The order is the state machine's, not the store's: started earliest first, then the
+      // lower run id; a run already asked is on its way out and is not asked again.
+      it('cancelOther: among runs started at one instant the lower run id is asked first, and nobody twice', async () => {
+        const scope = c.scope();
+        const job = await seedJob(c.store(), scope, 'ovl', { overlap: 'cancelOther', maxParallel: 2 });
+        const pair = [await seedRun(c.store(), scope, job, 'tie-a'), await seedRun(c.store(), scope, job, 'tie-b')];
+        // Claimed in one batch: both start at 1 s.
+        const claimed = await c.store().claimRuns(
+          pair.map((r) => ({ runId: r.runId, attempt: 1 })),
+          ctx(at(1), 'holder'),
+        );
+        expect(claimed.map((r) => r.outcome)).toEqual(['claimed', 'claimed']);
+        const [low, high] = [...pair].sort((a, b) => (a.runId < b.runId ? -1 : 1));
+        const first = await seedRun(c.store(), scope, job, 'w1');
+        expect((await c.store().claimRuns([{ runId: first.runId, attempt: 1 }], ctx(at(2), 'worker-new')))[0]!.outcome).toBe('claimed');
+        const asked = async () => Promise.all([low!, high!, first].map(async (r) => (await c.store().getRun(r.runId))!.cancelRequestedAt));
+        expect(await asked()).toEqual([at(2), null, null]);
+        const second = await seedRun(c.store(), scope, job, 'w2');
+        expect((await c.store().claimRuns([{ runId: second.runId, attempt: 1 }], ctx(at(3), 'worker-new')))[0]!.outcome).toBe('claimed');
+        expect(await asked()).toEqual([at(2), at(3), null]);
       });
 
       it('allowAll: ignores the limit', async () => {

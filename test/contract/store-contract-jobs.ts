@@ -133,6 +133,17 @@ export function jobsContract(c: ContractContext): void {
       expect((await c.store().updateJob(scope, 'gamma', {}, { now: at(1), bumpEpoch: true })).epoch).toBe(seeded.epoch + 1);
     });
 
+    it('enabling a paused job clears its pause note, as resume does', async () => {
+      const scope = c.scope();
+      await seedJob(c.store(), scope, 'gamma');
+      await c.store().setEnabled(scope, 'gamma', false, { now: at(1), note: 'hold' });
+      expect((await c.store().updateJob(scope, 'gamma', { timeoutMs: 1000 }, { now: at(2) })).pauseNote).toBe('hold');
+      expect(await c.store().updateJob(scope, 'gamma', { enabled: true }, { now: at(3) })).toMatchObject({
+        enabled: true,
+        pauseNote: null,
+      });
+    });
+
     it('throws ERR_JOB_NOT_FOUND for an unknown job', async () => {
       await expectCode(c.store().updateJob(c.scope(), 'nope', { maxParallel: 2 }, { now: T0 }), 'ERR_JOB_NOT_FOUND');
     });
@@ -159,7 +170,7 @@ export function jobsContract(c: ContractContext): void {
       expect(await c.store().removeJob(scope, 'doomed', at(5))).toBe(true);
       expect(await c.store().getJob(scope, 'doomed')).toBeNull();
       expect(await c.store().listJobs(scope)).toHaveLength(1);
-      expect(await c.store().getRun(pending.runId)).toMatchObject({ status: 'cancelled', finishedAt: at(5) });
+      expect(await c.store().getRun(pending.runId)).toMatchObject({ status: 'cancelled', finishedAt: at(5), error: 'job removed' });
       // Removal asks the running run to stop (HeartbeatResult.cancel: "cancel requested (cancelOther, removal)").
       expect(await c.store().getRun(running.runId)).toMatchObject({ status: 'running', cancelRequestedAt: at(5) });
       const beat = await c.store().heartbeat([running.runId], { now: at(6), workerId: 'worker-a', leaseMs: 30_000 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isWarrenError } from '../../src/errors.js';
+import { type WarrenError, isWarrenError } from '../../src/errors.js';
 import { slotRunId } from '../../src/util/uuid.js';
 import { type ContractContext, T0, at, newRun, runId, seedJob, seedRun, sorted } from './store-fixtures.js';
 
@@ -148,13 +148,27 @@ export function slotsContract(c: ContractContext): void {
     });
 
     describe('fencing', () => {
-      async function expectNotLeader(promise: Promise<unknown>): Promise<void> {
+      async function expectNotLeader(promise: Promise<unknown>): Promise<WarrenError> {
         const error = await promise.then(
           () => undefined,
           (err: unknown) => err,
         );
         expect(isWarrenError(error, 'ERR_NOT_LEADER'), `expected ERR_NOT_LEADER, got ${String(error)}`).toBe(true);
+        expect((error as WarrenError).field).toBe('fence');
+        return error as WarrenError;
       }
+
+      // One text from both stores: who holds the lease now, and the fence that was refused.
+      it('names the holder and the refused fence in ERR_NOT_LEADER', async () => {
+        const scope = c.scope();
+        const refused = await expectNotLeader(c.store().claimSlots(scope, { instanceId: 'i1', epoch: 1 }, [], at(1)));
+        expect(refused.message).toBe(`Not the leader of scope \`${scope}\`: the lease is held by no one, not \`i1\` (epoch 1)`);
+        const lead = await c.store().acquireLeadership(scope, 'i2', 30_000, at(1));
+        const stale = await expectNotLeader(c.store().claimSlots(scope, { instanceId: 'i1', epoch: 1 }, [], at(2)));
+        expect(stale.message).toBe(
+          `Not the leader of scope \`${scope}\`: the lease is held by \`i2\` (epoch ${lead.fence!.epoch}), not \`i1\` (epoch 1)`,
+        );
+      });
 
       it('accepts the current leader fence and refuses a wrong or expired one, writing nothing', async () => {
         const scope = c.scope();

@@ -1,11 +1,7 @@
+import { jobKey } from '../decide.js';
 import type { JobChange, JobRecord, LivenessHandle, NewRun, RunRecord, AuditEntry } from '../port.js';
+import type { LeaseRow } from '../leadership.js';
 import type { LivenessRow } from './liveness.js';
-
-export interface LeaseRow {
-  holder: string | null;
-  epoch: number;
-  expiresAt: Date | null;
-}
 
 /** What Postgres keeps in tables, held in maps. Records inside are never handed out. */
 export interface MemoryState {
@@ -46,10 +42,6 @@ export function createState(): MemoryState {
     livenessLocks: new Map(),
     livenessWaiters: new Map(),
   };
-}
-
-export function jobKey(scope: string, jobId: string): string {
-  return `${scope}\u0000${jobId}`;
 }
 
 function slotKey(scope: string, jobId: string, scheduledFor: Date): string {

@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import createDebug from 'debug';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../clock.js';
-import { WarrenError } from '../../errors.js';
 import type { JobConfig } from '../../define/types.js';
 import { notifyChannel } from '../../names.js';
 import { parseOptions, schemaOption, withFunctions } from '../../util/options.js';
@@ -35,9 +34,11 @@ import type {
   RunCounts,
   RunRecord,
   RunSummary,
+  SetEnabledOptions,
   SlotClaim,
   SlotClaimResult,
   Store,
+  UpdateJobOptions,
 } from '../port.js';
 import { FAILURE_STATUSES } from '../port.js';
 import {
@@ -50,13 +51,14 @@ import {
   type Queryable,
   type QueryResultLike,
 } from './db.js';
-import { jobKey, planClaims, planCompletions } from './decide.js';
+import { JOB_REMOVED_REASON, goneAsked, jobKey, planClaims, planCompletions } from '../decide.js';
+import { type LeaseRow, leadershipState, notLeaderError } from '../leadership.js';
 import { JobChangeListener } from './listener.js';
 import { PgLiveness, poolClientFactory } from './liveness.js';
 import { RUN_UPDATE_COLUMNS, buildQueries, type Queries } from './queries.js';
 import { CONFIG_KEYS, attemptJson, configValues, toAudit, toJob, toRun } from './rows.js';
 import * as v from '../validate-calls.js';
-import { checkScope, isUuid } from '../validate.js';
+import { checkScope, isUuid, jobNotFound } from '../validate.js';
 
 const debug = createDebug('warren:store');
 
@@ -191,12 +193,7 @@ export class PgStore implements Store {
     return toJob(rows[0]!);
   }
 
-  async updateJob(
-    scope: string,
-    jobId: string,
-    patch: Partial<JobConfig>,
-    opts: { now: Date; nextDueAt?: Date | null; bumpEpoch?: boolean },
-  ): Promise<JobRecord> {
+  async updateJob(scope: string, jobId: string, patch: Partial<JobConfig>, opts: UpdateJobOptions): Promise<JobRecord> {
     const { keys, nextDueAt, bumpEpoch, now } = v.checkUpdateJobArgs(scope, jobId, patch, opts);
     const { rows } = await this.#exec(this.#q.updateJob, [
       scope,
@@ -208,7 +205,7 @@ export class PgStore implements Store {
       bumpEpoch,
       now,
     ]);
-    if (rows.length === 0) throw notFound(scope, jobId);
+    if (rows.length === 0) throw jobNotFound(scope, jobId);
     return toJob(rows[0]!);
   }
 
@@ -230,20 +227,15 @@ export class PgStore implements Store {
     const { rows } = await this.#tx(async (exec) => {
       await exec(this.#q.lockJob, [scope, jobId]);
       await exec(this.#q.lockLiveRunsOfJob, [scope, jobId]);
-      return exec(this.#q.removeJob, [scope, jobId, now]);
+      return exec(this.#q.removeJob, [scope, jobId, now, JOB_REMOVED_REASON]);
     });
     return Number(rows[0]?.removed ?? 0) > 0;
   }
 
-  async setEnabled(
-    scope: string,
-    jobId: string,
-    enabled: boolean,
-    opts: { now: Date; note?: string | null; nextDueAt?: Date | null },
-  ): Promise<JobRecord> {
+  async setEnabled(scope: string, jobId: string, enabled: boolean, opts: SetEnabledOptions): Promise<JobRecord> {
     const { note, nextDueAt, now } = v.checkSetEnabledArgs(scope, jobId, enabled, opts);
     const { rows } = await this.#exec(this.#q.setEnabled, [scope, jobId, enabled, note, nextDueAt !== undefined, nextDueAt ?? null, now]);
-    if (rows.length === 0) throw notFound(scope, jobId);
+    if (rows.length === 0) throw jobNotFound(scope, jobId);
     return toJob(rows[0]!);
   }
 
@@ -273,11 +265,9 @@ export class PgStore implements Store {
       if (fence) {
         const held = await exec(this.#q.checkFence, [scope, fence.instanceId, String(fence.epoch), now]);
         if (held.rows.length === 0) {
-          throw new WarrenError(
-            'ERR_NOT_LEADER',
-            `Not the leader of scope "${scope}": the lease moved from ${fence.instanceId} (fence epoch ${fence.epoch})`,
-            { field: 'fence', details: { scope, fence } },
-          );
+          // Read only to name the holder in the error.
+          const current = leadershipState(leaseOf((await exec(this.#q.getLease, [scope])).rows[0]), now, null).fence;
+          throw notLeaderError(scope, fence, current);
         }
       }
       if (claims.length === 0) return { claimed: [], conflicts: [], inserted: [] };
@@ -436,7 +426,7 @@ export class PgStore implements Store {
           u.map((x) => x.nextDueAt ?? null),
         ]);
       }
-      const links = plan.chain.length === 0 ? [] : await this.#insertRuns(exec, plan.chain, completions[plan.chain[0]!.index]!.finishedAt);
+      const links = plan.chain.length === 0 ? [] : await this.#insertRuns(exec, plan.chain, plan.chainCreatedAt!);
       const linkById = new Map(links.map((r) => [r.runId, r]));
       const nextOf = new Map(plan.chain.map((c) => [c.index, linkById.get(c.run.runId) ?? null]));
       return plan.results.map((result, i) => ({
@@ -449,8 +439,7 @@ export class PgStore implements Store {
 
   /** The liveness reaper's re-check, in the completing transaction (after the runs: the lock order). */
   async #goneWorkers(exec: Exec, completions: Completion[]): Promise<Set<string>> {
-    const asked = new Map<string, Date>();
-    for (const c of completions) if ('workerGone' in c.guard) asked.set(c.guard.workerGone, c.guard.absentBefore);
+    const asked = goneAsked(completions);
     if (asked.size === 0) return new Set();
     const { rows } = await exec(this.#q.goneWorkers, [[...asked.keys()], [...asked.values()], this.#livenessPrefix]);
     return new Set(rows.map((r) => r.instance_id as string));
@@ -522,7 +511,7 @@ export class PgStore implements Store {
       const taken = await exec(this.#q.acquireLease, [scope, instanceId, new Date(now.getTime() + ttlMs), now, this.#livenessPrefix]);
       return taken.rows[0] ?? (await exec(this.#q.getLease, [scope])).rows[0];
     });
-    const state = leadershipOf(row, now, instanceId);
+    const state = leadershipState(leaseOf(row), now, instanceId);
     debug('leadership of %s for %s: %s', scope, instanceId, state.leader ? `held, epoch ${state.fence?.epoch}` : `held by ${state.holder}`);
     return state;
   }
@@ -535,7 +524,7 @@ export class PgStore implements Store {
   async getLeadership(scope: string, now: Date): Promise<LeadershipState> {
     v.checkGetLeadershipArgs(scope, now);
     const { rows } = await this.#exec(this.#q.getLease, [scope]);
-    return leadershipOf(rows[0], now, null);
+    return leadershipState(leaseOf(rows[0]), now, null);
   }
 
   // ── liveness ─────────────────────────────────────────────────────────────
@@ -599,23 +588,12 @@ export class PgStore implements Store {
   }
 }
 
-function notFound(scope: string, jobId: string): WarrenError {
-  return new WarrenError('ERR_JOB_NOT_FOUND', `Job \`${jobId}\` not found in scope \`${scope}\``, {
-    field: 'jobId',
-    details: { scope, jobId },
-  });
-}
-
-function leadershipOf(row: Record<string, any> | undefined, now: Date, instanceId: string | null): LeadershipState {
-  const expiresAt = (row?.expires_at as Date | null | undefined) ?? null;
-  const live = row !== undefined && row.holder !== null && expiresAt !== null && expiresAt.getTime() > now.getTime();
-  if (!live) return { leader: false, fence: null, holder: null, expiresAt: null };
-  const holder = row.holder as string;
-  const leader = instanceId === null || holder === instanceId;
+/** A leases row (fence_epoch as text: a bigint) as the store-neutral lease. */
+function leaseOf(row: Record<string, any> | undefined): LeaseRow | null {
+  if (row === undefined) return null;
   return {
-    leader: instanceId === null ? true : leader,
-    fence: leader ? { instanceId: holder, epoch: Number(row.fence_epoch) } : null,
-    holder,
-    expiresAt,
+    holder: (row.holder as string | null) ?? null,
+    epoch: Number(row.fence_epoch),
+    expiresAt: (row.expires_at as Date | null) ?? null,
   };
 }

@@ -85,11 +85,11 @@ export function buildQueries(s: string) {
       RETURNING *`,
     getJob: `SELECT * FROM ${s}.jobs WHERE scope = $1 AND job_id = $2`,
     listJobs: `SELECT * FROM ${s}.jobs WHERE scope = $1 ORDER BY job_id`,
-    /** Pending runs cancelled, running ones asked to stop, the job deleted (after lockJob: jobs before runs). */
+    /** Pending runs cancelled ($4: the reason), running ones asked to stop, the job deleted (after lockJob: jobs before runs). */
     lockJob: `SELECT 1 FROM ${s}.jobs WHERE scope = $1 AND job_id = $2 FOR UPDATE`,
     lockLiveRunsOfJob: `SELECT 1 FROM ${s}.runs WHERE scope = $1 AND job_id = $2 AND status IN ('pending', 'running') ORDER BY run_id FOR UPDATE`,
     removeJob: `WITH cancelled AS (
-        UPDATE ${s}.runs SET status = 'cancelled', error = 'job removed', finished_at = $3::timestamptz, lease_until = NULL
+        UPDATE ${s}.runs SET status = 'cancelled', error = $4::text, finished_at = $3::timestamptz, lease_until = NULL
         WHERE scope = $1 AND job_id = $2 AND status = 'pending' RETURNING 1
       ), asked AS (
         UPDATE ${s}.runs SET cancel_requested_at = $3::timestamptz

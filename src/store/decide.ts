@@ -1,9 +1,13 @@
 /**
- * The claim and completion state machine, as pure functions over rows already locked in
- * the caller's transaction. Requests are applied in order against an evolving view, so a
- * batch behaves exactly like the same requests one at a time (and like MemoryStore).
+ * The run state machine, once for every store: what a claim batch and a completion batch
+ * decide (overlap, epoch, stale deadlines, retries, cancel requests, chain links), as pure
+ * functions over the rows the store read. PgStore passes the rows locked in its transaction,
+ * MemoryStore the records in its maps; each only writes the decided updates. Requests are
+ * applied in order against an evolving view, so a batch behaves exactly like the same
+ * requests one at a time. The rows passed in are never mutated, and a decided row holds no
+ * Date of the caller's arguments (each is copied), so a store may keep it as it is.
  */
-import { staleOutcome } from '../stale.js';
+import { staleOutcome } from './stale.js';
 import type {
   AttemptRecord,
   ClaimContext,
@@ -14,10 +18,32 @@ import type {
   NewRun,
   RunRecord,
   RunStatus,
-} from '../port.js';
-import type { ClaimRequest } from '../port.js';
+  ClaimRequest,
+} from './port.js';
 
 export const jobKey = (scope: string, jobId: string): string => `${scope}\u0000${jobId}`;
+
+/** Why a claim cancelled a run of an older epoch (a pause, resume or queue-mode reschedule since it was made). */
+export const STALE_EPOCH_REASON = 'stale epoch: the job was paused, resumed or rescheduled after this run was made';
+/** Why removeJob cancelled a pending run. */
+export const JOB_REMOVED_REASON = 'job removed';
+
+/** Why `skip` passed over a scheduled slot, at planning (the tick) or at claim time alike. */
+export function overlapSkipReason(running: number, maxParallel: number): string {
+  return `overlap skip (${running} running, maxParallel ${maxParallel})`;
+}
+
+/**
+ * cancelOther: which running runs to ask to stop so that one more fits within maxParallel:
+ * the oldest first (started earliest, then the lower run id), and never one already asked
+ * (it is on its way out, and is not asked twice).
+ */
+export function cancelOtherVictims(live: readonly RunRecord[], maxParallel: number): RunRecord[] {
+  const active = live
+    .filter((r) => r.cancelRequestedAt === null)
+    .sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0) || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+  return active.slice(0, Math.max(0, active.length - maxParallel + 1));
+}
 
 export interface ClaimPlan {
   results: ClaimResult[];
@@ -40,7 +66,7 @@ export function planClaims(
     return run;
   };
   const finish = (run: RunRecord, status: RunStatus, error: string) =>
-    write({ ...run, status, error, finishedAt: ctx.now, leaseUntil: null });
+    write({ ...run, status, error, finishedAt: new Date(now), leaseUntil: null });
   const liveRunning = (job: JobRecord) =>
     [...view.values()].filter(
       (r) =>
@@ -55,7 +81,8 @@ export function planClaims(
     const result = (outcome: ClaimResult['outcome'], r: RunRecord): ClaimResult => ({ runId: request.runId, outcome, run: r, job });
     if (run.status !== 'pending' || run.attempt !== request.attempt) return result('duplicate', run);
     // A manual run belongs to no chain or slot, so a pause/resume does not invalidate it.
-    if (run.epoch !== job.epoch && run.triggerSource !== 'manual') return result('stale_epoch', finish(run, 'cancelled', 'stale epoch'));
+    if (run.epoch !== job.epoch && run.triggerSource !== 'manual')
+      return result('stale_epoch', finish(run, 'cancelled', STALE_EPOCH_REASON));
     if (run.staleAt !== null && now > run.staleAt.getTime()) {
       const { status, error } = staleOutcome(run);
       return result('expired', finish(run, status, error));
@@ -68,15 +95,8 @@ export function planClaims(
         // backfill, startup, a chain link) waits for room instead of vanishing.
         if (job.overlap === 'bufferOne' || job.overlap === 'bufferAll' || (job.overlap === 'skip' && run.triggerSource !== 'scheduler'))
           return result('busy', run);
-        if (job.overlap === 'skip')
-          return result('skipped', finish(run, 'skipped', `overlap: ${live.length} run(s) still running (maxParallel ${job.maxParallel})`));
-        // cancelOther: ask the oldest running runs to stop, just enough to make room for this one
-        // (runs already asked are on their way out and are not asked twice).
-        const active = live
-          .filter((r) => r.cancelRequestedAt === null)
-          .sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0) || (a.runId < b.runId ? -1 : 1));
-        for (const other of active.slice(0, Math.max(0, active.length - job.maxParallel + 1)))
-          write({ ...other, cancelRequestedAt: ctx.now });
+        if (job.overlap === 'skip') return result('skipped', finish(run, 'skipped', overlapSkipReason(live.length, job.maxParallel)));
+        for (const other of cancelOtherVictims(live, job.maxParallel)) write({ ...other, cancelRequestedAt: new Date(now) });
       }
     }
     return result(
@@ -86,7 +106,8 @@ export function planClaims(
         status: 'running',
         leaseUntil: new Date(now + ctx.leaseMs),
         workerId: ctx.workerId,
-        startedAt: ctx.now,
+        startedAt: new Date(now),
+        // A cancel request belongs to the attempt it was made for, never to the next one.
         cancelRequestedAt: null,
       }),
     );
@@ -101,6 +122,18 @@ export interface CompletionPlan {
   jobUpdates: Map<string, { scope: string; jobId: string; lastRunAt: Date | null; lastStatus: RunStatus | null; nextDueAt?: Date }>;
   /** Chain links to insert, with the index of the completion they belong to. */
   chain: Array<{ scope: string; run: NewRun; index: number }>;
+  /** The links' creation instant: the finish of the first completion that made one (one insert per batch). */
+  chainCreatedAt: Date | null;
+}
+
+/**
+ * The workers a batch's `workerGone` guards name, with the cutoff each must have been absent
+ * since (the last one asked wins); the store answers which of them are still gone.
+ */
+export function goneAsked(completions: readonly Completion[]): Map<string, Date> {
+  const asked = new Map<string, Date>();
+  for (const c of completions) if ('workerGone' in c.guard) asked.set(c.guard.workerGone, c.guard.absentBefore);
+  return asked;
 }
 
 /** `gone`: the workers a `workerGone` guard may act on (their liveness lock still absent, checked by the store). */
@@ -122,10 +155,10 @@ export function planCompletions(
       attempt: run.attempt,
       workerId: run.workerId,
       startedAt: run.startedAt,
-      finishedAt: c.finishedAt,
+      finishedAt: new Date(c.finishedAt),
       status: c.status,
       error: c.error,
-      retryAt: c.retryAt ?? null,
+      retryAt: c.retryAt ? new Date(c.retryAt) : null,
     };
     const attempts = [...run.attempts, record];
     let next: RunRecord;
@@ -136,7 +169,7 @@ export function planCompletions(
         ...run,
         status: 'pending',
         attempt: run.attempt + 1,
-        availableAt: c.retryAt,
+        availableAt: new Date(c.retryAt),
         staleAt: retryStaleAt(run, c.retryAt),
         leaseUntil: null,
         workerId: null,
@@ -148,7 +181,7 @@ export function planCompletions(
         attempts,
       };
     } else {
-      next = { ...run, status: c.status, finishedAt: c.finishedAt, error: c.error, leaseUntil: null, attempts };
+      next = { ...run, status: c.status, finishedAt: new Date(c.finishedAt), error: c.error, leaseUntil: null, attempts };
       const job = jobs.get(key);
       if (job) {
         const entry = jobUpdates.get(key) ?? { scope: run.scope, jobId: run.jobId, lastRunAt: null, lastStatus: null };
@@ -166,7 +199,7 @@ export function planCompletions(
     updates.set(run.runId, next);
     return { runId: c.runId, applied: true, run: next, nextRun: null };
   });
-  return { results, updates, jobUpdates, chain };
+  return { results, updates, jobUpdates, chain, chainCreatedAt: chain.length === 0 ? null : completions[chain[0]!.index]!.finishedAt };
 }
 
 /**
