@@ -17,6 +17,7 @@ import {
   invalid,
   isPlainObject,
   normalizeCatchup,
+  normalizeRetention,
   normalizeRetry,
   normalizeStale,
   oneOf,
@@ -50,6 +51,7 @@ export const JOB_SPEC_KEYS = [
   'description',
   'enabled',
   'runOnStartup',
+  'retention',
 ] as const;
 
 export interface NormalizedJobSpec {
@@ -119,6 +121,7 @@ const jobSpecSchema = z
     description: rule((v) => description(v, 'description', CODE)),
     enabled: optional((v) => boolean(v, 'enabled', CODE), JOB_DEFAULTS.enabled),
     runOnStartup: optional((v) => boolean(v, 'runOnStartup', CODE), JOB_DEFAULTS.runOnStartup),
+    retention: rule((v) => normalizeRetention(v, 'retention', CODE)),
   })
   .transform((spec, ctx): NormalizedJobSpec => {
     const issue = (field: string, rule: string, value: unknown) => {
@@ -159,6 +162,7 @@ const jobSpecSchema = z
       stale: spec.staleAfter,
       description: spec.description,
       runOnStartup: spec.runOnStartup,
+      retention: spec.retention,
     };
     return { id: spec.id, scope: spec.scope ?? undefined, config, paramsSchema: spec.params };
   });

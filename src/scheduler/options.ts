@@ -160,6 +160,31 @@ const schedulerOptionsSchema = z
      * @default '1s'
      */
     livenessGrace: durationAtLeast(0, 'a duration >= 0').default('1s'),
+    /**
+     * Run-history retention (docs/retention.md): the scope's default limits, for every job
+     * whose own `retention` leaves them out, and how the leader applies them. A run is pruned
+     * once it is past either limit; pending and running runs, the newest run of each job and
+     * the run a queue-mode chain points at always stay. `null` lifts a limit.
+     * @default { maxAge: '30d', keepLast: 10000, interval: '1m', batchSize: 500 }
+     */
+    retention: z
+      .object({
+        /** @default '30d' */
+        maxAge: durationAtLeast(1000, 'a duration >= 1s such as "30d", or null').nullable().optional(),
+        /** @default 10000 */
+        keepLast: z.number().int('an integer >= 1, or null').min(1, 'an integer >= 1, or null').nullable().optional(),
+        /** How often the leader runs a retention pass. @default '1m' */
+        interval: durationAtLeast(1000, 'a duration >= 1s').optional(),
+        /** Runs deleted per statement. @default 500 */
+        batchSize: z
+          .number()
+          .int('an integer from 1 to 10000')
+          .min(1, 'an integer from 1 to 10000')
+          .max(10_000, 'an integer from 1 to 10000')
+          .optional(),
+      })
+      .strict()
+      .optional(),
     /** Receives the scheduler's log lines besides `debug('warren:scheduler')`: pino, winston, bunyan, console, ... */
     logger: z.custom<HostLogger>(hasFunctions('debug', 'info', 'warn', 'error'), 'a logger with debug/info/warn/error').optional(),
     /**
@@ -200,8 +225,31 @@ export interface ResolvedSchedulerOptions {
   livenessClient: (() => LivenessClient) | undefined;
   livenessCheckIntervalMs: number;
   livenessGraceMs: number;
+  retention: ResolvedRetention;
   logger: HostLogger | undefined;
   loggerStyle: LoggerStyle;
+}
+
+/** The defaults of the `retention` option (docs/retention.md says why). */
+export const RETENTION_DEFAULTS = { maxAge: '30d', keepLast: 10_000, interval: '1m', batchSize: 500 } as const;
+
+export interface ResolvedRetention {
+  maxAgeMs: number | null;
+  keepLast: number | null;
+  intervalMs: number;
+  batchSize: number;
+}
+
+function resolveRetention(
+  o: { maxAge?: Duration | null; keepLast?: number | null; interval?: Duration; batchSize?: number } = {},
+): ResolvedRetention {
+  const maxAge = o.maxAge === undefined ? RETENTION_DEFAULTS.maxAge : o.maxAge;
+  return {
+    maxAgeMs: maxAge === null ? null : parseDuration(maxAge, 'retention.maxAge', 'ERR_INVALID_OPTION'),
+    keepLast: o.keepLast === undefined ? RETENTION_DEFAULTS.keepLast : o.keepLast,
+    intervalMs: parseDuration(o.interval ?? RETENTION_DEFAULTS.interval, 'retention.interval', 'ERR_INVALID_OPTION'),
+    batchSize: o.batchSize ?? RETENTION_DEFAULTS.batchSize,
+  };
 }
 
 function invalid(field: string, rule: string, value: unknown): never {
@@ -266,6 +314,7 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     livenessClient: o.livenessClient,
     livenessCheckIntervalMs: parseDuration(o.livenessCheckInterval, 'livenessCheckInterval', 'ERR_INVALID_OPTION'),
     livenessGraceMs: parseDuration(o.livenessGrace, 'livenessGrace', 'ERR_INVALID_OPTION'),
+    retention: resolveRetention(o.retention),
     logger: o.logger,
     loggerStyle: o.loggerStyle,
   };
