@@ -300,7 +300,8 @@ export function buildQueries(s: string) {
     // ── retention (docs/retention.md) ──
     /**
      * Per job id with runs in the scope (a skip scan of runs_history_idx, so removed jobs are
-     * found without reading every row), the prune cutoff: the later of now - maxAge and the
+     * found without reading every row; it reads min(keepLast, runs within maxAge) entries of
+     * the index per job), the prune cutoff: the later of now - maxAge and the
      * creation of the keepLast-th newest run, capped at the newest run's creation (the last
      * run stays). A job's own policy overrides the defaults key by key (a key present with
      * JSON null lifts that limit). Params: scope, default max age ms, default keepLast, now.
@@ -319,7 +320,9 @@ export function buildQueries(s: string) {
       ), c AS (
         SELECT p.job_id, greatest(
             CASE WHEN p.max_age_ms IS NOT NULL THEN $4::timestamptz - p.max_age_ms * interval '1 millisecond' END,
+            -- Only runs younger than the age limit are counted: past it, the age limit binds anyway.
             CASE WHEN p.keep_last IS NOT NULL THEN (SELECT r.created_at FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id = p.job_id
+                AND (p.max_age_ms IS NULL OR r.created_at >= $4::timestamptz - p.max_age_ms * interval '1 millisecond')
               ORDER BY r.created_at DESC OFFSET p.keep_last - 1 LIMIT 1) END
           ) AS limit_at
         FROM p
