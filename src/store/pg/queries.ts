@@ -312,17 +312,21 @@ export function buildQueries(s: string) {
         SELECT (SELECT r.job_id FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id > ids.job_id ORDER BY r.job_id LIMIT 1)
         FROM ids WHERE ids.job_id IS NOT NULL
       ), p AS (
-        SELECT ids.job_id,
-          CASE WHEN j.retention ? 'maxAgeMs' THEN (j.retention->>'maxAgeMs')::bigint ELSE $2::bigint END AS max_age_ms,
-          CASE WHEN j.retention ? 'keepLast' THEN (j.retention->>'keepLast')::bigint ELSE $3::bigint END AS keep_last
-        FROM ids LEFT JOIN ${s}.jobs j ON j.scope = $1 AND j.job_id = ids.job_id
-        WHERE ids.job_id IS NOT NULL
+        SELECT q.job_id, q.keep_last,
+          CASE WHEN q.max_age_ms IS NOT NULL THEN $4::timestamptz - q.max_age_ms * interval '1 millisecond' END AS age_at
+        FROM (
+          SELECT ids.job_id,
+            CASE WHEN j.retention ? 'maxAgeMs' THEN (j.retention->>'maxAgeMs')::bigint ELSE $2::bigint END AS max_age_ms,
+            CASE WHEN j.retention ? 'keepLast' THEN (j.retention->>'keepLast')::bigint ELSE $3::bigint END AS keep_last
+          FROM ids LEFT JOIN ${s}.jobs j ON j.scope = $1 AND j.job_id = ids.job_id
+          WHERE ids.job_id IS NOT NULL
+        ) q
       ), c AS (
         SELECT p.job_id, greatest(
-            CASE WHEN p.max_age_ms IS NOT NULL THEN $4::timestamptz - p.max_age_ms * interval '1 millisecond' END,
-            -- Only runs younger than the age limit are counted: past it, the age limit binds anyway.
-            CASE WHEN p.keep_last IS NOT NULL THEN (SELECT r.created_at FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id = p.job_id
-                AND (p.max_age_ms IS NULL OR r.created_at >= $4::timestamptz - p.max_age_ms * interval '1 millisecond')
+            p.age_at,
+            -- Only runs younger than the age limit are counted (an index condition): past it, the age limit binds anyway.
+            CASE WHEN p.keep_last IS NOT NULL THEN (SELECT r.created_at FROM ${s}.runs r
+              WHERE r.scope = $1 AND r.job_id = p.job_id AND r.created_at >= coalesce(p.age_at, '-infinity'::timestamptz)
               ORDER BY r.created_at DESC OFFSET p.keep_last - 1 LIMIT 1) END
           ) AS limit_at
         FROM p
