@@ -47,6 +47,7 @@ export type {
   ActorOption,
   TickSummary,
   ReapedRun,
+  PruneSummary,
 } from './scheduler/index.js';
 export { delayTopology, MAX_DELAY_SEC, DELAY_LEVELS } from './broker/delay-topology.js';
 export type {

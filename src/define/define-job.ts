@@ -18,6 +18,7 @@ import {
   invalid,
   isPlainObject,
   normalizeCatchup,
+  normalizeRetention,
   normalizeRetry,
   normalizeStale,
   oneOf,
@@ -51,6 +52,7 @@ export const JOB_SPEC_KEYS = [
   'description',
   'enabled',
   'runOnStartup',
+  'retention',
 ] as const;
 
 export interface NormalizedJobSpec {
@@ -111,6 +113,7 @@ const jobSpecSchema = z
     description: rule((v) => description(v, 'description', CODE)),
     enabled: optional((v) => boolean(v, 'enabled', CODE), JOB_DEFAULTS.enabled),
     runOnStartup: optional((v) => boolean(v, 'runOnStartup', CODE), JOB_DEFAULTS.runOnStartup),
+    retention: rule((v) => normalizeRetention(v, 'retention', CODE)),
   })
   .transform((spec, ctx): NormalizedJobSpec => {
     const issue = (field: string, rule: string, value: unknown) => {
@@ -151,6 +154,7 @@ const jobSpecSchema = z
       stale: spec.staleAfter,
       description: spec.description,
       runOnStartup: spec.runOnStartup,
+      retention: spec.retention,
     };
     return { id: spec.id, scope: spec.scope ?? undefined, config, paramsSchema: spec.params };
   });

@@ -16,6 +16,7 @@ import {
   invalid,
   isPlainObject,
   normalizeCatchup,
+  normalizeRetention,
   normalizeRetry,
   normalizeStale,
   oneOf,
@@ -182,6 +183,7 @@ const PATCH_KEYS = [
   'retry',
   'max_attempts',
   'catchup',
+  'retention',
 ] as const;
 
 const ARG: RuleCode = 'ERR_INVALID_ARGUMENT';
@@ -269,6 +271,8 @@ export function parseConfigPatch(patch: unknown, current: JobConfig): Partial<De
   }
   if (present('catchup'))
     out.catchup = normalizeCatchup(body.catchup, out.schedule !== undefined ? out.schedule : current.schedule, 'catchup', ARG);
+  // A new policy replaces the job's whole policy; `null` gives the job the scope's default back.
+  if (present('retention')) out.retention = normalizeRetention(body.retention, 'retention', ARG);
   return out;
 }
 

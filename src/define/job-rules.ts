@@ -14,6 +14,7 @@ import type {
   NormalizedBackoff,
   OverlapPolicy,
   RescheduleMode,
+  RetentionPolicy,
   RetryPolicy,
   StalePolicy,
 } from './types.js';
@@ -188,6 +189,32 @@ export function normalizeStale(value: unknown, field: string, code: RuleCode): S
   if (value === undefined) return { kind: 'period', ratio: JOB_DEFAULTS.staleRatio };
   if (value === null) return { kind: 'never' };
   return { kind: 'fixed', ms: positiveDuration(value, field, code) };
+}
+
+/** The keys a retention policy may carry, as written. */
+export const RETENTION_KEYS = ['maxAge', 'keepLast'] as const;
+
+/**
+ * `undefined`/`null` → the scope's default (`null` stored); `{ maxAge?, keepLast? }` → the
+ * limits given, each `null` to lift that limit. `maxAge` is a duration >= 1s, `keepLast` an
+ * integer >= 1 (the newest run of a job always stays).
+ */
+export function normalizeRetention(value: unknown, field: string, code: RuleCode): RetentionPolicy | null {
+  if (value === undefined || value === null) return null;
+  const spec = plainObject(value, field, code, '{ maxAge?, keepLast? } or null');
+  rejectUnknownKeys(spec, RETENTION_KEYS, field, code);
+  const policy: RetentionPolicy = {};
+  if (spec.maxAge !== undefined) {
+    if (spec.maxAge === null) policy.maxAgeMs = null;
+    else {
+      const ms = typeof spec.maxAge === 'number' && spec.maxAge < 1 ? 0 : parseDuration(spec.maxAge, `${field}.maxAge`, code);
+      if (ms < 1000) invalid(code, `${field}.maxAge`, 'a duration >= 1s such as "30d", or null', spec.maxAge);
+      policy.maxAgeMs = ms;
+    }
+  }
+  if (spec.keepLast !== undefined)
+    policy.keepLast = spec.keepLast === null ? null : integerAtLeast(spec.keepLast, 1, `${field}.keepLast`, code);
+  return policy;
 }
 
 /** Re-throws a rule's error with a different field name and message prefix. */

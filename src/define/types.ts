@@ -59,6 +59,29 @@ export interface JobSpec<TSchema extends StandardSchemaV1 = StandardSchemaV1> {
   enabled?: boolean;
   /** Publish one `startup` run when a worker for this job boots (deduplicated across replicas). @default false */
   runOnStartup?: boolean;
+  /**
+   * How much of this job's run history the leader keeps (docs/retention.md). A limit left
+   * out takes the scheduler's `retention` default; `null` lifts it.
+   * @default the scheduler's `retention` (30 days, the last 10,000 runs)
+   */
+  retention?: RetentionSpec | null;
+}
+
+/** Run-history limits as written: a run is pruned once it is past either limit. */
+export interface RetentionSpec {
+  /** Prune runs created and finished longer ago than this; `null`: no age limit. */
+  maxAge?: Duration | null;
+  /** Keep at least the newest N runs (N >= 1); older ones are pruned; `null`: no count limit. */
+  keepLast?: number | null;
+}
+
+/**
+ * A job's run-history limits as stored: a key left out takes the scope's default (the
+ * scheduler's `retention` option), `null` means no limit of that kind.
+ */
+export interface RetentionPolicy {
+  maxAgeMs?: number | null;
+  keepLast?: number | null;
 }
 
 /** A schedule as the store keeps it: cron with its resolved tz, or an absolute period in ms. */
@@ -116,6 +139,8 @@ export interface JobConfig<TSchedule extends DefinedSchedule = NormalizedSchedul
   stale: StalePolicy;
   description: string | null;
   runOnStartup: boolean;
+  /** This job's history limits; `null`: the scope's default. */
+  retention: RetentionPolicy | null;
 }
 
 /** A job's settings as defined, before its cron's tz is resolved. */

@@ -17,5 +17,6 @@ export { RUN_STATUSES } from './control-types.js';
 export { MAX_BACKFILL_SLOTS } from './control.js';
 export type { TickSummary } from './tick.js';
 export type { ReapedRun } from './reaper.js';
+export type { PruneSummary } from './retention.js';
 export { planSlots } from './plan.js';
 export type { PlanCounts, SlotPlan } from './plan.js';

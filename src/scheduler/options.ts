@@ -10,6 +10,16 @@ import type { Transport } from '../broker/transport.js';
 import { amqpUrlsSchema, redactUrl } from '../broker/amqp/options.js';
 import type { Queryable } from '../store/pg/db.js';
 
+/** The defaults of the `retention` option (docs/retention.md says why): 30 days, 10,000 runs, a pass a minute, 500 rows a statement. */
+export const RETENTION_DEFAULTS = { maxAgeMs: 30 * 86_400_000, keepLast: 10_000, intervalMs: 60_000, batchSize: 500 } as const;
+
+export interface ResolvedRetention {
+  maxAgeMs: number | null;
+  keepLast: number | null;
+  intervalMs: number;
+  batchSize: number;
+}
+
 export type SchedulerRole = 'auto' | 'scheduler-only' | 'control-only';
 
 const schedulerOptionsSchema = z
@@ -135,6 +145,34 @@ const schedulerOptionsSchema = z
      * @default '1s'
      */
     livenessGrace: duration(0).default(1_000),
+    /**
+     * Run-history retention (docs/retention.md): the scope's default limits, for every job
+     * whose own `retention` leaves them out, and how the leader applies them. A run is pruned
+     * once it is past either limit; pending and running runs, the newest run of each job and
+     * the run a queue-mode chain points at always stay. `null` lifts a limit.
+     * @default { maxAge: '30d', keepLast: 10000, interval: '1m', batchSize: 500 }
+     */
+    retention: z
+      .object(
+        {
+          /** @default '30d' */
+          maxAge: duration(1000).nullable().default(RETENTION_DEFAULTS.maxAgeMs),
+          /** @default 10000 */
+          keepLast: integer(1, Number.MAX_SAFE_INTEGER).nullable().default(RETENTION_DEFAULTS.keepLast),
+          /** How often the leader runs a retention pass. @default '1m' */
+          interval: duration(1000).default(RETENTION_DEFAULTS.intervalMs),
+          /** Runs deleted per statement. @default 500 */
+          batchSize: integer(1, 10_000).default(RETENTION_DEFAULTS.batchSize),
+        },
+        { error: 'an object { maxAge, keepLast, interval, batchSize }' },
+      )
+      .strict()
+      .default({
+        maxAge: RETENTION_DEFAULTS.maxAgeMs,
+        keepLast: RETENTION_DEFAULTS.keepLast,
+        interval: RETENTION_DEFAULTS.intervalMs,
+        batchSize: RETENTION_DEFAULTS.batchSize,
+      }),
     /** Receives the scheduler's log lines besides `debug('warren:scheduler')`: pino, winston, bunyan, console, ... */
     logger: z.custom<HostLogger>(hasFunctions('debug', 'info', 'warn', 'error'), 'a logger with debug/info/warn/error').optional(),
     /**
@@ -170,6 +208,7 @@ const schedulerOptionsSchema = z
       livenessGrace,
       instanceId,
       liveness,
+      retention,
       ...o
     }) => ({
       ...o,
@@ -183,6 +222,12 @@ const schedulerOptionsSchema = z
       liveness: liveness ?? (!o.pgbouncer || o.livenessClient !== undefined),
       livenessCheckIntervalMs: livenessCheckInterval,
       livenessGraceMs: livenessGrace,
+      retention: {
+        maxAgeMs: retention.maxAge,
+        keepLast: retention.keepLast,
+        intervalMs: retention.interval,
+        batchSize: retention.batchSize,
+      } satisfies ResolvedRetention,
     }),
   );
 

@@ -36,6 +36,7 @@ import { SchedulerLiveness } from './liveness.js';
 import { parseSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions, type SchedulerRole } from './options.js';
 import { RunPublisher } from './publisher.js';
 import type { ReapedRun } from './reaper.js';
+import { RetentionKeeper, type PruneSummary } from './retention.js';
 import { Ticker, type TickSummary } from './tick.js';
 
 const debug = createDebug('warren:scheduler');
@@ -51,6 +52,8 @@ export interface SchedulerEvents {
   error: [error: Error];
   'leader:gained': [fence: Fence];
   'leader:lost': [reason: string];
+  /** A retention pass deleted runs (leader only; docs/retention.md). */
+  'runs:pruned': [summary: PruneSummary];
 }
 
 /** Errors that retrying cannot fix: thrown from `start()`. */
@@ -85,6 +88,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
   readonly #ticker: Ticker | null;
   /** Null with `liveness: false` and on a control-only instance. */
   readonly #liveness: SchedulerLiveness | null;
+  /** Null on a control-only instance. */
+  readonly #retention: RetentionKeeper | null;
   #state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
   #starting: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
@@ -129,6 +134,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       this.#elector = null;
       this.#ticker = null;
       this.#liveness = null;
+      this.#retention = null;
       return;
     }
     const ticker = new Ticker({
@@ -167,6 +173,19 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
         })
       : null;
     this.#liveness = liveness;
+    const retention = new RetentionKeeper({
+      store: this.store,
+      scope: o.scope,
+      clock: o.clock,
+      defaults: { maxAgeMs: o.retention.maxAgeMs, keepLast: o.retention.keepLast },
+      intervalMs: o.retention.intervalMs,
+      batchSize: o.retention.batchSize,
+      actor: o.instanceId,
+      isLeader: () => this.isLeader(),
+      onPruned: (summary) => this.emit('runs:pruned', summary),
+      onError: (error) => this.#error(error, 'retention'),
+    });
+    this.#retention = retention;
     this.#elector = new LeaderElector({
       store: this.store,
       scope: o.scope,
@@ -179,12 +198,14 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
         this.#logger.info('leading', { fence: fence.epoch });
         ticker.start();
         liveness?.startWatch();
+        retention.start();
         this.emit('leader:gained', fence);
       },
       onLost: (reason) => {
         this.#logger.warn('no longer leading', { reason });
         void ticker.stop();
         void liveness?.stopWatch();
+        void retention.stop();
         this.emit('leader:lost', reason);
       },
       onError: (error) => this.#error(error, 'leader'),
@@ -296,6 +317,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       const tickerStopped = this.#ticker?.stop();
       if (this.#ownsTransport) await this.#transport?.close().catch(() => {});
       await tickerStopped;
+      await this.#retention?.stop();
       await this.#liveness?.stopWatch();
       await this.#elector?.stop();
       // After the lease is released (followers were told): the lock goes with the connection.

@@ -3,6 +3,7 @@ import { JOB_REMOVED_REASON, jobKey } from './decide.js';
 import { acquireLeadership, checkFence, getLeadership, releaseLeadership } from './memory/leadership.js';
 import { MemoryLiveness, deadWorkerRuns } from './memory/liveness.js';
 import { claimRuns, completeRuns, heartbeat } from './memory/runs.js';
+import { pruneRuns, retentionCutoffs } from './memory/retention.js';
 import { type MemoryState, clone, createState, insertRun, liveRunsOf, runsOf, sameInstant } from './memory/state.js';
 import { checkScope, jobNotFound } from './validate.js';
 import * as v from './validate-calls.js';
@@ -24,7 +25,9 @@ import type {
   LivenessKind,
   NewAuditEntry,
   NewRun,
+  PruneCutoff,
   PublishedRun,
+  RetentionDefaults,
   RunCounts,
   RunRecord,
   RunSummary,
@@ -310,6 +313,17 @@ export class MemoryStore implements Store {
       .sort((a, b) => this.#newestFirst(a, b))
       .slice(0, limit)
       .map(clone);
+  }
+
+  // ── retention ────────────────────────────────────────────────────────────
+  async retentionCutoffs(scope: string, defaults: RetentionDefaults, now: Date): Promise<PruneCutoff[]> {
+    const d = v.checkRetentionCutoffsArgs(scope, defaults, now);
+    return retentionCutoffs(this.#state, scope, d, now);
+  }
+
+  async pruneRuns(scope: string, cutoffs: PruneCutoff[], limit: number): Promise<Map<string, number>> {
+    const list = v.checkPruneRunsArgs(scope, cutoffs, limit);
+    return pruneRuns(this.#state, scope, list, limit);
   }
 
   // ── leadership ───────────────────────────────────────────────────────────

@@ -252,7 +252,24 @@ export interface ListRunsOptions {
   limit?: number;
 }
 
-export type AuditAction = 'create' | 'sync' | 'update' | 'remove' | 'pause' | 'resume' | 'run-now' | 'backfill' | 'upsert';
+export type AuditAction = 'create' | 'sync' | 'update' | 'remove' | 'pause' | 'resume' | 'run-now' | 'backfill' | 'upsert' | 'prune';
+
+/** The job id of audit entries about a whole scope (a retention pass), not one job. */
+export const SCOPE_AUDIT_JOB = '*';
+
+/** The scope's history limits, for jobs whose own policy leaves a limit out (see `RetentionPolicy`). */
+export interface RetentionDefaults {
+  /** Runs created and finished longer ago than this may be pruned; null: no age limit. */
+  maxAgeMs: number | null;
+  /** At least the newest N runs of each job stay; null: no count limit. */
+  keepLast: number | null;
+}
+
+/** One job's retention cutoff for a pass: its finished runs created and finished before `before` may go. */
+export interface PruneCutoff {
+  jobId: string;
+  before: Date;
+}
 
 export interface AuditEntry {
   id: number;
@@ -435,6 +452,25 @@ export interface Store {
   runSummaries(scope: string, jobIds: string[], now: Date, recent: number): Promise<Map<string, RunSummary>>;
   getRun(runId: string): Promise<RunRecord | null>;
   listRuns(scope: string, opts?: ListRunsOptions): Promise<RunRecord[]>;
+
+  // ── retention (docs/retention.md) ────────────────────────────────────────
+  /**
+   * A retention pass's first step: for each job id of the scope that has runs (a removed
+   * job's too, with the defaults), the cutoff before which its runs may be pruned: the later
+   * of `now - maxAge` and the creation of its `keepLast`-th newest run, never later than its
+   * newest run's creation (so the last run of every job stays). The job's own `retention`
+   * overrides `defaults` key by key. Jobs with no limit, or nothing before the cutoff, are
+   * left out.
+   */
+  retentionCutoffs(scope: string, defaults: RetentionDefaults, now: Date): Promise<PruneCutoff[]>;
+  /**
+   * One small batch of a retention pass: deletes at most `limit` runs of the given jobs
+   * created and finished before their job's cutoff, oldest first, never a pending or running
+   * run nor the run a queue-mode chain still points at (scheduled for its job's
+   * `next_due_at`), and skipping rows another transaction has locked (it never waits).
+   * Returns the count deleted per job id (jobs with none are absent).
+   */
+  pruneRuns(scope: string, cutoffs: PruneCutoff[], limit: number): Promise<Map<string, number>>;
 
   // ── leadership ───────────────────────────────────────────────────────────
   /**

@@ -13,9 +13,12 @@ import type {
   HoldLivenessOptions,
   NewAuditEntry,
   NewRun,
+  PruneCutoff,
   PublishedRun,
+  RetentionDefaults,
   SlotClaim,
 } from './port.js';
+import { SCOPE_AUDIT_JOB } from './port.js';
 import { CONFIG_KEYS } from './pg/rows.js';
 import {
   checkArray,
@@ -295,7 +298,7 @@ export function checkGetLeadershipArgs(scope: unknown, now: unknown): void {
 export function checkAppendAuditArgs(scope: unknown, entry: unknown): NewAuditEntry {
   checkScope(scope);
   const e = checkObject(entry, 'entry');
-  checkJobId(e.jobId, 'entry.jobId');
+  if (e.jobId !== SCOPE_AUDIT_JOB) checkJobId(e.jobId, 'entry.jobId');
   checkString(e.action, 'entry.action');
   checkDate(e.at, 'entry.at');
   return e as unknown as NewAuditEntry;
@@ -304,4 +307,33 @@ export function checkAppendAuditArgs(scope: unknown, entry: unknown): NewAuditEn
 export function checkOnJobChangeArgs(scope: unknown, listener: unknown): void {
   checkScope(scope);
   if (typeof listener !== 'function') fail('listener', 'a function', listener);
+}
+
+// ── retention ────────────────────────────────────────────────────────────────
+
+function checkLimitOrNull(value: unknown, field: string, min: number): number | null {
+  if (value === null) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) fail(field, `an integer >= ${min} or null`, value);
+  return value;
+}
+
+export function checkRetentionCutoffsArgs(scope: unknown, defaults: unknown, now: unknown): RetentionDefaults {
+  checkScope(scope);
+  const d = checkObject(defaults, 'defaults');
+  const maxAgeMs = checkLimitOrNull(d.maxAgeMs ?? null, 'defaults.maxAgeMs', 1);
+  const keepLast = checkLimitOrNull(d.keepLast ?? null, 'defaults.keepLast', 1);
+  checkDate(now, 'now');
+  return { maxAgeMs, keepLast };
+}
+
+export function checkPruneRunsArgs(scope: unknown, cutoffs: unknown, limit: unknown): PruneCutoff[] {
+  checkScope(scope);
+  const list = checkArray<PruneCutoff>(cutoffs, 'cutoffs');
+  list.forEach((c, i) => {
+    checkObject(c, `cutoffs[${i}]`);
+    checkJobId(c.jobId, `cutoffs[${i}].jobId`);
+    checkDate(c.before, `cutoffs[${i}].before`);
+  });
+  checkPositiveInt(limit, 'limit');
+  return list;
 }

@@ -124,6 +124,13 @@ describe('warren/http over a real scheduler (PostgreSQL + RabbitMQ)', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toMatch(/^ERR_INVALID_/);
     expect(bad.body.error.field).toBe('maxParallel');
+    // Retention over HTTP: a policy is stored on the job; a bad one is a JSON 400 naming the field.
+    const kept = await call('PATCH', '/admin/jobs/report', { body: { retention: { keepLast: 100, maxAge: '7d' } } });
+    expect(kept.status).toBe(200);
+    expect((await fx.store.getJob(fx.scope, 'report'))?.retention).toEqual({ keepLast: 100, maxAgeMs: 7 * 86_400_000 });
+    const badRetention = await call('PATCH', '/admin/jobs/report', { body: { retention: { keepLast: 0 } } });
+    expect(badRetention.status).toBe(400);
+    expect(badRetention.body.error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'retention.keepLast' });
     const missing = await call('PATCH', '/admin/jobs/nope', { body: { description: 'x' } });
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('ERR_JOB_NOT_FOUND');

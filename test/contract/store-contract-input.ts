@@ -93,6 +93,10 @@ export function inputContract(c: ContractContext): void {
             { runId: runId(scope, 'r'), attempt: 1, guard: { workerGone: 'w' } as never, status: 'failed', error: null, finishedAt: T0 },
           ]),
       ],
+      ['retentionCutoffs: keepLast 0', 'defaults.keepLast', (s, scope) => s.retentionCutoffs(scope, { maxAgeMs: null, keepLast: 0 }, T0)],
+      ['retentionCutoffs: invalid now', 'now', (s, scope) => s.retentionCutoffs(scope, { maxAgeMs: 1000, keepLast: null }, BAD_DATE)],
+      ['pruneRuns: limit 0', 'limit', (s, scope) => s.pruneRuns(scope, [{ jobId: 'a', before: T0 }], 0)],
+      ['pruneRuns: invalid cutoff', 'cutoffs[0].before', (s, scope) => s.pruneRuns(scope, [{ jobId: 'a', before: BAD_DATE }], 10)],
       ['holdLiveness: unknown kind', 'kind', (s) => Promise.resolve().then(() => s.holdLiveness('leader' as never, 'i1'))],
       ['holdLiveness: no instance id', 'instanceId', (s) => Promise.resolve().then(() => s.holdLiveness('worker', ''))],
       [

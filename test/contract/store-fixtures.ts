@@ -42,6 +42,7 @@ export function jobConfig(overrides: Partial<JobConfig> = {}): JobConfig {
     stale: { kind: 'period', ratio: 0.8 },
     description: null,
     runOnStartup: false,
+    retention: null,
     ...overrides,
   };
 }

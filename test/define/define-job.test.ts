@@ -181,7 +181,20 @@ describe('defineJob: defaults and normalisation', () => {
       stale: { kind: 'period', ratio: 0.8 },
       description: null,
       runOnStartup: false,
+      retention: null,
     });
+  });
+
+  it('retention: limits normalised to ms, null lifts one, an absent key is left to the scope; bad values name the field', () => {
+    expect(defineJob({ id: 'r1', retention: { maxAge: '7d', keepLast: 100 } }).config.retention).toEqual({
+      maxAgeMs: 7 * 86_400_000,
+      keepLast: 100,
+    });
+    expect(defineJob({ id: 'r2', retention: { keepLast: null } }).config.retention).toEqual({ keepLast: null });
+    expect(defineJob({ id: 'r3', retention: null }).config.retention).toBeNull();
+    expect(() => defineJob({ id: 'r4', retention: { keepLast: 0 } })).toThrow(/`retention\.keepLast`: expected an integer >= 1, got 0/);
+    expect(() => defineJob({ id: 'r5', retention: { maxAge: '10ms' } })).toThrow(/`retention\.maxAge`: expected a duration >= 1s/);
+    expect(() => defineJob({ id: 'r6', retention: { keep: 5 } as never })).toThrow(/`retention\.keep`/);
   });
 
   it('catch-up window is at least an hour, and 24 periods for slower schedules', () => {

@@ -23,6 +23,7 @@ export function config(overrides: Partial<JobConfig> = {}): JobConfig {
     stale: { kind: 'never' },
     description: null,
     runOnStartup: false,
+    retention: null,
     ...overrides,
   };
 }

@@ -104,6 +104,19 @@ export function insertRun(state: MemoryState, scope: string, input: NewRun, now:
   return run;
 }
 
+/** DELETE of one run: the row, its insertion order, its slot key and its place in the job's list. */
+export function deleteRun(state: MemoryState, run: RunRecord): void {
+  state.runs.delete(run.runId);
+  state.runSeq.delete(run.runId);
+  if (run.triggerSource !== 'manual') state.slots.delete(slotKey(run.scope, run.jobId, run.scheduledFor));
+  const key = jobKey(run.scope, run.jobId);
+  const list = state.runsByJob.get(key);
+  if (!list) return;
+  const at = list.indexOf(run);
+  if (at >= 0) list.splice(at, 1);
+  if (list.length === 0) state.runsByJob.delete(key);
+}
+
 /** Running with a live lease: what the overlap policy and countRunning count. */
 export function isLive(run: RunRecord, now: Date): boolean {
   return run.status === 'running' && run.leaseUntil !== null && run.leaseUntil.getTime() > now.getTime();

@@ -21,5 +21,10 @@ export const migrations: readonly EmbeddedMigration[] = [
     "version": 3,
     "name": "000003.sql",
     "sql": "-- warren schema, version 3. Immutable once released: append a new numbered file instead.\n-- Liveness: a worker or scheduler instance proves it is alive with a session-level advisory\n-- lock on one dedicated connection, keyed hashtextextended('warren:<schema>:<kind>:<id>', 0);\n-- the server releases it the moment that connection's socket closes. A row here says the\n-- instance took its lock, so the lock's absence means a dead process, not an instance that\n-- never had liveness (PgBouncer in transaction mode, `liveness: false`, an older version):\n-- those keep the lease rule alone.\nCREATE TABLE :SCHEMA:.liveness (\n  kind         text NOT NULL CHECK (kind IN ('worker', 'scheduler')),\n  instance_id  text NOT NULL,\n  -- The instance holds its lock (set once it is taken; cleared by the instance itself when\n  -- its liveness connection drops, so a live instance reconnecting is not taken for dead).\n  holding      boolean NOT NULL,\n  -- When the leader first saw the lock absent while `holding`: the grace runs from here.\n  absent_since timestamptz,\n  PRIMARY KEY (kind, instance_id)\n);\n"
+  },
+  {
+    "version": 4,
+    "name": "000004.sql",
+    "sql": "-- warren schema, version 4. Immutable once released: append a new numbered file instead.\n-- Run-history retention (docs/retention.md). A job's own limits, as JSON\n-- `{\"maxAgeMs\": n | null, \"keepLast\": n | null}`: a key left out takes the scope's default\n-- (the scheduler's `retention` option); NULL: the scope's default for both.\nALTER TABLE :SCHEMA:.jobs ADD COLUMN retention jsonb;\n"
   }
 ];

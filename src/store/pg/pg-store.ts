@@ -30,7 +30,9 @@ import type {
   LivenessKind,
   NewAuditEntry,
   NewRun,
+  PruneCutoff,
   PublishedRun,
+  RetentionDefaults,
   RunCounts,
   RunRecord,
   RunSummary,
@@ -499,6 +501,21 @@ export class PgStore implements Store {
     const statuses = o.status === undefined ? null : Array.isArray(o.status) ? o.status : [o.status];
     const { rows } = await this.#exec(this.#q.listRuns, [scope, o.jobId ?? null, statuses, limit]);
     return rows.map(toRun);
+  }
+
+  // ── retention ────────────────────────────────────────────────────────────
+
+  async retentionCutoffs(scope: string, defaults: RetentionDefaults, now: Date): Promise<PruneCutoff[]> {
+    const d = v.checkRetentionCutoffsArgs(scope, defaults, now);
+    const { rows } = await this.#exec(this.#q.retentionCutoffs, [scope, d.maxAgeMs, d.keepLast, now]);
+    return rows.map((row) => ({ jobId: row.job_id as string, before: row.before as Date }));
+  }
+
+  async pruneRuns(scope: string, cutoffs: PruneCutoff[], limit: number): Promise<Map<string, number>> {
+    const list = v.checkPruneRunsArgs(scope, cutoffs, limit);
+    if (list.length === 0) return new Map();
+    const { rows } = await this.#exec(this.#q.pruneRuns, [scope, list.map((c) => c.jobId), list.map((c) => c.before), limit]);
+    return new Map(rows.map((row) => [row.job_id as string, Number(row.n)]));
   }
 
   // ── leadership ───────────────────────────────────────────────────────────

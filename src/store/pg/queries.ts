@@ -297,6 +297,72 @@ export function buildQueries(s: string) {
       WHERE scope = $1 AND ($2::text IS NULL OR job_id = $2) AND ($3::text[] IS NULL OR status = ANY($3::text[]))
       ORDER BY created_at DESC, scheduled_for DESC, run_id LIMIT $4`,
 
+    // ── retention (docs/retention.md) ──
+    /**
+     * Per job id with runs in the scope (a skip scan of runs_history_idx, so removed jobs are
+     * found without reading every row; it reads min(keepLast, runs within maxAge) entries of
+     * the index per job), the prune cutoff: the later of now - maxAge and the
+     * creation of the keepLast-th newest run, capped at the newest run's creation (the last
+     * run stays). A job's own policy overrides the defaults key by key (a key present with
+     * JSON null lifts that limit). Params: scope, default max age ms, default keepLast, now.
+     */
+    retentionCutoffs: `WITH RECURSIVE ids AS (
+        (SELECT r.job_id FROM ${s}.runs r WHERE r.scope = $1 ORDER BY r.job_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT r.job_id FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id > ids.job_id ORDER BY r.job_id LIMIT 1)
+        FROM ids WHERE ids.job_id IS NOT NULL
+      ), p AS (
+        SELECT q.job_id, q.keep_last,
+          CASE WHEN q.max_age_ms IS NOT NULL THEN $4::timestamptz - q.max_age_ms * interval '1 millisecond' END AS age_at
+        FROM (
+          SELECT ids.job_id,
+            CASE WHEN j.retention ? 'maxAgeMs' THEN (j.retention->>'maxAgeMs')::bigint ELSE $2::bigint END AS max_age_ms,
+            CASE WHEN j.retention ? 'keepLast' THEN (j.retention->>'keepLast')::bigint ELSE $3::bigint END AS keep_last
+          FROM ids LEFT JOIN ${s}.jobs j ON j.scope = $1 AND j.job_id = ids.job_id
+          WHERE ids.job_id IS NOT NULL
+        ) q
+      ), c AS (
+        SELECT p.job_id, greatest(
+            p.age_at,
+            -- Only runs younger than the age limit are counted (an index condition): past it, the age limit binds anyway.
+            CASE WHEN p.keep_last IS NOT NULL THEN (SELECT r.created_at FROM ${s}.runs r
+              WHERE r.scope = $1 AND r.job_id = p.job_id AND r.created_at >= coalesce(p.age_at, '-infinity'::timestamptz)
+              ORDER BY r.created_at DESC OFFSET p.keep_last - 1 LIMIT 1) END
+          ) AS limit_at
+        FROM p
+      ), n AS (
+        SELECT c.job_id, least(c.limit_at,
+            (SELECT max(r.created_at) FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id = c.job_id)) AS before
+        FROM c WHERE c.limit_at IS NOT NULL
+      )
+      SELECT n.job_id, n.before FROM n
+      WHERE EXISTS (SELECT 1 FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id = n.job_id AND r.created_at < n.before)
+      ORDER BY n.job_id`,
+    /**
+     * One retention batch: per job (runs_history_idx, oldest first) the runs before its
+     * cutoff that may go, at most $4 in all, locked SKIP LOCKED (a batch never waits on a
+     * claim or a completion), then deleted. Never pending or running; never the run a chain
+     * still points at (scheduled for its job's next_due_at: the reseed reads it). Params:
+     * scope, job ids, cutoffs, limit.
+     */
+    pruneRuns: `WITH c AS (SELECT * FROM unnest($2::text[], $3::timestamptz[]) AS c(job_id, before)),
+      victims AS (
+        SELECT v.run_id FROM c CROSS JOIN LATERAL (
+          SELECT r.run_id FROM ${s}.runs r
+          WHERE r.scope = $1 AND r.job_id = c.job_id AND r.created_at < c.before
+            AND r.status NOT IN ('pending', 'running') AND coalesce(r.finished_at, r.created_at) < c.before
+            AND NOT EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.scope = r.scope AND j.job_id = r.job_id AND j.next_due_at = r.scheduled_for)
+          ORDER BY r.created_at
+          LIMIT $4
+          FOR UPDATE OF r SKIP LOCKED
+        ) v
+        LIMIT $4
+      ), gone AS (
+        DELETE FROM ${s}.runs r USING victims v WHERE r.run_id = v.run_id AND r.status NOT IN ('pending', 'running')
+        RETURNING r.job_id
+      )
+      SELECT job_id, count(*)::int AS n FROM gone GROUP BY job_id`,
+
     // ── leadership ──
     leaderLock: `SELECT pg_advisory_xact_lock($1::bigint)`,
     /**

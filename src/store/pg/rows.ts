@@ -21,6 +21,7 @@ export const CONFIG_COLUMNS: ReadonlyArray<{ key: JobConfigKey; column: string; 
   { key: 'stale', column: 'stale', cast: 'jsonb', json: true },
   { key: 'description', column: 'description', cast: 'text', json: false },
   { key: 'runOnStartup', column: 'run_on_startup', cast: 'boolean', json: false },
+  { key: 'retention', column: 'retention', cast: 'jsonb', json: true },
 ];
 
 export const CONFIG_KEYS: readonly JobConfigKey[] = CONFIG_COLUMNS.map((c) => c.key);
@@ -62,6 +63,7 @@ export function toJob(row: Row): JobRecord {
     stale: row.stale,
     description: row.description ?? null,
     runOnStartup: row.run_on_startup,
+    retention: row.retention ?? null,
     overridden: [...(row.overridden ?? [])] as JobConfigKey[],
     pauseNote: row.pause_note ?? null,
     epoch: row.epoch,
