@@ -105,7 +105,7 @@ export class TestHarness implements Control, AsyncDisposable {
       typeof entry === 'function' ? { queue, handler: entry } : { ...entry, queue },
     );
     // Checked now (as each worker will), so a bad entry fails here rather than at start().
-    const check = new Handlers({ scope: this.scope, concurrency: 1, prefetch: 1 });
+    const check = new Handlers({ scope: this.scope });
     for (const { queue, handler, ...rest } of this.#queues) {
       try {
         check.addQueue(queue, handler, rest);

@@ -9,6 +9,7 @@ import type { ResolvedWorkerOptions } from './options.js';
 import type { RunExecution } from './run-executor.js';
 import type { Handlers } from './handlers.js';
 import { backoffDelayMs } from '../util/backoff.js';
+import type { RunBook } from './run-book.js';
 import { workerDebug } from './job-logger.js';
 import { errorText } from './dead-letter.js';
 
@@ -42,26 +43,20 @@ export interface WorkerCore {
   readonly events: SafeEmitter<WorkerEvents>;
   /** The worker's log (debug namespace and host logger), with `worker_id` and `scope`. */
   readonly log: Log;
-  readonly counters: WorkerStats;
-  /** Definitions and queue handlers, with each work queue's scope, handler slots and window. */
+  /** Definitions and queue handlers, with each work queue's scope. */
   readonly handlers: Handlers;
+  /** The runs held, the claims in flight, and each queue's window and handler slots. */
+  readonly book: RunBook;
   readonly claims: Batcher<ClaimRequest, ClaimResult>;
   readonly completions: Batcher<Completion, CompletionResult>;
   /** Results waiting to be written beyond which no new run is claimed (memory stays bounded). */
   readonly completionBacklog: number;
-  /** Run id → the attempt this worker holds (one entry per run id: a newer attempt replaces a lost one). */
-  readonly running: Map<string, RunningRun>;
-  /** `claimKey(run id, attempt)` of claims in flight, so a duplicate delivery in the same batch is dropped locally. */
-  readonly claiming: Set<string>;
   /** Aborted when close() gives up (its grace is over): background retries stop. */
   readonly closing: AbortSignal;
+  /** Adds one to a counter of `worker.stats()`. */
+  count(counter: keyof WorkerStats): void;
   /** Keeps a background task (publish, dead-letter) so close() can wait for it. */
   track(task: Promise<unknown>): void;
-}
-
-/** The key of a claim in flight in `WorkerCore.claiming`. */
-export function claimKey(runId: string, attempt: number): string {
-  return `${runId}#${attempt}`;
 }
 
 /**

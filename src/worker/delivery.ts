@@ -1,7 +1,7 @@
 import { decodeMessage, type JobMessage } from '../broker/envelope.js';
 import type { Delivery } from '../broker/transport.js';
 import type { ClaimResult } from '../store/port.js';
-import { claimKey, retryUntil, type WorkerCore } from './core.js';
+import { retryUntil, type WorkerCore } from './core.js';
 import type { Registration } from './handlers.js';
 import { loseLease } from './lease.js';
 import { clip, deadLetterReason, errorText } from './dead-letter.js';
@@ -23,7 +23,7 @@ import { startRun } from './finish-run.js';
  * broker requeues it when the channel goes, so nothing is lost and nothing hot-loops.
  */
 export function onDelivery(core: WorkerCore, delivery: Delivery): void {
-  core.counters.received += 1;
+  core.count('received');
   // Not awaited: the transport may serialise deliveries on its handler, and claims must batch.
   processDelivery(core, delivery).catch((err: unknown) => {
     workerDebug('delivery on %s failed: %O', delivery.queue, err);
@@ -35,7 +35,7 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
   const decoded = decodeMessage(delivery.body);
   if (!decoded.ok) return deadLetterAndAck(core, delivery, deadLetterReason.malformed(decoded.reason));
   const message = decoded.message;
-  const expectedScope = core.handlers.queueScopes.get(delivery.queue);
+  const expectedScope = core.handlers.scopeOf(delivery.queue);
   if (expectedScope !== undefined && message.scope !== expectedScope) {
     return deadLetterAndAck(core, delivery, deadLetterReason.wrongScope(message.scope, expectedScope));
   }
@@ -48,10 +48,9 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
 
   // The window (prefetch) bounds the runs held; the handler slot is taken only after the
   // claim, so claims of many deliveries batch while handlers run.
-  const window = core.handlers.windows.get(delivery.queue) ?? core.handlers.windows.get(registration.workQueue);
-  let release: (() => void) | undefined;
+  let release: () => void;
   try {
-    release = await window!.acquire();
+    release = await core.book.enterWindow(delivery.queue);
   } catch {
     return; // closing: stays unacked, the broker requeues it
   }
@@ -62,8 +61,7 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
     return dropDuplicate(core, delivery, message);
   }
   let result: ClaimResult;
-  const key = claimKey(message.run_id, message.attempt);
-  core.claiming.add(key);
+  core.book.beginClaim(message.run_id, message.attempt);
   try {
     result = await core.claims.submit({ runId: message.run_id, attempt: message.attempt });
   } catch (err) {
@@ -71,7 +69,7 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
     workerDebug('claim of %s abandoned (%s); left unacked', message.run_id, errorText(err));
     return;
   } finally {
-    core.claiming.delete(key);
+    core.book.endClaim(message.run_id, message.attempt);
   }
   if (result.outcome === 'claimed') {
     delivery.ack();
@@ -99,7 +97,7 @@ async function onNotClaimed(
       const counter = ({ duplicate: 'duplicates', stale_epoch: 'staleEpoch', expired: 'expired', skipped: 'skipped' } as const)[
         result.outcome
       ];
-      core.counters[counter] += 1;
+      core.count(counter);
       delivery.ack();
       core.events.emit('message:dropped', { queue: delivery.queue, runId: message.run_id, outcome: result.outcome });
       workerDebug('dropped %s (%s) on %s', message.run_id, result.outcome, delivery.queue);
@@ -107,10 +105,10 @@ async function onNotClaimed(
     }
     case 'busy':
       // The job is at maxParallel and its policy buffers: look again in a second.
-      core.counters.busy += 1;
+      core.count('busy');
       return republishAndAck(core, delivery, message, 1);
     case 'early': {
-      core.counters.early += 1;
+      core.count('early');
       const availableAt = result.run?.availableAt.getTime() ?? core.clock.now() + 1000;
       const delaySec = Math.max(1, Math.ceil((availableAt - core.clock.now()) / 1000));
       return republishAndAck(core, delivery, message, delaySec);
@@ -127,8 +125,8 @@ async function onNotClaimed(
  * stopped and the new attempt goes to the claim, which decides.
  */
 function isLocalDuplicate(core: WorkerCore, message: JobMessage): boolean {
-  if (core.claiming.has(claimKey(message.run_id, message.attempt))) return true;
-  const entry = core.running.get(message.run_id);
+  if (core.book.isClaiming(message.run_id, message.attempt)) return true;
+  const entry = core.book.get(message.run_id);
   if (!entry) return false;
   if (message.attempt <= entry.run.attempt) return true;
   loseLease(core, entry, `attempt ${message.attempt} of the run was delivered`);
@@ -136,7 +134,7 @@ function isLocalDuplicate(core: WorkerCore, message: JobMessage): boolean {
 }
 
 function dropDuplicate(core: WorkerCore, delivery: Delivery, message: JobMessage): void {
-  core.counters.duplicates += 1;
+  core.count('duplicates');
   delivery.ack();
   core.events.emit('message:dropped', { queue: delivery.queue, runId: message.run_id, outcome: 'duplicate' });
 }
@@ -177,7 +175,7 @@ export async function deadLetterAndAck(core: WorkerCore, delivery: Delivery, rea
   );
   if (!done) return;
   delivery.ack();
-  core.counters.deadLettered += 1;
+  core.count('deadLettered');
   core.events.emit('message:dead-lettered', { queue: delivery.queue, reason: text, messageId: delivery.messageId });
   workerDebug('dead-lettered a message on %s: %s', delivery.queue, text);
 }

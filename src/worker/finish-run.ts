@@ -11,7 +11,7 @@ import { clip, deadLetterReason, errorText } from './dead-letter.js';
 import type { RunInfo } from './events.js';
 import { runLog, workerDebug } from './job-logger.js';
 import { RunExecution, type RunOutcome } from './run-executor.js';
-import { forgetRun, proveLease } from './lease.js';
+import { proveLease } from './lease.js';
 
 /**
  * Runs a claimed run's handler once a handler slot is free, then records its result. The
@@ -61,16 +61,15 @@ export async function startRun(
     lost: false,
   };
   // A newer attempt replaces a lost entry of the same run (that one settles on its own).
-  core.running.set(run.runId, entry);
+  core.book.hold(entry);
   // The claim set lease_until = the claim's `now` + leaseTtl (from this worker's clock).
   proveLease(core, entry, run.leaseUntil?.getTime() ?? core.clock.now() + core.opts.leaseTtl);
-  core.counters.claimed += 1;
-  const slots = core.handlers.slots.get(delivery.queue) ?? core.handlers.slots.get(registration.workQueue)!;
+  core.count('claimed');
   let release: () => void = () => {};
   try {
     // Claimed ahead of a free slot: wait for one, unless the run is stopped meanwhile
     // (cancelled by the store, or abandoned at shutdown), which settles it unstarted.
-    const acquiring = slots.acquire();
+    const acquiring = core.book.takeSlot(delivery.queue);
     const slot = await Promise.race([acquiring, execution.outcome.then(() => null)]);
     if (slot === null)
       void acquiring.then(
@@ -90,7 +89,7 @@ export async function startRun(
   } finally {
     release();
     leave();
-    forgetRun(core, entry);
+    core.book.forget(entry);
   }
 }
 
@@ -172,7 +171,7 @@ async function finishRun(core: WorkerCore, entry: RunningRun, outcome: RunOutcom
   const { info, run, job } = entry;
   const now = core.clock.now();
   if (outcome.kind === 'timeout' || outcome.kind === 'failure') {
-    core.counters.failed += 1;
+    core.count('failed');
     core.events.emit('run:failure', info, outcome.error);
   }
   const p = plan(core, entry, outcome, now);
@@ -196,19 +195,19 @@ async function finishRun(core: WorkerCore, entry: RunningRun, outcome: RunOutcom
     workerDebug('result of run %s not applied: lease lost or already completed', run.runId);
     return;
   }
-  forgetRun(core, entry);
+  core.book.forget(entry);
   const c = p.completion;
   const log = runLog(core.log, run);
   if (c.status === 'succeeded') {
-    core.counters.succeeded += 1;
+    core.count('succeeded');
     log.debug('run succeeded', { duration_ms: now - entry.startedAt });
     core.events.emit('run:success', info, { durationMs: now - entry.startedAt });
   } else if (c.retryAt) {
-    core.counters.retried += 1;
+    core.count('retried');
     log.warn('run failed; retrying', { status: c.status, error: c.error, retry_at: c.retryAt.toISOString() });
     core.events.emit('run:retry', info, { error: p.error, retryAt: c.retryAt });
   } else if (p.deadReason !== null) {
-    core.counters.dead += 1;
+    core.count('dead');
     log.error('run failed for good', { status: c.status, error: c.error, reason: p.deadReason });
     core.events.emit('run:dead', info, { error: p.error, status: c.status as 'dead' | 'timed_out', reason: p.deadReason });
   }
@@ -257,7 +256,7 @@ async function deadLetterRun(core: WorkerCore, entry: RunningRun, completion: Co
     { clock: core.clock, signal: core.closing },
   );
   if (done) {
-    core.counters.deadLettered += 1;
+    core.count('deadLettered');
     core.events.emit('message:dead-lettered', { queue: entry.info.queue, reason, messageId: entry.run.runId });
   }
 }

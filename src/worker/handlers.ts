@@ -5,7 +5,6 @@ import type { JobDefinition, JobHandler } from '../define/types.js';
 import { WarrenError, describeValue } from '../errors.js';
 import { assertName, assertScope, workQueueName } from '../names.js';
 import type { JobRecord, RunRecord } from '../store/port.js';
-import { Semaphore } from './semaphore.js';
 
 /** What `worker.handleQueue(queue, handler, options)` accepts besides the queue and handler. */
 export interface QueueHandlerOptions<S extends StandardSchemaV1 | undefined = undefined> {
@@ -47,21 +46,18 @@ const QUEUE_OPTION_KEYS = new Set(['params', 'scope']);
 
 /**
  * The handlers a worker runs: definitions by job id, queue handlers by work queue, and the
- * per-queue limits both share. A job's own definition wins over its queue's handler.
+ * scope of each work queue. A job's own definition wins over its queue's handler.
  */
 export class Handlers {
   readonly #jobs = new Map<string, Registration & { definition: JobDefinition<unknown> }>();
   readonly #queues = new Map<string, Registration>();
   /** Work queue → the scope its messages must carry. */
-  readonly queueScopes = new Map<string, string>();
-  /** Per queue: handlers running at once (`concurrency`). */
-  readonly slots = new Map<string, Semaphore>();
-  /** Per queue: runs held at once, from delivery until the handler settles (`prefetch`). */
-  readonly windows = new Map<string, Semaphore>();
-  readonly #limits: { scope: string; concurrency: number; prefetch: number };
+  readonly #queueScopes = new Map<string, string>();
+  /** The scope of handlers registered without one (the worker's). */
+  readonly #scope: string;
 
-  constructor(limits: { scope: string; concurrency: number; prefetch: number }) {
-    this.#limits = limits;
+  constructor(defaults: { scope: string }) {
+    this.#scope = defaults.scope;
   }
 
   get size(): number {
@@ -92,8 +88,7 @@ export class Handlers {
       throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handle: job ${definition.id} is already registered`, {
         field: 'definition.id',
       });
-    const scope =
-      definition.scope !== undefined ? assertScope(definition.scope, 'definition.scope', 'ERR_INVALID_ARGUMENT') : this.#limits.scope;
+    const scope = definition.scope !== undefined ? assertScope(definition.scope, 'definition.scope', 'ERR_INVALID_ARGUMENT') : this.#scope;
     const workQueue = this.#addQueue(scope, definition.config.queue);
     const d = definition as JobDefinition<unknown>;
     this.#jobs.set(d.id, {
@@ -127,7 +122,7 @@ export class Handlers {
         field: `options.${unknown}`,
       });
     const schema = options.params === undefined ? undefined : paramsSchema(options.params, 'options.params', 'ERR_INVALID_ARGUMENT');
-    const scope = options.scope === undefined ? this.#limits.scope : assertScope(options.scope, 'options.scope', 'ERR_INVALID_ARGUMENT');
+    const scope = options.scope === undefined ? this.#scope : assertScope(options.scope, 'options.scope', 'ERR_INVALID_ARGUMENT');
     const workQueue = workQueueName(scope, name);
     if (this.#queues.has(workQueue))
       throw new WarrenError('ERR_INVALID_ARGUMENT', `worker.handleQueue: queue ${workQueue} already has a handler`, { field: 'queue' });
@@ -143,9 +138,7 @@ export class Handlers {
 
   #addQueue(scope: string, queue: string): string {
     const workQueue = workQueueName(scope, queue);
-    this.queueScopes.set(workQueue, scope);
-    if (!this.slots.has(workQueue)) this.slots.set(workQueue, new Semaphore(this.#limits.concurrency));
-    if (!this.windows.has(workQueue)) this.windows.set(workQueue, new Semaphore(this.#limits.prefetch));
+    this.#queueScopes.set(workQueue, scope);
     return workQueue;
   }
 
@@ -160,7 +153,12 @@ export class Handlers {
 
   /** Every distinct work queue to consume (several jobs, and a queue handler, may share one). */
   workQueues(): string[] {
-    return [...this.queueScopes.keys()];
+    return [...this.#queueScopes.keys()];
+  }
+
+  /** The scope messages on this work queue must carry (`undefined`: not a queue of this worker). */
+  scopeOf(workQueue: string): string | undefined {
+    return this.#queueScopes.get(workQueue);
   }
 
   /** The queue handlers as `(scope, queue)` pairs, to find the store's jobs routed to them. */

@@ -47,8 +47,7 @@ export class Heartbeat {
 
   async #beat(): Promise<void> {
     const core = this.#core;
-    const entries = new Map<string, RunningRun>();
-    for (const [id, entry] of core.running) if (!entry.lost) entries.set(id, entry);
+    const entries = core.book.leased();
     if (entries.size === 0) return;
     const sentAt = core.clock.now();
     const query = core.store

@@ -28,7 +28,7 @@ function armLeaseTimer(core: WorkerCore, entry: RunningRun): void {
   entry.leaseTimer = core.clock.setTimer(
     () => {
       entry.leaseTimer = null;
-      if (entry.lost || core.running.get(entry.run.runId) !== entry) return;
+      if (entry.lost || !core.book.holds(entry)) return;
       if (core.clock.now() < entry.provenUntil - leaseMargin(core)) return armLeaseTimer(core, entry);
       loseLease(core, entry, `not renewed since its lease ran to ${new Date(entry.provenUntil).toISOString()} (store unreachable?)`);
     },
@@ -53,11 +53,4 @@ export function loseLease(core: WorkerCore, entry: RunningRun, why: string): voi
     'lost',
     new WarrenError('ERR_CLOSED', `run ${runId} attempt ${attempt}: lease lost (${why}); the leader retries it`),
   );
-}
-
-/** The entry leaves this worker: stop its lease timer and drop it, unless a newer attempt replaced it. */
-export function forgetRun(core: WorkerCore, entry: RunningRun): void {
-  entry.leaseTimer?.cancel();
-  entry.leaseTimer = null;
-  if (core.running.get(entry.run.runId) === entry) core.running.delete(entry.run.runId);
 }

@@ -1,6 +1,6 @@
 import { AmqpTransport } from '../broker/amqp-transport.js';
 import type { Consumer, Transport } from '../broker/transport.js';
-import { settle, type Clock, type Timer } from '../clock.js';
+import { settle, type Clock } from '../clock.js';
 import type { StandardSchemaV1 } from '../define/standard-schema.js';
 import type { JobDefinition, JobHandler, ParamsOf } from '../define/types.js';
 import { WarrenError, describeValue } from '../errors.js';
@@ -18,11 +18,12 @@ import type {
   Store,
 } from '../store/port.js';
 import { syncDefinitions } from '../store/sync-definitions.js';
+import { withDeadline } from '../util/deadline.js';
 import { SafeEmitter } from '../util/events.js';
 import { createLog, type Log } from '../util/logger.js';
 import { Readiness, type LifecycleState, type ReadyOptions } from '../util/readiness.js';
 import { Batcher } from './batcher.js';
-import { retryUntil, type RunningRun, type WorkerCore } from './core.js';
+import { retryUntil, type WorkerCore } from './core.js';
 import { errorText } from './dead-letter.js';
 import { onDelivery } from './delivery.js';
 import { emptyStats, type WorkerEvents, type WorkerStats } from './events.js';
@@ -30,6 +31,7 @@ import { Handlers, asOptionError, type QueueHandlerOptions, type QueueParams } f
 import { Heartbeat } from './heartbeat.js';
 import { workerDebug } from './job-logger.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
+import { RunBook } from './run-book.js';
 import { startupRun } from './startup-runs.js';
 
 /** After the grace (and the results' flush), the most close() waits for the transport to close and background tasks to end. */
@@ -86,8 +88,7 @@ class WorkerImpl implements Worker, WorkerCore {
   readonly log: Log;
   readonly #stats = emptyStats();
   readonly handlers: Handlers;
-  readonly running = new Map<string, RunningRun>();
-  readonly claiming = new Set<string>();
+  readonly book: RunBook;
   readonly claims: Batcher<ClaimRequest, ClaimResult>;
   readonly completions: Batcher<Completion, CompletionResult>;
   readonly completionBacklog: number;
@@ -111,7 +112,8 @@ class WorkerImpl implements Worker, WorkerCore {
   constructor(opts: ResolvedWorkerOptions) {
     this.opts = opts;
     this.clock = opts.clock;
-    this.handlers = new Handlers({ scope: opts.scope, concurrency: opts.concurrency, prefetch: opts.prefetch });
+    this.handlers = new Handlers({ scope: opts.scope });
+    this.book = new RunBook({ concurrency: opts.concurrency, prefetch: opts.prefetch });
     this.#readiness = new Readiness(`worker ${opts.workerId}`, opts.clock);
     this.log = createLog({
       debug: workerDebug,
@@ -170,7 +172,7 @@ class WorkerImpl implements Worker, WorkerCore {
     if (result.outcome !== 'duplicate' || run === null || result.job === null) return result;
     if (run.status !== 'running' || run.workerId !== this.opts.workerId || run.attempt !== request.attempt) return result;
     if (run.startedAt === null || run.startedAt.getTime() < since) return result;
-    if (this.running.get(request.runId)?.run.attempt === request.attempt) return result;
+    if (this.book.get(request.runId)?.run.attempt === request.attempt) return result;
     workerDebug('claim of %s attempt %d committed on an earlier try (its reply was lost): claimed', request.runId, request.attempt);
     return { ...result, outcome: 'claimed' };
   }
@@ -191,9 +193,8 @@ class WorkerImpl implements Worker, WorkerCore {
     return { ...this.#stats };
   }
 
-  /** The live counters, for the worker's parts (WorkerCore). */
-  get counters(): WorkerStats {
-    return this.#stats;
+  count(counter: keyof WorkerStats): void {
+    this.#stats[counter] += 1;
   }
 
   get store(): Store {
@@ -415,36 +416,30 @@ class WorkerImpl implements Worker, WorkerCore {
       this.#state = 'closed';
       return;
     }
-    workerDebug('worker %s closing: %d run(s) in progress', this.workerId, this.running.size);
+    workerDebug('worker %s closing: %d run(s) in progress', this.workerId, this.book.size);
     await Promise.all(this.#consumers.map((c) => c.cancel().catch((err: Error) => workerDebug('cancel consumer: %s', err.message))));
     // Deliveries waiting for a window place are not claimed: they stay unacked and go back to
     // the queue. Claimed runs waiting for a handler slot keep waiting: they run within the grace.
-    for (const window of this.handlers.windows.values()) window.rejectWaiters();
+    this.book.closeWindows();
     // Queued claims are dropped (their deliveries stay unacked and go back to the queue);
     // the claim in flight finishes, so a run claimed in Postgres is also run.
     this.claims.drain();
-    let timer: Timer | undefined;
-    const graceOver = new Promise<void>((resolve) => (timer = this.clock.setTimer(resolve, this.opts.shutdownGrace)));
-    await Promise.race([this.#booting, graceOver]);
+    const graceEnd = this.clock.now() + this.opts.shutdownGrace;
     // Handlers get shutdownGrace to finish; then their signal aborts and their runs are left to lease expiry.
-    await Promise.race([this.#handlersSettled(), graceOver]);
-    for (const entry of this.running.values()) {
+    const settledInGrace = await withDeadline(this.clock, this.#bootedAndSettled(), this.opts.shutdownGrace);
+    for (const entry of this.book.runs()) {
       entry.execution.abort(
         'shutdown',
         new WarrenError('ERR_CLOSED', `worker ${this.workerId} shut down before run ${entry.run.runId} finished`),
       );
     }
-    // Results of finished handlers, retries and chain links are flushed within the same grace.
-    await Promise.race([this.#tasksDone(), graceOver]);
-    timer?.cancel();
+    // Results of finished handlers, retries and chain links are flushed within the same grace (none is left once it is over).
+    if (settledInGrace) await withDeadline(this.clock, this.#tasksDone(), graceEnd - this.clock.now());
     // Results still unwritten (the database unreachable) get completionFlushTimeout more:
     // a dropped success would be reaped at lease expiry and run again.
     if (this.completions.size > 0) {
       workerDebug('%d result(s) not written yet; retrying them for up to %d ms', this.completions.size, this.opts.completionFlushTimeout);
-      let flushTimer: Timer | undefined;
-      const flushOver = new Promise<void>((resolve) => (flushTimer = this.clock.setTimer(resolve, this.opts.completionFlushTimeout)));
-      await Promise.race([this.completions.idle(), flushOver]);
-      flushTimer?.cancel();
+      await withDeadline(this.clock, this.completions.idle(), this.opts.completionFlushTimeout);
     }
     const unwritten = this.completions.size;
     this.#closeController.abort(new WarrenError('ERR_CLOSED', 'worker closed'));
@@ -471,12 +466,9 @@ class WorkerImpl implements Worker, WorkerCore {
     const transportClosed = this.#ownsTransport
       ? this.#transport!.close().catch((err: Error) => workerDebug('transport close: %s', err.message))
       : Promise.resolve();
-    let tailTimer: Timer | undefined;
-    const tailOver = new Promise<'late'>((resolve) => (tailTimer = this.clock.setTimer(() => resolve('late'), CLOSE_TAIL_MS)));
-    const tail = await Promise.race([Promise.all([this.#tasksDone(), transportClosed]), tailOver]);
-    tailTimer?.cancel();
-    if (tail === 'late')
-      workerDebug('worker %s: %d background task(s) still pending after close; left behind', this.workerId, this.#tasks.size);
+    await withDeadline(this.clock, Promise.all([this.#tasksDone(), transportClosed]), CLOSE_TAIL_MS, () =>
+      workerDebug('worker %s: %d background task(s) still pending after close; left behind', this.workerId, this.#tasks.size),
+    );
     // Last: what is still running now is abandoned, and the leader retries it after the grace.
     await this.#liveness?.close();
     if (this.#ownsStore) await this.#store?.close().catch((err: Error) => workerDebug('store close: %s', err.message));
@@ -484,12 +476,14 @@ class WorkerImpl implements Worker, WorkerCore {
     workerDebug('worker %s closed', this.workerId);
   }
 
-  async #handlersSettled(): Promise<void> {
+  /** Boot ended (its retries stop once close() begins), then every claimed run's handler settled. */
+  async #bootedAndSettled(): Promise<void> {
+    await this.#booting;
     for (;;) {
       await this.claims.idle();
       // Let deliveries whose claim just resolved register their run.
       await settle(1);
-      const pending = [...this.running.values()].filter((r) => !r.execution.settled);
+      const pending = this.book.unsettled();
       if (pending.length === 0 && this.claims.size === 0) return;
       await Promise.all(pending.map((r) => r.execution.outcome));
     }

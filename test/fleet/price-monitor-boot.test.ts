@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createScheduler, type Scheduler } from '../../src/index.js';
 import { cleanupScope } from '../helpers/amqp.js';
-import { AMQP_URL, uniqueToken } from '../helpers/env.js';
+import { AMQP_PORT, AMQP_URL, uniqueToken } from '../helpers/env.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
@@ -40,7 +40,7 @@ afterAll(async () => {
 
 describe('price-monitor boots with RabbitMQ unreachable', () => {
   test('it waits, then runs its jobs once the broker answers, without a restart', async () => {
-    proxy = await startTcpProxy({ port: Number(new URL(AMQP_URL).port || 5672) }, { paused: true });
+    proxy = await startTcpProxy({ port: AMQP_PORT }, { paused: true });
     const port = await freePortRange(3);
     proc = startProcess(
       'price-monitor.ts',

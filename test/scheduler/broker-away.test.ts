@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defineJob } from '../../src/define/define-job.js';
 import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
 import { createWorker, type Worker } from '../../src/worker/index.js';
-import { AMQP_URL } from '../helpers/env.js';
+import { AMQP_PORT, AMQP_URL } from '../helpers/env.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 import { schedulerFixture, type SchedulerFixture } from './setup.js';
@@ -24,7 +24,7 @@ let worker: Worker | undefined;
 
 beforeAll(async () => {
   fx = await schedulerFixture('broker-away');
-  proxy = await startTcpProxy({ port: Number(new URL(AMQP_URL).port || 5672) });
+  proxy = await startTcpProxy({ port: AMQP_PORT });
 });
 
 afterAll(async () => {

@@ -1,48 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/define/define-job.js';
 import type { RunRecord } from '../../src/store/port.js';
-import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
 import { createWorker, type Worker } from '../../src/worker/index.js';
 import { AMQP_URL } from '../helpers/env.js';
-import type { TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
-import { schedulerFixture, type SchedulerFixture } from './setup.js';
+import { schedulerFixture, type ProxiedScheduler, type SchedulerFixture } from './setup.js';
 
 const TTL_MS = 2000;
 const DURATION_MS = 50_000;
 const beat = defineJob({ id: 'beat', schedule: { every: '1s' } });
 
-interface Instance {
-  name: string;
-  scheduler: Scheduler;
-  proxy: TcpProxy;
-}
-
 describe('leader churn does not duplicate or lose slots', () => {
   let fx: SchedulerFixture;
   let worker: Worker;
-  const instances: Instance[] = [];
+  const instances: ProxiedScheduler[] = [];
   const executed = new Map<string, number>();
 
   beforeAll(async () => {
     fx = await schedulerFixture('churn');
-    for (let i = 1; i <= 3; i++) {
-      const name = `${fx.scope}-s${i}`;
-      const { pool, proxy } = await fx.pool(name, { viaProxy: true });
-      const scheduler = createScheduler({
-        pool,
-        schema: fx.schema,
-        scope: fx.scope,
-        amqpUrl: AMQP_URL,
-        jobs: [beat],
-        instanceId: name,
-        leaseTtl: TTL_MS / 1000,
-        safetyTick: '500ms',
-        outboxGrace: '1s',
-      });
-      scheduler.on('error', () => {});
-      instances.push({ name, scheduler, proxy: proxy! });
-    }
+    instances.push(...(await fx.proxiedSchedulers(3, { jobs: [beat], leaseTtl: TTL_MS / 1000, safetyTick: '500ms', outboxGrace: '1s' })));
     const { pool } = await fx.pool(`${fx.scope}-worker`);
     worker = createWorker({
       pool,

@@ -1,43 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
-import { AMQP_URL } from '../helpers/env.js';
 import { waitFor } from '../helpers/wait.js';
-import type { TcpProxy } from '../helpers/tcp-proxy.js';
-import { schedulerFixture, type SchedulerFixture } from './setup.js';
+import { schedulerFixture, type ProxiedScheduler, type SchedulerFixture } from './setup.js';
 
 const TTL_MS = 2000;
 
-interface Instance {
-  name: string;
-  scheduler: Scheduler;
-  proxy: TcpProxy;
-}
-
 describe('leader election: three schedulers on separate pools, one scope', () => {
   let fx: SchedulerFixture;
-  const instances: Instance[] = [];
+  const instances: ProxiedScheduler[] = [];
   /** Every gain and loss, in order, to check that two never led at once. */
   const timeline: Array<{ at: number; seq: number; name: string; kind: 'gained' | 'lost' }> = [];
   let seq = 0;
 
   beforeAll(async () => {
     fx = await schedulerFixture('leader');
-    for (let i = 1; i <= 3; i++) {
-      const name = `${fx.scope}-s${i}`;
-      const { pool, proxy } = await fx.pool(name, { viaProxy: true });
-      const scheduler = createScheduler({
-        pool,
-        schema: fx.schema,
-        scope: fx.scope,
-        amqpUrl: AMQP_URL,
-        instanceId: name,
-        leaseTtl: TTL_MS / 1000,
-        safetyTick: '1s',
-      });
-      scheduler.on('error', () => {});
+    instances.push(...(await fx.proxiedSchedulers(3, { leaseTtl: TTL_MS / 1000, safetyTick: '1s' })));
+    for (const { name, scheduler } of instances) {
       scheduler.on('leader:gained', () => timeline.push({ at: Date.now(), seq: seq++, name, kind: 'gained' }));
       scheduler.on('leader:lost', () => timeline.push({ at: Date.now(), seq: seq++, name, kind: 'lost' }));
-      instances.push({ name, scheduler, proxy: proxy! });
     }
   });
 

@@ -6,19 +6,12 @@ import { workQueueName } from '../../src/names.js';
 import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { slotRunId } from '../../src/util/uuid.js';
+import { waitOnClock } from '../helpers/wait.js';
 
 // The same scheduler on the in-memory store and broker of warren/testing, driven by a
 // FakeClock: the tick's timing rules, checked instant by instant.
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
-
-async function until(clock: FakeClock, check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    await clock.flush();
-    if (await check()) return;
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
 describe('scheduler on MemoryStore + MemoryTransport + FakeClock', () => {
   function setup(jobs = [defineJob({ id: 'scan', schedule: { every: '1m' } })]) {
@@ -36,16 +29,16 @@ describe('scheduler on MemoryStore + MemoryTransport + FakeClock', () => {
     const published: string[] = [];
     s.on('slot:published', (run) => published.push(run.runId));
     await s.start();
-    await until(clock, () => s.isLeader(), 'leadership');
+    await waitOnClock(clock, () => s.isLeader(), 'leadership');
     // The tick is armed for the slot itself (or the safety tick before it), not polled.
     expect(clock.nextTimerAt()).toBeLessThanOrEqual(T0 + MIN);
     await clock.advanceTo(T0 + MIN - 1);
     expect(published).toEqual([]);
     await clock.advanceTo(T0 + MIN);
-    await until(clock, () => published.length === 1, 'slot 1');
+    await waitOnClock(clock, () => published.length === 1, 'slot 1');
     expect(published).toEqual([slotRunId('mem', 'scan', new Date(T0 + MIN))]);
     await clock.advanceTo(T0 + 3 * MIN);
-    await until(clock, () => published.length === 3, 'slots 2 and 3');
+    await waitOnClock(clock, () => published.length === 3, 'slots 2 and 3');
     expect(transport.size(workQueueName('mem', 'scan'))).toBe(3);
     expect((await store.getJob('mem', 'scan'))?.nextDueAt).toEqual(new Date(T0 + 4 * MIN));
     await s.close();
@@ -57,17 +50,17 @@ describe('scheduler on MemoryStore + MemoryTransport + FakeClock', () => {
     const a = make('a');
     const b = make('b');
     await a.start();
-    await until(clock, () => a.isLeader(), 'a leads');
+    await waitOnClock(clock, () => a.isLeader(), 'a leads');
     await b.start();
     await clock.flush();
     expect(b.isLeader()).toBe(false);
     await clock.advanceTo(T0 + MIN);
-    await until(clock, async () => (await store.listRuns('mem', { jobId: 'scan' })).length === 1, 'slot 1');
+    await waitOnClock(clock, async () => (await store.listRuns('mem', { jobId: 'scan' })).length === 1, 'slot 1');
     await a.close();
-    await until(clock, () => b.isLeader(), 'b leads without waiting for the TTL');
+    await waitOnClock(clock, () => b.isLeader(), 'b leads without waiting for the TTL');
     expect(clock.now()).toBe(T0 + MIN);
     await clock.advanceTo(T0 + 2 * MIN);
-    await until(clock, async () => (await store.listRuns('mem', { jobId: 'scan' })).length === 2, 'slot 2');
+    await waitOnClock(clock, async () => (await store.listRuns('mem', { jobId: 'scan' })).length === 2, 'slot 2');
     await b.close();
   });
 
@@ -77,16 +70,16 @@ describe('scheduler on MemoryStore + MemoryTransport + FakeClock', () => {
     const admin = createScheduler({ store, clock, scope: 'mem', role: 'control-only', instanceId: 'admin' });
     await leader.start();
     await admin.start();
-    await until(clock, () => leader.isLeader(), 'leadership');
+    await waitOnClock(clock, () => leader.isLeader(), 'leadership');
     const updated = await admin.update('scan', { every: '10s' });
     expect(updated.nextDueAt).toEqual(new Date(T0 + 20_000));
     await clock.advanceTo(T0 + 20_000);
-    await until(clock, async () => (await store.listRuns('mem', { jobId: 'scan' })).length === 1, 'the first slot on the new period');
+    await waitOnClock(clock, async () => (await store.listRuns('mem', { jobId: 'scan' })).length === 1, 'the first slot on the new period');
     // A manual run from the broker-less admin instance is published by the leader's outbox.
     const run = await admin.runNow('scan');
     expect(run.publishedAt).toBeNull();
     await clock.advance(6_000);
-    await until(clock, async () => (await store.getRun(run.runId))?.publishedAt !== null, 'the outbox');
+    await waitOnClock(clock, async () => (await store.getRun(run.runId))?.publishedAt !== null, 'the outbox');
     expect(transport.size(workQueueName('mem', 'scan'))).toBe(2);
     await admin.close();
     await leader.close();
@@ -97,9 +90,9 @@ describe('scheduler on MemoryStore + MemoryTransport + FakeClock', () => {
     const { clock, store, transport, make } = setup([chain]);
     const s = make('a');
     await s.start();
-    await until(clock, () => s.isLeader(), 'leadership');
+    await waitOnClock(clock, () => s.isLeader(), 'leadership');
     await clock.advanceTo(T0 + MIN);
-    await until(clock, async () => (await store.listRuns('mem', { jobId: 'chain' })).length === 1, 'the seed');
+    await waitOnClock(clock, async () => (await store.listRuns('mem', { jobId: 'chain' })).length === 1, 'the seed');
     // No worker consumes it: the chain is alive (a pending run), so nothing more is seeded.
     await clock.advanceTo(T0 + 5 * MIN);
     const runs = await store.listRuns('mem', { jobId: 'chain' });

@@ -7,19 +7,12 @@ import { createScheduler } from '../../src/scheduler/index.js';
 import type { TickSummary } from '../../src/scheduler/tick.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { uuidv5 } from '../../src/util/uuid.js';
+import { waitOnClock } from '../helpers/wait.js';
 
 // The outbox backstop: a pending run whose trigger was published long ago and that nobody
 // claimed long after it was due (the message was lost) is published again by the leader.
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
-
-async function until(clock: FakeClock, check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    await clock.flush();
-    if (await check()) return;
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
 describe('scheduler outbox backstop (republishAfter)', () => {
   it('republishes a pending run published 11 minutes ago and never claimed; not one published 1 minute ago', async () => {
@@ -55,7 +48,7 @@ describe('scheduler outbox backstop (republishAfter)', () => {
     await store.markPublished([{ runId: oldId, attempt: 1 }], new Date(now - 11 * MIN));
     await store.markPublished([{ runId: newId, attempt: 1 }], new Date(now - MIN));
 
-    await until(clock, () => scheduler.isLeader() && ticks.length > 0, 'the first tick');
+    await waitOnClock(clock, () => scheduler.isLeader() && ticks.length > 0, 'the first tick');
     expect(republished).toEqual([oldId]);
     expect(ticks[0]!.republished).toBe(1);
     expect(transport.peek(workQueueName('bs', 'lost')).map((m) => m.messageId)).toEqual([oldId]);
@@ -65,12 +58,12 @@ describe('scheduler outbox backstop (republishAfter)', () => {
     // Another safety tick later: nothing is resent (the old run was just stamped, the new one is 1 min 10 s old).
     const seen = ticks.length;
     await clock.advance(10_000);
-    await until(clock, () => ticks.length > seen, 'the next tick');
+    await waitOnClock(clock, () => ticks.length > seen, 'the next tick');
     expect(republished).toEqual([oldId]);
 
     // Once the second run's trigger is 10 minutes old too, it is republished (and only it).
     await clock.advanceTo(now + 9 * MIN + 20_000); // past 10 min, plus a safety tick
-    await until(clock, () => republished.length === 2, 'the second republish');
+    await waitOnClock(clock, () => republished.length === 2, 'the second republish');
     expect(republished).toEqual([oldId, newId]);
     await scheduler.close();
   });

@@ -8,10 +8,19 @@ import pg from 'pg';
 import { migrate } from '../../src/store/migrate.js';
 import { PgStore } from '../../src/store/pg/index.js';
 import type { RunRecord } from '../../src/store/port.js';
+import { createScheduler, type Scheduler, type SchedulerOptions } from '../../src/scheduler/index.js';
 import { cleanupScope, openAdmin, type AmqpAdmin } from '../helpers/amqp.js';
-import { DATABASE_URL, uniqueToken } from '../helpers/env.js';
+import { AMQP_URL, DATABASE_URL, uniqueToken } from '../helpers/env.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+/** A scheduler on its own pool behind a TCP proxy: pause and cut the proxy to keep it off the database. */
+export interface ProxiedScheduler {
+  /** Its instance id and its pool's application_name (for killBackends). */
+  name: string;
+  scheduler: Scheduler;
+  proxy: TcpProxy;
+}
 
 export interface SchedulerFixture {
   db: TestDatabase;
@@ -22,6 +31,11 @@ export interface SchedulerFixture {
   admin: AmqpAdmin;
   /** A pool whose backends carry `application_name = name`; `viaProxy` routes it through a TCP proxy. */
   pool(name: string, options?: { viaProxy?: boolean; max?: number }): Promise<{ pool: pg.Pool; proxy: TcpProxy | null }>;
+  /**
+   * `count` schedulers of this scope (`{scope}-s1`, ...), not started, each on its own pool
+   * behind a TCP proxy, their `error` events ignored; the test closes them.
+   */
+  proxiedSchedulers(count: number, options: Partial<SchedulerOptions>): Promise<ProxiedScheduler[]>;
   /** pg_terminate_backend of every backend whose application_name is `name`. */
   killBackends(name: string): Promise<number>;
   /** Also cleans up another scope's queues (for tests that use a second scope). */
@@ -64,6 +78,17 @@ export async function schedulerFixture(label: string): Promise<SchedulerFixture>
       pool.on('error', () => {});
       pools.push(pool);
       return { pool, proxy };
+    },
+    async proxiedSchedulers(count, options) {
+      const made: ProxiedScheduler[] = [];
+      for (let i = 1; i <= count; i++) {
+        const name = `${scope}-s${i}`;
+        const { pool, proxy } = await fixture.pool(name, { viaProxy: true });
+        const scheduler = createScheduler({ pool, schema: db.schema, scope, amqpUrl: AMQP_URL, instanceId: name, ...options });
+        scheduler.on('error', () => {});
+        made.push({ name, scheduler, proxy: proxy! });
+      }
+      return made;
     },
     async killBackends(name) {
       const { rows } = await db.pool.query(

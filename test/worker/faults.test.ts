@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/define/define-job.js';
 import { createWorker } from '../../src/worker/index.js';
-import { AMQP_URL } from '../helpers/env.js';
+import { AMQP_PORT, AMQP_URL } from '../helpers/env.js';
 import { startPgProxy } from '../helpers/pg-proxy.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 import { runsOf, workerFixture, type WorkerFixture } from './setup.js';
 
 let f: WorkerFixture;
-const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
   f = await workerFixture('wfault');
@@ -16,15 +15,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await f?.teardown();
-  for (const c of cleanups) await c().catch(() => {});
 });
-
-const amqpPort = Number(new URL(AMQP_URL).port || 5672);
 
 describe('boot in any order', () => {
   it('a worker started with the broker unreachable processes its queue once it is reachable', async () => {
-    const proxy = await startTcpProxy({ port: amqpPort }, { paused: true });
-    cleanups.push(() => proxy.close());
+    const proxy = await startTcpProxy({ port: AMQP_PORT }, { paused: true });
+    f.defer(() => proxy.close());
     const job = defineJob({ id: 'late-broker', overlap: 'allowAll' });
     const ran: string[] = [];
     const worker = f.track(
@@ -53,7 +49,7 @@ describe('boot in any order', () => {
 
   it('a worker started with the database unreachable starts, and processes once it is reachable', async () => {
     const proxy = await startPgProxy({ paused: true });
-    cleanups.push(() => proxy.close());
+    f.defer(() => proxy.close());
     const job = defineJob({ id: 'late-db', overlap: 'allowAll' });
     const ran: string[] = [];
     const worker = f.track(
@@ -80,8 +76,8 @@ describe('boot in any order', () => {
 
 describe('a connection cut while jobs flow', () => {
   it('500 runs: every row ends succeeded and each handler ran exactly once', async () => {
-    const proxy = await startTcpProxy({ port: amqpPort });
-    cleanups.push(() => proxy.close());
+    const proxy = await startTcpProxy({ port: AMQP_PORT });
+    f.defer(() => proxy.close());
     const job = defineJob({ id: 'flow', overlap: 'allowAll', timeout: '1m' });
     const counts = new Map<string, number>();
     const worker = f.track(

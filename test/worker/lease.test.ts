@@ -4,26 +4,15 @@
  * from the store, a heartbeat query that hangs.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock, settle } from '../../src/clock.js';
-import { MemoryTransport } from '../../src/broker/memory-transport.js';
+import type { FakeClock } from '../../src/clock.js';
 import { publishRuns } from '../../src/scheduler/publish-runs.js';
 import { defineJob } from '../../src/define/define-job.js';
 import type { JobContext, JobDefinition } from '../../src/define/types.js';
 import { reapExpiredLeases } from '../../src/scheduler/reaper.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
-import type {
-  ClaimContext,
-  ClaimRequest,
-  ClaimResult,
-  HeartbeatResult,
-  JobRecord,
-  NewRun,
-  RunRecord,
-  Store,
-} from '../../src/store/port.js';
-import { syncDefinitions } from '../../src/store/sync-definitions.js';
-import { uuidv5 } from '../../src/util/uuid.js';
-import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
+import type { ClaimContext, ClaimRequest, ClaimResult, HeartbeatResult, JobRecord, RunRecord } from '../../src/store/port.js';
+import type { Worker, WorkerOptions } from '../../src/worker/index.js';
+import { closeRigWorkers, memoryWorkerRig, type MemoryWorkerRig } from '../helpers/memory-worker.js';
+import { waitOnClock } from '../helpers/wait.js';
 
 const SCOPE = 'lease';
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -34,11 +23,7 @@ type Mode =
   /** every call fails (a partition between this worker and Postgres) */
   | 'down';
 
-interface Rig {
-  clock: FakeClock;
-  inner: MemoryStore;
-  store: Store;
-  transport: MemoryTransport;
+interface Rig extends Omit<MemoryWorkerRig, 'worker' | 'enqueue'> {
   mode: Mode;
   /** Replaces store.claimRuns while set. */
   claimRuns: ((requests: ClaimRequest[], ctx: ClaimContext) => Promise<ClaimResult[]>) | null;
@@ -53,59 +38,41 @@ interface Rig {
   until(check: () => boolean | Promise<boolean>, what: string, maxMs?: number): Promise<void>;
 }
 
-const workers: Worker[] = [];
-afterEach(async () => {
-  await Promise.allSettled(workers.splice(0).map((w) => w.close()));
-});
+afterEach(closeRigWorkers);
 
 function rig(): Rig {
-  const clock = new FakeClock(T0);
-  const inner = new MemoryStore();
-  const transport = new MemoryTransport({ clock });
-  let n = 0;
+  const base = memoryWorkerRig({
+    scope: SCOPE,
+    start: T0,
+    store: (inner) =>
+      new Proxy(inner, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            if (prop === 'heartbeat') r.heartbeats += 1;
+            if (r.mode === 'down') return Promise.reject(new Error('connect ETIMEDOUT 127.0.0.1:5432'));
+            if (prop === 'heartbeat' && r.heartbeat) return r.heartbeat(...(args as [string[], ClaimContext]));
+            if (prop === 'claimRuns' && r.claimRuns) return r.claimRuns(...(args as [ClaimRequest[], ClaimContext]));
+            return value.apply(target, args);
+          };
+        },
+      }),
+  });
+  const { clock, inner, transport } = base;
   const r: Rig = {
     clock,
     inner,
     transport,
+    store: base.store,
     mode: 'up',
     claimRuns: null,
     heartbeat: null,
     heartbeats: 0,
-    store: new Proxy(inner, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          if (prop === 'heartbeat') r.heartbeats += 1;
-          if (r.mode === 'down') return Promise.reject(new Error('connect ETIMEDOUT 127.0.0.1:5432'));
-          if (prop === 'heartbeat' && r.heartbeat) return r.heartbeat(...(args as [string[], ClaimContext]));
-          if (prop === 'claimRuns' && r.claimRuns) return r.claimRuns(...(args as [ClaimRequest[], ClaimContext]));
-          return value.apply(target, args);
-        };
-      },
-    }),
-    worker(definition, handler, extra = {}) {
-      const w = createWorker({ store: r.store, transport, clock, scope: SCOPE, jobs: [{ definition, handler }], ...extra });
-      workers.push(w);
-      return w;
-    },
+    worker: (definition, handler, extra = {}) => base.worker([{ definition, handler }], extra),
     async enqueue(definition) {
-      const now = new Date(clock.now());
-      const [job] = await syncDefinitions(inner, SCOPE, [definition], now);
-      const row: NewRun = {
-        runId: uuidv5(`lease|${++n}`),
-        jobId: definition.id,
-        scheduledFor: now,
-        triggerSource: 'manual',
-        params: {},
-        epoch: job!.epoch,
-        status: 'pending',
-        staleAt: null,
-        availableAt: now,
-      };
-      const [run] = await inner.insertRuns(SCOPE, [row], now);
-      await publishRuns(transport, inner, [run!], () => job!, clock.now());
-      return { run: run!, job: job! };
+      const { job, runs } = await base.enqueue(definition);
+      return { run: runs[0]!, job };
     },
     async reap(job) {
       const now = new Date(clock.now());
@@ -113,15 +80,7 @@ function rig(): Rig {
       if (toPublish.length > 0) await publishRuns(transport, inner, toPublish, () => job, clock.now());
       return toPublish;
     },
-    async until(check, what, maxMs = 120_000) {
-      const end = clock.now() + maxMs;
-      for (;;) {
-        await settle(5);
-        if (await check()) return;
-        if (clock.now() >= end) throw new Error(`fake time ran out waiting for ${what}`);
-        await clock.advance(100);
-      }
-    },
+    until: (check, what, maxMs = 120_000) => waitOnClock(clock, check, what, { stepMs: 100, maxMs }),
   };
   return r;
 }

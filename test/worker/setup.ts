@@ -5,18 +5,16 @@
  */
 import type pg from 'pg';
 import { AmqpTransport } from '../../src/broker/amqp-transport.js';
-import { publishRuns } from '../../src/scheduler/publish-runs.js';
 import type { JobDefinition } from '../../src/define/types.js';
 import { migrate } from '../../src/store/migrate.js';
 import { PgStore } from '../../src/store/pg/index.js';
 import type { NewRun, RunRecord, Store } from '../../src/store/port.js';
-import { syncDefinitions } from '../../src/store/sync-definitions.js';
-import { uuidv5 } from '../../src/util/uuid.js';
 import { deadQueueName, workQueueName } from '../../src/names.js';
 import type { Worker } from '../../src/worker/index.js';
 import { cleanupScope, openAdmin, type AmqpAdmin } from '../helpers/amqp.js';
 import { AMQP_URL, uniqueToken } from '../helpers/env.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { enqueueRuns } from '../helpers/runs.js';
 
 export interface WorkerFixture {
   db: TestDatabase;
@@ -32,12 +30,12 @@ export interface WorkerFixture {
   track<W extends Worker>(worker: W): W;
   /** Inserts pending runs of `definition` (syncing it first) and publishes them. */
   enqueue(definition: JobDefinition<any>, runs: Array<Partial<NewRun>>): Promise<RunRecord[]>;
+  /** Runs `cleanup` (a proxy's close) at the end of teardown. */
+  defer(cleanup: () => Promise<void>): void;
   workQueue(definition: JobDefinition<any>): string;
   deadQueue(definition: JobDefinition<any>): string;
   teardown(): Promise<void>;
 }
-
-let counter = 0;
 
 export async function workerFixture(label: string): Promise<WorkerFixture> {
   const db = await createTestDatabase(label);
@@ -48,6 +46,7 @@ export async function workerFixture(label: string): Promise<WorkerFixture> {
   transport.on('error', () => {});
   const admin = await openAdmin();
   const workers: Worker[] = [];
+  const deferred: Array<() => Promise<void>> = [];
   const fixture: WorkerFixture = {
     db,
     pool: db.pool,
@@ -64,25 +63,11 @@ export async function workerFixture(label: string): Promise<WorkerFixture> {
     workQueue: (d) => workQueueName(scope, d.config.queue),
     deadQueue: (d) => deadQueueName(workQueueName(scope, d.config.queue)),
     async enqueue(definition, runs) {
-      const now = new Date();
-      const [job] = await syncDefinitions(store, scope, [definition], now);
       await transport.assertQueue(workQueueName(scope, definition.config.queue));
-      const rows: NewRun[] = runs.map((r) => ({
-        runId: uuidv5(`${scope}|test|${++counter}|${Math.random()}`),
-        jobId: definition.id,
-        scheduledFor: new Date(now.getTime() + counter),
-        triggerSource: 'manual',
-        params: {},
-        epoch: job!.epoch,
-        status: 'pending',
-        staleAt: null,
-        availableAt: now,
-        ...r,
-      }));
-      const inserted = await store.insertRuns(scope, rows, now);
-      const { failed } = await publishRuns(transport, store, inserted, () => job!, Date.now());
-      if (failed.length > 0) throw failed[0]!.error;
-      return inserted;
+      return (await enqueueRuns({ store, transport, scope, now: Date.now() }, definition, runs)).runs;
+    },
+    defer(cleanup) {
+      deferred.push(cleanup);
     },
     async teardown() {
       await Promise.allSettled(workers.map((w) => w.close()));
@@ -91,6 +76,7 @@ export async function workerFixture(label: string): Promise<WorkerFixture> {
       await store.close();
       await cleanupScope(scope).catch(() => {});
       await db.drop();
+      for (const cleanup of deferred) await cleanup().catch(() => {});
     },
   };
   return fixture;

@@ -8,14 +8,13 @@ import { defineJob } from '../../src/define/define-job.js';
 import { PgStore } from '../../src/store/pg/index.js';
 import type { Store } from '../../src/store/port.js';
 import { createWorker } from '../../src/worker/index.js';
-import { AMQP_URL } from '../helpers/env.js';
+import { AMQP_PORT, AMQP_URL } from '../helpers/env.js';
 import { startPgProxy } from '../helpers/pg-proxy.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 import { workerFixture, type WorkerFixture } from './setup.js';
 
 let f: WorkerFixture;
-const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
   f = await workerFixture('wshut');
@@ -23,10 +22,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await f?.teardown();
-  for (const c of cleanups) await c().catch(() => {});
 });
-
-const amqpPort = Number(new URL(AMQP_URL).port || 5672);
 
 /** Resolves 'closed', or 'pending' if close() has not returned after `ms` (a hang, not a speed figure). */
 async function closeWithin(close: Promise<void>, ms: number): Promise<'closed' | 'pending'> {
@@ -64,8 +60,8 @@ function countingStore(store: PgStore): { store: Store; failedCompletions: () =>
 
 describe('close() with the broker gone', () => {
   it('returns although a retry publish is buffered for the unreachable broker; the retry stays in Postgres for the outbox', async () => {
-    const proxy = await startTcpProxy({ port: amqpPort });
-    cleanups.push(() => proxy.close());
+    const proxy = await startTcpProxy({ port: AMQP_PORT });
+    f.defer(() => proxy.close());
     const job = defineJob({ id: 'retry-offline', retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: '5s' } } });
     let fail!: (err: Error) => void;
     let started = false;
@@ -101,9 +97,9 @@ describe('close() with the broker gone', () => {
  */
 async function resultUnwritable(jobId: string, completionFlushTimeout: string) {
   const proxy = await startPgProxy();
-  cleanups.push(() => proxy.close());
+  f.defer(() => proxy.close());
   const { store, failedCompletions } = countingStore(new PgStore({ pool: proxy.pool(), schema: f.schema }));
-  cleanups.push(() => (store as PgStore).close());
+  f.defer(() => (store as PgStore).close());
   const job = defineJob({ id: jobId });
   let finish!: () => void;
   let started = false;

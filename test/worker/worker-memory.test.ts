@@ -5,92 +5,62 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { FakeClock, settle } from '../../src/clock.js';
+import { settle } from '../../src/clock.js';
 import { MemoryTransport } from '../../src/broker/memory-transport.js';
-import { publishRuns } from '../../src/scheduler/publish-runs.js';
 import { encodeMessage, messageForRun } from '../../src/broker/envelope.js';
 import { defineJob } from '../../src/define/define-job.js';
 import type { JobDefinition } from '../../src/define/types.js';
 import { workQueueName } from '../../src/names.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import type { ClaimContext, ClaimRequest, NewRun, RunRecord, Store } from '../../src/store/port.js';
-import { syncDefinitions } from '../../src/store/sync-definitions.js';
-import { uuidv5 } from '../../src/util/uuid.js';
-import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
+import type { ClaimContext, ClaimRequest, NewRun, RunRecord } from '../../src/store/port.js';
+import { createWorker, type WorkerOptions } from '../../src/worker/index.js';
 import { thrownBy } from '../helpers/errors.js';
+import { closeRigWorkers, memoryWorkerRig, type MemoryWorkerRig } from '../helpers/memory-worker.js';
 
 const SCOPE = 'unit';
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 
-interface Rig {
-  clock: FakeClock;
-  store: Store;
-  inner: MemoryStore;
-  transport: MemoryTransport;
+interface Rig extends Omit<MemoryWorkerRig, 'enqueue'> {
   claimSizes: number[];
   /** While set, claimRuns waits for it. */
   gate: Promise<void> | null;
   /** While true, claimRuns throws (the database is unreachable). */
   down: boolean;
-  worker(jobs: WorkerOptions['jobs'], extra?: Partial<WorkerOptions>): Worker;
   enqueue(definition: JobDefinition<any>, runs: Array<Partial<NewRun>>, publish?: boolean): Promise<RunRecord[]>;
 }
 
-const workers: Worker[] = [];
-afterEach(async () => {
-  await Promise.allSettled(workers.splice(0).map((w) => w.close()));
-});
+afterEach(closeRigWorkers);
 
 function rig(): Rig {
-  const clock = new FakeClock(T0);
-  const inner = new MemoryStore();
-  const transport = new MemoryTransport({ clock });
-  let n = 0;
+  const base = memoryWorkerRig({
+    scope: SCOPE,
+    start: T0,
+    store: (inner) =>
+      new Proxy(inner, {
+        get(target, prop) {
+          if (prop === 'claimRuns') {
+            return async (requests: ClaimRequest[], ctx: ClaimContext) => {
+              r.claimSizes.push(requests.length);
+              if (r.down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+              if (r.gate) await r.gate;
+              return target.claimRuns(requests, ctx);
+            };
+          }
+          const value = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }),
+  });
   const r: Rig = {
-    clock,
-    inner,
-    transport,
+    clock: base.clock,
+    inner: base.inner,
+    transport: base.transport,
+    store: base.store,
     claimSizes: [],
     gate: null,
     down: false,
-    store: new Proxy(inner, {
-      get(target, prop) {
-        if (prop === 'claimRuns') {
-          return async (requests: ClaimRequest[], ctx: ClaimContext) => {
-            r.claimSizes.push(requests.length);
-            if (r.down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
-            if (r.gate) await r.gate;
-            return target.claimRuns(requests, ctx);
-          };
-        }
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }),
-    worker(jobs, extra = {}) {
-      const w = createWorker({ store: r.store, transport, clock, scope: SCOPE, jobs, ...extra });
-      workers.push(w);
-      return w;
-    },
-    async enqueue(definition, runs, publish = true) {
-      const now = new Date(clock.now());
-      const [job] = await syncDefinitions(inner, SCOPE, [definition], now);
-      const rows: NewRun[] = runs.map((x) => ({
-        runId: uuidv5(`unit|${++n}|${Math.random()}`),
-        jobId: definition.id,
-        scheduledFor: new Date(now.getTime() + n),
-        triggerSource: 'manual',
-        params: {},
-        epoch: job!.epoch,
-        status: 'pending',
-        staleAt: null,
-        availableAt: now,
-        ...x,
-      }));
-      const inserted = await inner.insertRuns(SCOPE, rows, now);
-      if (publish) await publishRuns(transport, inner, inserted, () => job!, clock.now());
-      return inserted;
-    },
+    worker: base.worker,
+    enqueue: async (definition, runs, publish = true) => (await base.enqueue(definition, runs, publish)).runs,
   };
   return r;
 }
