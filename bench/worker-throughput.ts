@@ -1,6 +1,7 @@
 /**
  * worker-throughput: 20,000 no-op jobs through warren's createWorker against raw amqplib
- * doing the same publish/consume/ack, in one run on one machine (issue 3).
+ * doing the same publish/consume/ack, and against the Postgres queues pg-boss and
+ * graphile-worker, in one run on one machine (issues 3 and 10).
  *
  *   npx tsx bench/worker-throughput.ts            # from the repo root
  *   npx tsx bench/worker-throughput.ts --help
@@ -11,6 +12,7 @@ import { AMQP_URL, DATABASE_URL, assertLoopback, benchToken } from './lib/env.js
 import { loadNow, machineInfo, printTable, serverVersions, writeResult, formatNumber } from './lib/report.js';
 import { runAmqplibRaw } from './sides/amqplib-raw.js';
 import { runPgBoss } from './sides/pg-boss.js';
+import { runGraphileWorker } from './sides/graphile-worker.js';
 import { runWarrenWorker } from './sides/warren-worker.js';
 import { SideNotReady, type ThroughputResult } from './sides/common.js';
 
@@ -23,7 +25,7 @@ jobs/s measured from the first delivery to the last job recorded done.
   --jobs N             jobs per side                                  (default 20000)
   --concurrency N      warren concurrency = amqplib prefetch           (default 10)
   --extra N            also run every side at concurrency/prefetch N   (default: none; 0 = none)
-  --sides LIST         comma list of: amqplib,warren,pgboss            (default amqplib,warren)
+  --sides LIST         comma list of: amqplib,warren,pgboss,graphile   (default amqplib,warren)
   --queue-type T       quorum | classic, for the raw queue and warren's (default quorum, warren's default)
   --rounds N           repeat the whole sequence N times, sides interleaved; the table
                        shows each side's median (and range) over the rounds (default 1)
@@ -61,7 +63,7 @@ const sides = String(args.sides)
   .map((s) => s.trim())
   .filter(Boolean);
 for (const side of sides) {
-  if (!['amqplib', 'warren', 'pgboss'].includes(side)) {
+  if (!['amqplib', 'warren', 'pgboss', 'graphile'].includes(side)) {
     console.error(`--sides: unknown side ${side}\n${USAGE}`);
     process.exit(2);
   }
@@ -112,12 +114,18 @@ for (let round = 1; round <= rounds; round++) {
           concurrency: level,
           timeoutMs,
           queueType,
+          profile: process.env.WARREN_BENCH_PROFILE === '1',
         }),
       );
     }
     if (sides.includes('pgboss')) {
       await measure(`pg-boss, batchSize ${level}`, () =>
         runPgBoss({ databaseUrl: DATABASE_URL, schema: benchToken('pgboss'), jobs, concurrency: level, timeoutMs }),
+      );
+    }
+    if (sides.includes('graphile')) {
+      await measure(`graphile-worker, concurrency ${level}`, () =>
+        runGraphileWorker({ databaseUrl: DATABASE_URL, schema: benchToken('graphile'), jobs, concurrency: level, timeoutMs }),
       );
     }
   }
@@ -130,8 +138,10 @@ const median = (rs: ThroughputResult[]) => [...rs].sort((a, b) => a.jobsPerSec -
 const medianOf = (side: string | undefined) => (side ? median(bySide.get(side)!) : undefined);
 const table = [...bySide.entries()].map(([side, rs]) => {
   const m = median(rs);
-  const refSide = [...bySide.keys()].find((k) => k.startsWith('amqplib raw') && bySide.get(k)![0]!.concurrency === m.concurrency);
-  const ref = medianOf(refSide);
+  const sameLevel = (prefix: string) =>
+    [...bySide.keys()].find((k) => k.startsWith(prefix) && bySide.get(k)![0]!.concurrency === m.concurrency);
+  const ref = medianOf(sameLevel('amqplib raw'));
+  const boss = medianOf(sameLevel('pg-boss'));
   const speeds = rs.map((r) => r.jobsPerSec);
   return {
     side,
@@ -142,11 +152,13 @@ const table = [...bySide.entries()].map(([side, rs]) => {
     'jobs/s': Math.round(m.jobsPerSec),
     range: rs.length > 1 ? `${Math.round(Math.min(...speeds))}–${Math.round(Math.max(...speeds))}` : null,
     'vs raw amqplib': ref ? `${(m.jobsPerSec / ref.jobsPerSec).toFixed(2)}×` : null,
+    'vs pg-boss': boss ? `${(m.jobsPerSec / boss.jobsPerSec).toFixed(2)}×` : null,
   };
 });
 console.log('');
 printTable(table);
 for (const s of skipped) console.log(`(${s.side}: ${s.reason.split('\n')[0]})`);
+console.log(`load average (1/5/15 min): ${loadAtStart.join(' ')} at start, ${loadNow().join(' ')} at the end`);
 
 const pgVersion = await (async () => {
   const client = new pg.Client({ connectionString: DATABASE_URL });
@@ -165,7 +177,7 @@ const file = writeResult('worker-throughput', {
   finishedAt: new Date().toISOString(),
   options: { jobs, concurrency, extra, sides, queueType, rounds, timeoutMs },
   method:
-    'Each side: fresh queue/schema; enqueue every job first (not timed in jobs/s), then start the consumer; drain = first delivery → last job done (raw: last ack; warren: the run:success event of the last distinct run, then one count(*) must find every row succeeded; pg-boss: last job row completed).',
+    'Each side: fresh queue/schema; enqueue every job first (not timed in jobs/s), then start the consumer; drain = first delivery → last job done (raw: last ack; warren: the run:success event of the last distinct run, then one count(*) must find every row succeeded; pg-boss: last job row completed; graphile-worker: job table empty once every task was called).',
   machine: { ...machineInfo(), loadavgAtStart: loadAtStart },
   servers: { ...serverVersions(), postgresServer: pgVersion },
   results,

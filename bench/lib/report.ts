@@ -47,6 +47,7 @@ export function machineInfo(extra: Record<string, string | null> = {}): Record<s
       bullmq: packageVersion('bullmq'),
       ioredis: packageVersion('ioredis'),
       'pg-boss': packageVersion('pg-boss'),
+      'graphile-worker': packageVersion('graphile-worker'),
       tsx: packageVersion('tsx'),
       ...extra,
     },

@@ -16,6 +16,7 @@ import {
 } from '../lib/warren.js';
 import { summarize, type Summary } from '../lib/stats.js';
 import { elapsedSince, withDeadline, type ThroughputResult } from './common.js';
+import { DrainProfiler } from '../lib/drain-profiler.js';
 
 export interface WarrenWorkerOptions {
   databaseUrl: string;
@@ -29,6 +30,11 @@ export interface WarrenWorkerOptions {
   queueType?: 'quorum' | 'classic';
   /** Pool size given to the worker. @default concurrency + 2, at most 20 */
   poolSize?: number;
+  /**
+   * Where the drain's time goes, in the notes: every statement timed on the client, CPU of
+   * this process, of its Postgres backends and of RabbitMQ over the drain, WAL and commits.
+   */
+  profile?: boolean;
 }
 
 const SEED_BATCH = 1000;
@@ -46,12 +52,19 @@ const fmt = (s: Summary) => `p50 ${s.p50.toFixed(1)} p99 ${s.p99.toFixed(1)} max
  * once the batched completion recording `succeeded` has committed), then checked once in
  * Postgres: every run row must be `succeeded`. (A `count(*)` polled every 20 ms cost the
  * database being timed ~10 ms per check by the end of a drain.)
- * `WARREN_BENCH_PREPARED=0` runs the store with `preparedStatements: false`.
+ * `WARREN_BENCH_PREPARED=0` runs the store with `preparedStatements: false`;
+ * `WARREN_BENCH_PROFILE=1` adds where the drain's time went to the notes (DrainProfiler),
+ * and `WARREN_BENCH_CPUPROF=<dir>` with it writes a CPU profile of each drain there.
  */
 export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<ThroughputResult> {
   const scope = opts.token;
   const schema = opts.token;
-  const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? Math.min(20, opts.concurrency + 2) });
+  const pool = new pg.Pool({
+    connectionString: opts.databaseUrl,
+    max: opts.poolSize ?? Math.min(20, opts.concurrency + 2),
+    application_name: opts.token,
+  });
+  const profiler = opts.profile ? new DrainProfiler(opts.token, process.env.WARREN_BENCH_CPUPROF || undefined) : null;
   pool.on('error', () => {});
   const admin = new pg.Pool({ connectionString: opts.databaseUrl, max: 1 });
   const queueType = opts.queueType ?? 'quorum';
@@ -61,6 +74,7 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
   try {
     await migrate(pool, { schema });
     const preparedStatements = process.env.WARREN_BENCH_PREPARED !== '0';
+    profiler?.watch();
     const store = new PgStore({ pool, schema, preparedStatements });
     // allowAll: thousands of runs of one job at once is the point here (the default overlap, skip, would record them `skipped`).
     const noop = defineJob({ id: 'noop', queue: 'noop', overlap: 'allowAll', retry: { maxAttempts: 1 } });
@@ -122,9 +136,11 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
       succeeded.add(run.runId);
       if (succeeded.size === opts.jobs) allSucceeded(now);
     });
+    await profiler?.begin(admin);
     void worker.start();
     const last = await withDeadline(done, opts.timeoutMs, `warren worker concurrency ${opts.concurrency}`);
     const drainMs = last - probe.firstDeliveryAt;
+    const profileNotes = profiler ? await profiler.end(admin, opts.jobs) : [];
     // The events are the worker's word: the database has the last one, once, after the clock stopped.
     const { rows } = await admin.query<{ n: string }>(
       `SELECT count(*) AS n FROM "${schema}".runs WHERE scope = $1 AND status = 'succeeded'`,
@@ -144,6 +160,7 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
         `${queueType} work queue, Postgres schema ${schema}, preparedStatements ${preparedStatements}; done = run:success for all ${opts.jobs} runs, then ${rows[0]!.n} rows succeeded in Postgres; enqueue = insertRuns + publishRuns (confirms) in batches of ${SEED_BATCH}`,
         `handler calls ${handled}, deliveries ${probe.deliveries}, stats ${JSON.stringify(stats)}`,
         `delivery → handler start ms ${fmt(summarize(toStart))}; handler start → run:success ms ${fmt(summarize(toSuccess))}`,
+        ...profileNotes,
       ],
     };
   } finally {

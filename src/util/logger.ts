@@ -89,10 +89,13 @@ function withoutBound(host: HostLogger | undefined, fields: Record<string, unkno
 
 function build(debug: Debugger, host: HostLogger | undefined, style: 'pino' | 'winston', base: Record<string, unknown>): Log {
   const write = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
+    const method = host?.[level] as ((...args: unknown[]) => unknown) | undefined;
+    const hosted = typeof method === 'function';
+    // Nothing listens (the worker's per-run debug line, with DEBUG unset and no host logger): build nothing.
+    if (!hosted && !debug.enabled) return;
     const all = fields === undefined ? base : { ...base, ...fields };
     debug('%s %s %o', level, message, all);
-    const method = host?.[level] as ((...args: unknown[]) => unknown) | undefined;
-    if (typeof method !== 'function') return;
+    if (!hosted) return;
     try {
       if (style === 'pino') method.call(host, all, message);
       else method.call(host, message, all);

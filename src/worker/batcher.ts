@@ -13,6 +13,13 @@ export interface BatcherOptions<I, O> {
    * @default 1
    */
   maxInFlight?: number;
+  /**
+   * How many items must wait for a call beyond the first to start (at most `maxSize`): a
+   * worker whose prefetch window is smaller than `maxSize` never sees a full batch wait,
+   * so its claims would go one call at a time, each carrying half its window at most.
+   * @default maxSize
+   */
+  overlapAt?: number;
   /** Runs one batch; results are in item order (one per item). */
   run(items: I[]): Promise<O[]>;
   clock: Clock;
@@ -38,6 +45,7 @@ interface Pending<I, O> {
 export class Batcher<I, O> {
   readonly #opts: BatcherOptions<I, O>;
   readonly #lanes: number;
+  readonly #overlapAt: number;
   #queue: Pending<I, O>[] = [];
   readonly #inFlight = new Set<Pending<I, O>[]>();
   #stopped = false;
@@ -49,6 +57,7 @@ export class Batcher<I, O> {
   constructor(options: BatcherOptions<I, O>) {
     this.#opts = options;
     this.#lanes = Math.max(1, options.maxInFlight ?? 1);
+    this.#overlapAt = Math.max(1, Math.min(options.maxSize, options.overlapAt ?? options.maxSize));
   }
 
   submit(item: I): Promise<O> {
@@ -104,11 +113,11 @@ export class Batcher<I, O> {
     this.#wake();
   }
 
-  /** Whether a call may start now: none in flight, or a full batch waits and a lane is free. */
+  /** Whether a call may start now: none in flight, or `overlapAt` items (a full batch by default) wait and a lane is free. */
   #mayStart(): boolean {
     if (this.#stopped || this.#queue.length === 0) return false;
     if (this.#inFlight.size === 0) return true;
-    return this.#inFlight.size < this.#lanes && this.#queue.length >= this.#opts.maxSize;
+    return this.#inFlight.size < this.#lanes && this.#queue.length >= this.#overlapAt;
   }
 
   /** One lane: takes batches off the queue while it may. */

@@ -42,7 +42,8 @@ export class RunExecution {
   readonly runId: string;
   readonly outcome: Promise<RunOutcome>;
   readonly #input: RunExecutionInput;
-  readonly #controller = new AbortController();
+  /** Made when the handler first reads `ctx.signal` (most never do; one per run is measurable at thousands of runs/s). */
+  #controller: AbortController | null = null;
   #resolve!: (outcome: RunOutcome) => void;
   #settled = false;
   #started = false;
@@ -76,6 +77,7 @@ export class RunExecution {
       });
       return;
     }
+    const execution = this;
     const ctx: JobContext<unknown> = {
       jobId: run.jobId,
       scope: run.scope,
@@ -85,7 +87,9 @@ export class RunExecution {
       maxAttempts: job.retry.maxAttempts,
       triggerSource: run.triggerSource,
       scheduledFor: run.scheduledFor,
-      signal: this.#controller.signal,
+      get signal() {
+        return execution.#signal();
+      },
       log: this.#input.log,
     };
     this.#timeoutTimer = clock.setTimer(() => {
@@ -112,7 +116,7 @@ export class RunExecution {
   abort(kind: AbortKind, reason: WarrenError): void {
     if (this.#settled || this.#aborted) return;
     this.#aborted = { kind, reason };
-    this.#controller.abort(reason);
+    this.#controller?.abort(reason);
     if (kind === 'shutdown') {
       this.#settle({ kind: 'abandoned' });
       return;
@@ -123,6 +127,14 @@ export class RunExecution {
       return;
     }
     this.#graceTimer = this.#input.clock.setTimer(() => this.#settleAborted(), this.#input.timeoutGraceMs);
+  }
+
+  #signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#aborted.reason);
+    }
+    return this.#controller.signal;
   }
 
   #onResolved(): void {

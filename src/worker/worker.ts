@@ -131,11 +131,15 @@ class WorkerImpl implements Worker, WorkerCore {
     });
     // When each claim request was first sent: a retried batch may find its own earlier claim.
     const firstSent = new WeakMap<ClaimRequest, number>();
+    // Under a backlog a second claim goes while one is in flight (Postgres has more cores): once
+    // half a window waits (a window smaller than two batches never has a full one waiting), at
+    // most a full batch. Deliveries wait unacked for their claim, so claims are the drain's path.
+    const overlapAt = Math.max(1, Math.min(opts.batch.maxSize, Math.floor(opts.prefetch / 2)));
     this.claims = new Batcher({
       name: 'claim',
       maxSize: opts.batch.maxSize,
-      // Under a backlog a second batch goes while one is in flight (Postgres has more cores).
       maxInFlight: 2,
+      overlapAt,
       clock: this.clock,
       run: async (items) => {
         const now = this.clock.now();
@@ -150,6 +154,7 @@ class WorkerImpl implements Worker, WorkerCore {
     this.completions = new Batcher({
       name: 'complete',
       maxSize: opts.batch.maxSize,
+      // Results are off the runs' path (the slot is free already): they wait for a full batch to overlap.
       maxInFlight: 2,
       clock: this.clock,
       run: (items) => this.store.completeRuns(items),

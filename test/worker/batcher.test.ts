@@ -6,13 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock, settle } from '../../src/clock.js';
 import { Batcher } from '../../src/worker/batcher.js';
 
-function rig(maxSize: number, maxInFlight?: number) {
+function rig(maxSize: number, maxInFlight?: number, overlapAt?: number) {
   const calls: number[][] = [];
   const pending: Array<() => void> = [];
   const batcher = new Batcher<number, number>({
     name: 'test',
     maxSize,
     maxInFlight,
+    overlapAt,
     clock: new FakeClock(0),
     run: (items) => {
       calls.push(items);
@@ -82,5 +83,21 @@ describe('Batcher', () => {
     expect(calls).toEqual([[1], [2, 3], [4]]);
     pending.shift()!();
     expect(await Promise.all(results)).toEqual([10, 20, 30, 40]);
+  });
+
+  it('with overlapAt, a second call starts once that many items wait, each call still taking up to maxSize', async () => {
+    const { batcher, calls, pending } = rig(100, 2, 3);
+    const results = [1, 2, 3].map((i) => batcher.submit(i));
+    expect(calls).toEqual([[1]]); // two waiting: fewer than overlapAt
+    results.push(batcher.submit(4));
+    expect(calls).toEqual([[1], [2, 3, 4]]); // three waiting: a second call
+    results.push(...[5, 6, 7, 8].map((i) => batcher.submit(i)));
+    expect(calls).toHaveLength(2); // both lanes busy
+    pending.shift()!();
+    await settle();
+    expect(calls).toEqual([[1], [2, 3, 4], [5, 6, 7, 8]]); // a free lane takes all that waits
+    pending.shift()!();
+    pending.shift()!();
+    expect(await Promise.all(results)).toEqual([10, 20, 30, 40, 50, 60, 70, 80]);
   });
 });

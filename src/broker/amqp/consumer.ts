@@ -3,6 +3,7 @@ import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Consumer, Delivery, DeliveryHandler } from '../transport.js';
 import { Backoff } from '../../util/backoff.js';
+import { AckBatch } from './ack-batch.js';
 import { ManagedChannel } from './managed-channel.js';
 import type { TopologyRegistry } from './topology.js';
 
@@ -30,6 +31,8 @@ export class AmqpConsumer implements Consumer {
   #cancelled = false;
   #tag: { channel: Channel; consumerTag: string } | undefined;
   #inFlight = 0;
+  /** The acks of the channel consumed on now (a recovered channel gets a new one). */
+  #acks: AckBatch | undefined;
   #drained: (() => void) | undefined;
   #setupFailed: ((err: unknown) => void) | undefined;
 
@@ -100,25 +103,17 @@ export class AmqpConsumer implements Consumer {
       return;
     }
     this.#inFlight++;
+    const acks = this.#ackBatch(channel);
+    acks.delivered(msg);
     let settled = false;
     const settle = (what: 'ack' | 'nack', requeue: boolean) => {
       if (settled) return;
       settled = true;
       this.#inFlight--;
-      if (!this.#managed.isOpen(channel)) {
-        // The delivery tag belongs to a closed channel; the broker already requeued the
-        // message. Acking it on a new channel would ack some other message (or close it).
-        log('dropping %s of a delivery from %s: its channel closed', what, this.queue);
-        this.#hooks.onStaleSettle(this.queue);
-      } else {
-        try {
-          if (what === 'ack') channel.ack(msg);
-          else channel.nack(msg, false, requeue);
-        } catch (err) {
-          log('%s on %s failed: %s', what, this.queue, (err as Error).message);
-          this.#hooks.onStaleSettle(this.queue);
-        }
-      }
+      // A delivery tag belongs to its channel: one of a closed channel is dropped (the broker
+      // already requeued the message; acking it on a new channel would ack some other message).
+      if (what === 'ack') acks.ack(msg);
+      else acks.nack(msg, requeue);
       if (this.#inFlight === 0) this.#drained?.();
     };
     const delivery: Delivery = {
@@ -143,6 +138,21 @@ export class AmqpConsumer implements Consumer {
     })();
   }
 
+  #ackBatch(channel: Channel): AckBatch {
+    if (this.#acks?.channel === channel) return this.#acks;
+    // Acks still collected for a channel that went are dropped by their batch (stale).
+    this.#acks?.flush();
+    this.#acks = new AckBatch(
+      channel,
+      () => this.#managed.isOpen(channel),
+      (err) => {
+        log(err ? 'ack on %s failed: %s' : 'dropping an ack of a delivery from %s: its channel closed', this.queue, err?.message);
+        this.#hooks.onStaleSettle(this.queue);
+      },
+    );
+    return this.#acks;
+  }
+
   async cancel(): Promise<void> {
     if (this.#cancelled) return;
     this.#cancelled = true;
@@ -152,6 +162,7 @@ export class AmqpConsumer implements Consumer {
     }
     // Deliveries in flight may still be acked on this channel; close it once they are.
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    this.#acks?.flush();
     await this.#managed.close();
   }
 
@@ -159,6 +170,7 @@ export class AmqpConsumer implements Consumer {
   async close(): Promise<void> {
     this.#cancelled = true;
     this.#drained?.();
+    this.#acks?.flush();
     await this.#managed.close();
   }
 }
