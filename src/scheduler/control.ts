@@ -148,6 +148,14 @@ export class ControlApi implements Control {
     if (retime) opts.nextDueAt = next.schedule ? nextRun(next.schedule, now) : null;
     if ((queueMode && (scheduleChanged || modeChanged)) || enabledChanged) opts.bumpEpoch = true;
     let job = await store.updateJob(scope, id, changes, opts);
+    // A slot the leader claimed ahead under the old settings must not run (before a new chain is seeded).
+    const aheadReason =
+      enabledChanged && !next.enabled
+        ? 'job paused before its slot'
+        : scheduleChanged || modeChanged
+          ? 'schedule changed before its slot'
+          : null;
+    if (aheadReason !== null) await store.cancelClaimedAhead(scope, id, now, aheadReason, now);
     if (job.enabled && job.reschedule === 'queue' && opts.bumpEpoch) await this.#seedChain(job, now);
     job = (await store.getJob(scope, id)) ?? job;
     await this.#record(id, 'update', options, { patch: patch as Record<string, unknown>, keys: Object.keys(changes) });
@@ -171,6 +179,9 @@ export class ControlApi implements Control {
         // The same not-found error as every other method (the store's names its own argument).
         throw isWarrenError(error, 'ERR_JOB_NOT_FOUND') ? notFound(this.#d.scope, id) : error;
       });
+    // A slot the leader already claimed ahead (due within its look-ahead) is recorded, not run.
+    const now = this.#now();
+    await this.#d.store.cancelClaimedAhead(this.#d.scope, id, now, 'job paused before its slot', now);
     await this.#record(id, 'pause', options, { note });
     return { ...(await this.#status(job)), job };
   }

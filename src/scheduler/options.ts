@@ -115,6 +115,16 @@ const schedulerOptionsSchema = z
      */
     safetyTick: durationAtLeast(100, 'a duration >= 100ms').default('10s'),
     /**
+     * How far ahead the leader claims slots: a slot due within this horizon gets its run row
+     * (under the fence) before its instant, so at the instant only the publish remains.
+     * A pause or schedule change before the slot records the claimed run `cancelled`; a
+     * leader that dies meanwhile leaves it to the next leader's outbox. `0` claims each slot
+     * when it is due. Keep it well under the shortest period (a pause then rarely meets a
+     * claimed slot) and above the tick's cost for a burst of due jobs.
+     * @default '250ms'
+     */
+    lookAhead: durationAtLeast(0, 'a duration >= 0').default('250ms'),
+    /**
      * An unpublished run younger than this is left to the instance that created it.
      * @default '5s'
      */
@@ -194,6 +204,7 @@ export interface ResolvedSchedulerOptions {
   renewIntervalMs: number;
   safetyTickMs: number;
   outboxGraceMs: number;
+  lookAheadMs: number;
   republishAfterMs: number;
   maxSlotsPerTick: number;
   liveness: boolean;
@@ -259,6 +270,7 @@ export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions 
     renewIntervalMs,
     safetyTickMs: parseDuration(o.safetyTick, 'safetyTick', 'ERR_INVALID_OPTION'),
     outboxGraceMs: parseDuration(o.outboxGrace, 'outboxGrace', 'ERR_INVALID_OPTION'),
+    lookAheadMs: parseDuration(o.lookAhead, 'lookAhead', 'ERR_INVALID_OPTION'),
     republishAfterMs: parseDuration(o.republishAfter, 'republishAfter', 'ERR_INVALID_OPTION'),
     maxSlotsPerTick: o.maxSlotsPerTick,
     // A session lock cannot be held through PgBouncer (transaction mode); a direct client can.
