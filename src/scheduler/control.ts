@@ -115,6 +115,11 @@ export class ControlApi implements Control {
       before.enabled === config.enabled;
     const nextDueAt = sameTiming ? before.nextDueAt : config.schedule ? nextRun(config.schedule, now) : null;
     let job = await store.upsertJob(scope, input.id, config, { now, nextDueAt });
+    // A slot the leader claimed ahead under the replaced timing must not run.
+    if (before !== null && !sameTiming) {
+      const reason = before.enabled && !config.enabled ? 'job paused before its slot' : 'schedule changed before its slot';
+      await store.cancelClaimedAhead(scope, input.id, now, reason, now);
+    }
     // A replaced queue-mode timing must not leave the old chain running beside the new one.
     if (before !== null && !sameTiming && (before.reschedule === 'queue' || config.reschedule === 'queue')) {
       job = await store.updateJob(scope, input.id, {}, { now, bumpEpoch: true });

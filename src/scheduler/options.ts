@@ -119,8 +119,9 @@ const schedulerOptionsSchema = z
      * (under the fence) before its instant, so at the instant only the publish remains.
      * A pause or schedule change before the slot records the claimed run `cancelled`; a
      * leader that dies meanwhile leaves it to the next leader's outbox. `0` claims each slot
-     * when it is due. Keep it well under the shortest period (a pause then rarely meets a
-     * claimed slot) and above the tick's cost for a burst of due jobs.
+     * when it is due. The leader widens it to twice the cost of its last claiming pass when
+     * that is longer (at most 4×). Keep it well under the shortest period (a pause then rarely
+     * meets a claimed slot).
      * @default '250ms'
      */
     lookAhead: durationAtLeast(0, 'a duration >= 0').default('250ms'),

@@ -116,6 +116,8 @@ export class Ticker {
   #aheadTimer: Timer | null = null;
   #aheadTimerAt = Number.POSITIVE_INFINITY;
   readonly #aheadSends = new Set<Promise<void>>();
+  /** Clock ms of the last pass that claimed slots: the look-ahead widens to cover it (a loaded machine). */
+  #claimCostMs = 0;
   /** Jobs a control action changed since the last tick: their claimed-ahead runs are read again. */
   readonly #changed = new Set<string>();
 
@@ -194,6 +196,16 @@ export class Ticker {
     const now = this.#o.clock.now();
     if (this.#again) this.#armAt(now, true);
     else if (next !== null) this.#armAt(next, true);
+  }
+
+  /**
+   * How far ahead this pass claims: `lookAhead`, widened to twice the cost of the last pass
+   * that claimed slots when that is longer (a loaded machine, a burst of due jobs), at most
+   * four times `lookAhead`, so the claim still commits before the instant.
+   */
+  #aheadMs(): number {
+    const base = this.#o.lookAheadMs;
+    return base === 0 ? 0 : Math.min(4 * base, Math.max(base, 2 * this.#claimCostMs));
   }
 
   /** Keeps a claimed-ahead run for its instant and arms the timer for the earliest. */
@@ -335,7 +347,8 @@ export class Ticker {
       return ms;
     };
     let more = false;
-    const horizonMs = nowMs + o.lookAheadMs;
+    const aheadMs = this.#aheadMs();
+    const horizonMs = nowMs + aheadMs;
     try {
       await this.#recheckAhead();
       // (a) One round trip for the reads: the outbox, the due jobs and the broken chains are
@@ -377,9 +390,10 @@ export class Ticker {
       for (const job of scheduled) {
         const count = counts.get(job.jobId) ?? { running: 0, pending: 0 };
         if (job.nextDueAt !== null && job.nextDueAt.getTime() > nowMs) {
-          // Due within the look-ahead. A job at its overlap limit is left to the tick at its
-          // slot, which decides skip/bufferOne on the counts of that instant.
-          if (counted.includes(job.jobId) && count.running >= job.maxParallel) continue;
+          // Due within the look-ahead. A `skip` job's run is claimed whatever runs now: the
+          // worker's claim skips it if the job is still busy when it arrives. A `bufferOne` job
+          // at its limit is left to the pass at its slot, which counts its waiting run then.
+          if (job.overlap === 'bufferOne' && count.running >= job.maxParallel) continue;
           const claim = planAhead(job, new Date(horizonMs), aheadGrids);
           if (claim !== null) claims.push(claim);
           continue;
@@ -480,6 +494,7 @@ export class Ticker {
 
       this.#failures = 0;
       phases.total = o.clock.now() - nowMs;
+      if (summary.inserted.pending > 0) this.#claimCostMs = phases.total;
       o.onTick(summary);
       if (more) return o.clock.now();
       const after = o.clock.now();
@@ -490,7 +505,8 @@ export class Ticker {
       // overlap limit, left to the tick at its slot, or a claim that conflicted): wake at the
       // instant itself; one still <= now conflicted (earliestDue leaves queue-mode jobs out),
       // and the safety tick covers it.
-      if (earliest !== null && earliest - o.lookAheadMs > nowMs) wakeAt = Math.min(wakeAt, Math.max(earliest - o.lookAheadMs, after));
+      const claimAt = earliest === null ? null : earliest - this.#aheadMs();
+      if (earliest !== null && claimAt! > nowMs) wakeAt = Math.min(wakeAt, Math.max(claimAt!, after));
       else if (earliest !== null && earliest > nowMs) wakeAt = Math.min(wakeAt, Math.max(earliest, after));
       if (this.#followUpAt <= after) this.#followUpAt = Number.POSITIVE_INFINITY;
       else wakeAt = Math.min(wakeAt, this.#followUpAt);
