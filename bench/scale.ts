@@ -15,7 +15,7 @@ import { AMQP_URL, DATABASE_URL, assertLoopback, benchToken } from './lib/env.js
 import { loadNow, machineInfo, printTable, serverVersions, writeResult } from './lib/report.js';
 import { summarize, type Summary } from './lib/stats.js';
 import { TransportProbe } from './lib/transport-probe.js';
-import { AmqpTransport, createScheduler, defineJob, migrate, PgStore, syncDefinitions } from './lib/warren.js';
+import { AmqpTransport, createScheduler, defineJob, MemoryTransport, migrate, PgStore, syncDefinitions } from './lib/warren.js';
 
 const USAGE = `
 Usage: npx tsx bench/scale.ts [options]     (run from the repository root)
@@ -27,7 +27,9 @@ claimed the burst, and an idle tick).
 
   --sizes LIST       comma list of registered job counts            (default 100,1000,10000)
   --slots N          bursts measured per size (20 s apart)          (default 2)
-  --look-ahead D     the scheduler's lookAhead, e.g. 0s, 250ms, 1s  (default: its default)
+  --look-ahead D     the scheduler's lookAhead, e.g. 0s, 250ms, 1s  (default 250ms)
+  --broker KIND      rabbitmq, or memory: the in-process broker, so only
+                     the leader's PostgreSQL work is measured        (default rabbitmq)
   --allow-remote     allow non-loopback service URLs
   -h, --help         this text
 
@@ -38,16 +40,22 @@ triggers wait in the queue, which is deleted afterwards. Results: bench/results/
 const args = parseCli(USAGE, {
   sizes: { type: 'string', default: '100,1000,10000' },
   slots: { type: 'string', default: '2' },
-  'look-ahead': { type: 'string' },
+  'look-ahead': { type: 'string', default: '250ms' },
+  broker: { type: 'string', default: 'rabbitmq' },
   'allow-remote': { type: 'boolean', default: false },
 });
 const sizes = String(args.sizes)
   .split(',')
   .map((s) => intOption(s.trim(), 'sizes', 10, 100_000));
 const slots = intOption(args.slots, 'slots', 1, 10);
-const lookAhead = args['look-ahead'] === undefined ? undefined : String(args['look-ahead']);
+const lookAhead: string | undefined = String(args['look-ahead']);
+const broker = String(args.broker);
+if (broker !== 'rabbitmq' && broker !== 'memory') {
+  console.error(`--broker must be rabbitmq or memory, got ${broker}`);
+  process.exit(2);
+}
 if (!args['allow-remote']) {
-  assertLoopback(AMQP_URL, 'AMQP_URL');
+  if (broker === 'rabbitmq') assertLoopback(AMQP_URL, 'AMQP_URL');
   assertLoopback(DATABASE_URL, 'DATABASE_URL');
 }
 
@@ -79,7 +87,7 @@ async function measureSize(n: number): Promise<SizeResult> {
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 12 });
   pool.on('error', () => {});
   const due = Math.max(1, Math.round(n / 10));
-  const transport = new TransportProbe(new AmqpTransport({ url: AMQP_URL, scope }));
+  const transport = new TransportProbe(broker === 'memory' ? new MemoryTransport() : new AmqpTransport({ url: AMQP_URL, scope }));
   const notes: string[] = [];
   const store = new PgStore({ pool, schema });
   try {
@@ -173,7 +181,8 @@ async function measureSize(n: number): Promise<SizeResult> {
   } finally {
     await transport.close().catch(() => {});
     await store.close().catch(() => {});
-    await deleteScopeTopology(AMQP_URL, scope).catch((err: Error) => console.error('cleanup (RabbitMQ):', err.message));
+    if (broker === 'rabbitmq')
+      await deleteScopeTopology(AMQP_URL, scope).catch((err: Error) => console.error('cleanup (RabbitMQ):', err.message));
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch((err: Error) => console.error('cleanup (Postgres):', err.message));
     await pool.end().catch(() => {});
   }
@@ -215,7 +224,7 @@ const file = writeResult('scale', {
   bench: 'scale',
   startedAt: started.toISOString(),
   finishedAt: new Date().toISOString(),
-  options: { sizes, slots, lookAhead: lookAhead ?? 'default', periodMs: PERIOD_MS, maxSlotsPerTick: 500, safetyTick: '2s' },
+  options: { sizes, slots, broker, lookAhead: lookAhead ?? 'default', periodMs: PERIOD_MS, maxSlotsPerTick: 500, safetyTick: '2s' },
   method:
     'Per size: N jobs registered (N/10 on "*/20 * * * * *", the rest on a yearly cron), one scheduler leading, no worker. sent = Date.now() when the trigger was handed to the transport − slot; published = the slot:published event (broker confirm + published_at written) − slot. claim ms = the summed phases.total of the ticks that inserted the burst; idle tick = the p50 of phases.total of ticks that inserted nothing.',
   machine: { ...machineInfo(), loadavgAtStart: loadAtStart },
