@@ -26,6 +26,7 @@ late each run's handler started after its scheduled time: p50, p90, p99, max.
   --duration D       measuring window per side, e.g. 90s, 2m             (default 2m)
   --concurrency N    worker concurrency on both sides                    (default 10)
   --sides LIST       comma list of: warren,bullmq                        (default warren,bullmq)
+  --look-ahead D     warren's scheduler lookAhead, e.g. 0s, 250ms, 1s    (default 250ms)
   --allow-remote     allow non-loopback service URLs
   -h, --help         this text
 
@@ -41,6 +42,7 @@ const args = parseCli(USAGE, {
   duration: { type: 'string', default: '2m' },
   concurrency: { type: 'string', default: '10' },
   sides: { type: 'string', default: 'warren,bullmq' },
+  'look-ahead': { type: 'string', default: '250ms' },
   'allow-remote': { type: 'boolean', default: false },
 });
 
@@ -94,6 +96,7 @@ for (const side of sides) {
             schedule: kind === 'cron' ? { cron } : { every: `${period}s` },
             concurrency,
             durationMs,
+            lookAhead: String(args['look-ahead']),
           })
         : await runBullmqLateness({
             redisUrl: REDIS_URL,
@@ -138,7 +141,15 @@ const file = writeResult('trigger-lateness', {
   bench: 'trigger-lateness',
   startedAt: started.toISOString(),
   finishedAt: new Date().toISOString(),
-  options: { jobs, period, schedule: kind === 'cron' ? cron : `every ${period}s`, durationMs, concurrency, sides },
+  options: {
+    jobs,
+    period,
+    schedule: kind === 'cron' ? cron : `every ${period}s`,
+    durationMs,
+    concurrency,
+    sides,
+    lookAhead: String(args['look-ahead']),
+  },
   method:
     'Sides run one after the other. Lateness = Date.now() at handler entry − scheduled time (warren: ctx.scheduledFor; BullMQ: the <nextMillis> in the job-scheduler job id repeat:<id>:<nextMillis>). Only slots scheduled inside the window count.',
   machine: { ...machineInfo(), loadavgAtStart: loadAtStart },

@@ -11,6 +11,10 @@ export class TransportProbe implements Transport {
   deliveries = 0;
   /** performance.now() of each message's first delivery, by message id (the run id). */
   readonly deliveredAt = new Map<string, number>();
+  /** Date.now() of each message's first publish call, its broker confirm and its first delivery, by message id (wall clock, to compare with slots). */
+  readonly sentWallAt = new Map<string, number>();
+  readonly confirmedWallAt = new Map<string, number>();
+  readonly deliveredWallAt = new Map<string, number>();
 
   constructor(readonly inner: Transport) {
     this.kind = inner.kind;
@@ -21,7 +25,11 @@ export class TransportProbe implements Transport {
   }
 
   publish(queue: string, body: Buffer, options?: PublishOptions): Promise<void> {
-    return this.inner.publish(queue, body, options);
+    const id = options?.messageId;
+    if (id !== undefined && !this.sentWallAt.has(id)) this.sentWallAt.set(id, Date.now());
+    return this.inner.publish(queue, body, options).then(() => {
+      if (id !== undefined && !this.confirmedWallAt.has(id)) this.confirmedWallAt.set(id, Date.now());
+    });
   }
 
   deadLetter(queue: string, body: Buffer, reason: string, headers?: Record<string, unknown>): Promise<void> {
@@ -33,6 +41,8 @@ export class TransportProbe implements Transport {
       queue,
       (delivery) => {
         const now = performance.now();
+        if (delivery.messageId !== undefined && !this.deliveredWallAt.has(delivery.messageId))
+          this.deliveredWallAt.set(delivery.messageId, Date.now());
         if (this.firstDeliveryAt === 0) this.firstDeliveryAt = now;
         this.deliveries++;
         if (delivery.messageId !== undefined && !this.deliveredAt.has(delivery.messageId)) this.deliveredAt.set(delivery.messageId, now);

@@ -10,6 +10,7 @@ export { defineJob } from '../../src/define/define-job.js';
 export { migrate } from '../../src/store/migrate.js';
 export { PgStore } from '../../src/store/pg/index.js';
 export { AmqpTransport } from '../../src/broker/amqp-transport.js';
+export { MemoryTransport } from '../../src/broker/memory-transport.js';
 export { delayTopology } from '../../src/broker/delay-topology.js';
 export { publishRuns } from '../../src/scheduler/publish-runs.js';
 export { syncDefinitions } from '../../src/store/sync-definitions.js';

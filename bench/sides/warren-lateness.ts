@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { deleteScopeTopology } from '../lib/amqp-cleanup.js';
-import { createScheduler, createWorker, defineJob } from '../lib/warren.js';
+import { TransportProbe } from '../lib/transport-probe.js';
+import { AmqpTransport, createScheduler, createWorker, defineJob } from '../lib/warren.js';
 import { summarize } from '../lib/stats.js';
 import type { LatenessRun, LatenessSample } from './bullmq-repeat.js';
 
@@ -13,6 +14,8 @@ export interface WarrenLatenessOptions {
   schedule: { cron: string } | { every: string };
   concurrency: number;
   durationMs: number;
+  /** The scheduler's `lookAhead` (undefined: its default). */
+  lookAhead?: string;
 }
 
 /**
@@ -34,7 +37,19 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
   const definitions = Array.from({ length: opts.jobs }, (_, i) =>
     defineJob({ id: `job-${String(i).padStart(2, '0')}`, queue: 'lateness', schedule: opts.schedule, catchup: 'none' }),
   );
-  const scheduler = createScheduler({ pool, schema, amqpUrl: opts.amqpUrl, scope, jobs: definitions });
+  // Both sides' transports are probed: when each trigger was sent and confirmed (scheduler),
+  // and when it was delivered (worker), on the wall clock the slots are on.
+  const schedulerTransport = new TransportProbe(new AmqpTransport({ url: opts.amqpUrl, scope }));
+  const workerTransport = new TransportProbe(new AmqpTransport({ url: opts.amqpUrl, scope }));
+  const stages = new Map<string, { scheduledFor: number; startedAt: number }>();
+  const scheduler = createScheduler({
+    pool,
+    schema,
+    transport: schedulerTransport,
+    scope,
+    jobs: definitions,
+    ...(opts.lookAhead === undefined ? {} : { lookAhead: opts.lookAhead }),
+  });
   scheduler.on('error', (err) => console.error('warren scheduler error:', err.message));
   // The scheduler's share of the lateness: slot → trigger published (claimed, inserted,
   // confirmed by RabbitMQ, marked published). The rest is the broker and the worker's claim.
@@ -52,12 +67,12 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
   const worker = createWorker({
     pool,
     schema,
-    amqpUrl: opts.amqpUrl,
+    transport: workerTransport,
     scope,
     concurrency: opts.concurrency,
     jobs: definitions.map((definition) => ({
       definition,
-      handler: (ctx: { jobId: string; scheduledFor: Date }) => {
+      handler: (ctx: { jobId: string; runId: string; scheduledFor: Date }) => {
         const startedAt = Date.now();
         const scheduledFor = ctx.scheduledFor.getTime();
         if (scheduledFor < windowStart || scheduledFor >= windowEnd) {
@@ -65,6 +80,7 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
           return;
         }
         samples.push({ job: ctx.jobId, scheduledFor, startedAt, latenessMs: startedAt - scheduledFor });
+        stages.set(ctx.runId, { scheduledFor, startedAt });
       },
     })),
   });
@@ -102,13 +118,39 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
           .join(', ')}`,
       );
     }
+    // Where each run's lateness went: slot → publish sent → broker confirm → delivered to the worker → handler start.
+    const stage = (from: (id: string) => number | undefined, to: (id: string) => number | undefined) =>
+      summarize(
+        [...stages.keys()].flatMap((id) => {
+          const a = from(id);
+          const b = to(id);
+          return a === undefined || b === undefined ? [] : [b - a];
+        }),
+      );
+    const slot = (id: string) => stages.get(id)?.scheduledFor;
+    const sent = (id: string) => schedulerTransport.sentWallAt.get(id);
+    const confirmed = (id: string) => schedulerTransport.confirmedWallAt.get(id);
+    const delivered = (id: string) => workerTransport.deliveredWallAt.get(id);
+    const started = (id: string) => stages.get(id)?.startedAt;
+    const line = (name: string, s: ReturnType<typeof summarize>) => `${name} p50 ${s.p50} / p99 ${s.p99} / max ${s.max}`;
+    notes.push(
+      `stages ms: ${[
+        line('slot→sent', stage(slot, sent)),
+        line('sent→confirmed', stage(sent, confirmed)),
+        line('sent→delivered', stage(sent, delivered)),
+        line('delivered→handler', stage(delivered, started)),
+      ].join('; ')}`,
+    );
     notes.push(`${outside} runs outside the window ignored; worker stats ${JSON.stringify(worker.stats())}`);
   } finally {
     await worker.close().catch(() => {});
     await scheduler.close().catch(() => {});
+    await schedulerTransport.close().catch(() => {});
+    await workerTransport.close().catch(() => {});
     await deleteScopeTopology(opts.amqpUrl, scope).catch((err: Error) => console.error('cleanup (RabbitMQ):', err.message));
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch((err: Error) => console.error('cleanup (Postgres):', err.message));
     await pool.end().catch(() => {});
   }
-  return { side: `warren createScheduler + createWorker (concurrency ${opts.concurrency})`, samples, notes };
+  const ahead = opts.lookAhead === undefined ? 'lookAhead default' : `lookAhead ${opts.lookAhead}`;
+  return { side: `warren createScheduler + createWorker (concurrency ${opts.concurrency}, ${ahead})`, samples, notes };
 }

@@ -66,6 +66,16 @@ export function updateRetiming(current: Timing, changes: Partial<JobConfig>, now
 }
 
 /**
+ * Why a slot the leader claimed ahead (docs/scheduler.md, `lookAhead`) must not run after a
+ * change from `before` to `next`: paused, or a new schedule or mode; `null` when it may run.
+ */
+export function claimedAheadReason(before: Timing, next: Timing): string | null {
+  if (before.enabled && !next.enabled) return 'job paused before its slot';
+  if (!sameSchedule(before.schedule, next.schedule) || before.reschedule !== next.reschedule) return 'schedule changed before its slot';
+  return null;
+}
+
+/**
  * Resume: the next slot after now; a queue-mode job gets one fresh chain run, at the next
  * cron slot or at once for `every` (fixed delay).
  */

@@ -27,7 +27,15 @@ import {
 } from './control-types.js';
 import { parseDuration } from '../util/duration.js';
 import { randomUUID } from '../util/uuid.js';
-import { backfillRuns, chainSeedSlot, manualRun, resumeRetiming, updateRetiming, upsertRetiming } from './control-plan.js';
+import {
+  backfillRuns,
+  chainSeedSlot,
+  claimedAheadReason,
+  manualRun,
+  resumeRetiming,
+  updateRetiming,
+  upsertRetiming,
+} from './control-plan.js';
 import type { RunPublisher } from './publisher.js';
 import { chainSeed } from './tick.js';
 
@@ -111,6 +119,9 @@ export class ControlApi implements Control {
     const config = resolveConfig(input.config, this.#d.timezone);
     const timing = upsertRetiming(before, config, now);
     let job = await store.upsertJob(scope, input.id, config, { now, nextDueAt: timing.nextDueAt });
+    // A slot the leader claimed ahead under the replaced timing must not run.
+    const aheadReason = before === null ? null : claimedAheadReason(before, config);
+    if (aheadReason !== null) await store.cancelClaimedAhead(scope, input.id, now, aheadReason, now);
     // A replaced queue-mode timing must not leave the old chain running beside the new one.
     if (timing.bumpEpoch) job = await store.updateJob(scope, input.id, {}, { now, bumpEpoch: true });
     if (timing.seedChain) await this.#seedChain(job, now);
@@ -132,6 +143,9 @@ export class ControlApi implements Control {
     const now = this.#now();
     const { seedChain, ...timing } = updateRetiming(current, changes, now);
     let job = await store.updateJob(scope, id, changes, { now, ...timing });
+    // A slot the leader claimed ahead under the old settings must not run (before a new chain is seeded).
+    const aheadReason = claimedAheadReason(current, { ...current, ...changes });
+    if (aheadReason !== null) await store.cancelClaimedAhead(scope, id, now, aheadReason, now);
     if (seedChain) await this.#seedChain(job, now);
     job = (await store.getJob(scope, id)) ?? job;
     await this.#record(id, 'update', options, { patch: patch as Record<string, unknown>, keys: Object.keys(changes) });
@@ -155,6 +169,9 @@ export class ControlApi implements Control {
         // The same not-found error as every other method (the store's names its own argument).
         throw isWarrenError(error, 'ERR_JOB_NOT_FOUND') ? notFound(this.#d.scope, id) : error;
       });
+    // A slot the leader already claimed ahead (due within its look-ahead) is recorded, not run.
+    const now = this.#now();
+    await this.#d.store.cancelClaimedAhead(this.#d.scope, id, now, 'job paused before its slot', now);
     await this.#record(id, 'pause', options, { note });
     return { ...(await this.#status(job)), job };
   }

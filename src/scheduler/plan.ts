@@ -189,3 +189,17 @@ export function planSlots(job: PlanJob, now: Date, counts: PlanCounts, limit = 5
     more,
   };
 }
+
+/**
+ * Claims the next slot of a job ahead of its instant (it lies in (now, horizon]): planned as
+ * the tick at that instant would plan it, on time with trigger `scheduler`. One slot per job
+ * and tick; the next one is claimed by a later tick. The overlap counts are not read: the
+ * worker's claim applies `skip` to a run that finds the job busy when it arrives (a truer
+ * count than one taken before the slot), and the caller leaves a `bufferOne` job at its
+ * limit to the tick at the slot.
+ */
+export function planAhead(job: PlanJob, horizon: Date, grids?: SlotGridCache): SlotClaim | null {
+  const slot = job.nextDueAt;
+  if (slot === null || job.schedule === null || slot.getTime() > horizon.getTime()) return null;
+  return planSlots(job, slot, { running: 0, pending: 0 }, 1, grids)?.claim ?? null;
+}

@@ -144,6 +144,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       clock: o.clock,
       safetyTickMs: o.safetyTickMs,
       outboxGraceMs: o.outboxGraceMs,
+      lookAheadMs: o.lookAheadMs,
       republishAfterMs: o.republishAfterMs,
       maxSlotsPerTick: o.maxSlotsPerTick,
       fence: () => this.#elector?.fence() ?? null,
@@ -273,7 +274,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       if (this.#unsubscribe === null && this.#elector !== null && !o.pgbouncer) {
         this.#unsubscribe = await this.store.onJobChange(o.scope, (change) => {
           if (change.jobId === LEADER_RELEASED || !this.isLeader()) this.#elector?.wake();
-          if (this.isLeader() && change.jobId !== LEADER_RELEASED) this.#ticker?.wake();
+          if (this.isLeader() && change.jobId !== LEADER_RELEASED) this.#ticker?.wake(change.jobId);
         });
       }
       if (this.#closed()) return;

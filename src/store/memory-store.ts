@@ -142,6 +142,20 @@ export class MemoryStore implements Store {
     return clone(job);
   }
 
+  async cancelClaimedAhead(scope: string, jobId: string, after: Date, reason: string, now: Date): Promise<number> {
+    v.checkCancelAheadArgs(scope, jobId, after, reason, now);
+    let cancelled = 0;
+    for (const run of runsOf(this.#state, scope, jobId)) {
+      if (run.status !== 'pending' || run.triggerSource !== 'scheduler' || run.scheduledFor.getTime() <= after.getTime()) continue;
+      run.status = 'cancelled';
+      run.error = reason;
+      run.finishedAt = new Date(now);
+      run.leaseUntil = null;
+      cancelled += 1;
+    }
+    return cancelled;
+  }
+
   async setNextDue(scope: string, jobId: string, expected: Date | null, next: Date | null): Promise<boolean> {
     v.checkSetNextDueArgs(scope, jobId, expected, next);
     const job = this.#state.jobs.get(jobKey(scope, jobId));

@@ -381,6 +381,13 @@ export interface Store {
    * On resume `nextDueAt` replaces next_due_at. Throws ERR_JOB_NOT_FOUND.
    */
   setEnabled(scope: string, jobId: string, enabled: boolean, opts: SetEnabledOptions): Promise<JobRecord>;
+  /**
+   * Records the job's claimed-ahead slots `cancelled` with `reason`: its pending runs with
+   * trigger `scheduler` scheduled after `after` (the leader claims a slot a little before it
+   * is due, docs/scheduler.md). Called after a pause or a schedule change, so a slot claimed
+   * under the old settings does not run. Returns how many runs it cancelled.
+   */
+  cancelClaimedAhead(scope: string, jobId: string, after: Date, reason: string, now: Date): Promise<number>;
   /** CAS on next_due_at; false when it was not `expected`. */
   setNextDue(scope: string, jobId: string, expected: Date | null, next: Date | null): Promise<boolean>;
   /**

@@ -101,6 +101,13 @@ export function checkJobNowArgs(scope: unknown, jobId: unknown, now: unknown): v
   checkDate(now, 'now');
 }
 
+/** cancelClaimedAhead. */
+export function checkCancelAheadArgs(scope: unknown, jobId: unknown, after: unknown, reason: unknown, now: unknown): void {
+  checkJobNowArgs(scope, jobId, now);
+  checkDate(after, 'after');
+  checkString(reason, 'reason');
+}
+
 /** syncJob, upsertJob. */
 export function checkWriteJobArgs(scope: unknown, jobId: unknown, config: unknown, opts: unknown): { nextDueAt: Date | null; now: Date } {
   checkJobArgs(scope, jobId);

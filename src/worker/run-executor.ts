@@ -77,7 +77,7 @@ export class RunExecution {
       });
       return;
     }
-    const execution = this;
+    const signal = () => this.#signal();
     const ctx: JobContext<unknown> = {
       jobId: run.jobId,
       scope: run.scope,
@@ -87,8 +87,9 @@ export class RunExecution {
       maxAttempts: job.retry.maxAttempts,
       triggerSource: run.triggerSource,
       scheduledFor: run.scheduledFor,
+      // A getter, so the AbortController is made only for handlers that read it.
       get signal() {
-        return execution.#signal();
+        return signal();
       },
       log: this.#input.log,
     };

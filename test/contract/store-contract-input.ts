@@ -38,6 +38,8 @@ export function inputContract(c: ContractContext): void {
       ['updateJob: unknown setting', 'patch.bogus', (s, scope) => s.updateJob(scope, 'a', { bogus: 1 } as Partial<JobConfig>, { now: T0 })],
       ['setEnabled: not a boolean', 'enabled', (s, scope) => s.setEnabled(scope, 'a', 'yes' as unknown as boolean, { now: T0 })],
       ['removeJob: invalid now', 'now', (s, scope) => s.removeJob(scope, 'a', BAD_DATE)],
+      ['cancelClaimedAhead: invalid after', 'after', (s, scope) => s.cancelClaimedAhead(scope, 'a', BAD_DATE, 'why', new Date())],
+      ['cancelClaimedAhead: invalid reason', 'reason', (s, scope) => s.cancelClaimedAhead(scope, 'a', new Date(), 42 as never, new Date())],
       ['dueJobs: limit 0', 'limit', (s, scope) => s.dueJobs(scope, T0, 0)],
       ['dueJobs: invalid before', 'before', (s, scope) => s.dueJobs(scope, BAD_DATE, 10)],
       ['listRuns: negative limit', 'opts.limit', (s, scope) => s.listRuns(scope, { limit: -1 })],

@@ -180,6 +180,35 @@ export function jobsContract(c: ContractContext): void {
     });
   });
 
+  describe('cancelClaimedAhead', () => {
+    it("cancels only the job's pending scheduler runs due after the instant, with the reason", async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'ahead');
+      const other = await seedJob(c.store(), scope, 'other');
+      const claimed = await seedRun(c.store(), scope, job, 'a1', { scheduledFor: at(20), availableAt: at(20) });
+      const due = await seedRun(c.store(), scope, job, 'a2', { scheduledFor: at(10), availableAt: at(10) });
+      const manual = await seedRun(c.store(), scope, job, 'a3', { scheduledFor: at(30), availableAt: at(30), triggerSource: 'manual' });
+      const running = await claimOne(
+        c.store(),
+        await seedRun(c.store(), scope, job, 'a4', { scheduledFor: at(40), availableAt: at(0) }),
+        at(1),
+      );
+      const otherRun = await seedRun(c.store(), scope, other, 'o1', { scheduledFor: at(20), availableAt: at(20) });
+
+      expect(await c.store().cancelClaimedAhead(scope, 'ahead', at(10), 'job paused before its slot', at(11))).toBe(1);
+      expect(await c.store().getRun(claimed.runId)).toMatchObject({
+        status: 'cancelled',
+        error: 'job paused before its slot',
+        finishedAt: at(11),
+      });
+      expect(await c.store().getRun(due.runId)).toMatchObject({ status: 'pending' });
+      expect(await c.store().getRun(manual.runId)).toMatchObject({ status: 'pending' });
+      expect(await c.store().getRun(running.runId)).toMatchObject({ status: 'running' });
+      expect(await c.store().getRun(otherRun.runId)).toMatchObject({ status: 'pending' });
+      expect(await c.store().cancelClaimedAhead(scope, 'ahead', at(10), 'again', at(12))).toBe(0);
+    });
+  });
+
   describe('setEnabled', () => {
     it('pauses with a note and resumes clearing it; each call bumps the epoch', async () => {
       const scope = c.scope();

@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import { createScheduler, createWorker } from '../../src/index.js';
-import { beatJob, slowJob } from './liveness-jobs.js';
+import { aheadJob, beatJob, slowJob } from './liveness-jobs.js';
 
 export interface LivenessChildConfig {
   role: 'worker' | 'scheduler';
@@ -21,6 +21,9 @@ export interface LivenessChildConfig {
   liveness: boolean;
   /** The worker's run lease or the scheduler's leader lease. */
   leaseTtl: string;
+  /** The scheduler's job (default `beat`) and look-ahead (default the scheduler's). */
+  job?: 'beat' | 'ahead';
+  lookAhead?: string;
 }
 
 const cfg = JSON.parse(process.argv[2]!) as LivenessChildConfig;
@@ -51,8 +54,9 @@ if (cfg.role === 'worker') {
     amqpUrl: cfg.amqpUrl,
     scope: cfg.scope,
     instanceId: cfg.instanceId,
-    jobs: [beatJob],
+    jobs: [cfg.job === 'ahead' ? aheadJob : beatJob],
     leaseTtl: cfg.leaseTtl,
+    ...(cfg.lookAhead === undefined ? {} : { lookAhead: cfg.lookAhead }),
     liveness: cfg.liveness,
     migrate: false,
   });

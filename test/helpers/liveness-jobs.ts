@@ -10,3 +10,6 @@ export const slowJob = defineJob({
 
 /** Every second, so a new leader's first published slot comes within a second of its taking over. */
 export const beatJob = defineJob({ id: 'beat', schedule: { every: '1s' }, staleAfter: null });
+
+/** On the 10-second grid, so a test has seconds between a claimed-ahead slot and its instant (look-ahead tests). */
+export const aheadJob = defineJob({ id: 'ahead', schedule: { cron: '*/10 * * * * *' }, staleAfter: null });

@@ -241,6 +241,18 @@ export class PgStore implements Store {
     return toJob(rows[0]!);
   }
 
+  async cancelClaimedAhead(scope: string, jobId: string, after: Date, reason: string, now: Date): Promise<number> {
+    v.checkCancelAheadArgs(scope, jobId, after, reason, now);
+    // Its own transaction after the job's update committed: a claim that committed meanwhile
+    // (its run row was invisible to the update's snapshot) is seen here. Jobs before runs.
+    const result = await this.#tx(async (exec) => {
+      await exec(this.#q.lockJob, [scope, jobId]);
+      await exec(this.#q.lockClaimedAhead, [scope, jobId, after]);
+      return exec(this.#q.cancelClaimedAhead, [scope, jobId, after, reason, now]);
+    });
+    return result.rowCount ?? 0;
+  }
+
   async setNextDue(scope: string, jobId: string, expected: Date | null, next: Date | null): Promise<boolean> {
     v.checkSetNextDueArgs(scope, jobId, expected, next);
     const result = await this.#exec(this.#q.setNextDue, [scope, jobId, expected, next]);

@@ -98,6 +98,12 @@ export function buildQueries(s: string) {
         DELETE FROM ${s}.jobs WHERE scope = $1 AND job_id = $2 RETURNING 1
       )
       SELECT (SELECT count(*) FROM removed)::int AS removed`,
+    /** After lockJob: the job's claimed-ahead slots (pending, trigger scheduler, due after $3), locked in id order. */
+    lockClaimedAhead: `SELECT 1 FROM ${s}.runs
+      WHERE scope = $1 AND job_id = $2 AND status = 'pending' AND trigger_source = 'scheduler' AND scheduled_for > $3::timestamptz
+      ORDER BY run_id FOR UPDATE`,
+    cancelClaimedAhead: `UPDATE ${s}.runs SET status = 'cancelled', error = $4, finished_at = $5::timestamptz, lease_until = NULL
+      WHERE scope = $1 AND job_id = $2 AND status = 'pending' AND trigger_source = 'scheduler' AND scheduled_for > $3::timestamptz`,
     setNextDue: `UPDATE ${s}.jobs SET next_due_at = $4::timestamptz
       WHERE scope = $1 AND job_id = $2 AND next_due_at IS NOT DISTINCT FROM $3::timestamptz`,
     /** Scheduler-mode only: a queue-mode job's next_due_at stays overdue while its link runs (brokenChains finds dead chains). */

@@ -1,0 +1,168 @@
+/**
+ * Issue 10.1 on the real services: the leader claims a slot ahead of its instant (run row
+ * under the fence) and only publishes at the instant. A leader `kill -9`ed between the claim
+ * and the publish leaves the run to the next leader, and the slot runs once; a job paused in
+ * between is not run, and its run says why. The fake-clock twin: look-ahead.test.ts.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
+import type { TickSummary } from '../../src/scheduler/tick.js';
+import type { RunRecord } from '../../src/store/port.js';
+import { createWorker, type Worker } from '../../src/worker/index.js';
+import { AMQP_URL, DATABASE_URL } from '../helpers/env.js';
+import { aheadJob } from '../helpers/liveness-jobs.js';
+import { spawnLivenessChild, type LivenessChild } from '../helpers/liveness-process.js';
+import { waitFor } from '../helpers/wait.js';
+import { schedulerFixture, type SchedulerFixture } from './setup.js';
+
+let fx: SchedulerFixture;
+const closers: Array<() => Promise<unknown>> = [];
+const children: LivenessChild[] = [];
+
+beforeAll(async () => {
+  fx = await schedulerFixture('lookahead');
+});
+
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((c) => c.kill9()));
+  for (const close of closers.splice(0).reverse()) await close().catch(() => {});
+});
+
+afterAll(async () => {
+  await fx?.teardown();
+});
+
+/** The claim lands 8 s before each 10-second slot: seconds to act between the claim and the instant. */
+const LOOK_AHEAD = '8s';
+
+async function scheduler(name: string, scope: string, options: Partial<Parameters<typeof createScheduler>[0]> = {}): Promise<Scheduler> {
+  const { pool } = await fx.pool(`${scope}-${name}`.slice(0, 60));
+  const s = createScheduler({
+    pool,
+    schema: fx.schema,
+    amqpUrl: AMQP_URL,
+    scope,
+    instanceId: `${scope}-${name}`,
+    jobs: [aheadJob],
+    migrate: false,
+    lookAhead: LOOK_AHEAD,
+    ...options,
+  });
+  s.on('error', () => {});
+  closers.push(() => s.close());
+  await s.start();
+  return s;
+}
+
+/** A worker that counts the handler calls of each run. */
+async function worker(name: string, scope: string, calls: Map<string, number>): Promise<Worker> {
+  const { pool } = await fx.pool(`${scope}-${name}`.slice(0, 60));
+  const w = createWorker({ pool, schema: fx.schema, amqpUrl: AMQP_URL, scope, workerId: `${scope}-${name}` }).handle(
+    aheadJob,
+    ({ runId }) => void calls.set(runId, (calls.get(runId) ?? 0) + 1),
+  );
+  w.on('error', () => {});
+  closers.push(() => w.close());
+  await w.start();
+  await w.ready();
+  return w;
+}
+
+/** A slot claimed ahead and not yet published, at least a second before its instant. */
+const claimedAhead = (scope: string) =>
+  waitFor(
+    async () =>
+      (await fx.runsOf('ahead', scope)).find(
+        (r) => r.status === 'pending' && r.publishedAt === null && r.scheduledFor.getTime() > Date.now() + 1000,
+      ),
+    'a slot claimed ahead of its instant',
+    { timeoutMs: 30_000 },
+  );
+
+const succeeded = (scope: string, runId: string) =>
+  waitFor(
+    async () => {
+      const run = (await fx.runsOf('ahead', scope)).find((r) => r.runId === runId);
+      return run?.status === 'succeeded' ? run : null;
+    },
+    `run ${runId} to succeed`,
+    { timeoutMs: 60_000 },
+  );
+
+describe('look-ahead on PostgreSQL and RabbitMQ', () => {
+  it('a leader killed between claiming a slot ahead and publishing it: the next leader publishes it, and it runs once', async () => {
+    const scope = `${fx.scope}k`;
+    fx.alsoScope(scope);
+    const doomed = spawnLivenessChild({
+      role: 'scheduler',
+      job: 'ahead',
+      lookAhead: LOOK_AHEAD,
+      databaseUrl: DATABASE_URL,
+      amqpUrl: AMQP_URL,
+      schema: fx.schema,
+      scope,
+      instanceId: `${scope}-doomed`,
+      applicationName: `${scope}-doomed`.slice(0, 60),
+      liveness: true,
+      leaseTtl: '60s',
+    });
+    children.push(doomed);
+    await doomed.line((l) => typeof l.leading === 'number', 'the child leading');
+    const run = await claimedAhead(scope);
+    await doomed.kill9();
+    // Dead before its instant: the row it committed under its fence is all that is left.
+    expect((await fx.runsOf('ahead', scope)).find((r) => r.runId === run.runId)).toMatchObject({ status: 'pending', publishedAt: null });
+
+    const calls = new Map<string, number>();
+    const w = await worker('worker', scope, calls);
+    const published: RunRecord[] = [];
+    const next = await scheduler('next', scope, { outboxGrace: '0s' });
+    next.on('slot:published', (r) => published.push(r));
+
+    const done = await succeeded(scope, run.runId);
+    expect(done).toMatchObject({ attempt: 1, triggerSource: 'scheduler' });
+    // The following slot runs too (the new leader carries on), and by then a second trigger
+    // for the killed leader's slot would have been delivered and counted.
+    const following = new Date(run.scheduledFor.getTime() + 10_000);
+    const after = await waitFor(
+      async () =>
+        (await fx.runsOf('ahead', scope)).find((r) => r.scheduledFor.getTime() === following.getTime() && r.status === 'succeeded'),
+      'the following slot to succeed',
+      { timeoutMs: 60_000 },
+    );
+    expect(calls.get(run.runId)).toBe(1);
+    expect(calls.get(after.runId)).toBe(1);
+    expect(published.filter((r) => r.runId === run.runId)).toHaveLength(1);
+    expect(w.stats().duplicates).toBe(0);
+    expect((await fx.runsOf('ahead', scope)).filter((r) => r.scheduledFor.getTime() === run.scheduledFor.getTime())).toHaveLength(1);
+  });
+
+  it('a job paused between claiming a slot ahead and its instant: the run is recorded cancelled with the reason, not published, not run', async () => {
+    const scope = `${fx.scope}p`;
+    fx.alsoScope(scope);
+    const calls = new Map<string, number>();
+    const w = await worker('worker', scope, calls);
+    const leader = await scheduler('leader', scope, { safetyTick: '500ms' });
+    const ticks: TickSummary[] = [];
+    leader.on('tick', (s) => ticks.push(s));
+    const run = await claimedAhead(scope);
+
+    await leader.pause('ahead', { note: 'maintenance' });
+    expect((await fx.runsOf('ahead', scope)).find((r) => r.runId === run.runId)).toMatchObject({
+      status: 'cancelled',
+      error: 'job paused before its slot',
+      publishedAt: null,
+    });
+
+    // Past the instant (the leader ticked after it), then a manual run through the same queue:
+    // once it has run, a trigger published for the cancelled slot would have been delivered too.
+    await waitFor(() => ticks.some((s) => s.at.getTime() > run.scheduledFor.getTime() + 500), 'a tick after the slot', {
+      timeoutMs: 30_000,
+    });
+    const manual = await leader.runNow('ahead');
+    await succeeded(scope, manual.runId);
+    expect([...calls.keys()]).toEqual([manual.runId]);
+    expect((await fx.runsOf('ahead', scope)).find((r) => r.runId === run.runId)).toMatchObject({ status: 'cancelled', publishedAt: null });
+    expect(w.stats()).toMatchObject({ duplicates: 0, staleEpoch: 0 });
+  });
+});
