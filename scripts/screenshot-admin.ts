@@ -6,10 +6,10 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
 import { createScheduler, createWorker, defineJob, migrate, NonRetryableError } from '../src/index.js';
 import { createAdminHandler } from '../src/http/index.js';
 import { cleanupScope } from '../test/helpers/amqp.js';
+import { launchChromium } from '../test/helpers/chromium.js';
 import { AMQP_URL, uniqueToken } from '../test/helpers/env.js';
 import { createTestDatabase } from '../test/helpers/pg.js';
 import { waitFor } from '../test/helpers/wait.js';
@@ -68,18 +68,7 @@ async function main(): Promise<void> {
     })),
   });
   const server = http.createServer(createAdminHandler({ control: scheduler, token: TOKEN, basePath: '/admin' }));
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     await scheduler.start();
     await worker.start();

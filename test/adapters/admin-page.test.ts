@@ -5,15 +5,15 @@
  * errors, stored strings rendered as text under the CSP, and framing only by listed origins.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/define/define-job.js';
 import { createAdminHandler } from '../../src/http/index.js';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { listen, type LoopbackServer } from '../helpers/listen.js';
 import { waitFor } from '../helpers/wait.js';
 import { adapterFixture, type AdapterFixture } from './setup.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'page-browser-token-0123456789';
 const XSS = '<img src=x onerror=alert(1)>';
 const CSP =
@@ -90,18 +90,7 @@ suite(
       ]);
       server = await listen(createAdminHandler({ control: fx.scheduler, token: TOKEN, basePath: '/admin' }));
       url = server.url;
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launchChromium();
     });
 
     afterAll(async () => {

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmqpTransport } from '../../src/broker/amqp-transport.js';
 import { workQueueName } from '../../src/names.js';
-import { cleanupScope } from '../helpers/amqp.js';
+import { cleanupScope, collectBodies } from '../helpers/amqp.js';
 import { AMQP_URL, uniqueToken } from '../helpers/env.js';
 import { startRabbitNode, type RabbitNode } from '../helpers/rabbit-node.js';
 import { waitFor } from '../helpers/wait.js';
@@ -58,15 +58,7 @@ describe('AmqpTransport with several broker URLs', () => {
 
     const queue = workQueueName(scope, 'work');
     await transport.assertQueue(queue);
-    const got: string[] = [];
-    await transport.consume(
-      queue,
-      (d) => {
-        got.push(d.body.toString());
-        d.ack();
-      },
-      { prefetch: 10 },
-    );
+    const got = await collectBodies(transport, queue, 10);
     await transport.publish(queue, Buffer.from('on-first'));
     await waitFor(() => got.includes('on-first'), 'a message through the first live node');
 

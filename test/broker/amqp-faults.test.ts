@@ -9,7 +9,7 @@ import type { Delivery } from '../../src/broker/transport.js';
 import { isWarrenError } from '../../src/errors.js';
 import { workQueueName } from '../../src/names.js';
 import { AMQP_URL, uniqueToken } from '../helpers/env.js';
-import { cleanupScope, openAdmin } from '../helpers/amqp.js';
+import { cleanupScope, collectBodies, openAdmin } from '../helpers/amqp.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -46,15 +46,7 @@ describe('AmqpTransport under faults', () => {
     transport.on('disconnect', (err) => disconnects.push(err));
     // None of these may throw or wait for the broker.
     await transport.assertQueue(queue);
-    const got: string[] = [];
-    await transport.consume(
-      queue,
-      (d) => {
-        got.push(d.body.toString());
-        d.ack();
-      },
-      { prefetch: 5 },
-    );
+    const got = await collectBodies(transport, queue, 5);
     const published = transport.publish(queue, Buffer.from('hello'), { messageId: 'b1' });
     expect(transport.isConnected()).toBe(false);
     p.resume();
@@ -158,15 +150,7 @@ describe('AmqpTransport under faults', () => {
     await transport.waitForConnect();
     const queue = workQueueName(scope, 'deleted');
     await transport.assertQueue(queue);
-    const got: string[] = [];
-    await transport.consume(
-      queue,
-      (d) => {
-        got.push(d.body.toString());
-        d.ack();
-      },
-      { prefetch: 1 },
-    );
+    const got = await collectBodies(transport, queue, 1);
     await transport.publish(queue, Buffer.from('before'));
     await waitFor(() => got.includes('before'), 'the first message');
     const admin = await openAdmin();

@@ -8,6 +8,7 @@ import amqp from 'amqplib';
 import { AMQP_URL } from './env.js';
 import { delayTopology } from '../../src/broker/delay-topology.js';
 import { delayPrefix } from '../../src/names.js';
+import type { Transport } from '../../src/broker/transport.js';
 
 const exec = promisify(execFile);
 
@@ -121,4 +122,18 @@ export async function cleanupScope(scope: string, extra: { queues?: string[]; ex
     await admin.close();
   }
   if (failed.length > 0) console.warn(`[cleanupScope] could not delete: ${failed.join(', ')}`);
+}
+
+/** Consumes `queue`, acking each delivery; returns the bodies received so far, as text, in order. */
+export async function collectBodies(transport: Transport, queue: string, prefetch: number): Promise<string[]> {
+  const got: string[] = [];
+  await transport.consume(
+    queue,
+    (d) => {
+      got.push(d.body.toString());
+      d.ack();
+    },
+    { prefetch },
+  );
+  return got;
 }
