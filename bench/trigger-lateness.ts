@@ -27,6 +27,8 @@ late each run's handler started after its scheduled time: p50, p90, p99, max.
   --concurrency N    worker concurrency on both sides                    (default 10)
   --sides LIST       comma list of: warren,bullmq                        (default warren,bullmq)
   --look-ahead D     warren's scheduler lookAhead, e.g. 0s, 250ms, 1s    (default 250ms)
+  --prefetch N       warren's worker prefetch (its default: 2 x concurrency); set it to at
+                     least --jobs so every trigger of a slot waits at the worker for its instant
   --allow-remote     allow non-loopback service URLs
   -h, --help         this text
 
@@ -43,6 +45,7 @@ const args = parseCli(USAGE, {
   concurrency: { type: 'string', default: '10' },
   sides: { type: 'string', default: 'warren,bullmq' },
   'look-ahead': { type: 'string', default: '250ms' },
+  prefetch: { type: 'string' },
   'allow-remote': { type: 'boolean', default: false },
 });
 
@@ -54,6 +57,7 @@ if (60 % period !== 0) {
 }
 const durationMs = durationOption(args.duration, 'duration', 10_000, 240_000);
 const concurrency = intOption(args.concurrency, 'concurrency', 1, 1000);
+const prefetch = args.prefetch === undefined ? undefined : intOption(args.prefetch, 'prefetch', 1, 5000);
 if (args.schedule !== 'cron' && args.schedule !== 'every') {
   console.error(`--schedule must be cron or every, got ${String(args.schedule)}`);
   process.exit(2);
@@ -97,6 +101,7 @@ for (const side of sides) {
             concurrency,
             durationMs,
             lookAhead: String(args['look-ahead']),
+            ...(prefetch === undefined ? {} : { prefetch }),
           })
         : await runBullmqLateness({
             redisUrl: REDIS_URL,
@@ -149,6 +154,7 @@ const file = writeResult('trigger-lateness', {
     concurrency,
     sides,
     lookAhead: String(args['look-ahead']),
+    prefetch: prefetch ?? null,
   },
   method:
     'Sides run one after the other. Lateness = Date.now() at handler entry − scheduled time (warren: ctx.scheduledFor; BullMQ: the <nextMillis> in the job-scheduler job id repeat:<id>:<nextMillis>). Only slots scheduled inside the window count.',

@@ -16,6 +16,8 @@ export interface WarrenLatenessOptions {
   durationMs: number;
   /** The scheduler's `lookAhead` (undefined: its default). */
   lookAhead?: string;
+  /** The worker's `prefetch` (undefined: its default, 2 × concurrency). */
+  prefetch?: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
     transport: workerTransport,
     scope,
     concurrency: opts.concurrency,
+    ...(opts.prefetch === undefined ? {} : { prefetch: opts.prefetch }),
     jobs: definitions.map((definition) => ({
       definition,
       handler: (ctx: { jobId: string; runId: string; scheduledFor: Date }) => {
@@ -152,5 +155,6 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
     await pool.end().catch(() => {});
   }
   const ahead = opts.lookAhead === undefined ? 'lookAhead default' : `lookAhead ${opts.lookAhead}`;
-  return { side: `warren createScheduler + createWorker (concurrency ${opts.concurrency}, ${ahead})`, samples, notes };
+  const window = opts.prefetch === undefined ? '' : `, prefetch ${opts.prefetch}`;
+  return { side: `warren createScheduler + createWorker (concurrency ${opts.concurrency}${window}, ${ahead})`, samples, notes };
 }

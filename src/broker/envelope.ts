@@ -98,3 +98,19 @@ export function messageForRun(run: TriggerRun, opts: { timeoutMs: number; maxAtt
 export function assertMessage(value: unknown): JobMessage {
   return parseOptions(jobMessageSchema, value, { code: 'ERR_INVALID_MESSAGE', label: 'message field' });
 }
+
+/**
+ * Header of a trigger sent before its run is due (a slot the leader claimed ahead): the
+ * run's `available_at` in epoch milliseconds. A worker holds the delivery until then and
+ * claims it at the instant, so the slot path at the instant is a timer and a claim; a
+ * worker that ignores the header claims at once, the store answers `early`, and the
+ * trigger is re-sent through the delay topology.
+ */
+export const NOT_BEFORE_HEADER = 'x-warren-not-before';
+
+/** The not-before instant a delivery's headers carry (epoch ms), or null when absent or not a finite number. */
+export function notBeforeOf(headers: Record<string, unknown>): number | null {
+  const value = headers[NOT_BEFORE_HEADER];
+  const ms = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  return Number.isFinite(ms) ? ms : null;
+}

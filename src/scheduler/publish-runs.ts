@@ -3,7 +3,7 @@
  * sits above them, on the scheduler side; the worker uses it too when it schedules a run
  * (a retry, the next link of a queue-mode chain). The broker itself never sees the store.
  */
-import { messageForRun, encodeMessage } from '../broker/envelope.js';
+import { NOT_BEFORE_HEADER, messageForRun, encodeMessage } from '../broker/envelope.js';
 import { workQueueName } from '../names.js';
 import type { Transport } from '../broker/transport.js';
 import type { JobConfig } from '../define/types.js';
@@ -15,9 +15,22 @@ export function nextDelaySec(config: Pick<JobConfig, 'reschedule' | 'schedule'>)
   return config.schedule.everyMs / 1000;
 }
 
+export interface PublishRunsOptions {
+  /** Called once every publish settled (confirmed or failed), before the runs are marked: lets the leader time the two apart. */
+  onConfirmed?: () => void;
+  /**
+   * A run due within this many milliseconds of `now` is sent at once with its instant in the
+   * `x-warren-not-before` header (the worker holds it until then) instead of through the
+   * delay topology's whole seconds: the leader's claimed-ahead slots. 0: never early.
+   * @default 0
+   */
+  earlyMs?: number;
+}
+
 /**
  * Publishes the trigger of each run to its job's work queue, delayed until the run's
- * `availableAt` (whole seconds, rounded up: "not before"), then marks the runs published.
+ * `availableAt` (whole seconds, rounded up: "not before"), or, when it is due within
+ * `earlyMs`, at once with a not-before header; then marks the runs published.
  * Used by the leader (slots, outbox, reseed, runNow) and the worker (retries, chains).
  * A run whose publish fails stays unpublished, and the outbox publishes it later.
  */
@@ -27,8 +40,7 @@ export async function publishRuns(
   runs: readonly RunRecord[],
   configOf: (run: RunRecord) => JobConfig | undefined,
   now: number,
-  /** Called once every publish settled (confirmed or failed), before the runs are marked: lets the leader time the two apart. */
-  onConfirmed?: () => void,
+  options: PublishRunsOptions = {},
 ): Promise<{ published: string[]; failed: Array<{ runId: string; error: unknown }> }> {
   const published: string[] = [];
   const failed: Array<{ runId: string; error: unknown }> = [];
@@ -44,11 +56,15 @@ export async function publishRuns(
         maxAttempts: config.retry.maxAttempts,
         nextDelaySec: nextDelaySec(config),
       });
-      const delaySec = Math.max(0, Math.ceil((run.availableAt.getTime() - now) / 1000));
+      const dueIn = run.availableAt.getTime() - now;
+      const early = dueIn > 0 && dueIn <= (options.earlyMs ?? 0);
+      const headers: Record<string, unknown> = { 'x-warren-job': run.jobId, 'x-warren-attempt': run.attempt };
+      if (early) headers[NOT_BEFORE_HEADER] = run.availableAt.getTime();
+      const delaySec = early ? 0 : Math.max(0, Math.ceil(dueIn / 1000));
       try {
         await transport.publish(workQueueName(run.scope, config.queue), encodeMessage(message), {
           messageId: run.runId,
-          headers: { 'x-warren-job': run.jobId, 'x-warren-attempt': run.attempt },
+          headers,
           delaySec,
         });
         published.push(run.runId);
@@ -57,7 +73,7 @@ export async function publishRuns(
       }
     }),
   );
-  onConfirmed?.();
+  options.onConfirmed?.();
   // Marked by (run id, attempt): a fast worker may already have failed this attempt and reset
   // the run for a retry, whose own trigger this mark must not claim as published.
   if (published.length > 0) {

@@ -1,6 +1,6 @@
 import type { Transport } from '../broker/transport.js';
 import { WarrenError } from '../errors.js';
-import { publishRuns } from './publish-runs.js';
+import { publishRuns, type PublishRunsOptions } from './publish-runs.js';
 import type { JobConfig } from '../define/types.js';
 import { workQueueName } from '../names.js';
 import type { JobRecord, RunRecord, Store } from '../store/port.js';
@@ -29,17 +29,17 @@ export class RunPublisher {
     return this.transportOf() !== null;
   }
 
-  /** `onConfirmed` runs once the broker settled every publish, before the runs are marked published. */
+  /** `onConfirmed` runs once the broker settled every publish, before the runs are marked published; `earlyMs` as in publishRuns. */
   async publish(
     runs: readonly RunRecord[],
     jobOf: (jobId: string) => Promise<JobRecord | null>,
     now: number,
-    onConfirmed?: () => void,
+    options: PublishRunsOptions = {},
   ): Promise<{ published: RunRecord[]; failed: Array<{ runId: string; error: unknown }> }> {
     const transport = this.transportOf();
     if (transport === null || runs.length === 0) return { published: [], failed: [] };
     if (!transport.isConnected()) {
-      onConfirmed?.();
+      options.onConfirmed?.();
       const error = new WarrenError('ERR_UNREACHABLE', 'broker unreachable: the triggers stay in the outbox until it is back');
       return { published: [], failed: runs.map((run) => ({ runId: run.runId, error })) };
     }
@@ -64,7 +64,7 @@ export class RunPublisher {
       }
     }
     const publishable = runs.filter((run) => configs.has(run.jobId));
-    const result = await publishRuns(transport, this.store, publishable, (run) => configs.get(run.jobId), now, onConfirmed);
+    const result = await publishRuns(transport, this.store, publishable, (run) => configs.get(run.jobId), now, options);
     const ids = new Set(result.published);
     return { published: publishable.filter((run) => ids.has(run.runId)), failed: [...failed, ...result.failed] };
   }

@@ -274,7 +274,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> implements Control {
       if (this.#unsubscribe === null && this.#elector !== null && !o.pgbouncer) {
         this.#unsubscribe = await this.store.onJobChange(o.scope, (change) => {
           if (change.jobId === LEADER_RELEASED || !this.isLeader()) this.#elector?.wake();
-          if (this.isLeader() && change.jobId !== LEADER_RELEASED) this.#ticker?.wake(change.jobId);
+          if (this.isLeader() && change.jobId !== LEADER_RELEASED) this.#ticker?.wake();
         });
       }
       if (this.#closed()) return;

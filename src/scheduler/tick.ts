@@ -3,10 +3,11 @@
  * Clock), wakes early when a job changes (NOTIFY from a control action on any instance), and
  * keeps a safety tick for what has no due time of its own (the outbox, expired leases,
  * broken chains). Each tick: (a) republish runs left unpublished by a crash, (b) claim the
- * due slots of all jobs, and the slots due within the look-ahead, in one fenced transaction;
- * publish the due runs at once and keep the others in memory, each published by a timer at
- * its instant (so the slot path is only a publish); reseed broken queue-mode chains in the
- * same transaction, (c) reap runs whose worker vanished.
+ * due slots of all jobs, and the slots due within the look-ahead, in one fenced transaction,
+ * and publish them all at once: a slot claimed ahead goes out with its instant in a
+ * not-before header, and the worker holds it until then (so the slot path at the instant is
+ * a worker's timer and its claim); reseed broken queue-mode chains in the same transaction,
+ * (c) reap runs whose worker vanished.
  */
 import createDebug from 'debug';
 import type { Clock, Timer } from '../clock.js';
@@ -32,7 +33,7 @@ export interface TickSummary {
   claimedJobs: number;
   /** Run rows inserted by the claim, by status. */
   inserted: { pending: number; missed: number; skipped: number };
-  /** Of the pending runs inserted, those claimed ahead of their slot (published by a timer at the slot). */
+  /** Of the pending runs inserted, those claimed ahead of their slot (published at once with a not-before header). */
   ahead: number;
   /** Runs published (slots, reseeds, retries). */
   published: number;
@@ -81,7 +82,7 @@ export interface TickerOptions {
   outboxGraceMs: number;
   /** The backstop: pending runs published and due this long ago, never claimed, are republished. */
   republishAfterMs: number;
-  /** Slots due within this horizon are claimed ahead and published from memory at their instant (0: off). */
+  /** Slots due within this horizon are claimed ahead and published at once, held by the worker until their instant (0: off). */
   lookAheadMs: number;
   maxSlotsPerTick: number;
   fence(): Fence | null;
@@ -108,19 +109,8 @@ export class Ticker {
    * protects other instances' fresh runs. Bounded; the outbox query finds any beyond it.
    */
   readonly #unsent = new Map<string, RunRecord>();
-  /**
-   * Runs claimed ahead of their slot (their rows committed under the fence), with their jobs,
-   * published from here at their instant by one timer. Dropped on stepping down: the next
-   * leader's outbox finds them unpublished and sends each once.
-   */
-  readonly #ahead = new Map<string, { run: RunRecord; job: JobRecord }>();
-  #aheadTimer: Timer | null = null;
-  #aheadTimerAt = Number.POSITIVE_INFINITY;
-  readonly #aheadSends = new Set<Promise<void>>();
   /** Clock ms of the last pass that claimed slots: the look-ahead widens to cover it (a loaded machine). */
   #claimCostMs = 0;
-  /** Jobs a control action changed since the last tick: their claimed-ahead runs are read again. */
-  readonly #changed = new Set<string>();
 
   constructor(options: TickerOptions) {
     this.#o = options;
@@ -136,26 +126,19 @@ export class Ticker {
   async stop(): Promise<void> {
     this.#running = false;
     this.#unsent.clear();
-    this.#ahead.clear();
-    this.#changed.clear();
     this.#timer?.cancel();
     this.#timer = null;
     this.#timerAt = Number.POSITIVE_INFINITY;
-    this.#aheadTimer?.cancel();
-    this.#aheadTimer = null;
-    this.#aheadTimerAt = Number.POSITIVE_INFINITY;
     await this.#inFlight?.catch(() => {});
-    await Promise.all(this.#aheadSends);
   }
 
   /**
-   * A job changed (`jobId`, when known): tick now, and once more when the outbox grace of its
-   * new runs has passed. The tick reads the job's claimed-ahead runs again: one that a pause
-   * or edit cancelled is not published.
+   * A job changed: tick now, and once more when the outbox grace of its new runs has passed.
+   * (A slot of it claimed ahead that a pause or edit cancelled is already in its queue: the
+   * worker's claim at the instant finds the run cancelled and drops the trigger.)
    */
-  wake(jobId?: string): void {
+  wake(): void {
     if (!this.#running) return;
-    if (jobId !== undefined) this.#changed.add(jobId);
     const now = this.#o.clock.now();
     this.#followUpAt = Math.min(this.#followUpAt, now + this.#o.outboxGraceMs + 50);
     if (this.#inFlight) this.#again = true;
@@ -209,85 +192,9 @@ export class Ticker {
     return base === 0 ? 0 : Math.min(4 * base, Math.max(base, 2 * this.#claimCostMs));
   }
 
-  /** Keeps a claimed-ahead run for its instant and arms the timer for the earliest. */
-  #holdAhead(run: RunRecord, job: JobRecord): void {
-    this.#ahead.set(run.runId, { run, job });
-    this.#armAhead();
-  }
-
-  #armAhead(): void {
-    if (!this.#running) return;
-    let at = Number.POSITIVE_INFINITY;
-    for (const { run } of this.#ahead.values()) at = Math.min(at, run.availableAt.getTime());
-    if (at === this.#aheadTimerAt && this.#aheadTimer !== null) return;
-    this.#aheadTimer?.cancel();
-    this.#aheadTimer = null;
-    this.#aheadTimerAt = at;
-    if (at === Number.POSITIVE_INFINITY) return;
-    this.#aheadTimer = this.#o.clock.setTimer(
-      () => {
-        this.#aheadTimer = null;
-        this.#aheadTimerAt = Number.POSITIVE_INFINITY;
-        this.#sendAhead();
-      },
-      Math.max(0, at - this.#o.clock.now()),
-    );
-  }
-
-  /**
-   * The timer of the earliest claimed-ahead slot fired: publish every run now due. A timer can
-   * fire a millisecond early; then nothing is due yet and it is armed again for the rest, never
-   * at or before the instant that fired (a trigger published before `available_at` would take
-   * the delay topology's whole second).
-   */
-  #sendAhead(): void {
-    const o = this.#o;
-    const now = o.clock.now();
-    const due: Array<{ run: RunRecord; job: JobRecord }> = [];
-    for (const entry of this.#ahead.values()) if (entry.run.availableAt.getTime() <= now) due.push(entry);
-    for (const { run } of due) this.#ahead.delete(run.runId);
-    this.#armAhead();
-    // Stepped down meanwhile: the rows stay unpublished for the next leader's outbox.
-    if (due.length === 0 || !this.#running || o.fence() === null) return;
-    const jobs = new Map(due.map(({ run, job }) => [run.jobId, job]));
-    const send = o.publisher
-      .publish(
-        due.map(({ run }) => run),
-        async (jobId) => jobs.get(jobId) ?? null,
-        now,
-      )
-      .then(({ published, failed }) => {
-        published.forEach((run) => o.onPublished(run));
-        if (failed.length > 0) {
-          debug(
-            '%d claimed-ahead triggers left to the outbox: %s',
-            failed.length,
-            String((failed[0]!.error as Error)?.message ?? failed[0]!.error),
-          );
-          const failedIds = new Set(failed.map((f) => f.runId));
-          for (const { run } of due) if (failedIds.has(run.runId) && this.#unsent.size < MAX_UNSENT) this.#unsent.set(run.runId, run);
-        }
-      })
-      // Marking them published failed (the database away): they were sent; the outbox may send a harmless duplicate.
-      .catch((error: unknown) => o.onError(error))
-      .finally(() => this.#aheadSends.delete(send));
-    this.#aheadSends.add(send);
-  }
-
-  /** Claimed-ahead runs of changed jobs that are no longer pending (a pause or edit cancelled them) are dropped. */
-  async #recheckAhead(): Promise<void> {
-    if (this.#changed.size === 0) return;
-    const changed = new Set(this.#changed);
-    this.#changed.clear();
-    const stale = [...this.#ahead.values()].filter(({ run }) => changed.has(run.jobId));
-    for (const { run } of stale) {
-      const now = await this.#o.store.getRun(run.runId);
-      if (now === null || now.status !== 'pending') {
-        debug('claimed-ahead run %s of %s dropped: %s', run.runId, run.jobId, now?.error ?? 'gone');
-        this.#ahead.delete(run.runId);
-      }
-    }
-    this.#armAhead();
+  /** How early a claimed-ahead trigger may go out: the widest horizon a pass claims (0: the look-ahead is off). */
+  #earlyMs(): number {
+    return 4 * this.#o.lookAheadMs;
   }
 
   /** The outbox's runs and this leader's unsent ones, each once, at most `limit`. */
@@ -351,7 +258,6 @@ export class Ticker {
     const aheadMs = this.#aheadMs();
     const horizonMs = nowMs + aheadMs;
     try {
-      await this.#recheckAhead();
       // (a) One round trip for the reads: the outbox, the due jobs and the broken chains are
       // independent, so they go out together (on a pool, each on its own connection).
       const timed = <T>(read: Promise<T>, phase: 'outbox' | 'dueJobs' | 'brokenChains'): Promise<T> =>
@@ -428,24 +334,19 @@ export class Ticker {
           else if (run.status === 'missed') summary.inserted.missed += 1;
           else if (run.status === 'skipped') summary.inserted.skipped += 1;
         }
-        // Runs whose slot has not come yet wait in memory for their instant.
-        const claimedAt = o.clock.now();
-        const pendingRuns: RunRecord[] = [];
-        for (const run of result.inserted) {
-          if (run.status !== 'pending') continue;
-          const job = run.availableAt.getTime() > claimedAt ? await jobOf(run.jobId) : null;
-          if (job === null) pendingRuns.push(run);
-          else {
-            this.#holdAhead(run, job);
-            summary.ahead += 1;
-          }
-        }
+        const pendingRuns = result.inserted.filter((run) => run.status === 'pending');
         if (pendingRuns.length > 0) {
           // All triggers go out at once and are confirmed together; one statement marks them.
           // Sent as of now, not of the tick's start: a slot claimed ahead whose instant passed
-          // during the claim must not take the delay topology's whole second.
-          const { published, failed } = await o.publisher.publish(pendingRuns, jobOf, o.clock.now(), () => {
-            phases.publish = lap();
+          // during the claim must not wait for a not-before that is gone. One still ahead carries
+          // its instant in a header, and the worker holds it until then.
+          const sentAt = o.clock.now();
+          summary.ahead = pendingRuns.filter((run) => run.availableAt.getTime() > sentAt).length;
+          const { published, failed } = await o.publisher.publish(pendingRuns, jobOf, sentAt, {
+            earlyMs: this.#earlyMs(),
+            onConfirmed: () => {
+              phases.publish = lap();
+            },
           });
           phases.markPublished = lap();
           summary.published += published.length;
@@ -459,21 +360,13 @@ export class Ticker {
       }
 
       // The outbox's runs are overdue by the grace already: republished after the on-time
-      // slots, with the runs this leader could not send itself (the broker was away).
-      // A run of the outbox that is claimed ahead (this leader's, or a dead leader's whose slot
-      // lies within the look-ahead) waits for its instant instead of going out early.
-      const outbox: RunRecord[] = [];
-      for (const run of unpublished) {
-        if (this.#ahead.has(run.runId)) continue;
-        const at = run.availableAt.getTime();
-        const job = at > nowMs && at <= horizonMs && run.triggerSource === 'scheduler' ? await jobOf(run.jobId) : null;
-        if (job === null) outbox.push(run);
-        else this.#holdAhead(run, job);
-      }
-      const resend = this.#resendable(outbox, limit).filter((run) => !this.#ahead.has(run.runId));
+      // slots, with the runs this leader could not send itself (the broker was away). A run of
+      // the outbox still ahead of its instant (a dead leader's claimed-ahead slot) goes out with
+      // its not-before header, as it would have from that leader.
+      const resend = this.#resendable(unpublished, limit);
       if (resend.length > 0) {
         lap();
-        const { published } = await o.publisher.publish(resend, jobOf, nowMs);
+        const { published } = await o.publisher.publish(resend, jobOf, o.clock.now(), { earlyMs: this.#earlyMs() });
         for (const run of published) this.#unsent.delete(run.runId);
         summary.republished = published.length;
         summary.published += published.length;

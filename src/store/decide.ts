@@ -20,6 +20,7 @@ import type {
   RunStatus,
   ClaimRequest,
 } from './port.js';
+import { CLAIM_AHEAD_MAX_MS } from './port.js';
 
 export const jobKey = (scope: string, jobId: string): string => `${scope}\u0000${jobId}`;
 
@@ -79,6 +80,8 @@ export function planClaims(
     const job = jobs.get(jobKey(run.scope, run.jobId)) ?? null;
     if (!job) return { runId: request.runId, outcome: 'not_found', run, job: null };
     const result = (outcome: ClaimResult['outcome'], r: RunRecord): ClaimResult => ({ runId: request.runId, outcome, run: r, job });
+    // A run claimed just ahead of its start (a held trigger) starts then: not before it is available.
+    const startsAt = request.startAt === undefined ? now : Math.max(now, Math.min(request.startAt.getTime(), now + CLAIM_AHEAD_MAX_MS));
     if (run.status !== 'pending' || run.attempt !== request.attempt) return result('duplicate', run);
     // A manual run belongs to no chain or slot, so a pause/resume does not invalidate it.
     if (run.epoch !== job.epoch && run.triggerSource !== 'manual')
@@ -87,7 +90,7 @@ export function planClaims(
       const { status, error } = staleOutcome(run);
       return result('expired', finish(run, status, error));
     }
-    if (run.availableAt.getTime() > now) return result('early', run);
+    if (run.availableAt.getTime() > startsAt) return result('early', run);
     if (job.overlap !== 'allowAll') {
       const live = liveRunning(job);
       if (live.length >= job.maxParallel) {
@@ -106,7 +109,7 @@ export function planClaims(
         status: 'running',
         leaseUntil: new Date(now + ctx.leaseMs),
         workerId: ctx.workerId,
-        startedAt: new Date(now),
+        startedAt: new Date(startsAt),
         // A cancel request belongs to the attempt it was made for, never to the next one.
         cancelRequestedAt: null,
       }),

@@ -156,7 +156,16 @@ export interface PublishedRun {
 export interface ClaimRequest {
   runId: string;
   attempt: number;
+  /**
+   * Claimed just ahead of the instant the run will start (a trigger held for its slot): the
+   * run may be claimed while `availableAt` is at most this instant, and records it as its
+   * start. Honoured at most CLAIM_AHEAD_MAX_MS ahead of the claim's `now`.
+   */
+  startAt?: Date;
 }
+
+/** How far ahead of its start a run may be claimed (ClaimRequest.startAt). */
+export const CLAIM_AHEAD_MAX_MS = 1000;
 
 export type ClaimOutcome =
   | 'claimed'

@@ -235,6 +235,7 @@ export function checkClaimRunsArgs(requests: unknown, ctx: unknown): void {
     checkObject(r, `requests[${i}]`);
     checkRunId(r.runId, `requests[${i}].runId`);
     checkPositiveInt(r.attempt, `requests[${i}].attempt`);
+    if (r.startAt !== undefined) checkDate(r.startAt, `requests[${i}].startAt`);
   });
   checkContext(ctx);
 }

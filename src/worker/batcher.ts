@@ -35,7 +35,10 @@ interface Pending<I, O> {
 
 /**
  * Group-commit batching (per-job commits cap a Postgres queue near 2k jobs/s): an item submitted while no batch
- * is in flight goes at once (a lone message never waits for a timer); items submitted while
+ * is in flight goes once the microtasks queued before it have run, with every item they
+ * submitted (a lone message never waits for a timer; the deliveries of one socket read, or
+ * the held triggers one instant releases, reach `submit` in the same round of microtasks
+ * and go as one batch); items submitted while
  * a batch is in flight accumulate and go together in the next call, up to `maxSize` (and
  * while a full batch waits, a further call starts, up to `maxInFlight`). A
  * failed batch (the database unreachable) is retried with capped, jittered backoff, with
@@ -50,6 +53,8 @@ export class Batcher<I, O> {
   readonly #inFlight = new Set<Pending<I, O>[]>();
   #stopped = false;
   #draining = false;
+  /** A first call is due once the microtasks queued so far have run. */
+  #startDue = false;
   readonly #retryWakes = new Set<() => void>();
   #idleWaiters: Array<() => void> = [];
   #roomWaiters: Array<{ limit: number; resolve(): void }> = [];
@@ -64,7 +69,22 @@ export class Batcher<I, O> {
     if (this.#stopped || this.#draining) return Promise.reject(new WarrenError('ERR_CLOSED', `${this.#opts.name}: batcher stopped`));
     return new Promise<O>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (this.#mayStart()) void this.#flush();
+      this.#kick();
+    });
+  }
+
+  /** Starts a call when one may start: a further lane at once (a backlog waits), the first after this round of microtasks. */
+  #kick(): void {
+    if (!this.#mayStart()) return;
+    if (this.#inFlight.size > 0) {
+      void this.#flush();
+      return;
+    }
+    if (this.#startDue) return;
+    this.#startDue = true;
+    queueMicrotask(() => {
+      this.#startDue = false;
+      if (this.#inFlight.size === 0 && this.#mayStart()) void this.#flush();
     });
   }
 

@@ -49,6 +49,11 @@ export interface WorkerCore {
   readonly book: RunBook;
   readonly claims: Batcher<ClaimRequest, ClaimResult>;
   readonly completions: Batcher<Completion, CompletionResult>;
+  /**
+   * How long before a held trigger's instant its claim goes out: twice the recent claim
+   * time, so the run is claimed by its instant and starts on it.
+   */
+  claimLeadMs(): number;
   /** Results waiting to be written beyond which no new run is claimed (memory stays bounded). */
   readonly completionBacklog: number;
   /** Aborted when close() gives up (its grace is over): background retries stop. */

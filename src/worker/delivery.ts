@@ -1,4 +1,4 @@
-import { decodeMessage, type JobMessage } from '../broker/envelope.js';
+import { decodeMessage, notBeforeOf, type JobMessage } from '../broker/envelope.js';
 import type { Delivery } from '../broker/transport.js';
 import type { ClaimResult } from '../store/port.js';
 import { retryUntil, type WorkerCore } from './core.js';
@@ -13,6 +13,8 @@ import { startRun } from './finish-run.js';
  *
  *   received ─ decode/scope check fails, or no handler (job definition or queue handler) ─► dead-letter ─► ack
  *      │
+ *   sent before its instant (header x-warren-not-before)? wait for it (unacked meanwhile)
+ *      │
  *   take a window place (prefetch; unacked meanwhile) ─► claim (batched; retried while the store is down)
  *      ├ claimed ─► ack ─► take a handler slot (concurrency) ─► run ─► record result (batched, in the background)
  *      ├ not_found ────────────────────────► dead-letter ─► ack
@@ -22,6 +24,9 @@ import { startRun } from './finish-run.js';
  * Anything that cannot finish (broker down, closing) leaves the delivery unacked: the
  * broker requeues it when the channel goes, so nothing is lost and nothing hot-loops.
  */
+/** The longest a delivery waits for its not-before instant (the leader claims at most 4 × `lookAhead` ahead). */
+export const MAX_HOLD_MS = 5 * 60_000;
+
 export function onDelivery(core: WorkerCore, delivery: Delivery): void {
   core.count('received');
   // Not awaited: the transport may serialise deliveries on its handler, and claims must batch.
@@ -46,6 +51,18 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
   }
   if (isLocalDuplicate(core, message)) return dropDuplicate(core, delivery, message);
 
+  // A slot the leader claimed ahead arrives before its instant. It waits here until just
+  // before it (the time a claim takes, measured), is claimed to start at the instant, and
+  // starts then, not before. Beyond MAX_HOLD_MS (a clock far off) it is not held: the claim
+  // decides, and an early run is re-sent through the delay topology.
+  const notBefore = notBeforeOf(delivery.headers);
+  let startAt: Date | undefined;
+  if (notBefore !== null && notBefore > core.clock.now() && notBefore - core.clock.now() <= MAX_HOLD_MS) {
+    core.count('held');
+    startAt = new Date(notBefore);
+    if (!(await core.book.untilInstant(notBefore, core.claimLeadMs()))) return; // closing: stays unacked, the broker requeues it
+  }
+
   // The window (prefetch) bounds the runs held; the handler slot is taken only after the
   // claim, so claims of many deliveries batch while handlers run.
   let release: () => void;
@@ -63,7 +80,7 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
   let result: ClaimResult;
   core.book.beginClaim(message.run_id, message.attempt);
   try {
-    result = await core.claims.submit({ runId: message.run_id, attempt: message.attempt });
+    result = await core.claims.submit({ runId: message.run_id, attempt: message.attempt, ...(startAt === undefined ? {} : { startAt }) });
   } catch (err) {
     release();
     workerDebug('claim of %s abandoned (%s); left unacked', message.run_id, errorText(err));
@@ -73,7 +90,7 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
   }
   if (result.outcome === 'claimed') {
     delivery.ack();
-    core.track(startRun(core, registration, delivery, result, release));
+    core.track(startRun(core, registration, delivery, result, release, startAt?.getTime()));
     return;
   }
   release();

@@ -24,6 +24,8 @@ export interface WorkerStats {
   busy: number;
   /** Deliveries that arrived before their run's availableAt and were re-delayed. */
   early: number;
+  /** Deliveries sent ahead of their instant (a slot claimed ahead) that waited for it here before their claim. */
+  held: number;
 }
 
 export function emptyStats(): WorkerStats {
@@ -41,6 +43,7 @@ export function emptyStats(): WorkerStats {
     skipped: 0,
     busy: 0,
     early: 0,
+    held: 0,
   };
 }
 

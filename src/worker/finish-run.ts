@@ -26,6 +26,8 @@ export async function startRun(
   delivery: Delivery,
   claim: ClaimResult,
   leave: () => void,
+  /** Claimed just ahead of its instant: the handler starts then, not before. */
+  startAt?: number,
 ): Promise<void> {
   const run = claim.run!;
   const job = claim.job!;
@@ -67,6 +69,9 @@ export async function startRun(
   core.count('claimed');
   let release: () => void = () => {};
   try {
+    // Claimed just ahead of its instant: it starts at the instant (a Clock timer never fires early).
+    const early = startAt === undefined ? 0 : startAt - core.clock.now();
+    if (early > 0) await Promise.race([core.clock.sleep(early), execution.outcome]);
     // Claimed ahead of a free slot: wait for one, unless the run is stopped meanwhile
     // (cancelled by the store, or abandoned at shutdown), which settles it unstarted.
     const acquiring = core.book.takeSlot(delivery.queue);

@@ -1,4 +1,6 @@
+import type { Clock } from '../clock.js';
 import type { RunningRun } from './core.js';
+import { InstantGate } from './instant-gate.js';
 import { Semaphore } from './semaphore.js';
 
 /**
@@ -15,9 +17,25 @@ export class RunBook {
   readonly #windows = new Map<string, Semaphore>();
   readonly #slots = new Map<string, Semaphore>();
   readonly #limits: { concurrency: number; prefetch: number };
+  readonly #gate: InstantGate;
 
-  constructor(limits: { concurrency: number; prefetch: number }) {
+  constructor(limits: { concurrency: number; prefetch: number }, clock: Clock) {
     this.#limits = limits;
+    this.#gate = new InstantGate(clock);
+  }
+
+  /**
+   * A delivery sent before its instant waits here (it holds its AMQP prefetch place, unacked,
+   * meanwhile) until `lead` ms before it, time for its claim; resolves true then, false once
+   * `closeWindows()` is called.
+   */
+  untilInstant(at: number, lead: number): Promise<boolean> {
+    return this.#gate.until(at, lead);
+  }
+
+  /** Deliveries waiting for their instant. */
+  get waitingForInstant(): number {
+    return this.#gate.waiting;
   }
 
   /**
@@ -34,8 +52,9 @@ export class RunBook {
     return placesOf(this.#slots, queue, this.#limits.concurrency).acquire();
   }
 
-  /** Shutdown: deliveries waiting for a window place are refused (they stay unacked and go back to the queue). */
+  /** Shutdown: deliveries waiting for their instant or a window place are refused (they stay unacked and go back to the queue). */
   closeWindows(): void {
+    this.#gate.close();
     for (const window of this.#windows.values()) window.rejectWaiters();
   }
 

@@ -159,6 +159,39 @@ export function claimsContract(c: ContractContext): void {
       expect((await c.store().claimRuns([{ runId: run.runId, attempt: 1 }], ctx(at(30))))[0]!.outcome).toBe('claimed');
     });
 
+    it('claimed just ahead of its start (startAt): allowed up to a second early, recorded as started at startAt; further ahead it is early', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'work');
+      const run = await seedRun(c.store(), scope, job, 'r', { availableAt: at(30) });
+      const t = at(30).getTime();
+      // Its start is 2 s after the claim: beyond the bound, the run is not available by then.
+      const far = await c.store().claimRuns([{ runId: run.runId, attempt: 1, startAt: at(30) }], ctx(new Date(t - 2000)));
+      expect(far[0]!.outcome).toBe('early');
+      // A start before availableAt is no start at all.
+      const before = await c.store().claimRuns([{ runId: run.runId, attempt: 1, startAt: new Date(t - 1) }], ctx(new Date(t - 20)));
+      expect(before[0]!.outcome).toBe('early');
+      expect(await c.store().getRun(run.runId)).toEqual(run);
+      const [claimed] = await c.store().claimRuns([{ runId: run.runId, attempt: 1, startAt: at(30) }], ctx(new Date(t - 20)));
+      expect(claimed!.outcome).toBe('claimed');
+      expect(claimed!.run).toMatchObject({ status: 'running', startedAt: at(30), leaseUntil: new Date(t - 20 + 30_000) });
+      expect(await c.store().getRun(run.runId)).toMatchObject({ status: 'running', startedAt: at(30) });
+    });
+
+    it('a startAt already past is the claim instant', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'work');
+      const run = await seedRun(c.store(), scope, job, 'r', { availableAt: at(30) });
+      const [claimed] = await c.store().claimRuns([{ runId: run.runId, attempt: 1, startAt: at(30) }], ctx(at(31)));
+      expect(claimed!.run).toMatchObject({ status: 'running', startedAt: at(31) });
+    });
+
+    it('rejects a startAt that is not a Date', async () => {
+      await expect(c.store().claimRuns([{ runId: 'x', attempt: 1, startAt: 'soon' as never }], ctx(at(1)))).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        field: 'requests[0].startAt',
+      });
+    });
+
     describe('overlap at maxParallel', () => {
       async function busyJob(policy: OverlapPolicy, maxParallel = 1) {
         const scope = c.scope();

@@ -1,12 +1,13 @@
 /**
  * Issue 10.1 on the real services: the leader claims a slot ahead of its instant (run row
- * under the fence) and only publishes at the instant. A leader `kill -9`ed between the claim
- * and the publish leaves the run to the next leader, and the slot runs once; a job paused in
- * between is not run, and its run says why. The fake-clock twin: look-ahead.test.ts.
+ * under the fence) and publishes it at once with its instant in a not-before header; the
+ * worker holds it and starts it at the instant, never before. A leader `kill -9`ed between the
+ * claim and the publish (its broker unreachable) leaves the run to the next leader, and the
+ * slot runs once; a job paused in between is not run, and its run says why. The fake-clock
+ * twin: look-ahead.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
-import type { TickSummary } from '../../src/scheduler/tick.js';
 import type { RunRecord } from '../../src/store/port.js';
 import { createWorker, type Worker } from '../../src/worker/index.js';
 import { AMQP_URL, DATABASE_URL } from '../helpers/env.js';
@@ -32,6 +33,9 @@ afterAll(async () => {
   await fx?.teardown();
 });
 
+/** Nothing listens here: a broker that never answers. */
+const DEAD_AMQP_URL = 'amqp://guest:guest@127.0.0.1:1';
+
 /** The claim lands 8 s before each 10-second slot: seconds to act between the claim and the instant. */
 const LOOK_AHEAD = '8s';
 
@@ -54,12 +58,15 @@ async function scheduler(name: string, scope: string, options: Partial<Parameter
   return s;
 }
 
-/** A worker that counts the handler calls of each run. */
-async function worker(name: string, scope: string, calls: Map<string, number>): Promise<Worker> {
+/** Handler entries of each run: Date.now() at each call. */
+type Calls = Map<string, number[]>;
+
+/** A worker that records the handler calls of each run. */
+async function worker(name: string, scope: string, calls: Calls): Promise<Worker> {
   const { pool } = await fx.pool(`${scope}-${name}`.slice(0, 60));
   const w = createWorker({ pool, schema: fx.schema, amqpUrl: AMQP_URL, scope, workerId: `${scope}-${name}` }).handle(
     aheadJob,
-    ({ runId }) => void calls.set(runId, (calls.get(runId) ?? 0) + 1),
+    ({ runId }) => void calls.set(runId, [...(calls.get(runId) ?? []), Date.now()]),
   );
   w.on('error', () => {});
   closers.push(() => w.close());
@@ -90,15 +97,39 @@ const succeeded = (scope: string, runId: string) =>
   );
 
 describe('look-ahead on PostgreSQL and RabbitMQ', () => {
+  it('a slot claimed ahead is published at once with its instant; the worker holds it and starts it at its instant, not before', async () => {
+    const scope = `${fx.scope}h`;
+    fx.alsoScope(scope);
+    const calls: Calls = new Map();
+    const w = await worker('worker', scope, calls);
+    await scheduler('leader', scope);
+    const run = await waitFor(
+      async () =>
+        (await fx.runsOf('ahead', scope)).find(
+          (r) => r.status === 'pending' && r.publishedAt !== null && r.scheduledFor.getTime() > Date.now() + 1000,
+        ),
+      'a slot claimed ahead and published before its instant',
+      { timeoutMs: 30_000 },
+    );
+    await waitFor(() => w.stats().held >= 1, 'the worker holding its trigger', { timeoutMs: 30_000 });
+    expect(calls.has(run.runId)).toBe(false);
+    const done = await succeeded(scope, run.runId);
+    expect(calls.get(run.runId)).toHaveLength(1);
+    expect(calls.get(run.runId)![0]).toBeGreaterThanOrEqual(run.scheduledFor.getTime());
+    expect(done.startedAt!.getTime()).toBeGreaterThanOrEqual(run.scheduledFor.getTime());
+    expect(w.stats()).toMatchObject({ early: 0, duplicates: 0 });
+  });
+
   it('a leader killed between claiming a slot ahead and publishing it: the next leader publishes it, and it runs once', async () => {
     const scope = `${fx.scope}k`;
     fx.alsoScope(scope);
+    // Its broker is unreachable: it claims slots ahead under its fence but cannot publish them.
     const doomed = spawnLivenessChild({
       role: 'scheduler',
       job: 'ahead',
       lookAhead: LOOK_AHEAD,
       databaseUrl: DATABASE_URL,
-      amqpUrl: AMQP_URL,
+      amqpUrl: DEAD_AMQP_URL,
       schema: fx.schema,
       scope,
       instanceId: `${scope}-doomed`,
@@ -113,7 +144,7 @@ describe('look-ahead on PostgreSQL and RabbitMQ', () => {
     // Dead before its instant: the row it committed under its fence is all that is left.
     expect((await fx.runsOf('ahead', scope)).find((r) => r.runId === run.runId)).toMatchObject({ status: 'pending', publishedAt: null });
 
-    const calls = new Map<string, number>();
+    const calls: Calls = new Map();
     const w = await worker('worker', scope, calls);
     const published: RunRecord[] = [];
     const next = await scheduler('next', scope, { outboxGrace: '0s' });
@@ -130,39 +161,46 @@ describe('look-ahead on PostgreSQL and RabbitMQ', () => {
       'the following slot to succeed',
       { timeoutMs: 60_000 },
     );
-    expect(calls.get(run.runId)).toBe(1);
-    expect(calls.get(after.runId)).toBe(1);
+    expect(calls.get(run.runId)).toHaveLength(1);
+    expect(calls.get(after.runId)).toHaveLength(1);
+    expect(calls.get(run.runId)![0]).toBeGreaterThanOrEqual(run.scheduledFor.getTime());
     expect(published.filter((r) => r.runId === run.runId)).toHaveLength(1);
     expect(w.stats().duplicates).toBe(0);
     expect((await fx.runsOf('ahead', scope)).filter((r) => r.scheduledFor.getTime() === run.scheduledFor.getTime())).toHaveLength(1);
   });
 
-  it('a job paused between claiming a slot ahead and its instant: the run is recorded cancelled with the reason, not published, not run', async () => {
+  it('a job paused between claiming a slot ahead and its instant: the run is recorded cancelled with the reason, and its held trigger is dropped unrun', async () => {
     const scope = `${fx.scope}p`;
     fx.alsoScope(scope);
-    const calls = new Map<string, number>();
+    const calls: Calls = new Map();
     const w = await worker('worker', scope, calls);
-    const leader = await scheduler('leader', scope, { safetyTick: '500ms' });
-    const ticks: TickSummary[] = [];
-    leader.on('tick', (s) => ticks.push(s));
-    const run = await claimedAhead(scope);
+    const dropped: string[] = [];
+    w.on('message:dropped', ({ runId, outcome }) => dropped.push(`${runId} ${outcome}`));
+    const leader = await scheduler('leader', scope);
+    const run = await waitFor(
+      async () =>
+        (await fx.runsOf('ahead', scope)).find(
+          (r) => r.status === 'pending' && r.publishedAt !== null && r.scheduledFor.getTime() > Date.now() + 1000,
+        ),
+      'a slot claimed ahead and published before its instant',
+      { timeoutMs: 30_000 },
+    );
+    await waitFor(() => w.stats().held >= 1, 'the worker holding its trigger', { timeoutMs: 30_000 });
 
     await leader.pause('ahead', { note: 'maintenance' });
     expect((await fx.runsOf('ahead', scope)).find((r) => r.runId === run.runId)).toMatchObject({
       status: 'cancelled',
       error: 'job paused before its slot',
-      publishedAt: null,
     });
 
-    // Past the instant (the leader ticked after it), then a manual run through the same queue:
-    // once it has run, a trigger published for the cancelled slot would have been delivered too.
-    await waitFor(() => ticks.some((s) => s.at.getTime() > run.scheduledFor.getTime() + 500), 'a tick after the slot', {
-      timeoutMs: 30_000,
+    // At its instant the worker's claim finds the run cancelled and drops the trigger.
+    await waitFor(() => dropped.includes(`${run.runId} duplicate`), 'the held trigger dropped at its instant', { timeoutMs: 30_000 });
+    expect(calls.has(run.runId)).toBe(false);
+    expect((await fx.runsOf('ahead', scope)).find((r) => r.runId === run.runId)).toMatchObject({
+      status: 'cancelled',
+      error: 'job paused before its slot',
+      startedAt: null,
     });
-    const manual = await leader.runNow('ahead');
-    await succeeded(scope, manual.runId);
-    expect([...calls.keys()]).toEqual([manual.runId]);
-    expect((await fx.runsOf('ahead', scope)).find((r) => r.runId === run.runId)).toMatchObject({ status: 'cancelled', publishedAt: null });
-    expect(w.stats()).toMatchObject({ duplicates: 0, staleEpoch: 0 });
+    expect(w.stats()).toMatchObject({ claimed: 0, staleEpoch: 0 });
   });
 });

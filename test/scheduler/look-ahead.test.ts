@@ -1,11 +1,14 @@
 /**
  * The look-ahead on the fake clock (in-memory store and broker): the leader claims a slot
- * `lookAhead` before it (run row under the fence) and publishes it at its instant; a pause or
- * a schedule change in between records the claimed run `cancelled` with its reason and
- * nothing is published; a leader that stops in between leaves it to the next leader, which
- * publishes it once, at its instant. The same on the real services: look-ahead-real.test.ts.
+ * `lookAhead` before it (run row under the fence) and publishes it at once with its instant in
+ * the `x-warren-not-before` header; the worker holds it and starts it at its instant, not a
+ * millisecond earlier. A pause or a schedule change in between records the claimed run
+ * `cancelled` with its reason, and the held trigger is dropped at the instant, unrun; a leader
+ * that could not publish leaves the run to the next leader's outbox, which publishes it once,
+ * still ahead. The same on the real services: look-ahead-real.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { NOT_BEFORE_HEADER } from '../../src/broker/envelope.js';
 import { MemoryTransport } from '../../src/broker/memory-transport.js';
 import { FakeClock } from '../../src/clock.js';
 import { defineJob } from '../../src/define/define-job.js';
@@ -14,6 +17,7 @@ import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
 import type { TickSummary } from '../../src/scheduler/tick.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { RunRecord } from '../../src/store/port.js';
+import { createWorker, type Worker } from '../../src/worker/index.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
@@ -30,7 +34,7 @@ async function until(clock: FakeClock, check: () => boolean | Promise<boolean>, 
   throw new Error(`never happened: ${what}`);
 }
 
-const open: Scheduler[] = [];
+const open: Array<Scheduler | Worker> = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
@@ -59,32 +63,49 @@ function setup(options: { lookAhead?: string; instances?: number } = {}) {
   });
   const slotRun = async () =>
     (await store.listRuns(SCOPE, { jobId: 'minutely', limit: 10 })).find((r) => r.scheduledFor.getTime() === SLOT);
-  return { clock, store, transport, ticks, published, schedulers, scheduler: schedulers[0]!, slotRun };
+  /** Handler starts: run id → the clock's instant on entry. */
+  const starts = new Map<string, number>();
+  const worker = async () => {
+    const w = createWorker({ store, transport, clock, scope: SCOPE, workerId: 'w1' }).handle(job, ({ runId }) => {
+      starts.set(runId, clock.now());
+    });
+    open.push(w);
+    await w.start();
+    return w;
+  };
+  return { clock, store, transport, ticks, published, schedulers, scheduler: schedulers[0]!, slotRun, starts, worker };
 }
 
 describe('look-ahead: slots claimed before their instant', () => {
-  it('claims the slot lookAhead before it and publishes it at its instant, not a millisecond earlier', async () => {
+  it('claims the slot lookAhead before it, publishes it at once with its instant, and the worker starts it at the instant, not a millisecond earlier', async () => {
     const t = setup({ lookAhead: '2s' });
     await t.scheduler.start();
     await until(t.clock, () => t.scheduler.isLeader(), 'leadership');
 
     await t.clock.advanceTo(SLOT - 2000);
-    await until(t.clock, async () => (await t.slotRun()) !== undefined, 'the claimed-ahead run row');
+    await until(t.clock, () => t.published.length === 1, 'the claimed-ahead slot published');
     const claimed = (await t.slotRun())!;
-    expect(claimed).toMatchObject({ status: 'pending', triggerSource: 'scheduler', publishedAt: null, attempt: 1 });
+    expect(claimed).toMatchObject({ status: 'pending', triggerSource: 'scheduler', attempt: 1 });
     expect(claimed.createdAt).toEqual(new Date(SLOT - 2000));
+    expect(claimed.publishedAt).toEqual(new Date(SLOT - 2000));
     expect(t.ticks.some((s) => s.ahead === 1)).toBe(true);
     expect((await t.store.getJob(SCOPE, 'minutely'))!.nextDueAt).toEqual(new Date(SLOT + MIN));
+    const [message] = t.transport.peek(queue);
+    expect(message).toMatchObject({ messageId: claimed.runId, headers: { [NOT_BEFORE_HEADER]: SLOT } });
 
+    const w = await t.worker();
     await t.clock.advanceTo(SLOT - 1);
     await t.clock.flush();
-    expect(t.transport.peek(queue)).toEqual([]);
-    expect(t.published).toEqual([]);
+    expect(w.stats().held).toBe(1);
+    // Claimed just ahead of its instant (the time a claim takes) to start on it, but not started.
+    expect(t.starts.size).toBe(0);
+    expect((await t.slotRun())!.status).toBe('running');
 
     await t.clock.advanceTo(SLOT);
-    await until(t.clock, () => t.published.length === 1, 'the publish at the slot');
-    expect(t.transport.peek(queue).map((m) => m.messageId)).toEqual([claimed.runId]);
-    expect((await t.slotRun())!.publishedAt).toEqual(new Date(SLOT));
+    await until(t.clock, async () => (await t.slotRun())!.status === 'succeeded', 'the run at its slot');
+    expect([...t.starts]).toEqual([[claimed.runId, SLOT]]);
+    expect((await t.slotRun())!.startedAt).toEqual(new Date(SLOT));
+    expect(w.stats()).toMatchObject({ claimed: 1, early: 0 });
   });
 
   it("lookAhead: '0s' claims each slot when it is due", async () => {
@@ -99,12 +120,16 @@ describe('look-ahead: slots claimed before their instant', () => {
     expect((await t.slotRun())!.createdAt).toEqual(new Date(SLOT));
   });
 
-  it('a job paused between the claim and its slot: the run is recorded cancelled with the reason and never published', async () => {
+  it('a job paused between the claim and its slot: the run is recorded cancelled with the reason, and its held trigger is dropped unrun', async () => {
     const t = setup({ lookAhead: '2s' });
     await t.scheduler.start();
     await until(t.clock, () => t.scheduler.isLeader(), 'leadership');
+    const w = await t.worker();
+    const dropped: string[] = [];
+    w.on('message:dropped', ({ runId, outcome }) => dropped.push(`${runId} ${outcome}`));
     await t.clock.advanceTo(SLOT - 2000);
-    await until(t.clock, async () => (await t.slotRun()) !== undefined, 'the claimed-ahead run row');
+    await until(t.clock, () => w.stats().held === 1, 'the claimed-ahead trigger held by the worker');
+    const claimed = (await t.slotRun())!;
 
     await t.clock.advanceTo(SLOT - 1000);
     await t.scheduler.pause('minutely', { note: 'maintenance' });
@@ -115,10 +140,11 @@ describe('look-ahead: slots claimed before their instant', () => {
     });
 
     await t.clock.advanceTo(SLOT + 10_000);
-    await t.clock.flush();
-    expect(t.transport.peek(queue)).toEqual([]);
-    expect(t.published).toEqual([]);
-    expect(await t.slotRun()).toMatchObject({ status: 'cancelled', publishedAt: null });
+    await until(t.clock, () => dropped.length === 1, 'the held trigger dropped at its instant');
+    expect(dropped).toEqual([`${claimed.runId} duplicate`]);
+    expect(t.starts.size).toBe(0);
+    expect(t.transport.size(queue)).toBe(0);
+    expect(await t.slotRun()).toMatchObject({ status: 'cancelled', error: 'job paused before its slot', startedAt: null });
   });
 
   it('a schedule changed between the claim and its slot: the old slot is recorded cancelled, the new schedule runs', async () => {
@@ -128,36 +154,45 @@ describe('look-ahead: slots claimed before their instant', () => {
     await t.clock.advanceTo(SLOT - 2000);
     await until(t.clock, async () => (await t.slotRun()) !== undefined, 'the claimed-ahead run row');
 
+    const w = await t.worker();
     await t.clock.advanceTo(SLOT - 1000);
     await t.scheduler.update('minutely', { schedule: { every: '7m' } });
     expect(await t.slotRun()).toMatchObject({ status: 'cancelled', error: 'schedule changed before its slot' });
 
     await t.clock.advanceTo(T0 + 7 * MIN);
-    await until(t.clock, () => t.published.length === 1, 'the first slot of the new schedule');
-    expect(t.published.map((r) => r.scheduledFor)).toEqual([new Date(T0 + 7 * MIN)]);
-    expect(t.transport.peek(queue)).toHaveLength(1);
+    await until(t.clock, () => t.starts.size === 1, 'the first slot of the new schedule run');
+    expect(t.published.map((r) => r.scheduledFor)).toEqual([new Date(SLOT), new Date(T0 + 7 * MIN)]);
+    const [newRun] = t.published.slice(1);
+    expect([...t.starts]).toEqual([[newRun!.runId, T0 + 7 * MIN]]);
+    expect(await t.slotRun()).toMatchObject({ status: 'cancelled', startedAt: null });
+    expect(w.stats()).toMatchObject({ claimed: 1, duplicates: 1 });
   });
 
-  it('a leader that stops between the claim and the slot: the next leader publishes the run once, at its instant', async () => {
+  it('a leader that claimed a slot ahead but could not publish it (the broker away): the next leader publishes it once, still ahead, and it runs at its instant', async () => {
     const t = setup({ lookAhead: '2s', instances: 2 });
     const [first, second] = t.schedulers as [Scheduler, Scheduler];
     await first.start();
     await until(t.clock, () => first.isLeader(), 'the first leader');
     await second.start();
+    t.transport.simulateDisconnect();
     await t.clock.advanceTo(SLOT - 2000);
     await until(t.clock, async () => (await t.slotRun()) !== undefined, 'the claimed-ahead run row');
     const claimed = (await t.slotRun())!;
+    expect(claimed).toMatchObject({ status: 'pending', publishedAt: null });
 
     await t.clock.advanceTo(SLOT - 1500);
     await first.close();
+    t.transport.reconnect();
     await until(t.clock, () => second.isLeader(), 'the second leader');
-    expect(t.published).toEqual([]);
-
-    await t.clock.advanceTo(SLOT + 10_000);
     await until(t.clock, () => t.published.length === 1, 'the publish by the second leader');
-    await t.clock.flush();
+    const publishedAt = (await t.slotRun())!.publishedAt!.getTime();
+    expect(publishedAt).toBeLessThan(SLOT);
+    expect(t.transport.peek(queue).map((m) => [m.messageId, m.headers[NOT_BEFORE_HEADER]])).toEqual([[claimed.runId, SLOT]]);
+
+    await t.worker();
+    await t.clock.advanceTo(SLOT + 10_000);
+    await until(t.clock, async () => (await t.slotRun())!.status === 'succeeded', 'the run');
     expect(t.published.map((r) => r.runId)).toEqual([claimed.runId]);
-    expect(t.transport.peek(queue).map((m) => m.messageId)).toEqual([claimed.runId]);
-    expect((await t.slotRun())!.publishedAt).toEqual(new Date(SLOT));
+    expect([...t.starts]).toEqual([[claimed.runId, SLOT]]);
   });
 });

@@ -4,7 +4,7 @@
  * that wait when full and refuse waiters once the windows close.
  */
 import { describe, expect, it } from 'vitest';
-import { settle } from '../../src/clock.js';
+import { settle, systemClock } from '../../src/clock.js';
 import { isWarrenError } from '../../src/errors.js';
 import type { RunningRun } from '../../src/worker/core.js';
 import { RunBook } from '../../src/worker/run-book.js';
@@ -21,7 +21,7 @@ function entry(runId: string, attempt: number, opts: { lost?: boolean; settled?:
 
 describe('RunBook', () => {
   it('holds one entry per run id: a newer attempt replaces the older, which can no longer forget it', () => {
-    const book = new RunBook({ concurrency: 1, prefetch: 1 });
+    const book = new RunBook({ concurrency: 1, prefetch: 1 }, systemClock);
     const first = entry('r1', 1);
     const second = entry('r1', 2);
     book.hold(first);
@@ -38,7 +38,7 @@ describe('RunBook', () => {
   });
 
   it('lists the runs to heartbeat (lease not lost) and the ones still running', () => {
-    const book = new RunBook({ concurrency: 1, prefetch: 1 });
+    const book = new RunBook({ concurrency: 1, prefetch: 1 }, systemClock);
     book.hold(entry('a', 1));
     book.hold(entry('b', 1, { lost: true }));
     book.hold(entry('c', 1, { settled: true }));
@@ -48,7 +48,7 @@ describe('RunBook', () => {
   });
 
   it('tracks claims in flight by run and attempt', () => {
-    const book = new RunBook({ concurrency: 1, prefetch: 1 });
+    const book = new RunBook({ concurrency: 1, prefetch: 1 }, systemClock);
     book.beginClaim('r1', 1);
     expect(book.isClaiming('r1', 1)).toBe(true);
     expect(book.isClaiming('r1', 2)).toBe(false);
@@ -57,7 +57,7 @@ describe('RunBook', () => {
   });
 
   it('gives each queue its own window and slots, waits while full, and refuses window waiters once closed', async () => {
-    const book = new RunBook({ concurrency: 1, prefetch: 2 });
+    const book = new RunBook({ concurrency: 1, prefetch: 2 }, systemClock);
     const leaveA1 = await book.enterWindow('a');
     await book.enterWindow('a');
     await book.enterWindow('b');
