@@ -106,16 +106,16 @@ const schedulerOptionsSchema = z
     outboxGrace: duration(0).default(5_000),
     /**
      * How far ahead the leader claims slots: a slot due within this horizon gets its run row
-     * (under the fence) before its instant, so at the instant only the publish remains.
-     * A pause or schedule change before the slot records the claimed run `cancelled`; a
-     * leader that dies meanwhile leaves it to the next leader's outbox. `0` claims each slot
-     * when it is due. The leader widens it to twice the cost of its last claiming pass when
-     * that is longer (at most 4×). Keep it well under the shortest period (a pause then rarely
-     * meets a claimed slot). `'250ms'` suits most hosts; off by default until the tests that
-     * assert a claim at the slot instant (test/scheduler/downtime.test.ts) are revised.
-     * @default '0s'
+     * (under the fence) before its instant and its trigger is published at once, carrying the
+     * instant; the worker holds it, claims it just ahead and starts it on the instant. A pause
+     * or schedule change before the slot records the claimed run `cancelled` (the held trigger
+     * is then dropped); a leader that dies between claim and publish leaves it to the next
+     * leader's outbox. `0` claims and publishes each slot when it is due. The leader widens it
+     * to twice the cost of its last claiming pass when that is longer (at most 4×). At most 15 s.
+     * Keep it well under the shortest period (a pause then rarely meets a claimed slot).
+     * @default '250ms'
      */
-    lookAhead: duration(0).default(0),
+    lookAhead: duration(0, { maxMs: 15_000 }).default(250),
     /**
      * The outbox backstop: a pending run published this long ago and due this long ago that no
      * worker has claimed (its trigger was lost) is published again, at most once per interval.

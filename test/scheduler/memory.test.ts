@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryTransport } from '../../src/broker/memory-transport.js';
 import { FakeClock } from '../../src/clock.js';
 import { defineJob } from '../../src/define/define-job.js';
+import { NOT_BEFORE_HEADER } from '../../src/broker/envelope.js';
 import { workQueueName } from '../../src/names.js';
 import { createScheduler, type Scheduler } from '../../src/scheduler/index.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
@@ -23,20 +24,22 @@ describe('scheduler on MemoryStore + MemoryTransport + FakeClock', () => {
     return { clock, store, transport, make };
   }
 
-  it('sleeps until the next due slot, publishes each slot once, and never fires early', async () => {
+  it('sleeps until the look-ahead before the next due slot, publishes each slot once, carrying its instant', async () => {
     const { clock, store, transport, make } = setup();
     const s = make('a');
     const published: string[] = [];
     s.on('slot:published', (run) => published.push(run.runId));
     await s.start();
     await waitOnClock(clock, () => s.isLeader(), 'leadership');
-    // The tick is armed for the slot itself (or the safety tick before it), not polled.
-    expect(clock.nextTimerAt()).toBeLessThanOrEqual(T0 + MIN);
-    await clock.advanceTo(T0 + MIN - 1);
+    // The tick is armed for the default look-ahead (250 ms) before the slot (or the safety tick before it), not polled.
+    expect(clock.nextTimerAt()).toBeLessThanOrEqual(T0 + MIN - 250);
+    await clock.advanceTo(T0 + MIN - 251);
     expect(published).toEqual([]);
-    await clock.advanceTo(T0 + MIN);
+    await clock.advanceTo(T0 + MIN - 250);
     await waitOnClock(clock, () => published.length === 1, 'slot 1');
     expect(published).toEqual([slotRunId('mem', 'scan', new Date(T0 + MIN))]);
+    // Sent ahead, with its instant: a worker holds it until then.
+    expect(transport.peek(workQueueName('mem', 'scan'))[0]!.headers[NOT_BEFORE_HEADER]).toBe(T0 + MIN);
     await clock.advanceTo(T0 + 3 * MIN);
     await waitOnClock(clock, () => published.length === 3, 'slots 2 and 3');
     expect(transport.size(workQueueName('mem', 'scan'))).toBe(3);
