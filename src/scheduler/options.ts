@@ -7,7 +7,7 @@ import type { JobDefinition } from '../define/types.js';
 import { LOGGER_STYLES, type HostLogger } from '../util/logger.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
-import { amqpUrlsSchema, redactUrl } from '../broker/amqp/options.js';
+import { amqpUrlsSchema, redactUrlField } from '../broker/amqp/options.js';
 import type { Queryable } from '../store/pg/db.js';
 
 /** The defaults of the `retention` option (docs/retention.md says why): 30 days, 10,000 runs, a pass a minute, 500 rows a statement. */
@@ -255,6 +255,6 @@ export type ResolvedSchedulerOptions = z.output<typeof schedulerOptionsSchema>;
 export function parseSchedulerOptions(input: unknown): ResolvedSchedulerOptions {
   return parseOptions(schedulerOptionsSchema, input, {
     label: 'scheduler option',
-    redact: (field, value) => (field === 'amqpUrl' ? redactUrl(value) : value),
+    redact: redactUrlField('amqpUrl'),
   });
 }

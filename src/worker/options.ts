@@ -9,7 +9,7 @@ import { LOGGER_STYLES, type HostLogger } from '../util/logger.js';
 import type { Queryable } from '../store/pg/db.js';
 import type { LivenessClient, Store } from '../store/port.js';
 import type { Transport } from '../broker/transport.js';
-import { amqpUrlsSchema, redactUrl } from '../broker/amqp/options.js';
+import { amqpUrlsSchema, redactUrlField } from '../broker/amqp/options.js';
 import type { WorkerQueue } from './handlers.js';
 
 /** Where the worker's log lines go besides `debug('warren:worker')`: pino, winston, bunyan, console, ... (see `loggerStyle`). */
@@ -227,6 +227,6 @@ export function defaultWorkerId(): string {
 export function resolveWorkerOptions(input: unknown): ResolvedWorkerOptions {
   return parseOptions(workerOptionsSchema, input, {
     label: 'worker option',
-    redact: (field, value) => (field === 'amqpUrl' ? redactUrl(value) : value),
+    redact: redactUrlField('amqpUrl'),
   });
 }

@@ -105,8 +105,13 @@ export type ResolvedAmqpTransportOptions = z.output<typeof amqpTransportOptionsS
 export function parseAmqpTransportOptions(input: AmqpTransportOptions): ResolvedAmqpTransportOptions {
   return parseOptions(amqpTransportOptionsSchema, input ?? {}, {
     label: 'transport option',
-    redact: (field, value) => (field === 'url' ? redactUrl(value) : value),
+    redact: redactUrlField('url'),
   });
+}
+
+/** A `parseOptions` redactor: the option `name` holds broker URLs, shown with their passwords masked. */
+export function redactUrlField(name: string): (field: string, value: unknown) => unknown {
+  return (field, value) => (field === name ? redactUrl(value) : value);
 }
 
 /** Never print a password in an error or a log line (one URL, or each of a list). */
