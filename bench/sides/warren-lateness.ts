@@ -122,6 +122,8 @@ export async function runWarrenLateness(opts: WarrenLatenessOptions): Promise<La
       );
     }
     // Where each run's lateness went: slot → publish sent → broker confirm → delivered to the worker → handler start.
+    // With the look-ahead the trigger is sent before the slot (negative slot→sent) and
+    // delivered→handler includes the worker holding it until the slot.
     const stage = (from: (id: string) => number | undefined, to: (id: string) => number | undefined) =>
       summarize(
         [...stages.keys()].flatMap((id) => {
