@@ -18,6 +18,7 @@ import { CronExpressionParser, type CronExpression } from 'cron-parser';
 import { WarrenError, describeValue } from '../errors.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { DEFAULT_TIME_ZONE, assertTimeZone } from './time-zone.js';
+import { nextTransition, tzOffsetMs } from './tz-offsets.js';
 import type { DefinedSchedule, JobConfig, NormalizedSchedule, ScheduleSpec } from './types.js';
 
 type ErrorCode = 'ERR_INVALID_JOB' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_ARGUMENT';
@@ -40,67 +41,6 @@ const CRON_RULE = 'a 5- or 6-field cron expression';
 
 function fail(code: ErrorCode, field: string, rule: string, value: unknown): never {
   throw new WarrenError(code, `Invalid \`${field}\`: expected ${rule}, got ${describeValue(value)}`, { field });
-}
-
-// ---------------------------------------------------------------------------
-// Time zones through Intl (the tz database Node ships).
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(tz: string): Intl.DateTimeFormat {
-  let f = formatters.get(tz);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-      era: 'short',
-    });
-    formatters.set(tz, f);
-  }
-  return f;
-}
-
-/** Local time minus UTC at `instant`, in ms (constant within a second). */
-export function tzOffsetMs(tz: string, instant: number): number {
-  const whole = Math.floor(instant / SECOND) * SECOND;
-  const parts = formatter(tz).formatToParts(new Date(whole));
-  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value);
-  let year = get('year');
-  if (parts.find((p) => p.type === 'era')?.value === 'BC') year = 1 - year;
-  const wall = Date.UTC(year, get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return wall - whole;
-}
-
-/**
- * The first instant in (from, to] where the offset differs from the one at `from`, or
- * null. Probes day by day: two transitions within one day do not happen in the tz database.
- */
-function nextTransition(tz: string, from: number, to: number): number | null {
-  const offset = tzOffsetMs(tz, from);
-  let lo = from;
-  while (lo < to) {
-    const hi = Math.min(lo + DAY, to);
-    if (tzOffsetMs(tz, hi) !== offset) {
-      // Transitions fall on whole seconds: bisect in seconds.
-      let a = Math.floor(lo / SECOND);
-      let b = Math.floor(hi / SECOND);
-      if (tzOffsetMs(tz, a * SECOND) !== offset) return Math.max(lo, a * SECOND);
-      while (b - a > 1) {
-        const mid = Math.floor((a + b) / 2);
-        if (tzOffsetMs(tz, mid * SECOND) === offset) a = mid;
-        else b = mid;
-      }
-      return b * SECOND;
-    }
-    lo = hi;
-  }
-  return null;
 }
 
 // ---------------------------------------------------------------------------
@@ -305,11 +245,23 @@ export function typicalPeriod(schedule: DefinedSchedule): number {
   if (schedule.kind === 'every') return schedule.everyMs;
   // Defaults are settled at define time, before the default zone is known; the shortest gap
   // of a cron's first slots is the same in any zone away from a DST change.
-  const runs = nextRuns({ ...schedule, tz: schedule.tz ?? DEFAULT_TIME_ZONE }, new Date(Date.UTC(2025, 0, 6)), 4);
+  const tz = schedule.tz ?? DEFAULT_TIME_ZONE;
+  const key = `${tz} ${schedule.cron}`;
+  const known = typicalPeriods.get(key);
+  if (known !== undefined) return known;
+  const runs = nextRuns({ ...schedule, tz }, new Date(Date.UTC(2025, 0, 6)), 4);
   let best = Number.POSITIVE_INFINITY;
   for (let i = 1; i < runs.length; i++) best = Math.min(best, runs[i]!.getTime() - runs[i - 1]!.getTime());
-  return Number.isFinite(best) ? best : DAY;
+  const period = Number.isFinite(best) ? best : DAY;
+  // cron-parser takes milliseconds per slot of a sparse cron (a yearly one steps day by day):
+  // 10,000 jobs sharing a few crons compute each once (issue #10). Bounded: crons are few.
+  if (typicalPeriods.size >= 1000) typicalPeriods.clear();
+  typicalPeriods.set(key, period);
+  return period;
 }
+
+/** typicalPeriod's answers by zone and cron (a pure function of both). */
+const typicalPeriods = new Map<string, number>();
 
 /**
  * When a trigger for `slot` goes stale (recorded `expired` instead of run), or null for

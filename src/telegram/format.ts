@@ -2,7 +2,7 @@
  * Plain-text renderings of jobs and runs for chat replies (no Markdown: nothing to escape).
  * Every time is shown in one IANA zone, named after it.
  */
-import { tzOffsetMs } from '../define/schedule.js';
+import { tzOffsetMs } from '../define/tz-offsets.js';
 import type { TelegramJobStatus, TelegramRun } from './control.js';
 
 /** `2026-01-01 18:00:00 Asia/Seoul`: the wall time in `timeZone` (a canonical IANA name). */
