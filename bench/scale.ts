@@ -4,6 +4,8 @@
  * the rest on a yearly cron (registered, never due while measuring). One scheduler leads the
  * scope; the bench records when each due slot's trigger was sent and confirmed, and the cost
  * of every tick (the ticks that claim the burst, and the idle safety ticks between bursts).
+ * Its peer in the same run: BullMQ with N job schedulers on the same patterns and one Worker
+ * (bench/sides/bullmq-scale.ts), timed from the slot to the job promoted to `wait`.
  *
  *   npx tsx bench/scale.ts            # from the repo root: sizes 100, 1000, 10000
  *   npx tsx bench/scale.ts --help
@@ -11,34 +13,42 @@
 import pg from 'pg';
 import { parseCli, intOption } from './lib/cli.js';
 import { deleteScopeTopology } from './lib/amqp-cleanup.js';
-import { AMQP_URL, DATABASE_URL, assertLoopback, benchToken } from './lib/env.js';
+import { AMQP_URL, DATABASE_URL, REDIS_URL, assertLoopback, benchToken } from './lib/env.js';
 import { loadNow, machineInfo, printTable, serverVersions, writeResult } from './lib/report.js';
 import { summarize, type Summary } from './lib/stats.js';
+import { runBullmqScale, type SlotEvent } from './sides/bullmq-scale.js';
 import { TransportProbe } from './lib/transport-probe.js';
 import { AmqpTransport, createScheduler, defineJob, MemoryTransport, migrate, PgStore, syncDefinitions } from './lib/warren.js';
 
 const USAGE = `
 Usage: npx tsx bench/scale.ts [options]     (run from the repository root)
 
-For each size N: N registered jobs, N/10 of them due in the same second (cron "*/20 * * * * *"),
-one leader. Reports, per size: how late the burst's triggers were sent and confirmed after the
-slot (p50/p99/max, and whether all went out within 1 s), and the tick's cost (the ticks that
-claimed the burst, and an idle tick).
+For each size N and side: N registered jobs, N/10 of them due in the same second (cron
+"*/20 * * * * *"), the rest yearly. warren: one leader, no worker; reports how late the burst's
+triggers were sent and published (broker confirm, published_at written) after the slot
+(p50/p99/max, and whether all were published within 1 s), and the tick's cost (the ticks that
+claimed the burst, and an idle tick). BullMQ: N job schedulers, one Worker (no-op handler);
+reports how late each occurrence was promoted to wait (its waiting event) and taken (processedOn).
 
+  --sides LIST       comma list of: warren,bullmq                   (default warren,bullmq)
   --sizes LIST       comma list of registered job counts            (default 100,1000,10000)
   --slots N          bursts measured per size (20 s apart)          (default 2)
   --look-ahead D     the scheduler's lookAhead, e.g. 0s, 250ms, 1s  (default 250ms)
   --broker KIND      rabbitmq, or memory: the in-process broker, so only
                      the leader's PostgreSQL work is measured        (default rabbitmq)
+  --bullmq-concurrency N  the BullMQ Worker's concurrency          (default 100)
   --allow-remote     allow non-loopback service URLs
   -h, --help         this text
 
-About 30 s per size and slot plus registration (10,000 jobs: ~10-30 s). No worker: the
-triggers wait in the queue, which is deleted afterwards. Results: bench/results/scale-<date>.json
+About 30 s per size, side and slot plus registration (10,000 jobs: ~10-30 s). warren has no
+worker: the triggers wait in the queue, which is deleted afterwards (BullMQ's queue is
+obliterated). Redis ${REDIS_URL}. Results: bench/results/scale-<date>.json
 `;
 
 const args = parseCli(USAGE, {
+  sides: { type: 'string', default: 'warren,bullmq' },
   sizes: { type: 'string', default: '100,1000,10000' },
+  'bullmq-concurrency': { type: 'string', default: '100' },
   slots: { type: 'string', default: '2' },
   'look-ahead': { type: 'string', default: '250ms' },
   broker: { type: 'string', default: 'rabbitmq' },
@@ -48,6 +58,17 @@ const sizes = String(args.sizes)
   .split(',')
   .map((s) => intOption(s.trim(), 'sizes', 10, 100_000));
 const slots = intOption(args.slots, 'slots', 1, 10);
+const bullmqConcurrency = intOption(args['bullmq-concurrency'], 'bullmq-concurrency', 1, 10_000);
+const sides = String(args.sides)
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const side of sides) {
+  if (side !== 'warren' && side !== 'bullmq') {
+    console.error(`--sides: unknown side ${side}\n${USAGE}`);
+    process.exit(2);
+  }
+}
 const lookAhead: string | undefined = String(args['look-ahead']);
 const broker = String(args.broker);
 if (broker !== 'rabbitmq' && broker !== 'memory') {
@@ -55,15 +76,47 @@ if (broker !== 'rabbitmq' && broker !== 'memory') {
   process.exit(2);
 }
 if (!args['allow-remote']) {
-  if (broker === 'rabbitmq') assertLoopback(AMQP_URL, 'AMQP_URL');
-  assertLoopback(DATABASE_URL, 'DATABASE_URL');
+  if (sides.includes('warren')) {
+    if (broker === 'rabbitmq') assertLoopback(AMQP_URL, 'AMQP_URL');
+    assertLoopback(DATABASE_URL, 'DATABASE_URL');
+  }
+  if (sides.includes('bullmq')) assertLoopback(REDIS_URL, 'REDIS_URL');
 }
 
 const PERIOD_MS = 20_000;
+const DUE_CRON = '*/20 * * * * *';
+const IDLE_CRON = '0 0 0 1 1 *';
+/** Listening after the last burst, ms. */
+const TAIL_MS = 6000;
+
+const dueOf = (n: number): number => Math.max(1, Math.round(n / 10));
+
+/** The bursts measured: the first slot at least 5 s away (the side settled), then every 20 s. */
+function pickBursts(): number[] {
+  const first = Math.ceil((Date.now() + 5000) / PERIOD_MS) * PERIOD_MS;
+  return Array.from({ length: slots }, (_, i) => first + i * PERIOD_MS);
+}
+
+/** Lateness of one step (slot → event) over the bursts, and how many bursts had every due slot within 1 s. */
+function burstLateness(events: SlotEvent[], bursts: number[], due: number): { lateness: Summary; within1s: number; missing: number } {
+  const lags: number[] = [];
+  let within1s = 0;
+  let missing = 0;
+  for (const slot of bursts) {
+    const mine = events.filter((e) => e.slot === slot).map((e) => e.at - slot);
+    lags.push(...mine);
+    missing += Math.max(0, due - mine.length);
+    if (mine.length >= due && mine.every((l) => l <= 1000)) within1s += 1;
+  }
+  return { lateness: summarize(lags), within1s, missing };
+}
 
 interface SizeResult {
+  side: 'warren';
   jobs: number;
   due: number;
+  /** defineJob of the N definitions, before registration. */
+  defineMs: number;
   registerMs: number;
   /** Per burst: slot → trigger sent / confirmed by the broker and marked published (slot:published), ms. */
   sent: Summary;
@@ -80,27 +133,29 @@ interface SizeResult {
   notes: string[];
 }
 
-async function measureSize(n: number): Promise<SizeResult> {
+async function measureWarren(n: number): Promise<SizeResult> {
   const token = benchToken('scale');
   const scope = token;
   const schema = token;
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 12 });
   pool.on('error', () => {});
-  const due = Math.max(1, Math.round(n / 10));
+  const due = dueOf(n);
   const transport = new TransportProbe(broker === 'memory' ? new MemoryTransport() : new AmqpTransport({ url: AMQP_URL, scope }));
   const notes: string[] = [];
   const store = new PgStore({ pool, schema });
   try {
     await migrate(pool, { schema });
+    const defineStarted = Date.now();
     const definitions = Array.from({ length: n }, (_, i) =>
       defineJob({
         id: `job-${String(i).padStart(5, '0')}`,
         queue: 'scale',
-        schedule: { cron: i < due ? '*/20 * * * * *' : '0 0 0 1 1 *' },
+        schedule: { cron: i < due ? DUE_CRON : IDLE_CRON },
         catchup: 'none',
         overlap: 'allowAll',
       }),
     );
+    const defineMs = Date.now() - defineStarted;
     const t0 = Date.now();
     // Registered in 10 parallel streams (syncDefinitions upserts one job per statement).
     const chunk = Math.ceil(n / 10);
@@ -128,30 +183,21 @@ async function measureSize(n: number): Promise<SizeResult> {
     const leading = new Promise<void>((resolve) => scheduler.once('leader:gained', () => resolve()));
     await scheduler.start();
     await leading;
-    // The bursts measured: the first slot at least 5 s away (the leader settled), then every 20 s.
-    const first = Math.ceil((Date.now() + 5000) / PERIOD_MS) * PERIOD_MS;
-    const bursts = Array.from({ length: slots }, (_, i) => first + i * PERIOD_MS);
-    await new Promise((r) => setTimeout(r, bursts[bursts.length - 1]! + 6000 - Date.now()));
+    const bursts = pickBursts();
+    await new Promise((r) => setTimeout(r, bursts[bursts.length - 1]! + TAIL_MS - Date.now()));
     await scheduler.close();
 
-    const sentLag: number[] = [];
-    const publishedLag: number[] = [];
-    let within = 0;
-    let missing = 0;
+    const published = [...publishedAt.entries()].map(([, p]) => p);
+    const sent = [...publishedAt.entries()].flatMap(([runId, p]) => {
+      const at = transport.sentWallAt.get(runId);
+      return at === undefined ? [] : [{ slot: p.slot, at }];
+    });
+    const pub = burstLateness(published, bursts, due);
     const claimTicksPerBurst: number[] = [];
     const claimMsPerBurst: number[] = [];
     const claimPhases: Array<Record<string, number | null>> = [];
     for (const slot of bursts) {
-      const runs = [...publishedAt.entries()].filter(([, p]) => p.slot === slot);
-      missing += Math.max(0, due - runs.length);
-      const lags = runs.map(([, p]) => p.at - slot);
-      publishedLag.push(...lags);
-      for (const [runId] of runs) {
-        const sent = transport.sentWallAt.get(runId);
-        if (sent !== undefined) sentLag.push(sent - slot);
-      }
-      if (runs.length === due && lags.every((l) => l <= 1000)) within += 1;
-      // The ticks that claimed this burst: those inserting pending runs in the second before the slot or after it.
+      // The ticks that claimed this burst: those inserting pending runs within 10 s of the slot.
       const claiming = ticks.filter((t) => t.pending > 0 && t.at > slot - 10_000 && t.at <= slot + 10_000);
       claimTicksPerBurst.push(claiming.length);
       claimMsPerBurst.push(claiming.reduce((sum, t) => sum + (t.phases.total ?? 0), 0));
@@ -164,14 +210,16 @@ async function measureSize(n: number): Promise<SizeResult> {
     );
     notes.push(`run rows by status: ${rows.map((r) => `${r.status} ${r.n}`).join(', ') || 'none'}`);
     return {
+      side: 'warren',
       jobs: n,
       due,
+      defineMs,
       registerMs,
-      sent: summarize(sentLag),
-      published: summarize(publishedLag),
-      burstsWithin1s: within,
+      sent: burstLateness(sent, bursts, due).lateness,
+      published: pub.lateness,
+      burstsWithin1s: pub.within1s,
       bursts: bursts.length,
-      missingTriggers: missing,
+      missingTriggers: pub.missing,
       claimTicksPerBurst,
       claimMsPerBurst,
       claimPhases,
@@ -188,35 +236,113 @@ async function measureSize(n: number): Promise<SizeResult> {
   }
 }
 
+interface BullmqSizeResult {
+  side: 'bullmq';
+  jobs: number;
+  due: number;
+  registerMs: number;
+  /** Slot → the occurrence promoted to wait (its `waiting` event, Redis time), ms. */
+  waiting: Summary;
+  /** Slot → moved to active by the Worker (`job.processedOn`), ms. */
+  active: Summary;
+  /** Bursts whose every occurrence was promoted to wait within 1 s of the slot. */
+  burstsWithin1s: number;
+  bursts: number;
+  missingJobs: number;
+  notes: string[];
+}
+
+async function measureBullmq(n: number): Promise<BullmqSizeResult> {
+  const due = dueOf(n);
+  const run = await runBullmqScale({
+    redisUrl: REDIS_URL,
+    queue: benchToken('scale'),
+    jobs: n,
+    due,
+    duePattern: DUE_CRON,
+    idlePattern: IDLE_CRON,
+    streams: 10,
+    concurrency: bullmqConcurrency,
+    pickBursts,
+    tailMs: TAIL_MS,
+  });
+  const waiting = burstLateness(run.waiting, run.bursts, due);
+  return {
+    side: 'bullmq',
+    jobs: n,
+    due,
+    registerMs: run.registerMs,
+    waiting: waiting.lateness,
+    active: burstLateness(run.active, run.bursts, due).lateness,
+    burstsWithin1s: waiting.within1s,
+    bursts: run.bursts.length,
+    missingJobs: waiting.missing,
+    notes: run.notes,
+  };
+}
+
 const started = new Date();
 const loadAtStart = loadNow();
-const results: SizeResult[] = [];
+const results: Array<SizeResult | BullmqSizeResult> = [];
 for (const n of sizes) {
-  console.log(`… ${n} jobs registered, ${Math.max(1, Math.round(n / 10))} due per slot, ${slots} slot(s)`);
-  const r = await measureSize(n);
-  results.push(r);
-  console.log(
-    `  registered in ${r.registerMs} ms; published p50 ${r.published.p50} / p99 ${r.published.p99} / max ${r.published.max} ms; ` +
-      `bursts within 1 s ${r.burstsWithin1s}/${r.bursts}; claim ticks ${r.claimTicksPerBurst.join('+')} costing ${r.claimMsPerBurst.join(', ')} ms; ` +
-      `idle tick p50 ${r.idleTick.p50} ms`,
-  );
-  for (const note of r.notes) console.log(`  (${note})`);
+  for (const side of sides) {
+    console.log(`… ${side}: ${n} jobs registered, ${dueOf(n)} due per slot, ${slots} slot(s)`);
+    const r = side === 'warren' ? await measureWarren(n) : await measureBullmq(n);
+    results.push(r);
+    if (r.side === 'warren') {
+      console.log(
+        `  defined in ${r.defineMs} ms, registered in ${r.registerMs} ms; published p50 ${r.published.p50} / p99 ${r.published.p99} / max ${r.published.max} ms; ` +
+          `bursts within 1 s ${r.burstsWithin1s}/${r.bursts}; claim ticks ${r.claimTicksPerBurst.join('+')} costing ${r.claimMsPerBurst.join(', ')} ms; ` +
+          `idle tick p50 ${r.idleTick.p50} ms`,
+      );
+    } else {
+      console.log(
+        `  registered in ${r.registerMs} ms; waiting p50 ${r.waiting.p50} / p99 ${r.waiting.p99} / max ${r.waiting.max} ms; ` +
+          `active p50 ${r.active.p50} / p99 ${r.active.p99} ms; bursts within 1 s ${r.burstsWithin1s}/${r.bursts}`,
+      );
+    }
+    for (const note of r.notes) console.log(`  (${note})`);
+  }
 }
 
 const median = (xs: number[]) => summarize(xs).p50;
-const table = results.map((r) => ({
-  jobs: r.jobs,
-  'due/slot': r.due,
-  'sent p50': r.sent.p50,
-  'sent p99': r.sent.p99,
-  'published p50': r.published.p50,
-  'published p99': r.published.p99,
-  'published max': r.published.max,
-  'all ≤1s': `${r.burstsWithin1s}/${r.bursts}`,
-  'claim ticks': median(r.claimTicksPerBurst),
-  'claim ms': median(r.claimMsPerBurst),
-  'idle tick ms': r.idleTick.p50,
-}));
+const table = results.map((r) =>
+  r.side === 'warren'
+    ? {
+        side: 'warren',
+        jobs: r.jobs,
+        'due/slot': r.due,
+        'sent p50': r.sent.p50,
+        'sent p99': r.sent.p99,
+        'ready p50': r.published.p50,
+        'ready p99': r.published.p99,
+        'ready max': r.published.max,
+        'all ≤1s': `${r.burstsWithin1s}/${r.bursts}`,
+        'active p50': null,
+        'active p99': null,
+        'claim ticks': median(r.claimTicksPerBurst),
+        'claim ms': median(r.claimMsPerBurst),
+        'idle tick ms': r.idleTick.p50,
+        'register s': Math.round(r.registerMs / 100) / 10,
+      }
+    : {
+        side: 'bullmq',
+        jobs: r.jobs,
+        'due/slot': r.due,
+        'sent p50': null,
+        'sent p99': null,
+        'ready p50': r.waiting.p50,
+        'ready p99': r.waiting.p99,
+        'ready max': r.waiting.max,
+        'all ≤1s': `${r.burstsWithin1s}/${r.bursts}`,
+        'active p50': r.active.p50,
+        'active p99': r.active.p99,
+        'claim ticks': null,
+        'claim ms': null,
+        'idle tick ms': null,
+        'register s': Math.round(r.registerMs / 100) / 10,
+      },
+);
 console.log('');
 printTable(table);
 
@@ -224,9 +350,19 @@ const file = writeResult('scale', {
   bench: 'scale',
   startedAt: started.toISOString(),
   finishedAt: new Date().toISOString(),
-  options: { sizes, slots, broker, lookAhead: lookAhead ?? 'default', periodMs: PERIOD_MS, maxSlotsPerTick: 500, safetyTick: '2s' },
+  options: {
+    sides,
+    sizes,
+    slots,
+    broker,
+    lookAhead: lookAhead ?? 'default',
+    periodMs: PERIOD_MS,
+    maxSlotsPerTick: 500,
+    safetyTick: '2s',
+    bullmqConcurrency,
+  },
   method:
-    'Per size: N jobs registered (N/10 on "*/20 * * * * *", the rest on a yearly cron), one scheduler leading, no worker. sent = Date.now() when the trigger was handed to the transport − slot; published = the slot:published event (broker confirm + published_at written) − slot. claim ms = the summed phases.total of the ticks that inserted the burst; idle tick = the p50 of phases.total of ticks that inserted nothing.',
+    'Per size: N jobs registered (N/10 on "*/20 * * * * *", the rest on a yearly cron). warren: one scheduler leading, no worker. sent = Date.now() when the trigger was handed to the transport − slot; ready = published = the slot:published event (broker confirm + published_at written) − slot. claim ms = the summed phases.total of the ticks that inserted the burst; idle tick = the p50 of phases.total of ticks that inserted nothing. BullMQ: N job schedulers (upsertJobScheduler, 10 parallel streams), one Worker with a no-op handler; ready = the waiting event of the occurrence (promoted from delayed to wait; its event stream id, Redis time) − slot; active = job.processedOn − slot.',
   machine: { ...machineInfo(), loadavgAtStart: loadAtStart },
   servers: serverVersions(),
   results,

@@ -32,9 +32,19 @@ export interface BullmqLatenessOptions {
  * occurrence was moved to active, so the id is the exact scheduled time.
  */
 export function bullmqScheduledFor(job: Job): number | null {
-  const last = job.id?.split(':').pop();
-  const millis = Number(last);
-  return job.id?.startsWith('repeat:') && Number.isFinite(millis) ? millis : null;
+  return job.id === undefined ? null : scheduledForJobId(job.id);
+}
+
+/** The scheduled time in a job-scheduler job's id (`repeat:<schedulerId>:<nextMillis>`), or null. */
+export function scheduledForJobId(id: string): number | null {
+  const millis = Number(id.split(':').pop());
+  return id.startsWith('repeat:') && Number.isFinite(millis) ? millis : null;
+}
+
+/** ioredis connection options for a redis:// URL, as BullMQ's Worker needs them (no retry limit per request). */
+export function bullmqConnection(redisUrl: string): { host: string; port: number; maxRetriesPerRequest: null } {
+  const url = new URL(redisUrl);
+  return { host: url.hostname, port: Number(url.port || 6379), maxRetriesPerRequest: null };
 }
 
 /**
@@ -44,8 +54,7 @@ export function bullmqScheduledFor(job: Job): number | null {
  * that `every` creates at once is left out).
  */
 export async function runBullmqLateness(opts: BullmqLatenessOptions): Promise<LatenessRun> {
-  const url = new URL(opts.redisUrl);
-  const connection = { host: url.hostname, port: Number(url.port || 6379), maxRetriesPerRequest: null };
+  const connection = bullmqConnection(opts.redisUrl);
   const queue = new Queue(opts.queue, { connection });
   const samples: LatenessSample[] = [];
   let windowStart = Number.POSITIVE_INFINITY;
