@@ -476,7 +476,10 @@ export interface Store {
    * of `now - maxAge` and the creation of its `keepLast`-th newest run, never later than its
    * newest run's creation (so the last run of every job stays). The job's own `retention`
    * overrides `defaults` key by key. Jobs with no limit, or nothing before the cutoff, are
-   * left out.
+   * left out. Each call leaves every job a retention mark (its cutoff, the runs at or after
+   * it, the newest run seen) and the next call counts from it, reading only the runs created
+   * since: a run recorded later with an older creation than the mark saw is not counted
+   * (more runs stay, never fewer) until a full count (docs/retention.md).
    */
   retentionCutoffs(scope: string, defaults: RetentionDefaults, now: Date): Promise<PruneCutoff[]>;
   /**
@@ -484,7 +487,8 @@ export interface Store {
    * created and finished before their job's cutoff, oldest first, never a pending or running
    * run nor the run a queue-mode chain still points at (scheduled for its job's
    * `next_due_at`), and skipping rows another transaction has locked (it never waits).
-   * Returns the count deleted per job id (jobs with none are absent).
+   * A run deleted at or after its job's retention mark leaves the mark's count. Returns the
+   * count deleted per job id (jobs with none are absent).
    */
   pruneRuns(scope: string, cutoffs: PruneCutoff[], limit: number): Promise<Map<string, number>>;
 

@@ -198,3 +198,106 @@ export function retentionContract(c: ContractContext): void {
     });
   });
 }
+
+const HOUR = 3_600_000;
+
+/** The runs of a job newest first, as names (`runId(scope, name)` back to `name`). */
+async function names(store: Store, scope: string, jobId: string, all: Map<string, string>): Promise<string[]> {
+  const runs = await store.listRuns(scope, { jobId, limit: 10_000 });
+  return runs.map((r) => all.get(r.runId) ?? r.runId);
+}
+
+/**
+ * A pass counts from where the last one stood (its retention mark): only the runs created
+ * since are read. These pin that the cutoffs stay those of a full count as history grows
+ * between passes, and that a mark which cannot answer is counted again.
+ */
+export function retentionMarksContract(c: ContractContext): void {
+  describe('retention across passes (the marks)', () => {
+    it('keepLast stays exact as runs are added between passes', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'grow');
+      const all = new Map<string, string>();
+      let n = 0;
+      const add = async (count: number) => {
+        for (let i = 0; i < count; i++, n++)
+          all.set((await history(c.store(), scope, job, `r${n}`, new Date(T0.getTime() - DAY + n * HOUR))).runId, `r${n}`);
+      };
+      const policy = { maxAgeMs: null, keepLast: 3 };
+      await add(5);
+      expect(await pass(c.store(), scope, policy)).toEqual({ grow: 2 });
+      expect(await names(c.store(), scope, 'grow', all)).toEqual(['r4', 'r3', 'r2']);
+      // Nothing added: the same cutoff, nothing before it.
+      expect(await c.store().retentionCutoffs(scope, policy, T0)).toEqual([]);
+      await add(2);
+      expect(await pass(c.store(), scope, policy)).toEqual({ grow: 2 });
+      expect(await names(c.store(), scope, 'grow', all)).toEqual(['r6', 'r5', 'r4']);
+      await add(7);
+      expect(await c.store().retentionCutoffs(scope, policy, T0)).toEqual([
+        { jobId: 'grow', before: new Date(T0.getTime() - DAY + 11 * HOUR) },
+      ]);
+      expect(await pass(c.store(), scope, policy)).toEqual({ grow: 7 });
+      expect(await names(c.store(), scope, 'grow', all)).toEqual(['r13', 'r12', 'r11']);
+    });
+
+    it('the age limit binds pass after pass while fewer than keepLast runs are younger', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'aging');
+      for (let d = 10; d >= 1; d--) await history(c.store(), scope, job, `d${d}`, ago(d));
+      const policy = { maxAgeMs: 5 * DAY + HOUR, keepLast: 100 };
+      expect(await pass(c.store(), scope, policy)).toEqual({ aging: 5 }); // d10 … d6
+      // A day later (one run added), then two: the ones past five days go each time.
+      await history(c.store(), scope, job, 'd0', T0);
+      expect(await pass(c.store(), scope, policy, new Date(T0.getTime() + DAY))).toEqual({ aging: 1 });
+      expect(await pass(c.store(), scope, policy, new Date(T0.getTime() + 3 * DAY))).toEqual({ aging: 2 });
+      expect(await left(c.store(), scope)).toEqual(ids(scope, 'd2', 'd1', 'd0'));
+      // keepLast now binds (2 < 3 younger runs): counted from the mark, not again in full.
+      expect(await pass(c.store(), scope, { maxAgeMs: 5 * DAY + HOUR, keepLast: 2 }, new Date(T0.getTime() + 3 * DAY))).toEqual({
+        aging: 1,
+      });
+      expect(await left(c.store(), scope)).toEqual(ids(scope, 'd1', 'd0'));
+    });
+
+    it('a raised keepLast, a longer maxAge or a lifted limit is counted again: nothing more goes', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'policy');
+      for (let i = 0; i < 8; i++) await history(c.store(), scope, job, `p${i}`, ago(20 - i)); // 20 … 13 days ago
+      expect(await pass(c.store(), scope, { maxAgeMs: null, keepLast: 6 })).toEqual({ policy: 2 });
+      // Raised: the 6 left are fewer than 7, and nothing is older than an age limit.
+      expect(await c.store().retentionCutoffs(scope, { maxAgeMs: null, keepLast: 7 }, T0)).toEqual([]);
+      expect(await c.store().retentionCutoffs(scope, { maxAgeMs: 30 * DAY, keepLast: 7 }, T0)).toEqual([]);
+      // Lifted, then back to a keepLast lower than the first: counted in full each time.
+      expect(await pass(c.store(), scope, { maxAgeMs: null, keepLast: null })).toEqual({});
+      expect(await pass(c.store(), scope, { maxAgeMs: null, keepLast: 4 })).toEqual({ policy: 2 });
+      expect(await left(c.store(), scope)).toEqual(ids(scope, 'p4', 'p5', 'p6', 'p7'));
+      // The clock moved back past the mark: the age limit cannot answer from it, so a full count.
+      expect(await c.store().retentionCutoffs(scope, { maxAgeMs: DAY, keepLast: 10 }, ago(30))).toEqual([]);
+    });
+
+    it('a batch with a later cutoff than the last pass keeps the count exact', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'later');
+      for (let i = 0; i < 6; i++) await history(c.store(), scope, job, `l${i}`, ago(20 - i));
+      expect(await pass(c.store(), scope, { maxAgeMs: null, keepLast: 5 })).toEqual({ later: 1 });
+      // Another caller prunes past the mark (l1, l2): the mark's count follows.
+      expect(await c.store().pruneRuns(scope, [{ jobId: 'later', before: ago(17.5) }], 10)).toEqual(new Map([['later', 2]]));
+      await history(c.store(), scope, job, 'l6', ago(10));
+      // 4 runs (l3 … l6): none beyond keepLast 3's cutoff but l3.
+      expect(await pass(c.store(), scope, { maxAgeMs: null, keepLast: 3 })).toEqual({ later: 1 });
+      expect(await left(c.store(), scope)).toEqual(ids(scope, 'l4', 'l5', 'l6'));
+    });
+
+    it('a run recorded later with an older creation than the last pass saw is not counted: more stay, never fewer', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'late');
+      for (const d of [10, 9, 8, 7, 6]) await history(c.store(), scope, job, `r${d}`, ago(d));
+      expect(await pass(c.store(), scope, { maxAgeMs: null, keepLast: 3 })).toEqual({ late: 2 }); // r10, r9
+      await history(c.store(), scope, job, 'late', ago(7.5)); // between r8 and r7, after the pass
+      await history(c.store(), scope, job, 'r5', ago(5));
+      // A full count would keep r7, r6, r5 (and prune r8 and `late`); the mark did not see `late`,
+      // so the cutoff is one run earlier: r8 goes, `late` stays.
+      expect(await pass(c.store(), scope, { maxAgeMs: null, keepLast: 3 })).toEqual({ late: 1 });
+      expect(await left(c.store(), scope)).toEqual(ids(scope, 'late', 'r7', 'r6', 'r5'));
+    });
+  });
+}

@@ -12,7 +12,7 @@ import { completeContract } from './store-contract-complete.js';
 import { inputContract } from './store-contract-input.js';
 import { jobsContract } from './store-contract-jobs.js';
 import { livenessContract } from './store-contract-liveness.js';
-import { retentionContract } from './store-contract-retention.js';
+import { retentionContract, retentionMarksContract } from './store-contract-retention.js';
 import { sharedContract } from './store-contract-shared.js';
 import { slotsContract } from './store-contract-slots.js';
 import { type ContractContext, freshScope } from './store-fixtures.js';
@@ -48,5 +48,6 @@ export function storeContract(name: string, makeStore: () => Promise<ContractSto
     inputContract(context);
     livenessContract(context);
     retentionContract(context);
+    retentionMarksContract(context);
   });
 }

@@ -102,7 +102,7 @@ describe('migrate', () => {
     const { rows } = await db.pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [
       db.schema,
     ]);
-    expect(rows.map((r) => r.table_name)).toEqual(['audit', 'jobs', 'leases', 'liveness', 'migrations', 'runs']);
+    expect(rows.map((r) => r.table_name)).toEqual(['audit', 'jobs', 'leases', 'liveness', 'migrations', 'retention_marks', 'runs']);
     expect(await migrate(db.pool, { schema: db.schema })).toEqual({ applied: [], current: LATEST });
   });
 

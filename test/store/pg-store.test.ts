@@ -266,3 +266,38 @@ describe('job change notifications', () => {
     }
   });
 });
+
+describe('retention marks', () => {
+  it('a pass writes each job its mark, and another PgStore (a new leader) counts from it', async () => {
+    const scope = uniqueToken('marks');
+    await store.syncJob(scope, 'm', config(), { now: T0, nextDueAt: null });
+    const add = async (from: number, count: number) => {
+      for (let i = from; i < from + count; i++) {
+        await store.insertRuns(scope, [pendingRun(randomUUID(), 'm', at(i * 1000), { status: 'skipped' })], at(i * 1000));
+      }
+    };
+    await add(0, 6);
+    const policy = { maxAgeMs: null, keepLast: 4 };
+    expect(await store.retentionCutoffs(scope, policy, at(60_000))).toEqual([{ jobId: 'm', before: at(2000) }]);
+    const marks = () =>
+      db.pool
+        .query<{ mark_at: Date; mark_count: string; seen_at: Date }>(
+          `SELECT mark_at, mark_count, seen_at FROM "${db.schema}".retention_marks WHERE scope = $1 AND job_id = 'm'`,
+          [scope],
+        )
+        .then((r) => r.rows.map((m) => ({ at: m.mark_at.toISOString(), count: Number(m.mark_count), seen: m.seen_at.toISOString() })));
+    // The cutoff, the runs at or after it, the newest run's creation.
+    expect(await marks()).toEqual([{ at: at(2000).toISOString(), count: 4, seen: at(5000).toISOString() }]);
+    await add(6, 3);
+    const leader = new PgStore({ pool: db.pool, schema: db.schema });
+    try {
+      expect(await leader.retentionCutoffs(scope, policy, at(60_000))).toEqual([{ jobId: 'm', before: at(5000) }]);
+      expect(await marks()).toEqual([{ at: at(5000).toISOString(), count: 4, seen: at(8000).toISOString() }]);
+      // A lifted keepLast drops the mark (nothing to count).
+      expect(await leader.retentionCutoffs(scope, { maxAgeMs: null, keepLast: null }, at(60_000))).toEqual([]);
+      expect(await marks()).toEqual([]);
+    } finally {
+      await leader.close();
+    }
+  });
+});

@@ -25,6 +25,15 @@ export interface MemoryState {
   livenessLocks: Map<string, LivenessHandle>;
   /** Callbacks waiting for a liveness lock to be released, same key. */
   livenessWaiters: Map<string, Set<() => void>>;
+  /** The retention_marks table, key: jobKey(scope, jobId). */
+  retentionMarks: Map<string, RetentionMark>;
+}
+
+/** Where a job's last retention pass stood (sql/000005.sql); times in ms, -Infinity for none. */
+export interface RetentionMark {
+  markAt: number;
+  markCount: number;
+  seenAt: number;
 }
 
 export function createState(): MemoryState {
@@ -41,6 +50,7 @@ export function createState(): MemoryState {
     liveness: new Map(),
     livenessLocks: new Map(),
     livenessWaiters: new Map(),
+    retentionMarks: new Map(),
   };
 }
 

@@ -26,5 +26,10 @@ export const migrations: readonly EmbeddedMigration[] = [
     "version": 4,
     "name": "000004.sql",
     "sql": "-- warren schema, version 4. Immutable once released: append a new numbered file instead.\n-- Run-history retention (docs/retention.md). A job's own limits, as JSON\n-- `{\"maxAgeMs\": n | null, \"keepLast\": n | null}`: a key left out takes the scope's default\n-- (the scheduler's `retention` option); NULL: the scope's default for both.\nALTER TABLE :SCHEMA:.jobs ADD COLUMN retention jsonb;\n"
+  },
+  {
+    "version": 5,
+    "name": "000005.sql",
+    "sql": "-- warren schema, version 5. Immutable once released: append a new numbered file instead.\n-- Retention marks (docs/retention.md): per job id with runs (a removed job's too), where the\n-- last retention pass stood, so the next one counts only the runs created since instead of\n-- reading up to keepLast index entries per job (issue #10). A cache: a missing or\n-- inconsistent mark is rebuilt by a full count.\nCREATE TABLE :SCHEMA:.retention_marks (\n  scope      text NOT NULL,\n  job_id     text NOT NULL,\n  -- The last pass's cutoff ('-infinity' when it had none): a pass prunes only runs created\n  -- before its own cutoff, and cutoffs only move forward, so runs at or after it stay.\n  mark_at    timestamptz NOT NULL,\n  -- How many runs were created at or after mark_at (kept exact by pruneRuns).\n  mark_count bigint NOT NULL CHECK (mark_count >= 0),\n  -- The newest run's creation when the pass counted: runs created after it are the new ones.\n  seen_at    timestamptz NOT NULL,\n  PRIMARY KEY (scope, job_id)\n);\n"
   }
 ];

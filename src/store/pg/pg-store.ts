@@ -522,7 +522,11 @@ export class PgStore implements Store {
 
   async retentionCutoffs(scope: string, defaults: RetentionDefaults, now: Date): Promise<PruneCutoff[]> {
     const d = v.checkRetentionCutoffsArgs(scope, defaults, now);
-    const { rows } = await this.#exec(this.#q.retentionCutoffs, [scope, d.maxAgeMs, d.keepLast, now]);
+    // One transaction: the statement writes the jobs' retention marks, and JIT is off for it only.
+    const { rows } = await this.#tx(async (exec) => {
+      await exec(this.#q.retentionJitOff, []);
+      return exec(this.#q.retentionCutoffs, [scope, d.maxAgeMs, d.keepLast, now]);
+    });
     return rows.map((row) => ({ jobId: row.job_id as string, before: row.before as Date }));
   }
 

@@ -306,20 +306,35 @@ export function buildQueries(s: string) {
     // ── retention (docs/retention.md) ──
     /**
      * Per job id with runs in the scope (a skip scan of runs_history_idx, so removed jobs are
-     * found without reading every row; it reads min(keepLast, runs within maxAge) entries of
-     * the index per job), the prune cutoff: the later of now - maxAge and the
+     * found without reading every row), the prune cutoff: the later of now - maxAge and the
      * creation of the keepLast-th newest run, capped at the newest run's creation (the last
      * run stays). A job's own policy overrides the defaults key by key (a key present with
-     * JSON null lifts that limit). Params: scope, default max age ms, default keepLast, now.
+     * JSON null lifts that limit).
+     *
+     * The keepLast-th newest comes from the job's retention mark (the last cutoff, the runs
+     * at or after it, the newest run then): the runs created since are counted, and the new
+     * keepLast-th newest is that many entries further on from the mark ('walk'), or, with
+     * fewer than keepLast runs since the mark, the age limit binds ('below'). Either reads
+     * about as many index entries as runs were added (and pruned) since the last pass. No
+     * mark, or one that cannot answer (keepLast raised, the clock moved back): the old full
+     * read of min(keepLast, runs within maxAge) entries ('recount'). The statement writes
+     * every job's new mark (the cutoff and the runs at or after it; '-infinity' and all runs
+     * when there is no cutoff). A run inserted later with an older creation than the mark's
+     * newest is not counted: the count errs low, which keeps more, never fewer.
+     * Run with JIT off (retentionJitOff): the planner's estimates of the per-job subqueries
+     * cross jit_above_cost, and compiling them took seconds, longer than running them.
+     * Params: scope, default max age ms, default keepLast, now.
      */
+    retentionJitOff: `SET LOCAL jit = off`,
     retentionCutoffs: `WITH RECURSIVE ids AS (
         (SELECT r.job_id FROM ${s}.runs r WHERE r.scope = $1 ORDER BY r.job_id LIMIT 1)
         UNION ALL
         SELECT (SELECT r.job_id FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id > ids.job_id ORDER BY r.job_id LIMIT 1)
         FROM ids WHERE ids.job_id IS NOT NULL
       ), p AS (
-        SELECT q.job_id, q.keep_last,
-          CASE WHEN q.max_age_ms IS NOT NULL THEN $4::timestamptz - q.max_age_ms * interval '1 millisecond' END AS age_at
+        SELECT q.job_id, q.keep_last, m.mark_at, m.mark_count, m.seen_at,
+          CASE WHEN q.max_age_ms IS NOT NULL THEN $4::timestamptz - q.max_age_ms * interval '1 millisecond' END AS age_at,
+          (SELECT max(r.created_at) FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id = q.job_id) AS newest
         FROM (
           SELECT ids.job_id,
             CASE WHEN j.retention ? 'maxAgeMs' THEN (j.retention->>'maxAgeMs')::bigint ELSE $2::bigint END AS max_age_ms,
@@ -327,22 +342,69 @@ export function buildQueries(s: string) {
           FROM ids LEFT JOIN ${s}.jobs j ON j.scope = $1 AND j.job_id = ids.job_id
           WHERE ids.job_id IS NOT NULL
         ) q
-      ), c AS (
-        SELECT p.job_id, greatest(
-            p.age_at,
-            -- Only runs younger than the age limit are counted (an index condition): past it, the age limit binds anyway.
-            CASE WHEN p.keep_last IS NOT NULL THEN (SELECT r.created_at FROM ${s}.runs r
-              WHERE r.scope = $1 AND r.job_id = p.job_id AND r.created_at >= coalesce(p.age_at, '-infinity'::timestamptz)
-              ORDER BY r.created_at DESC OFFSET p.keep_last - 1 LIMIT 1) END
-          ) AS limit_at
+        LEFT JOIN ${s}.retention_marks m ON m.scope = $1 AND m.job_id = q.job_id
+      ), i AS MATERIALIZED (
+        -- The runs at or after the mark now: the mark's count plus the runs created since.
+        SELECT p.*, CASE WHEN p.keep_last IS NOT NULL AND p.mark_at IS NOT NULL THEN p.mark_count
+            + (SELECT count(*) FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id = p.job_id AND r.created_at > p.seen_at) END AS counted
         FROM p
+      ), w AS MATERIALIZED (
+        SELECT i.*, CASE
+            WHEN i.keep_last IS NULL THEN 'none'
+            WHEN i.counted IS NULL THEN 'recount'
+            WHEN i.counted >= i.keep_last THEN 'walk'
+            WHEN i.mark_at = '-infinity' OR i.age_at >= i.mark_at THEN 'below'
+            ELSE 'recount' END AS how,
+          CASE WHEN i.counted >= i.keep_last THEN (SELECT r.created_at FROM ${s}.runs r
+              WHERE r.scope = $1 AND r.job_id = i.job_id AND r.created_at >= i.mark_at
+              ORDER BY r.created_at OFFSET i.counted - i.keep_last LIMIT 1) END AS walk_at
+        FROM i
+      ), k AS MATERIALIZED (
+        -- A walk past the end means the count ran high (runs deleted outside retention): count again.
+        SELECT w.job_id, w.keep_last, w.age_at, w.newest, w.mark_at, w.counted, w.walk_at,
+          CASE WHEN w.how = 'walk' AND w.walk_at IS NULL THEN 'recount' ELSE w.how END AS how
+        FROM w
+      ), rc AS MATERIALIZED (
+        -- The full count: the keepLast newest runs younger than the age limit (an index
+        -- condition: past it, the age limit binds anyway), how many there are and the oldest.
+        SELECT k.*, t.n AS recount_n, t.oldest AS recount_at
+        FROM k LEFT JOIN LATERAL (
+          SELECT count(*) AS n, min(x.created_at) AS oldest FROM (
+            SELECT r.created_at FROM ${s}.runs r
+            WHERE k.how = 'recount' AND r.scope = $1 AND r.job_id = k.job_id
+              AND r.created_at >= coalesce(k.age_at, '-infinity'::timestamptz)
+            ORDER BY r.created_at DESC LIMIT k.keep_last) x
+        ) t ON true
+      ), c AS (
+        SELECT rc.*, CASE rc.how
+            WHEN 'walk' THEN greatest(rc.age_at, rc.walk_at)
+            WHEN 'recount' THEN greatest(rc.age_at, CASE WHEN rc.recount_n >= rc.keep_last THEN rc.recount_at END)
+            ELSE rc.age_at END AS limit_at
+        FROM rc
+      ), b AS (
+        -- least() skips NULLs: no limit is no cutoff, not the newest run.
+        SELECT c.*, CASE WHEN c.limit_at IS NOT NULL THEN least(c.limit_at, c.newest) END AS before FROM c
       ), n AS (
-        SELECT c.job_id, least(c.limit_at,
-            (SELECT max(r.created_at) FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id = c.job_id)) AS before
-        FROM c WHERE c.limit_at IS NOT NULL
+        SELECT c.*, coalesce(c.before, CASE WHEN c.how IN ('walk', 'below') THEN c.mark_at END, '-infinity'::timestamptz) AS new_at
+        FROM b c
+      ), marks AS (
+        INSERT INTO ${s}.retention_marks AS m (scope, job_id, mark_at, mark_count, seen_at)
+        SELECT $1, n.job_id, n.new_at, greatest(0, CASE WHEN n.how IN ('walk', 'below')
+            THEN n.counted - (SELECT count(*) FROM ${s}.runs r
+              WHERE r.scope = $1 AND r.job_id = n.job_id AND r.created_at >= n.mark_at AND r.created_at < n.new_at)
+            -- Fewer than keepLast younger than the age limit, and the mark at it: those are the count.
+            WHEN n.recount_n < n.keep_last AND n.new_at = coalesce(n.age_at, '-infinity'::timestamptz) THEN n.recount_n
+            ELSE (SELECT count(*) FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id = n.job_id AND r.created_at >= n.new_at) END),
+          n.newest
+        FROM n WHERE n.how <> 'none'
+        ON CONFLICT (scope, job_id) DO UPDATE SET mark_at = excluded.mark_at, mark_count = excluded.mark_count, seen_at = excluded.seen_at
+      ), unmarked AS (
+        -- No keepLast: nothing to count, and the mark would go stale.
+        DELETE FROM ${s}.retention_marks m USING n WHERE m.scope = $1 AND m.job_id = n.job_id AND n.how = 'none'
       )
       SELECT n.job_id, n.before FROM n
-      WHERE EXISTS (SELECT 1 FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id = n.job_id AND r.created_at < n.before)
+      WHERE n.before IS NOT NULL
+        AND EXISTS (SELECT 1 FROM ${s}.runs r WHERE r.scope = $1 AND r.job_id = n.job_id AND r.created_at < n.before)
       ORDER BY n.job_id`,
     /**
      * One retention batch: per job (runs_history_idx, oldest first) the runs before its
@@ -365,7 +427,13 @@ export function buildQueries(s: string) {
         LIMIT $4
       ), gone AS (
         DELETE FROM ${s}.runs r USING victims v WHERE r.run_id = v.run_id AND r.status NOT IN ('pending', 'running')
-        RETURNING r.job_id
+        RETURNING r.job_id, r.created_at
+      ), marked AS (
+        -- Runs at or after a job's retention mark (a cutoff later than the last pass's) leave its count.
+        UPDATE ${s}.retention_marks m SET mark_count = greatest(0, m.mark_count - g.n)
+        FROM (SELECT gone.job_id, count(*) AS n FROM gone JOIN ${s}.retention_marks k
+            ON k.scope = $1 AND k.job_id = gone.job_id AND gone.created_at >= k.mark_at GROUP BY gone.job_id) g
+        WHERE m.scope = $1 AND m.job_id = g.job_id
       )
       SELECT job_id, count(*)::int AS n FROM gone GROUP BY job_id`,
 
