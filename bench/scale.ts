@@ -18,17 +18,18 @@ import { loadNow, machineInfo, printTable, serverVersions, writeResult } from '.
 import { summarize, type Summary } from './lib/stats.js';
 import { runBullmqScale, type SlotEvent } from './sides/bullmq-scale.js';
 import { TransportProbe } from './lib/transport-probe.js';
-import { AmqpTransport, createScheduler, defineJob, MemoryTransport, migrate, PgStore, syncDefinitions } from './lib/warren.js';
+import { AmqpTransport, createScheduler, createWorker, defineJob, MemoryTransport, migrate, PgStore, syncDefinitions } from './lib/warren.js';
 
 const USAGE = `
 Usage: npx tsx bench/scale.ts [options]     (run from the repository root)
 
 For each size N and side: N registered jobs, N/10 of them due in the same second (cron
-"*/20 * * * * *"), the rest yearly. warren: one leader, no worker; reports how late the burst's
+"*/20 * * * * *"), the rest yearly. warren: one leader and one worker; reports how late the burst's
 triggers were sent and published (broker confirm, published_at written) after the slot
 (p50/p99/max, and whether all were published within 1 s), and the tick's cost (the ticks that
-claimed the burst, and an idle tick). BullMQ: N job schedulers, one Worker (no-op handler);
-reports how late each occurrence was promoted to wait (its waiting event) and taken (processedOn).
+claimed the burst, and an idle tick), and when the worker's no-op handler started each run
+(active). BullMQ: N job schedulers, one Worker (no-op handler); reports how late each
+occurrence was promoted to wait (its waiting event) and taken (processedOn, active).
 
   --sides LIST       comma list of: warren,bullmq                   (default warren,bullmq)
   --sizes LIST       comma list of registered job counts            (default 100,1000,10000)
@@ -36,19 +37,21 @@ reports how late each occurrence was promoted to wait (its waiting event) and ta
   --look-ahead D     the scheduler's lookAhead, e.g. 0s, 250ms, 1s  (default 250ms)
   --broker KIND      rabbitmq, or memory: the in-process broker, so only
                      the leader's PostgreSQL work is measured        (default rabbitmq)
-  --bullmq-concurrency N  the BullMQ Worker's concurrency          (default 100)
+  --concurrency N    each side's worker concurrency                 (default 100)
+  --warren-worker on|off  a warren worker running the triggers      (default on)
   --allow-remote     allow non-loopback service URLs
   -h, --help         this text
 
-About 30 s per size, side and slot plus registration (10,000 jobs: ~10-30 s). warren has no
-worker: the triggers wait in the queue, which is deleted afterwards (BullMQ's queue is
-obliterated). Redis ${REDIS_URL}. Results: bench/results/scale-<date>.json
+About 30 s per size, side and slot plus registration (10,000 jobs: ~10-30 s). warren's
+queue is deleted afterwards (with --warren-worker off the triggers wait in it), BullMQ's
+obliterated. Redis ${REDIS_URL}. Results: bench/results/scale-<date>.json
 `;
 
 const args = parseCli(USAGE, {
   sides: { type: 'string', default: 'warren,bullmq' },
   sizes: { type: 'string', default: '100,1000,10000' },
-  'bullmq-concurrency': { type: 'string', default: '100' },
+  concurrency: { type: 'string', default: '100' },
+  'warren-worker': { type: 'string', default: 'on' },
   slots: { type: 'string', default: '2' },
   'look-ahead': { type: 'string', default: '250ms' },
   broker: { type: 'string', default: 'rabbitmq' },
@@ -58,7 +61,12 @@ const sizes = String(args.sizes)
   .split(',')
   .map((s) => intOption(s.trim(), 'sizes', 10, 100_000));
 const slots = intOption(args.slots, 'slots', 1, 10);
-const bullmqConcurrency = intOption(args['bullmq-concurrency'], 'bullmq-concurrency', 1, 10_000);
+const concurrency = intOption(args.concurrency, 'concurrency', 1, 10_000);
+const warrenWorker = String(args['warren-worker']);
+if (warrenWorker !== 'on' && warrenWorker !== 'off') {
+  console.error(`--warren-worker must be on or off, got ${warrenWorker}`);
+  process.exit(2);
+}
 const sides = String(args.sides)
   .split(',')
   .map((s) => s.trim())
@@ -125,6 +133,8 @@ interface SizeResult {
   burstsWithin1s: number;
   bursts: number;
   missingTriggers: number;
+  /** Slot → the worker's handler entered (null without a worker), ms. */
+  started: Summary | null;
   /** Ticks that claimed slots of a burst: per burst, their count and summed cost; and the phases of each. */
   claimTicksPerBurst: number[];
   claimMsPerBurst: number[];
@@ -140,7 +150,11 @@ async function measureWarren(n: number): Promise<SizeResult> {
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 12 });
   pool.on('error', () => {});
   const due = dueOf(n);
-  const transport = new TransportProbe(broker === 'memory' ? new MemoryTransport() : new AmqpTransport({ url: AMQP_URL, scope }));
+  const memory = broker === 'memory' ? new MemoryTransport() : null;
+  const transport = new TransportProbe(memory ?? new AmqpTransport({ url: AMQP_URL, scope }));
+  // The worker's own connection (as in production); the in-process broker is one instance.
+  const workerTransport = warrenWorker === 'off' ? null : (memory ?? new AmqpTransport({ url: AMQP_URL, scope }));
+  let worker: ReturnType<typeof createWorker> | null = null;
   const notes: string[] = [];
   const store = new PgStore({ pool, schema });
   try {
@@ -180,12 +194,28 @@ async function measureWarren(n: number): Promise<SizeResult> {
     scheduler.on('slot:published', (run) => publishedAt.set(run.runId, { slot: run.scheduledFor.getTime(), at: Date.now() }));
     const ticks: Array<{ at: number; ahead: number; pending: number; phases: Record<string, number | null> }> = [];
     scheduler.on('tick', (s) => ticks.push({ at: s.at.getTime(), ahead: s.ahead, pending: s.inserted.pending, phases: { ...s.phases } }));
+    // A no-op handler per queue: slot → run started (the handler entered), as BullMQ's `active`.
+    const startedAt: SlotEvent[] = [];
+    if (workerTransport !== null) {
+      worker = createWorker({
+        pool,
+        schema,
+        transport: workerTransport,
+        scope,
+        concurrency,
+        queues: [{ queue: 'scale', handler: (ctx) => void startedAt.push({ slot: ctx.scheduledFor.getTime(), at: Date.now() }) }],
+      });
+      worker.on('error', (err) => console.error('warren worker error:', err.message));
+      await worker.start();
+      await worker.ready();
+    }
     const leading = new Promise<void>((resolve) => scheduler.once('leader:gained', () => resolve()));
     await scheduler.start();
     await leading;
     const bursts = pickBursts();
     await new Promise((r) => setTimeout(r, bursts[bursts.length - 1]! + TAIL_MS - Date.now()));
     await scheduler.close();
+    await worker?.close();
 
     const published = [...publishedAt.entries()].map(([, p]) => p);
     const sent = [...publishedAt.entries()].flatMap(([runId, p]) => {
@@ -220,6 +250,7 @@ async function measureWarren(n: number): Promise<SizeResult> {
       burstsWithin1s: pub.within1s,
       bursts: bursts.length,
       missingTriggers: pub.missing,
+      started: workerTransport === null ? null : burstLateness(startedAt, bursts, due).lateness,
       claimTicksPerBurst,
       claimMsPerBurst,
       claimPhases,
@@ -227,6 +258,8 @@ async function measureWarren(n: number): Promise<SizeResult> {
       notes,
     };
   } finally {
+    await worker?.close().catch(() => {});
+    if (workerTransport !== null && workerTransport !== memory) await workerTransport.close().catch(() => {});
     await transport.close().catch(() => {});
     await store.close().catch(() => {});
     if (broker === 'rabbitmq')
@@ -262,7 +295,7 @@ async function measureBullmq(n: number): Promise<BullmqSizeResult> {
     duePattern: DUE_CRON,
     idlePattern: IDLE_CRON,
     streams: 10,
-    concurrency: bullmqConcurrency,
+    concurrency,
     pickBursts,
     tailMs: TAIL_MS,
   });
@@ -318,8 +351,8 @@ const table = results.map((r) =>
         'ready p99': r.published.p99,
         'ready max': r.published.max,
         'all ≤1s': `${r.burstsWithin1s}/${r.bursts}`,
-        'active p50': null,
-        'active p99': null,
+        'active p50': r.started?.p50 ?? null,
+        'active p99': r.started?.p99 ?? null,
         'claim ticks': median(r.claimTicksPerBurst),
         'claim ms': median(r.claimMsPerBurst),
         'idle tick ms': r.idleTick.p50,
@@ -359,10 +392,11 @@ const file = writeResult('scale', {
     periodMs: PERIOD_MS,
     maxSlotsPerTick: 500,
     safetyTick: '2s',
-    bullmqConcurrency,
+    concurrency,
+    warrenWorker,
   },
   method:
-    'Per size: N jobs registered (N/10 on "*/20 * * * * *", the rest on a yearly cron). warren: one scheduler leading, no worker. sent = Date.now() when the trigger was handed to the transport − slot; ready = published = the slot:published event (broker confirm + published_at written) − slot. claim ms = the summed phases.total of the ticks that inserted the burst; idle tick = the p50 of phases.total of ticks that inserted nothing. BullMQ: N job schedulers (upsertJobScheduler, 10 parallel streams), one Worker with a no-op handler; ready = the waiting event of the occurrence (promoted from delayed to wait; its event stream id, Redis time) − slot; active = job.processedOn − slot.',
+    'Per size: N jobs registered (N/10 on "*/20 * * * * *", the rest on a yearly cron). warren: one scheduler leading, one worker (the same concurrency as the BullMQ Worker, no-op handler; --warren-worker off: none). sent = Date.now() when the trigger was handed to the transport − slot; ready = published = the slot:published event (broker confirm + published_at written) − slot; active = the handler of the worker entered − slot. claim ms = the summed phases.total of the ticks that inserted the burst; idle tick = the p50 of phases.total of ticks that inserted nothing. BullMQ: N job schedulers (upsertJobScheduler, 10 parallel streams), one Worker with a no-op handler; ready = the waiting event of the occurrence (promoted from delayed to wait; its event stream id, Redis time) − slot; active = job.processedOn − slot.',
   machine: { ...machineInfo(), loadavgAtStart: loadAtStart },
   servers: serverVersions(),
   results,
