@@ -18,7 +18,16 @@ import { loadNow, machineInfo, printTable, serverVersions, writeResult } from '.
 import { summarize, type Summary } from './lib/stats.js';
 import { runBullmqScale, type SlotEvent } from './sides/bullmq-scale.js';
 import { TransportProbe } from './lib/transport-probe.js';
-import { AmqpTransport, createScheduler, createWorker, defineJob, MemoryTransport, migrate, PgStore, syncDefinitions } from './lib/warren.js';
+import {
+  AmqpTransport,
+  createScheduler,
+  createWorker,
+  defineJob,
+  MemoryTransport,
+  migrate,
+  PgStore,
+  syncDefinitions,
+} from './lib/warren.js';
 
 const USAGE = `
 Usage: npx tsx bench/scale.ts [options]     (run from the repository root)
