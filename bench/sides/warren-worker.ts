@@ -100,7 +100,7 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
         availableAt: now,
       }));
       const inserted: RunRecord[] = await store.insertRuns(scope, runs, now);
-      const { failed } = await publishRuns(transport, store, inserted, () => noop.config, Date.now());
+      const { failed } = await publishRuns(transport, store, inserted, () => record!, Date.now());
       if (failed.length > 0) throw new Error(`${failed.length} triggers failed to publish: ${String(failed[0]!.error)}`);
     }
     const enqueueMs = elapsedSince(enqueueStart);
