@@ -34,6 +34,9 @@ retention queries at each level of finished run history, on the real PostgreSQL.
   --reps N          repetitions of each call per level          (default 300)
   --jobs N          jobs the spread part of the history is over (default 1000)
   --hot-share F     share of the history in the one hot job     (default 0.5)
+  --hot-overlap P   the hot job's overlap: skip (its worker claim and completion
+                    take the locked transaction) or allowAll (the optimistic
+                    statements)                                  (default skip)
   --keep            keep the schema afterwards (default: dropped)
   --allow-remote    allow a non-loopback DATABASE_URL
   -h, --help        this text
@@ -47,6 +50,7 @@ const args = parseCli(USAGE, {
   reps: { type: 'string', default: '300' },
   jobs: { type: 'string', default: '1000' },
   'hot-share': { type: 'string', default: '0.5' },
+  'hot-overlap': { type: 'string', default: 'skip' },
   keep: { type: 'boolean', default: false },
   'allow-remote': { type: 'boolean', default: false },
 });
@@ -60,6 +64,11 @@ if (levels.some((v, i) => i > 0 && v < levels[i - 1]!)) {
 const reps = intOption(args.reps, 'reps', 10, 100_000);
 const spreadJobs = intOption(args.jobs, 'jobs', 1, 100_000);
 const hotShare = Number(args['hot-share']);
+const hotOverlap = String(args['hot-overlap']) as 'skip' | 'allowAll';
+if (hotOverlap !== 'skip' && hotOverlap !== 'allowAll') {
+  console.error(`--hot-overlap must be skip or allowAll, got ${hotOverlap}`);
+  process.exit(2);
+}
 if (!(hotShare >= 0 && hotShare <= 1)) {
   console.error(`--hot-share must be a number from 0 to 1, got ${String(args['hot-share'])}`);
   process.exit(2);
@@ -141,13 +150,15 @@ async function topUp(have: { hot: number; spread: number }, want: number): Promi
 }
 
 async function main(): Promise<void> {
-  console.log(`history-cost: levels ${levels.join(', ')}, ${reps} reps, hot share ${hotShare}, ${spreadJobs} spread jobs`);
+  console.log(
+    `history-cost: levels ${levels.join(', ')}, ${reps} reps, hot share ${hotShare} (overlap ${hotOverlap}), ${spreadJobs} spread jobs`,
+  );
   console.log(`loadavg at start: ${loadAtStart.join(' ')}`);
   await migrate(pool, { schema });
   const store = new PgStore({ pool, schema });
   const every = { every: '1s' } as const;
   const definitions = [
-    defineJob({ id: 'hot', schedule: every }),
+    defineJob({ id: 'hot', schedule: every, overlap: hotOverlap }),
     ...Array.from({ length: spreadJobs }, (_, i) => defineJob({ id: `j${String(i).padStart(5, '0')}`, schedule: every })),
     // Queue-mode jobs with a live chain: brokenChains probes them on every tick.
     ...Array.from({ length: 10 }, (_, i) => defineJob({ id: `q${i}`, schedule: every, reschedule: 'queue' })),
@@ -335,7 +346,7 @@ async function main(): Promise<void> {
   const file = writeResult('history-cost', {
     bench: 'history-cost',
     command: `npx tsx bench/history-cost.ts ${process.argv.slice(2).join(' ')}`.trim(),
-    config: { levels, reps, spreadJobs, hotShare },
+    config: { levels, reps, spreadJobs, hotShare, hotOverlap },
     unit: 'ms per call (p50, p99, mean over the repetitions)',
     results,
     plans,

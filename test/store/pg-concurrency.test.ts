@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { migrate } from '../../src/store/migrate.js';
 import { PgStore } from '../../src/store/pg/index.js';
-import type { ClaimResult, JobRecord } from '../../src/store/port.js';
+import type { ClaimResult, Completion, CompletionResult, JobRecord } from '../../src/store/port.js';
 import { slotRunId } from '../../src/util/uuid.js';
 import { uniqueToken } from '../helpers/env.js';
 import { type TestDatabase, createTestDatabase } from '../helpers/pg.js';
@@ -228,5 +228,184 @@ describe('completions and leadership under contention', () => {
     const leaders = states.filter((s) => s.leader);
     expect(leaders).toHaveLength(1);
     for (const state of states) expect(state.holder).toBe(leaders[0]!.holder);
+  });
+});
+
+/**
+ * A store whose one-statement reads and writes go through `pool`, with `between` run once
+ * right after the first optimistic claim read returned: a write that lands between the
+ * claim's read and its conditional update, deterministically.
+ */
+function storeWithWriteBetween(pool: pg.Pool, between: () => Promise<unknown>): PgStore {
+  let pending: (() => Promise<unknown>) | undefined = between;
+  const wrapped = {
+    async query(textOrConfig: string | { text: string }, values?: unknown[]) {
+      const result = await pool.query(textOrConfig as string, values);
+      const text = typeof textOrConfig === 'string' ? textOrConfig : textOrConfig.text;
+      if (pending !== undefined && text.includes('AS row_version')) {
+        const run = pending;
+        pending = undefined;
+        await run();
+      }
+      return result;
+    },
+    connect: (callback: (err: Error | undefined, client?: pg.PoolClient) => void) => {
+      pool.connect((err, client) => callback(err ?? undefined, client));
+    },
+  };
+  return new PgStore({ pool: wrapped as unknown as pg.Pool, schema: db.schema });
+}
+
+describe('the optimistic claim (runs of jobs without an overlap limit)', () => {
+  const ctx = (workerId: string) => ({ now: at(60_000), leaseMs: 30_000, workerId });
+  const runsOf = async (scope: string, n: number) => {
+    await stores[0]!.syncJob(scope, 'j', config({ overlap: 'allowAll' }), { now: T0, nextDueAt: null });
+    return stores[0]!.insertRuns(
+      scope,
+      Array.from({ length: n }, (_, i) => pendingRun(slotRunId(scope, 'j', at(i)), 'j', at(i))),
+      T0,
+    );
+  };
+
+  it('another worker claiming the run between the read and the write wins; the fallback answers duplicate', async () => {
+    const scope = uniqueToken('opt_dup');
+    const [run, other] = await runsOf(scope, 2);
+    let rival: ClaimResult[] = [];
+    const store = storeWithWriteBetween(db.newPool(2), async () => {
+      rival = await stores[1]!.claimRuns([{ runId: run!.runId, attempt: 1 }], ctx('rival'));
+    });
+    const results = await store.claimRuns(
+      [
+        { runId: run!.runId, attempt: 1 },
+        { runId: other!.runId, attempt: 1 },
+      ],
+      ctx('me'),
+    );
+    expect(rival.map((r) => r.outcome)).toEqual(['claimed']);
+    expect(results.map((r) => r.outcome)).toEqual(['duplicate', 'claimed']);
+    expect((await stores[0]!.getRun(run!.runId))?.workerId).toBe('rival');
+    expect((await stores[0]!.getRun(other!.runId))?.workerId).toBe('me');
+    await store.close();
+  });
+
+  it('a write that does not change the decision (the publisher marking the run) sends the run through the locked path, which keeps it', async () => {
+    const scope = uniqueToken('opt_mark');
+    const [run] = await runsOf(scope, 1);
+    const store = storeWithWriteBetween(db.newPool(2), () => stores[1]!.markPublished([{ runId: run!.runId, attempt: 1 }], at(30_000)));
+    const [result] = await store.claimRuns([{ runId: run!.runId, attempt: 1 }], ctx('me'));
+    expect(result!.outcome).toBe('claimed');
+    // The optimistic write would have put back the published_at it read (null): the locked path read the mark.
+    const row = await stores[0]!.getRun(run!.runId);
+    expect(row?.publishedAt?.toISOString()).toBe(at(30_000).toISOString());
+    expect(result!.run?.publishedAt?.toISOString()).toBe(at(30_000).toISOString());
+    expect(row?.status).toBe('running');
+    await store.close();
+  });
+
+  it('a pause between the read and the write (the job epoch moved) cancels the run as stale instead of claiming it', async () => {
+    const scope = uniqueToken('opt_epoch');
+    const [run] = await runsOf(scope, 1);
+    const store = storeWithWriteBetween(db.newPool(2), () => stores[1]!.setEnabled(scope, 'j', false, { note: null, now: at(30_000) }));
+    const [result] = await store.claimRuns([{ runId: run!.runId, attempt: 1 }], ctx('me'));
+    expect(result!.outcome).toBe('stale_epoch');
+    expect((await stores[0]!.getRun(run!.runId))?.status).toBe('cancelled');
+    await store.close();
+  });
+
+  it('a job given an overlap limit between the read and the write is counted under its lock', async () => {
+    const scope = uniqueToken('opt_limit');
+    const [first, second] = await runsOf(scope, 2);
+    await stores[0]!.claimRuns([{ runId: first!.runId, attempt: 1 }], ctx('earlier'));
+    const store = storeWithWriteBetween(db.newPool(2), () =>
+      stores[1]!.updateJob(scope, 'j', { overlap: 'bufferOne', maxParallel: 1 }, { now: at(30_000) }),
+    );
+    const [result] = await store.claimRuns([{ runId: second!.runId, attempt: 1 }], ctx('me'));
+    expect(result!.outcome).toBe('busy');
+    expect((await stores[0]!.getRun(second!.runId))?.status).toBe('pending');
+    await store.close();
+  });
+
+  const done = (runId: string, guard: Completion['guard']): Completion => ({
+    runId,
+    attempt: 1,
+    guard,
+    status: 'succeeded',
+    error: null,
+    finishedAt: at(61_000),
+  });
+
+  it('a completion whose run was reaped between the read and the write is not applied (the locked path sees the reap)', async () => {
+    const scope = uniqueToken('opt_reap');
+    const [run] = await runsOf(scope, 1);
+    await stores[0]!.claimRuns([{ runId: run!.runId, attempt: 1 }], ctx('me'));
+    let reaped: CompletionResult[] = [];
+    const store = storeWithWriteBetween(db.newPool(2), async () => {
+      reaped = await stores[1]!.completeRuns([
+        { ...done(run!.runId, { leaseExpiredBefore: at(200_000) }), status: 'timed_out', error: 'lease expired' },
+      ]);
+    });
+    const [result] = await store.completeRuns([done(run!.runId, { workerId: 'me' })]);
+    expect(reaped.map((r) => r.applied)).toEqual([true]);
+    expect(result!.applied).toBe(false);
+    const row = await stores[0]!.getRun(run!.runId);
+    expect(row?.status).toBe('timed_out');
+    expect(row?.attempts).toHaveLength(1);
+    await store.close();
+  });
+
+  it('a heartbeat between the read and the write of a completion sends it through the locked path, which applies it and updates the job', async () => {
+    const scope = uniqueToken('opt_beat');
+    const [run, other] = await runsOf(scope, 2);
+    await stores[0]!.claimRuns(
+      [run!, other!].map((r) => ({ runId: r.runId, attempt: 1 })),
+      ctx('me'),
+    );
+    const store = storeWithWriteBetween(db.newPool(2), () => stores[1]!.heartbeat([run!.runId], { ...ctx('me'), leaseMs: 90_000 }));
+    const results = await store.completeRuns([
+      done(run!.runId, { workerId: 'me' }),
+      { ...done(other!.runId, { workerId: 'me' }), status: 'failed', error: 'boom' },
+    ]);
+    expect(results.map((r) => r.applied)).toEqual([true, true]);
+    expect((await stores[0]!.getRun(run!.runId))?.status).toBe('succeeded');
+    expect((await stores[0]!.getRun(other!.runId))?.status).toBe('failed');
+    // All or nothing: one statement wrote both runs and the job, or the locked path did.
+    const job = await stores[0]!.getJob(scope, 'j');
+    expect(job?.lastStatus).toBe('failed');
+    expect(job?.lastRunAt?.toISOString()).toBe(at(61_000).toISOString());
+    await store.close();
+  });
+
+  it('a batch mixing runs of a limited job and of an unlimited one answers each in request order, both ways round', async () => {
+    const scope = uniqueToken('opt_mixed');
+    await stores[0]!.syncJob(scope, 'free', config({ overlap: 'allowAll' }), { now: T0, nextDueAt: null });
+    await stores[0]!.syncJob(scope, 'one', config({ overlap: 'skip', maxParallel: 1 }), { now: T0, nextDueAt: null });
+    const free = await stores[0]!.insertRuns(
+      scope,
+      [0, 1, 2, 3].map((i) => pendingRun(slotRunId(scope, 'free', at(i)), 'free', at(i))),
+      T0,
+    );
+    const one = await stores[0]!.insertRuns(
+      scope,
+      [0, 1, 2, 3].map((i) => pendingRun(slotRunId(scope, 'one', at(i)), 'one', at(i))),
+      T0,
+    );
+    const store = new PgStore({ pool: db.newPool(2), schema: db.schema });
+    // First batch: the store has seen no limited job yet (optimistic read first, the limited
+    // job's runs then locked); the second follows one that had a limited job (locked path only).
+    for (const k of [0, 2]) {
+      const results = await store.claimRuns(
+        [free[k]!, one[k]!, free[k + 1]!, one[k + 1]!, free[k]!].map((r) => ({ runId: r.runId, attempt: 1 })),
+        ctx(`w${k}`),
+      );
+      expect(results.map((r) => [r.runId, r.outcome])).toEqual([
+        [free[k]!.runId, 'claimed'],
+        [one[k]!.runId, k === 0 ? 'claimed' : 'skipped'],
+        [free[k + 1]!.runId, 'claimed'],
+        [one[k + 1]!.runId, 'skipped'],
+        [free[k]!.runId, 'duplicate'],
+      ]);
+    }
+    expect(await count(`SELECT count(*) AS n FROM "${db.schema}".runs WHERE scope = $1 AND status = 'running'`, [scope])).toBe(5);
+    await store.close();
   });
 });

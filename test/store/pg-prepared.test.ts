@@ -70,7 +70,7 @@ describe('PgStore preparedStatements', () => {
     expect(await count(a.schema)).toBe(4);
     expect(await count(b.schema)).toBe(4);
     const names = await preparedNames(shared);
-    const claims = names.filter((n) => n.startsWith('warren_lockJobsAndRuns_'));
+    const claims = names.filter((n) => n.startsWith('warren_readJobsAndRuns_'));
     expect(claims).toHaveLength(2);
     expect(names.filter((n) => n.startsWith('warren_heartbeat_'))).toHaveLength(2);
     await storeA.close();
@@ -84,7 +84,15 @@ describe('PgStore preparedStatements', () => {
       const store = new PgStore({ pool: client, schema: a.schema });
       await cycle(store, uniqueToken('prep_client'), 'job', 20, 'wc');
       const names = await preparedNames(client);
-      for (const key of ['insertRuns', 'markPublished', 'lockJobsAndRuns', 'updateRuns', 'heartbeat', 'runningCounts']) {
+      for (const key of [
+        'insertRuns',
+        'markPublished',
+        'readJobsAndRuns',
+        'updateRunsIfUnchanged',
+        'updateRunsAndJobsIfUnchanged',
+        'heartbeat',
+        'runningCounts',
+      ]) {
         expect(
           names.some((n) => n.startsWith(`warren_${key}_`)),
           key,

@@ -53,7 +53,7 @@ import {
   type Queryable,
   type QueryResultLike,
 } from './db.js';
-import { JOB_REMOVED_REASON, goneAsked, jobKey, planClaims, planCompletions } from '../decide.js';
+import { type CompletionPlan, JOB_REMOVED_REASON, goneAsked, jobKey, planClaims, planCompletions } from '../decide.js';
 import { type LeaseRow, leadershipState, notLeaderError } from '../leadership.js';
 import { JobChangeListener } from './listener.js';
 import { PgLiveness, poolClientFactory } from './liveness.js';
@@ -103,7 +103,10 @@ const PREPARED: ReadonlyArray<keyof Queries> = [
   'lockJobsAndRuns',
   'lockRuns',
   'updateRuns',
-  'updateJobsAfterRuns',
+  'updateRunsAndJobs',
+  'readJobsAndRuns',
+  'updateRunsIfUnchanged',
+  'updateRunsAndJobsIfUnchanged',
   'heartbeat',
   'markPublished',
   'insertRuns',
@@ -138,6 +141,12 @@ export class PgStore implements Store {
   readonly #clock: Clock;
   /** Liveness handles still open, closed with the store so no dedicated connection outlives it. */
   readonly #liveness = new Set<LivenessHandle>();
+  /**
+   * The last claim or completion batch had a run of a job with an overlap limit: the next one
+   * goes straight to the locked path (the optimistic read would be a wasted round trip for
+   * those runs); a locked batch with none turns it back off.
+   */
+  #limitedSeen = false;
 
   constructor(options: PgStoreOptions) {
     const o = parseOptions(pgStoreOptionsSchema, options, { label: 'PgStore option' });
@@ -348,13 +357,45 @@ export class PgStore implements Store {
     v.checkClaimRunsArgs(requests, ctx);
     const ids = [...new Set(requests.map((r) => r.runId).filter(isUuid))];
     if (ids.length === 0) return requests.map((r) => ({ runId: r.runId, outcome: 'not_found', run: null, job: null }));
+    if (this.#limitedSeen) return this.#claimLocked(requests, ctx);
 
+    // Optimistic: read unlocked, decide, and write in one autocommit statement that re-checks
+    // what the decision read (2 round trips and no row locks, against 4). Only for runs of jobs
+    // without an overlap limit: counting a job's running runs needs its lock.
+    const { jobs, runs, versions } = await this.#readJobsAndRuns(ids);
+    const limited = (runId: string) => {
+      const run = runs.get(runId);
+      const job = run && jobs.get(jobKey(run.scope, run.jobId));
+      return job !== undefined && job.overlap !== 'allowAll';
+    };
+    this.#limitedSeen = ids.some(limited);
+    const optimistic = requests.filter((r) => !limited(r.runId));
+    const plan = planClaims(optimistic, runs, jobs, ctx);
+    const written = await this.#updateRunsIfUnchanged(plan.updates, versions, jobs);
+    // A run written meanwhile (another claimer, a cancel request, the publisher's mark) or
+    // whose job changed: all its requests go through the locked path, which reads it again.
+    const retry = new Set([...plan.updates.keys()].filter((id) => !written.has(id)));
+    if (retry.size > 0)
+      debug('optimistic claim: %d of %d run(s) changed since the read, claimed under lock', retry.size, plan.updates.size);
+    const locked = requests.filter((r) => limited(r.runId) || retry.has(r.runId));
+    const lockedResults = locked.length === 0 ? [] : await this.#claimLocked(locked, ctx);
+    const byRequest = new Map<ClaimRequest, ClaimResult>(locked.map((r, i) => [r, lockedResults[i]!]));
+    optimistic.forEach((r, i) => {
+      if (!retry.has(r.runId)) byRequest.set(r, plan.results[i]!);
+    });
+    return requests.map((r) => byRequest.get(r)!);
+  }
+
+  /** The locked claim: one transaction, jobs with an overlap limit locked before the runs. */
+  #claimLocked(requests: ClaimRequest[], ctx: ClaimContext): Promise<ClaimResult[]> {
+    const ids = [...new Set(requests.map((r) => r.runId).filter(isUuid))];
     return this.#tx(async (exec) => {
       // Jobs first, in key order (the lock order every writer of runs follows), then runs.
       const locked = await this.#lockJobsAndRuns(exec, ids, true);
       const jobRows = locked.jobs;
       const jobs = new Map(jobRows.map((j) => [jobKey(j.scope, j.jobId), j]));
       const counted = jobRows.filter((j) => j.overlap !== 'allowAll');
+      this.#limitedSeen = counted.length > 0;
       // With a job with an overlap limit the runs are locked by a later statement: its snapshot
       // is taken after the job lock was granted, so every running run of the job is counted.
       const runRows =
@@ -370,6 +411,22 @@ export class PgStore implements Store {
     });
   }
 
+  /** The optimistic read: runs (with their row versions) and their jobs, unlocked, one autocommit statement. */
+  async #readJobsAndRuns(ids: string[]): Promise<OptimisticRead> {
+    const { rows } = await this.#exec(this.#q.readJobsAndRuns, [ids]);
+    const read: OptimisticRead = { jobs: new Map(), runs: new Map(), versions: new Map() };
+    for (const r of rows) {
+      if (r.kind === 'job') {
+        const job = toJob(r.row);
+        read.jobs.set(jobKey(job.scope, job.jobId), job);
+      } else {
+        read.runs.set(r.row.run_id as string, toRun(r.row));
+        read.versions.set(r.row.run_id as string, r.row.row_version as string);
+      }
+    }
+    return read;
+  }
+
   /** jobsOfRuns + the requested runs locked, in one round trip (see queries.ts for `forClaim`). */
   async #lockJobsAndRuns(exec: Exec, ids: string[], forClaim: boolean): Promise<{ jobs: JobRecord[]; runs: RunRecord[] }> {
     const { rows } = await exec(this.#q.lockJobsAndRuns, [ids, forClaim]);
@@ -383,29 +440,33 @@ export class PgStore implements Store {
   }
 
   /** Writes planned run rows in one statement; returns those written (as planned: the rows are locked). */
-  async #updateRuns(exec: Exec, updates: Map<string, RunRecord>): Promise<Map<string, RunRecord>> {
+  async #updateRuns(
+    exec: Exec,
+    updates: Map<string, RunRecord>,
+    jobUpdates?: CompletionPlan['jobUpdates'],
+  ): Promise<Map<string, RunRecord>> {
     if (updates.size === 0) return new Map();
-    const runs = [...updates.values()];
-    // Instants as ISO text: node-postgres would format each Date in the local zone, a measurable
-    // share of a claim's CPU at thousands of runs/s; timestamptz reads both the same.
-    const iso = (d: Date | null) => (d === null ? null : d.toISOString());
-    const value: Record<(typeof RUN_UPDATE_COLUMNS)[number][0], (r: RunRecord) => unknown> = {
-      status: (r) => r.status,
-      attempt: (r) => r.attempt,
-      available_at: (r) => iso(r.availableAt),
-      stale_at: (r) => iso(r.staleAt),
-      lease_until: (r) => iso(r.leaseUntil),
-      worker_id: (r) => r.workerId,
-      started_at: (r) => iso(r.startedAt),
-      finished_at: (r) => iso(r.finishedAt),
-      error: (r) => r.error,
-      published_at: (r) => iso(r.publishedAt),
-      cancel_requested_at: (r) => iso(r.cancelRequestedAt),
-      attempts: (r) => JSON.stringify(r.attempts.map(attemptJson)),
-    };
-    const { rows } = await exec(this.#q.updateRuns, [
-      runs.map((r) => r.runId),
-      ...RUN_UPDATE_COLUMNS.map(([name]) => runs.map(value[name])),
+    const values = runUpdateValues([...updates.values()]);
+    const u = [...(jobUpdates?.values() ?? [])];
+    const { rows } =
+      u.length === 0 ? await exec(this.#q.updateRuns, values) : await exec(this.#q.updateRunsAndJobs, [...values, ...jobUpdateValues(u)]);
+    return new Map(rows.map((row) => [row.run_id as string, updates.get(row.run_id as string)!]));
+  }
+
+  /** The optimistic claim's write (autocommit): only rows still at the version read, of jobs still at the epoch read. */
+  async #updateRunsIfUnchanged(
+    updates: Map<string, RunRecord>,
+    versions: Map<string, string>,
+    jobs: Map<string, JobRecord>,
+  ): Promise<Map<string, RunRecord>> {
+    if (updates.size === 0) return new Map();
+    // In id order: the rows are locked as the statement reaches them, so two claimers of
+    // overlapping batches lock in one order (no deadlock).
+    const runs = [...updates.values()].sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+    const { rows } = await this.#exec(this.#q.updateRunsIfUnchanged, [
+      ...runUpdateValues(runs),
+      runs.map((r) => versions.get(r.runId)!),
+      ...jobCheckValues(runs, jobs),
     ]);
     return new Map(rows.map((row) => [row.run_id as string, updates.get(row.run_id as string)!]));
   }
@@ -425,24 +486,36 @@ export class PgStore implements Store {
     v.checkCompletions(completions);
     const ids = [...new Set(completions.map((c) => c.runId).filter(isUuid))];
     if (ids.length === 0) return completions.map((c) => ({ runId: c.runId, applied: false, run: null, nextRun: null }));
+    // Optimistic, as a claim: read unlocked, decide, one autocommit statement that writes only
+    // if nothing it read changed. Not for the reaper's liveness guard (it re-checks a lock in
+    // the transaction), chain links (inserted with their job's next_due_at) or jobs with an
+    // overlap limit (locked before their runs).
+    const plain = !this.#limitedSeen && completions.every((c) => !('workerGone' in c.guard) && c.next === undefined);
+    if (plain) {
+      const read = await this.#readJobsAndRuns(ids);
+      this.#limitedSeen = [...read.jobs.values()].some((j) => j.overlap !== 'allowAll');
+      if (!this.#limitedSeen) {
+        const plan = planCompletions(completions, read.runs, read.jobs);
+        // A run whose job is gone has no job row to re-check: the locked path (rare).
+        const jobless = [...plan.updates.values()].some((r) => !read.jobs.has(jobKey(r.scope, r.jobId)));
+        if (plan.updates.size === 0 || (!jobless && (await this.#completeIfUnchanged(plan, read)))) {
+          return plan.results.map((result) => ({ ...result, nextRun: null }));
+        }
+        debug('optimistic completion: a run or job changed since the read, completing under lock');
+      }
+    }
+    return this.#completeLocked(completions, ids);
+  }
 
+  /** The locked completion: one transaction, jobs with an overlap limit locked before the runs. */
+  #completeLocked(completions: Completion[], ids: string[]): Promise<CompletionResult[]> {
     return this.#tx(async (exec) => {
       const { jobs: jobRows, runs: runRows } = await this.#lockJobsAndRuns(exec, ids, false);
       const jobs = new Map(jobRows.map((j) => [jobKey(j.scope, j.jobId), j]));
+      this.#limitedSeen = jobRows.some((j) => j.overlap !== 'allowAll');
       const gone = await this.#goneWorkers(exec, completions);
       const plan = planCompletions(completions, new Map(runRows.map((r) => [r.runId, r])), jobs, gone);
-      const written = await this.#updateRuns(exec, plan.updates);
-      if (plan.jobUpdates.size > 0) {
-        const u = [...plan.jobUpdates.values()];
-        await exec(this.#q.updateJobsAfterRuns, [
-          u.map((x) => x.scope),
-          u.map((x) => x.jobId),
-          u.map((x) => x.lastRunAt),
-          u.map((x) => x.lastStatus),
-          u.map((x) => x.nextDueAt !== undefined),
-          u.map((x) => x.nextDueAt ?? null),
-        ]);
-      }
+      const written = await this.#updateRuns(exec, plan.updates, plan.jobUpdates);
       const links = plan.chain.length === 0 ? [] : await this.#insertRuns(exec, plan.chain, plan.chainCreatedAt!);
       const linkById = new Map(links.map((r) => [r.runId, r]));
       const nextOf = new Map(plan.chain.map((c) => [c.index, linkById.get(c.run.runId) ?? null]));
@@ -452,6 +525,19 @@ export class PgStore implements Store {
         nextRun: nextOf.get(i) ?? null,
       }));
     });
+  }
+
+  /** The optimistic completion's write: all of the plan, or nothing when a run or job changed since the read. */
+  async #completeIfUnchanged(plan: CompletionPlan, read: OptimisticRead): Promise<boolean> {
+    const runs = [...plan.updates.values()];
+    const u = [...plan.jobUpdates.values()];
+    const { rows } = await this.#exec(this.#q.updateRunsAndJobsIfUnchanged, [
+      ...runUpdateValues(runs),
+      runs.map((r) => read.versions.get(r.runId)!),
+      ...jobCheckValues(runs, read.jobs),
+      ...jobUpdateValues(u),
+    ]);
+    return rows.length === runs.length;
   }
 
   /** The liveness reaper's re-check, in the completing transaction (after the runs: the lock order). */
@@ -632,4 +718,53 @@ function leaseOf(row: Record<string, any> | undefined): LeaseRow | null {
     epoch: Number(row.fence_epoch),
     expiresAt: (row.expires_at as Date | null) ?? null,
   };
+}
+
+/**
+ * The generic run update's parameters: run ids, then one array per RUN_UPDATE_COLUMNS.
+ * Instants as ISO text: node-postgres would format each Date in the local zone, a measurable
+ * share of a claim's CPU at thousands of runs/s; timestamptz reads both the same.
+ */
+function runUpdateValues(runs: RunRecord[]): unknown[] {
+  const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+  const value: Record<(typeof RUN_UPDATE_COLUMNS)[number][0], (r: RunRecord) => unknown> = {
+    status: (r) => r.status,
+    attempt: (r) => r.attempt,
+    available_at: (r) => iso(r.availableAt),
+    stale_at: (r) => iso(r.staleAt),
+    lease_until: (r) => iso(r.leaseUntil),
+    worker_id: (r) => r.workerId,
+    started_at: (r) => iso(r.startedAt),
+    finished_at: (r) => iso(r.finishedAt),
+    error: (r) => r.error,
+    published_at: (r) => iso(r.publishedAt),
+    cancel_requested_at: (r) => iso(r.cancelRequestedAt),
+    attempts: (r) => JSON.stringify(r.attempts.map(attemptJson)),
+  };
+  return [runs.map((r) => r.runId), ...RUN_UPDATE_COLUMNS.map(([name]) => runs.map(value[name]))];
+}
+
+/** What the optimistic paths read: jobs by key, runs by id, and each run's row version (xmin). */
+interface OptimisticRead {
+  jobs: Map<string, JobRecord>;
+  runs: Map<string, RunRecord>;
+  versions: Map<string, string>;
+}
+
+/** The jobs of the runs to write, once each, with the epoch the plan read: the optimistic writes' job check. */
+function jobCheckValues(runs: RunRecord[], jobs: Map<string, JobRecord>): unknown[] {
+  const read = [...new Set(runs.map((r) => jobKey(r.scope, r.jobId)))].map((key) => jobs.get(key)!);
+  return [read.map((j) => j.scope), read.map((j) => j.jobId), read.map((j) => j.epoch)];
+}
+
+/** The job arrays of a completion's write (queries.ts `jobsAfterRuns`). */
+function jobUpdateValues(u: Array<CompletionPlan['jobUpdates'] extends Map<string, infer V> ? V : never>): unknown[] {
+  return [
+    u.map((x) => x.scope),
+    u.map((x) => x.jobId),
+    u.map((x) => x.lastRunAt),
+    u.map((x) => x.lastStatus),
+    u.map((x) => x.nextDueAt !== undefined),
+    u.map((x) => x.nextDueAt ?? null),
+  ];
 }

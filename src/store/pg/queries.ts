@@ -47,6 +47,36 @@ export function buildQueries(s: string) {
   const runUpdateArrays = RUN_UPDATE_COLUMNS.map(([, cast], i) => `$${i + 2}::${cast === 'jsonb' ? 'text' : cast}[]`).join(', ');
   const runUpdateNames = RUN_UPDATE_COLUMNS.map(([name]) => name).join(', ');
   const runUpdateSets = RUN_UPDATE_COLUMNS.map(([name, cast]) => `${name} = u.${name}${cast === 'jsonb' ? '::jsonb' : ''}`).join(', ');
+  const R = RUN_UPDATE_COLUMNS.length;
+  /**
+   * CTEs `ju`, `l`, `jw`: after completions, the last run per job and a chain's next_due_at
+   * (params from `first`: scopes, job ids, last run at, last status, set next, next due),
+   * when `cond`. The job rows are locked in key order (no deadlock between completers).
+   */
+  const jobsAfterRuns = (first: number, cond: string) => `ju AS (
+        SELECT * FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::timestamptz[], $${first + 3}::text[],
+          $${first + 4}::boolean[], $${first + 5}::timestamptz[]) AS ju(scope, job_id, last_run_at, last_status, set_next, next_due_at)
+      ), l AS (
+        SELECT j.scope, j.job_id FROM ${s}.jobs j JOIN ju ON j.scope = ju.scope AND j.job_id = ju.job_id
+        WHERE ${cond}
+        ORDER BY j.scope, j.job_id FOR NO KEY UPDATE OF j
+      ), jw AS (
+        UPDATE ${s}.jobs j SET
+          last_run_at = coalesce(ju.last_run_at, j.last_run_at),
+          last_status = coalesce(ju.last_status, j.last_status),
+          next_due_at = CASE WHEN ju.set_next THEN ju.next_due_at ELSE j.next_due_at END
+        FROM ju JOIN l ON l.scope = ju.scope AND l.job_id = ju.job_id
+        WHERE j.scope = ju.scope AND j.job_id = ju.job_id
+      )`;
+  /** One boolean `ok`: every job given (params from `first`: scopes, ids, epochs) still at that epoch, without an overlap limit. */
+  const jobsUnchanged = (first: number) => `SELECT count(*) = cardinality($${first}::text[]) AS ok FROM ${s}.jobs j
+          JOIN unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::integer[]) AS k(scope, job_id, epoch)
+            ON j.scope = k.scope AND j.job_id = k.job_id AND j.epoch = k.epoch
+        WHERE j.overlap = 'allowAll'`;
+  /** The generic run update's head, up to its join condition; `extra` adds arrays (params from R + 2) and their names. */
+  const runUpdate = (extraArrays = '', extraNames = '') => `UPDATE ${s}.runs r SET ${runUpdateSets}
+      FROM unnest($1::uuid[], ${runUpdateArrays}${extraArrays}) AS u(run_id, ${runUpdateNames}${extraNames})
+      WHERE r.run_id = u.run_id`;
 
   return {
     // ── jobs ──
@@ -205,24 +235,64 @@ export function buildQueries(s: string) {
      * what the caller computed (sending every column back only to parse it again is avoidable
      * work on the hot path).
      */
-    updateRuns: `UPDATE ${s}.runs r SET ${runUpdateSets}
-      FROM unnest($1::uuid[], ${runUpdateArrays}) AS u(run_id, ${runUpdateNames})
-      WHERE r.run_id = u.run_id
-      RETURNING r.run_id`,
-    /** After completions: last run per job, and a chain's next_due_at (rows locked in key order: no deadlock between completers). */
-    updateJobsAfterRuns: `WITH u AS (
-        SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::boolean[], $6::timestamptz[])
-          AS u(scope, job_id, last_run_at, last_status, set_next, next_due_at)
-      ), l AS (
-        SELECT j.scope, j.job_id FROM ${s}.jobs j JOIN u ON j.scope = u.scope AND j.job_id = u.job_id
-        ORDER BY j.scope, j.job_id FOR NO KEY UPDATE OF j
+    updateRuns: `${runUpdate()} RETURNING r.run_id`,
+    /**
+     * updateRuns, then after completions the last run per job and a chain's next_due_at, in
+     * one statement (a round trip less per completion batch). Params: updateRuns', then
+     * scopes, job ids, last run at, last status, set next, next due. The job rows are locked
+     * in key order (no deadlock between completers); the runs are locked already.
+     */
+    updateRunsAndJobs: `WITH w AS (${runUpdate()} RETURNING r.run_id),
+      ${jobsAfterRuns(R + 2, 'true')}
+      SELECT run_id FROM w`,
+    /**
+     * The optimistic claim's read: the requested runs with their row version (xmin) and
+     * their jobs, unlocked, outside any transaction (rows as jsonb, tagged, like lockJobsAndRuns).
+     */
+    readJobsAndRuns: `WITH runs AS MATERIALIZED (
+        SELECT r.*, r.xmin::text AS row_version FROM ${s}.runs r WHERE r.run_id = ANY($1::uuid[])
+      ),
+      jobs AS (
+        SELECT j.* FROM ${s}.jobs j WHERE (j.scope, j.job_id) IN (SELECT DISTINCT scope, job_id FROM runs)
       )
-      UPDATE ${s}.jobs j SET
-        last_run_at = coalesce(u.last_run_at, j.last_run_at),
-        last_status = coalesce(u.last_status, j.last_status),
-        next_due_at = CASE WHEN u.set_next THEN u.next_due_at ELSE j.next_due_at END
-      FROM u JOIN l ON l.scope = u.scope AND l.job_id = u.job_id
-      WHERE j.scope = u.scope AND j.job_id = u.job_id`,
+      SELECT 'job' AS kind, to_jsonb(jobs) AS row FROM jobs
+      UNION ALL
+      SELECT 'run' AS kind, to_jsonb(runs) AS row FROM runs`,
+    /**
+     * The optimistic claim's write, one autocommit statement: updateRuns where each row is
+     * still the version the plan read (same xmin: no write committed since; a row locked
+     * meanwhile is waited for and re-checked on its new version), and only if every job of
+     * the batch still has the epoch the plan read and no overlap limit. Params: updateRuns',
+     * then row versions, and the jobs (scopes, ids, epochs). The job check is one scalar, so
+     * the runs are reached by their ids whatever the statistics say (a join on the job let
+     * the planner walk every run of a hot job). Returns the ids written; the caller sends
+     * the others through the locked path.
+     */
+    updateRunsIfUnchanged: `WITH ok AS MATERIALIZED (${jobsUnchanged(R + 3)})
+      ${runUpdate(`, $${R + 2}::xid[]`, ', row_version')}
+        AND r.xmin = u.row_version
+        AND (SELECT ok FROM ok)
+      RETURNING r.run_id`,
+    /**
+     * The optimistic completion's write, one autocommit statement, all or nothing: every run
+     * still the version the plan read (locked here, in id order, and re-checked on a new
+     * version if one was waited for) and every job still at its epoch without an overlap
+     * limit, then updateRunsAndJobs. Runs before jobs, as the locked completion of such jobs
+     * (their claims never lock the job). Params: updateRuns', row versions, the jobs
+     * (scopes, ids, epochs), then updateRunsAndJobs' job arrays. Returns no row when the
+     * check failed: the caller completes the batch through the locked path.
+     */
+    updateRunsAndJobsIfUnchanged: `WITH cur AS MATERIALIZED (
+        SELECT r.run_id FROM ${s}.runs r
+          JOIN unnest($1::uuid[], $${R + 2}::xid[]) AS v(run_id, row_version) ON r.run_id = v.run_id AND r.xmin = v.row_version
+        ORDER BY r.run_id FOR UPDATE OF r
+      ),
+      ok AS MATERIALIZED (
+        SELECT (SELECT count(*) FROM cur) = cardinality($1::uuid[]) AND (${jobsUnchanged(R + 3)}) AS ok
+      ),
+      w AS (${runUpdate()} AND (SELECT ok FROM ok) RETURNING r.run_id),
+      ${jobsAfterRuns(R + 6, '(SELECT ok FROM ok)')}
+      SELECT run_id FROM w`,
     /** Extends the leases of runs this worker holds, locked in id order. */
     heartbeat: `WITH held AS (
         SELECT run_id FROM ${s}.runs WHERE run_id = ANY($1::uuid[]) AND status = 'running' AND worker_id = $2
