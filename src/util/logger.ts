@@ -103,11 +103,15 @@ function build(debug: Debugger, host: HostLogger | undefined, style: 'pino' | 'w
       // a throwing host logger must not break a run, a tick or a request
     }
   };
-  return {
+  const log: Log = {
     debug: write('debug'),
     info: write('info'),
     warn: write('warn'),
     error: write('error'),
-    child: (fields) => build(debug, host, style, { ...base, ...fields }),
+    // With no host logger and `debug` off nothing is ever written: a child would only be
+    // allocated (one per run on the worker's hot path) to stay silent. A `debug` enabled
+    // later gives lines without the child's fields for the logs made before it.
+    child: (fields) => (host === undefined && !debug.enabled ? log : build(debug, host, style, { ...base, ...fields })),
   };
+  return log;
 }

@@ -726,19 +726,21 @@ function leaseOf(row: Record<string, any> | undefined): LeaseRow | null {
  * share of a claim's CPU at thousands of runs/s; timestamptz reads both the same.
  */
 function runUpdateValues(runs: RunRecord[]): unknown[] {
-  const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+  // Instants as epoch milliseconds (the statement turns them back with to_timestamp): formatting
+  // each Date as text cost a measurable share of a claim's CPU at thousands of runs/s.
+  const ms = (d: Date | null) => (d === null ? null : d.getTime());
   const value: Record<(typeof RUN_UPDATE_COLUMNS)[number][0], (r: RunRecord) => unknown> = {
     status: (r) => r.status,
     attempt: (r) => r.attempt,
-    available_at: (r) => iso(r.availableAt),
-    stale_at: (r) => iso(r.staleAt),
-    lease_until: (r) => iso(r.leaseUntil),
+    available_at: (r) => ms(r.availableAt),
+    stale_at: (r) => ms(r.staleAt),
+    lease_until: (r) => ms(r.leaseUntil),
     worker_id: (r) => r.workerId,
-    started_at: (r) => iso(r.startedAt),
-    finished_at: (r) => iso(r.finishedAt),
+    started_at: (r) => ms(r.startedAt),
+    finished_at: (r) => ms(r.finishedAt),
     error: (r) => r.error,
-    published_at: (r) => iso(r.publishedAt),
-    cancel_requested_at: (r) => iso(r.cancelRequestedAt),
+    published_at: (r) => ms(r.publishedAt),
+    cancel_requested_at: (r) => ms(r.cancelRequestedAt),
     attempts: (r) => JSON.stringify(r.attempts.map(attemptJson)),
   };
   return [runs.map((r) => r.runId), ...RUN_UPDATE_COLUMNS.map(([name]) => runs.map(value[name]))];

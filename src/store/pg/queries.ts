@@ -44,9 +44,14 @@ const livenessKey = (prefix: string, kind: string, id: string) => `hashtextexten
 export function buildQueries(s: string) {
   const insertJob = `INSERT INTO ${s}.jobs (scope, job_id, ${configCols}, overridden, epoch, next_due_at, created_at, updated_at)
     VALUES ($1, $2, ${configParams(3)}, $${N + 3}::text[], 0, $${N + 4}::timestamptz, $${N + 5}::timestamptz, $${N + 5}::timestamptz)`;
-  const runUpdateArrays = RUN_UPDATE_COLUMNS.map(([, cast], i) => `$${i + 2}::${cast === 'jsonb' ? 'text' : cast}[]`).join(', ');
+  // Instants travel as epoch milliseconds (float8): formatting each Date as text was a measurable
+  // share of the worker's CPU at thousands of runs/s; to_timestamp keeps the millisecond exactly.
+  const runUpdateArray = (cast: string) => (cast === 'jsonb' ? 'text' : cast === 'timestamptz' ? 'float8' : cast);
+  const runUpdateArrays = RUN_UPDATE_COLUMNS.map(([, cast], i) => `$${i + 2}::${runUpdateArray(cast)}[]`).join(', ');
   const runUpdateNames = RUN_UPDATE_COLUMNS.map(([name]) => name).join(', ');
-  const runUpdateSets = RUN_UPDATE_COLUMNS.map(([name, cast]) => `${name} = u.${name}${cast === 'jsonb' ? '::jsonb' : ''}`).join(', ');
+  const runUpdateValue = (name: string, cast: string) =>
+    cast === 'jsonb' ? `u.${name}::jsonb` : cast === 'timestamptz' ? `to_timestamp(u.${name} / 1000)` : `u.${name}`;
+  const runUpdateSets = RUN_UPDATE_COLUMNS.map(([name, cast]) => `${name} = ${runUpdateValue(name, cast)}`).join(', ');
   const R = RUN_UPDATE_COLUMNS.length;
   /**
    * CTEs `ju`, `l`, `jw`: after completions, the last run per job and a chain's next_due_at
