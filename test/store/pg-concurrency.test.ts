@@ -375,6 +375,72 @@ describe('the optimistic claim (runs of jobs without an overlap limit)', () => {
     await store.close();
   });
 
+  /** A store over `pool` that counts its optimistic reads (the statement selecting runs with their row versions). */
+  const countingStore = (pool: pg.Pool) => {
+    const counts = { reads: 0 };
+    const wrapped = {
+      query(textOrConfig: string | { text: string }, values?: unknown[]) {
+        const text = typeof textOrConfig === 'string' ? textOrConfig : textOrConfig.text;
+        if (text.includes('r.xmin::text AS row_version FROM')) counts.reads += 1;
+        return pool.query(textOrConfig as string, values);
+      },
+      connect: (callback: (err: Error | undefined, client?: pg.PoolClient) => void) => {
+        pool.connect((err, client) => callback(err ?? undefined, client));
+      },
+    };
+    return { store: new PgStore({ pool: wrapped as unknown as pg.Pool, schema: db.schema }), counts };
+  };
+
+  it('a run claimed by this store completes without being read again (its copy, checked by row version)', async () => {
+    const scope = uniqueToken('opt_kept');
+    const [run, other] = await runsOf(scope, 2);
+    const { store, counts } = countingStore(db.newPool(2));
+    const claimed = await store.claimRuns(
+      [run!, other!].map((r) => ({ runId: r.runId, attempt: 1 })),
+      ctx('me'),
+    );
+    expect(claimed.map((r) => r.outcome)).toEqual(['claimed', 'claimed']);
+    expect(counts.reads).toBe(1);
+    const results = await store.completeRuns([
+      done(run!.runId, { workerId: 'me' }),
+      { ...done(other!.runId, { workerId: 'me' }), status: 'failed', error: 'boom' },
+    ]);
+    expect(results.map((r) => r.applied)).toEqual([true, true]);
+    expect(counts.reads).toBe(1);
+    expect(await stores[0]!.getRun(run!.runId)).toMatchObject({ status: 'succeeded', workerId: 'me', attempt: 1 });
+    expect(await stores[0]!.getRun(other!.runId)).toMatchObject({ status: 'failed', error: 'boom' });
+    expect((await stores[0]!.getJob(scope, 'j'))?.lastStatus).toBe('failed');
+    await store.close();
+  });
+
+  it('a run written since this store claimed it (a heartbeat) is read again, and its completion applies', async () => {
+    const scope = uniqueToken('opt_kept_beat');
+    const [run] = await runsOf(scope, 1);
+    const { store, counts } = countingStore(db.newPool(2));
+    await store.claimRuns([{ runId: run!.runId, attempt: 1 }], ctx('me'));
+    await stores[1]!.heartbeat([run!.runId], { ...ctx('me'), leaseMs: 90_000 });
+    const [result] = await store.completeRuns([done(run!.runId, { workerId: 'me' })]);
+    expect(result!.applied).toBe(true);
+    expect(counts.reads).toBe(2);
+    expect(await stores[0]!.getRun(run!.runId)).toMatchObject({ status: 'succeeded', leaseUntil: null });
+    await store.close();
+  });
+
+  it('a run reaped since this store claimed it: the completion is not applied, and the reap stands', async () => {
+    const scope = uniqueToken('opt_kept_reap');
+    const [run] = await runsOf(scope, 1);
+    const { store } = countingStore(db.newPool(2));
+    await store.claimRuns([{ runId: run!.runId, attempt: 1 }], ctx('me'));
+    const reaped = await stores[1]!.completeRuns([
+      { ...done(run!.runId, { leaseExpiredBefore: at(200_000) }), status: 'timed_out', error: 'lease expired' },
+    ]);
+    expect(reaped.map((r) => r.applied)).toEqual([true]);
+    const [result] = await store.completeRuns([done(run!.runId, { workerId: 'me' })]);
+    expect(result!.applied).toBe(false);
+    expect(await stores[0]!.getRun(run!.runId)).toMatchObject({ status: 'timed_out', error: 'lease expired' });
+    await store.close();
+  });
+
   it('a batch mixing runs of a limited job and of an unlimited one answers each in request order, both ways round', async () => {
     const scope = uniqueToken('opt_mixed');
     await stores[0]!.syncJob(scope, 'free', config({ overlap: 'allowAll' }), { now: T0, nextDueAt: null });

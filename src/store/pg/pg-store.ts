@@ -147,6 +147,13 @@ export class PgStore implements Store {
    * those runs); a locked batch with none turns it back off.
    */
   #limitedSeen = false;
+  /**
+   * Runs this store claimed optimistically, as written (record, row version, job as read): the
+   * optimistic completion of such a run decides on this copy and writes only if the row is
+   * still that version, so it needs no read. Dropped at the run's completion; bounded
+   * (oldest first) for runs that never complete here.
+   */
+  readonly #claimed = new Map<string, { run: RunRecord; version: string; job: JobRecord }>();
 
   constructor(options: PgStoreOptions) {
     const o = parseOptions(pgStoreOptionsSchema, options, { label: 'PgStore option' });
@@ -468,7 +475,33 @@ export class PgStore implements Store {
       runs.map((r) => versions.get(r.runId)!),
       ...jobCheckValues(runs, jobs),
     ]);
-    return new Map(rows.map((row) => [row.run_id as string, updates.get(row.run_id as string)!]));
+    const written = new Map<string, RunRecord>();
+    for (const row of rows) {
+      const run = updates.get(row.run_id as string)!;
+      written.set(run.runId, run);
+      const job = jobs.get(jobKey(run.scope, run.jobId));
+      if (run.status === 'running' && job !== undefined) this.#remember(run, row.row_version as string, job);
+    }
+    return written;
+  }
+
+  #remember(run: RunRecord, version: string, job: JobRecord): void {
+    this.#claimed.delete(run.runId);
+    this.#claimed.set(run.runId, { run, version, job });
+    if (this.#claimed.size > MAX_CLAIMED_KEPT) this.#claimed.delete(this.#claimed.keys().next().value!);
+  }
+
+  /** The runs and jobs as this store claimed them, when it claimed every one of `ids` (else null). */
+  #claimedCopy(ids: string[]): OptimisticRead | null {
+    const read: OptimisticRead = { jobs: new Map(), runs: new Map(), versions: new Map() };
+    for (const id of ids) {
+      const known = this.#claimed.get(id);
+      if (known === undefined) return null;
+      read.runs.set(id, known.run);
+      read.versions.set(id, known.version);
+      read.jobs.set(jobKey(known.job.scope, known.job.jobId), known.job);
+    }
+    return read;
   }
 
   async heartbeat(runIds: string[], ctx: ClaimContext): Promise<HeartbeatResult> {
@@ -491,20 +524,38 @@ export class PgStore implements Store {
     // the transaction), chain links (inserted with their job's next_due_at) or jobs with an
     // overlap limit (locked before their runs).
     const plain = !this.#limitedSeen && completions.every((c) => !('workerGone' in c.guard) && c.next === undefined);
+    // Runs this store claimed need no read: their copy as written, checked by row version.
+    const copy = plain ? this.#claimedCopy(ids) : null;
+    for (const id of ids) this.#claimed.delete(id);
+    if (copy !== null) {
+      const done = await this.#completeOptimistic(completions, copy, true);
+      if (done !== null) return done;
+      debug('optimistic completion: a run changed since its claim here (a heartbeat, a cancel request), reading it again');
+    }
     if (plain) {
       const read = await this.#readJobsAndRuns(ids);
       this.#limitedSeen = [...read.jobs.values()].some((j) => j.overlap !== 'allowAll');
       if (!this.#limitedSeen) {
-        const plan = planCompletions(completions, read.runs, read.jobs);
-        // A run whose job is gone has no job row to re-check: the locked path (rare).
-        const jobless = [...plan.updates.values()].some((r) => !read.jobs.has(jobKey(r.scope, r.jobId)));
-        if (plan.updates.size === 0 || (!jobless && (await this.#completeIfUnchanged(plan, read)))) {
-          return plan.results.map((result) => ({ ...result, nextRun: null }));
-        }
+        const done = await this.#completeOptimistic(completions, read);
+        if (done !== null) return done;
         debug('optimistic completion: a run or job changed since the read, completing under lock');
       }
     }
     return this.#completeLocked(completions, ids);
+  }
+
+  /** planCompletions on what was read (or kept from the claim), written only if none of it changed; null when something did. */
+  async #completeOptimistic(completions: Completion[], read: OptimisticRead, kept = false): Promise<CompletionResult[] | null> {
+    const plan = planCompletions(completions, read.runs, read.jobs);
+    // A copy kept from the claim speaks for the row only once the write has checked its version:
+    // a completion it refuses is decided again on the row as it is.
+    if (kept && plan.results.some((result) => !result.applied)) return null;
+    // A run whose job is gone has no job row to re-check: the locked path (rare).
+    const jobless = [...plan.updates.values()].some((r) => !read.jobs.has(jobKey(r.scope, r.jobId)));
+    if (plan.updates.size === 0 || (!jobless && (await this.#completeIfUnchanged(plan, read)))) {
+      return plan.results.map((result) => ({ ...result, nextRun: null }));
+    }
+    return null;
   }
 
   /** The locked completion: one transaction, jobs with an overlap limit locked before the runs. */
@@ -745,6 +796,9 @@ function runUpdateValues(runs: RunRecord[]): unknown[] {
   };
   return [runs.map((r) => r.runId), ...RUN_UPDATE_COLUMNS.map(([name]) => runs.map(value[name]))];
 }
+
+/** Most optimistically claimed runs a PgStore keeps for their completion (the oldest go first). */
+const MAX_CLAIMED_KEPT = 10_000;
 
 /** What the optimistic paths read: jobs by key, runs by id, and each run's row version (xmin). */
 interface OptimisticRead {

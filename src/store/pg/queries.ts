@@ -270,14 +270,15 @@ export function buildQueries(s: string) {
      * the batch still has the epoch the plan read and no overlap limit. Params: updateRuns',
      * then row versions, and the jobs (scopes, ids, epochs). The job check is one scalar, so
      * the runs are reached by their ids whatever the statistics say (a join on the job let
-     * the planner walk every run of a hot job). Returns the ids written; the caller sends
-     * the others through the locked path.
+     * the planner walk every run of a hot job). Returns the ids written, with their new row
+     * versions (the completion of a run claimed here needs no read while it is unchanged);
+     * the caller sends the others through the locked path.
      */
     updateRunsIfUnchanged: `WITH ok AS MATERIALIZED (${jobsUnchanged(R + 3)})
       ${runUpdate(`, $${R + 2}::xid[]`, ', row_version')}
         AND r.xmin = u.row_version
         AND (SELECT ok FROM ok)
-      RETURNING r.run_id`,
+      RETURNING r.run_id, r.xmin::text AS row_version`,
     /**
      * The optimistic completion's write, one autocommit statement, all or nothing: every run
      * still the version the plan read (locked here, in id order, and re-checked on a new
