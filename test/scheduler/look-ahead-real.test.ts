@@ -75,14 +75,14 @@ async function worker(name: string, scope: string, calls: Calls): Promise<Worker
   return w;
 }
 
-/** A slot claimed ahead and not yet published, at least a second before its instant. */
-const claimedAhead = (scope: string) =>
+/** A slot claimed ahead, published or not yet, at least a second before its instant. */
+const claimedAhead = (scope: string, published: boolean) =>
   waitFor(
     async () =>
       (await fx.runsOf('ahead', scope)).find(
-        (r) => r.status === 'pending' && r.publishedAt === null && r.scheduledFor.getTime() > Date.now() + 1000,
+        (r) => r.status === 'pending' && (r.publishedAt !== null) === published && r.scheduledFor.getTime() > Date.now() + 1000,
       ),
-    'a slot claimed ahead of its instant',
+    published ? 'a slot claimed ahead and published before its instant' : 'a slot claimed ahead of its instant, not published',
     { timeoutMs: 30_000 },
   );
 
@@ -103,14 +103,7 @@ describe('look-ahead on PostgreSQL and RabbitMQ', () => {
     const calls: Calls = new Map();
     const w = await worker('worker', scope, calls);
     await scheduler('leader', scope);
-    const run = await waitFor(
-      async () =>
-        (await fx.runsOf('ahead', scope)).find(
-          (r) => r.status === 'pending' && r.publishedAt !== null && r.scheduledFor.getTime() > Date.now() + 1000,
-        ),
-      'a slot claimed ahead and published before its instant',
-      { timeoutMs: 30_000 },
-    );
+    const run = await claimedAhead(scope, true);
     await waitFor(() => w.stats().held >= 1, 'the worker holding its trigger', { timeoutMs: 30_000 });
     expect(calls.has(run.runId)).toBe(false);
     const done = await succeeded(scope, run.runId);
@@ -139,7 +132,7 @@ describe('look-ahead on PostgreSQL and RabbitMQ', () => {
     });
     children.push(doomed);
     await doomed.line((l) => typeof l.leading === 'number', 'the child leading');
-    const run = await claimedAhead(scope);
+    const run = await claimedAhead(scope, false);
     await doomed.kill9();
     // Dead before its instant: the row it committed under its fence is all that is left.
     expect((await fx.runsOf('ahead', scope)).find((r) => r.runId === run.runId)).toMatchObject({ status: 'pending', publishedAt: null });
@@ -177,14 +170,7 @@ describe('look-ahead on PostgreSQL and RabbitMQ', () => {
     const dropped: string[] = [];
     w.on('message:dropped', ({ runId, outcome }) => dropped.push(`${runId} ${outcome}`));
     const leader = await scheduler('leader', scope);
-    const run = await waitFor(
-      async () =>
-        (await fx.runsOf('ahead', scope)).find(
-          (r) => r.status === 'pending' && r.publishedAt !== null && r.scheduledFor.getTime() > Date.now() + 1000,
-        ),
-      'a slot claimed ahead and published before its instant',
-      { timeoutMs: 30_000 },
-    );
+    const run = await claimedAhead(scope, true);
     await waitFor(() => w.stats().held >= 1, 'the worker holding its trigger', { timeoutMs: 30_000 });
 
     await leader.pause('ahead', { note: 'maintenance' });
