@@ -195,8 +195,9 @@ describe('overlap fixes (real PostgreSQL, RabbitMQ and worker)', () => {
     }, 'the first scheduler to lead');
     await worker.start();
 
-    // Slot 1 runs on time.
-    await tickAt(slot(1).getTime());
+    // Slot 1 runs on time: claimed by the default look-ahead (250 ms) before it.
+    await tickAt(slot(1).getTime() - 250);
+    await clock.advanceTo(slot(1).getTime());
     await waitFor(async () => (await fx.runsOf('backlog', scope))[0]?.status === 'succeeded', 'slot 1 to run');
     await first.close();
 
