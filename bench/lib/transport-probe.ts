@@ -3,7 +3,10 @@ import type { ConsumeOptions, Consumer, DeliveryHandler, PublishOptions, Transpo
 /**
  * Delegates to a real transport and notes when the first delivery reached the consumer,
  * so warren's drain time starts where raw amqplib's does: at the first delivery, not at
- * the first handler call (which comes after the batched claim).
+ * the first handler call (which comes after the batched claim). With `perMessage` (the
+ * default) it also notes each message's publish, confirm and delivery times: the lateness
+ * benches' stages. The throughput bench turns that off unless it profiles, so warren's
+ * drain carries no more bookkeeping of the bench's than its peers' do.
  */
 export class TransportProbe implements Transport {
   readonly kind: Transport['kind'];
@@ -16,8 +19,14 @@ export class TransportProbe implements Transport {
   readonly confirmedWallAt = new Map<string, number>();
   readonly deliveredWallAt = new Map<string, number>();
 
-  constructor(readonly inner: Transport) {
+  readonly #perMessage: boolean;
+
+  constructor(
+    readonly inner: Transport,
+    options: { perMessage?: boolean } = {},
+  ) {
     this.kind = inner.kind;
+    this.#perMessage = options.perMessage ?? true;
   }
 
   assertQueue(queue: string): Promise<void> {
@@ -25,7 +34,7 @@ export class TransportProbe implements Transport {
   }
 
   publish(queue: string, body: Buffer, options?: PublishOptions): Promise<void> {
-    const id = options?.messageId;
+    const id = this.#perMessage ? options?.messageId : undefined;
     if (id !== undefined && !this.sentWallAt.has(id)) this.sentWallAt.set(id, Date.now());
     return this.inner.publish(queue, body, options).then(() => {
       if (id !== undefined && !this.confirmedWallAt.has(id)) this.confirmedWallAt.set(id, Date.now());
@@ -40,12 +49,12 @@ export class TransportProbe implements Transport {
     return this.inner.consume(
       queue,
       (delivery) => {
-        const now = performance.now();
-        if (delivery.messageId !== undefined && !this.deliveredWallAt.has(delivery.messageId))
-          this.deliveredWallAt.set(delivery.messageId, Date.now());
-        if (this.firstDeliveryAt === 0) this.firstDeliveryAt = now;
         this.deliveries++;
-        if (delivery.messageId !== undefined && !this.deliveredAt.has(delivery.messageId)) this.deliveredAt.set(delivery.messageId, now);
+        if (this.firstDeliveryAt === 0) this.firstDeliveryAt = performance.now();
+        if (this.#perMessage && delivery.messageId !== undefined) {
+          if (!this.deliveredWallAt.has(delivery.messageId)) this.deliveredWallAt.set(delivery.messageId, Date.now());
+          if (!this.deliveredAt.has(delivery.messageId)) this.deliveredAt.set(delivery.messageId, performance.now());
+        }
         return handler(delivery);
       },
       options,

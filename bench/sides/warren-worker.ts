@@ -69,7 +69,8 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
   const admin = new pg.Pool({ connectionString: opts.databaseUrl, max: 1 });
   const queueType = opts.queueType ?? 'quorum';
   const transport = new AmqpTransport({ url: opts.amqpUrl, scope, queueType });
-  const probe = new TransportProbe(transport);
+  // Per-message timings only when profiling: the peers' sides note the first job and the end, no more.
+  const probe = new TransportProbe(transport, { perMessage: opts.profile === true });
   let worker: ReturnType<typeof createWorker> | undefined;
   try {
     await migrate(pool, { schema });
@@ -119,20 +120,23 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
     const startedAt = new Map<string, number>();
     const toStart: number[] = [];
     const toSuccess: number[] = [];
-    worker.on('run:start', (run) => {
-      const now = performance.now();
-      startedAt.set(run.runId, now);
-      const delivered = probe.deliveredAt.get(run.runId);
-      if (delivered !== undefined) toStart.push(now - delivered);
-    });
+    if (opts.profile)
+      worker.on('run:start', (run) => {
+        const now = performance.now();
+        startedAt.set(run.runId, now);
+        const delivered = probe.deliveredAt.get(run.runId);
+        if (delivered !== undefined) toStart.push(now - delivered);
+      });
     // Done = a distinct run:success for every run (a duplicate success would not count twice).
     const succeeded = new Set<string>();
     let allSucceeded!: (at: number) => void;
     const done = new Promise<number>((resolve) => (allSucceeded = resolve));
     worker.on('run:success', (run) => {
       const now = performance.now();
-      const started = startedAt.get(run.runId);
-      if (started !== undefined) toSuccess.push(now - started);
+      if (opts.profile) {
+        const started = startedAt.get(run.runId);
+        if (started !== undefined) toSuccess.push(now - started);
+      }
       succeeded.add(run.runId);
       if (succeeded.size === opts.jobs) allSucceeded(now);
     });
@@ -159,7 +163,9 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
       notes: [
         `${queueType} work queue, Postgres schema ${schema}, preparedStatements ${preparedStatements}; done = run:success for all ${opts.jobs} runs, then ${rows[0]!.n} rows succeeded in Postgres; enqueue = insertRuns + publishRuns (confirms) in batches of ${SEED_BATCH}`,
         `handler calls ${handled}, deliveries ${probe.deliveries}, stats ${JSON.stringify(stats)}`,
-        `delivery → handler start ms ${fmt(summarize(toStart))}; handler start → run:success ms ${fmt(summarize(toSuccess))}`,
+        ...(opts.profile
+          ? [`delivery → handler start ms ${fmt(summarize(toStart))}; handler start → run:success ms ${fmt(summarize(toSuccess))}`]
+          : []),
         ...profileNotes,
       ],
     };
