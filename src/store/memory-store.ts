@@ -147,6 +147,11 @@ export class MemoryStore implements Store {
     let cancelled = 0;
     for (const run of runsOf(this.#state, scope, jobId)) {
       if (run.status !== 'pending' || run.triggerSource !== 'scheduler' || run.scheduledFor.getTime() <= after.getTime()) continue;
+      // Claimed after the change, under the new settings: not a slot of the old ones.
+      if (run.createdAt.getTime() > now.getTime()) continue;
+      // The new schedule's first slot too (the job's next_due_at): its slot key could not be claimed again.
+      const job = this.#state.jobs.get(jobKey(scope, jobId));
+      if (job?.enabled && job.nextDueAt !== null && job.nextDueAt.getTime() === run.scheduledFor.getTime()) continue;
       run.status = 'cancelled';
       run.error = reason;
       run.finishedAt = new Date(now);

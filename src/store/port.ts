@@ -392,9 +392,12 @@ export interface Store {
   setEnabled(scope: string, jobId: string, enabled: boolean, opts: SetEnabledOptions): Promise<JobRecord>;
   /**
    * Records the job's claimed-ahead slots `cancelled` with `reason`: its pending runs with
-   * trigger `scheduler` scheduled after `after` (the leader claims a slot a little before it
-   * is due, docs/scheduler.md). Called after a pause or a schedule change, so a slot claimed
-   * under the old settings does not run. Returns how many runs it cancelled.
+   * trigger `scheduler` scheduled after `after` and created at or before `now` (the leader
+   * claims a slot a little before it is due, docs/scheduler.md). Called after a pause or a
+   * schedule change, so a slot claimed under the old settings does not run; a slot the
+   * leader claimed after the change (under the new settings) is left alone, and so is the
+   * slot at the enabled job's (new) `next_due_at`, the new schedule's first slot as well
+   * (its deterministic run id could not be claimed again). Returns how many runs it cancelled.
    */
   cancelClaimedAhead(scope: string, jobId: string, after: Date, reason: string, now: Date): Promise<number>;
   /** CAS on next_due_at; false when it was not `expected`. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isWarrenError } from '../../src/errors.js';
-import { type ContractContext, T0, at, jobConfig, seedJob, seedRun, sorted, claimOne } from './store-fixtures.js';
+import { type ContractContext, T0, at, jobConfig, newRun, runId, seedJob, seedRun, sorted, claimOne } from './store-fixtures.js';
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
   const error = await promise.then(
@@ -206,6 +206,33 @@ export function jobsContract(c: ContractContext): void {
       expect(await c.store().getRun(running.runId)).toMatchObject({ status: 'running' });
       expect(await c.store().getRun(otherRun.runId)).toMatchObject({ status: 'pending' });
       expect(await c.store().cancelClaimedAhead(scope, 'ahead', at(10), 'again', at(12))).toBe(0);
+    });
+
+    it("leaves the slot at the enabled job's new next_due_at: the new schedule's first slot as well", async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'ahead');
+      const kept = await seedRun(c.store(), scope, job, 'kept', { scheduledFor: at(30), availableAt: at(30) });
+      const gone = await seedRun(c.store(), scope, job, 'gone', { scheduledFor: at(20), availableAt: at(20) });
+      expect(await c.store().setNextDue(scope, 'ahead', job.nextDueAt, at(30))).toBe(true);
+      expect(await c.store().cancelClaimedAhead(scope, 'ahead', at(11), 'schedule changed before its slot', at(11))).toBe(1);
+      expect(await c.store().getRun(kept.runId)).toMatchObject({ status: 'pending' });
+      expect(await c.store().getRun(gone.runId)).toMatchObject({ status: 'cancelled' });
+      // Paused, the job runs no slot: that one goes too.
+      await c.store().setEnabled(scope, 'ahead', false, { note: null, now: at(12) });
+      expect(await c.store().cancelClaimedAhead(scope, 'ahead', at(12), 'job paused before its slot', at(12))).toBe(1);
+      expect(await c.store().getRun(kept.runId)).toMatchObject({ status: 'cancelled', error: 'job paused before its slot' });
+    });
+
+    it('leaves a slot claimed after the change (created after `now`): it belongs to the new settings', async () => {
+      const scope = c.scope();
+      const job = await seedJob(c.store(), scope, 'ahead');
+      const old = await seedRun(c.store(), scope, job, 'old', { scheduledFor: at(20), availableAt: at(20) });
+      const [fresh] = await c
+        .store()
+        .insertRuns(scope, [newRun(job, runId(scope, 'new'), { scheduledFor: at(21), availableAt: at(21) })], at(12));
+      expect(await c.store().cancelClaimedAhead(scope, 'ahead', at(11), 'schedule changed before its slot', at(11))).toBe(1);
+      expect(await c.store().getRun(old.runId)).toMatchObject({ status: 'cancelled', error: 'schedule changed before its slot' });
+      expect(await c.store().getRun(fresh!.runId)).toMatchObject({ status: 'pending', error: null });
     });
   });
 

@@ -168,6 +168,26 @@ describe('look-ahead: slots claimed before their instant', () => {
     expect(w.stats()).toMatchObject({ claimed: 1, duplicates: 1 });
   });
 
+  it('a schedule changed between the claim and its slot, whose new first slot is that same instant: the claimed slot stays and runs once', async () => {
+    const t = setup({ lookAhead: '2s' });
+    await t.scheduler.start();
+    await until(t.clock, () => t.scheduler.isLeader(), 'leadership');
+    await t.worker();
+    await t.clock.advanceTo(SLOT - 2000);
+    await until(t.clock, async () => (await t.slotRun()) !== undefined, 'the claimed-ahead run row');
+
+    await t.clock.advanceTo(SLOT - 1000);
+    const updated = await t.scheduler.update('minutely', { schedule: { every: '30s' } });
+    expect(updated.nextDueAt).toEqual(new Date(SLOT));
+    expect(await t.slotRun()).toMatchObject({ status: 'pending', error: null });
+
+    await t.clock.advanceTo(SLOT + 30_000);
+    await until(t.clock, () => t.starts.size === 2, 'the slot and the next one on the new schedule');
+    const run = (await t.slotRun())!;
+    expect(run.status).toBe('succeeded');
+    expect([...t.starts.values()]).toEqual([SLOT, SLOT + 30_000]);
+  });
+
   it('a leader that claimed a slot ahead but could not publish it (the broker away): the next leader publishes it once, still ahead, and it runs at its instant', async () => {
     const t = setup({ lookAhead: '2s', instances: 2 });
     const [first, second] = t.schedulers as [Scheduler, Scheduler];

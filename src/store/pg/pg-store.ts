@@ -263,7 +263,7 @@ export class PgStore implements Store {
     // (its run row was invisible to the update's snapshot) is seen here. Jobs before runs.
     const result = await this.#tx(async (exec) => {
       await exec(this.#q.lockJob, [scope, jobId]);
-      await exec(this.#q.lockClaimedAhead, [scope, jobId, after]);
+      await exec(this.#q.lockClaimedAhead, [scope, jobId, after, now]);
       return exec(this.#q.cancelClaimedAhead, [scope, jobId, after, reason, now]);
     });
     return result.rowCount ?? 0;

@@ -133,12 +133,20 @@ export function buildQueries(s: string) {
         DELETE FROM ${s}.jobs WHERE scope = $1 AND job_id = $2 RETURNING 1
       )
       SELECT (SELECT count(*) FROM removed)::int AS removed`,
-    /** After lockJob: the job's claimed-ahead slots (pending, trigger scheduler, due after $3), locked in id order. */
+    /**
+     * After lockJob: the job's claimed-ahead slots (pending, trigger scheduler, due after $3,
+     * created by $4), locked in id order; not the one at the job's (new) next_due_at while it is
+     * enabled: that slot is also the new schedule's first, and its slot key could not be claimed again.
+     */
     lockClaimedAhead: `SELECT 1 FROM ${s}.runs
       WHERE scope = $1 AND job_id = $2 AND status = 'pending' AND trigger_source = 'scheduler' AND scheduled_for > $3::timestamptz
+        AND created_at <= $4::timestamptz
+        AND NOT EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.scope = $1 AND j.job_id = $2 AND j.enabled AND j.next_due_at = scheduled_for)
       ORDER BY run_id FOR UPDATE`,
     cancelClaimedAhead: `UPDATE ${s}.runs SET status = 'cancelled', error = $4, finished_at = $5::timestamptz, lease_until = NULL
-      WHERE scope = $1 AND job_id = $2 AND status = 'pending' AND trigger_source = 'scheduler' AND scheduled_for > $3::timestamptz`,
+      WHERE scope = $1 AND job_id = $2 AND status = 'pending' AND trigger_source = 'scheduler' AND scheduled_for > $3::timestamptz
+        AND created_at <= $5::timestamptz
+        AND NOT EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.scope = $1 AND j.job_id = $2 AND j.enabled AND j.next_due_at = scheduled_for)`,
     setNextDue: `UPDATE ${s}.jobs SET next_due_at = $4::timestamptz
       WHERE scope = $1 AND job_id = $2 AND next_due_at IS NOT DISTINCT FROM $3::timestamptz`,
     /** Scheduler-mode only: a queue-mode job's next_due_at stays overdue while its link runs (brokenChains finds dead chains). */
