@@ -54,6 +54,8 @@ export class LeaderElector {
   #timerAt = Number.POSITIVE_INFINITY;
   /** The holder whose liveness lock this follower is waiting on (one wait at a time). */
   #watching: string | null = null;
+  /** When this follower learned that the holder's liveness lock was gone (its grace runs from then). */
+  #releasedAt: number | null = null;
 
   constructor(options: LeaderElectorOptions) {
     this.#o = options;
@@ -166,6 +168,17 @@ export class LeaderElector {
         if (state.leader) await store.releaseLeadership(scope, instanceId).catch(() => {});
         return;
       }
+      if (state.leader && state.fence && this.#fence === null && state.takenFromLiveHolder === true && this.#beforeGrace(sentAt)) {
+        // The lease came through the holder's liveness lock being gone, before this follower
+        // served the grace: lead once it has passed (the lease is ours meanwhile, so the old
+        // holder's writes are fenced out), so the old holder has that long to see its own
+        // lock gone and step down: never two instances believing they lead.
+        debug('%s took the lease of %s from a holder whose liveness lock is gone, before the grace: leading after it', instanceId, scope);
+        this.#releasedAt = sentAt;
+        this.#schedule(this.#o.releaseGraceMs!);
+        return;
+      }
+      if (state.leader) this.#releasedAt = null;
       if (state.leader && state.fence) {
         this.#provenUntil = sentAt + ttlMs;
         this.#armExpiry();
@@ -193,6 +206,12 @@ export class LeaderElector {
     }
   }
 
+  /** Whether the grace since this follower learned the holder's liveness lock was gone has not passed yet. */
+  #beforeGrace(sentAt: number): boolean {
+    const grace = this.#o.releaseGraceMs ?? 0;
+    return grace > 0 && (this.#releasedAt === null || sentAt < this.#releasedAt + grace);
+  }
+
   /**
    * Follower: wait on the holder's liveness lock (one wait at a time) and try the lease the
    * moment it is released. The lease CAS still decides: the lock only says when to try.
@@ -208,6 +227,7 @@ export class LeaderElector {
         if (this.#watching !== holder) return;
         this.#watching = null;
         if (outcome !== 'released' || !this.#running || this.isLeader()) return;
+        this.#releasedAt ??= this.#o.clock.now();
         debug('%s saw the liveness lock of %s released in %s: trying the lease', this.#o.instanceId, holder, this.#o.scope);
         this.#scheduleWithin(this.#o.releaseGraceMs ?? 0);
       });

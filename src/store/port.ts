@@ -128,6 +128,11 @@ export interface LeadershipState {
   fence: Fence | null;
   holder: string | null;
   expiresAt: Date | null;
+  /**
+   * Set by `acquireLeadership` when the lease it won was another instance's and had not
+   * expired: taken because that instance's liveness lock was gone.
+   */
+  takenFromLiveHolder?: boolean;
 }
 
 /** One job's due-slot claim: CAS `next_due_at` from `expectedNextDueAt` to `nextDueAt`, insert `runs`. */

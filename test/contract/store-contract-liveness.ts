@@ -110,11 +110,15 @@ export function livenessContract(c: ContractContext): void {
       const leader = await hold('scheduler', `${scope}-l1`);
       const first = await store.acquireLeadership(scope, `${scope}-l1`, 60_000, T0);
       expect(first.leader).toBe(true);
+      expect(first.takenFromLiveHolder).toBeUndefined();
       expect((await store.acquireLeadership(scope, `${scope}-l2`, 60_000, at(1))).leader).toBe(false);
       await die(leader, observer, 'scheduler', `${scope}-l1`);
       const second = await store.acquireLeadership(scope, `${scope}-l2`, 60_000, at(2));
-      expect(second).toMatchObject({ leader: true, holder: `${scope}-l2` });
+      // Taken from an unexpired lease through the liveness lock: the elector leads only after its grace.
+      expect(second).toMatchObject({ leader: true, holder: `${scope}-l2`, takenFromLiveHolder: true });
       expect(second.fence!.epoch).toBe(first.fence!.epoch + 1);
+      // Its own renewal is no takeover.
+      expect((await store.acquireLeadership(scope, `${scope}-l2`, 60_000, at(3))).takenFromLiveHolder).toBeUndefined();
 
       const other = c.scope();
       await store.acquireLeadership(other, `${other}-plain`, 60_000, T0);

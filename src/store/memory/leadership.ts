@@ -13,7 +13,9 @@ export function acquireLeadership(state: MemoryState, scope: string, instanceId:
   lease.holder = instanceId;
   lease.expiresAt = new Date(now.getTime() + ttlMs);
   state.leases.set(scope, lease);
-  return leadershipState(lease, now, instanceId);
+  const won = leadershipState(lease, now, instanceId);
+  // Another instance's unexpired lease, taken because its liveness lock was gone.
+  return current.holder !== null && !current.leader ? { ...won, takenFromLiveHolder: true } : won;
 }
 
 export function releaseLeadership(state: MemoryState, scope: string, instanceId: string): void {

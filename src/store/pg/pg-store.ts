@@ -678,13 +678,15 @@ export class PgStore implements Store {
 
   async acquireLeadership(scope: string, instanceId: string, ttlMs: number, now: Date): Promise<LeadershipState> {
     v.checkAcquireLeadershipArgs(scope, instanceId, ttlMs, now);
-    const row = await this.#tx(async (exec) => {
+    const { row, before } = await this.#tx(async (exec) => {
       // Transaction-scoped: released at COMMIT, so it is safe on a pooled (or PgBouncer) connection.
       await exec(this.#q.leaderLock, [advisoryKey(`warren:leader:${this.schema}:${scope}`)]);
+      // Read under the lock: whether a lease won was another instance's, still unexpired.
+      const prior = leadershipState(leaseOf((await exec(this.#q.getLease, [scope])).rows[0]), now, instanceId);
       const taken = await exec(this.#q.acquireLease, [scope, instanceId, new Date(now.getTime() + ttlMs), now, this.#livenessPrefix]);
-      return taken.rows[0] ?? (await exec(this.#q.getLease, [scope])).rows[0];
+      return { row: taken.rows[0] ?? (await exec(this.#q.getLease, [scope])).rows[0], before: prior };
     });
-    const state = leadershipState(leaseOf(row), now, instanceId);
+    const state = withLivenessTakeover(leadershipState(leaseOf(row), now, instanceId), before);
     debug('leadership of %s for %s: %s', scope, instanceId, state.leader ? `held, epoch ${state.fence?.epoch}` : `held by ${state.holder}`);
     return state;
   }
@@ -759,6 +761,11 @@ export class PgStore implements Store {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Marks a lease won from another instance's unexpired lease (its liveness lock was gone). */
+function withLivenessTakeover(state: LeadershipState, before: LeadershipState): LeadershipState {
+  return state.leader && before.holder !== null && !before.leader ? { ...state, takenFromLiveHolder: true } : state;
 }
 
 /** A leases row (fence_epoch as text: a bigint) as the store-neutral lease. */
