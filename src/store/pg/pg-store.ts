@@ -362,6 +362,10 @@ export class PgStore implements Store {
 
   async claimRuns(requests: ClaimRequest[], ctx: ClaimContext): Promise<ClaimResult[]> {
     v.checkClaimRunsArgs(requests, ctx);
+    return retryDeadlocks(() => this.#claimRuns(requests, ctx));
+  }
+
+  async #claimRuns(requests: ClaimRequest[], ctx: ClaimContext): Promise<ClaimResult[]> {
     const ids = [...new Set(requests.map((r) => r.runId).filter(isUuid))];
     if (ids.length === 0) return requests.map((r) => ({ runId: r.runId, outcome: 'not_found', run: null, job: null }));
     if (this.#limitedSeen) return this.#claimLocked(requests, ctx);
@@ -517,6 +521,10 @@ export class PgStore implements Store {
 
   async completeRuns(completions: Completion[]): Promise<CompletionResult[]> {
     v.checkCompletions(completions);
+    return retryDeadlocks(() => this.#completeRuns(completions));
+  }
+
+  async #completeRuns(completions: Completion[]): Promise<CompletionResult[]> {
     const ids = [...new Set(completions.map((c) => c.runId).filter(isUuid))];
     if (ids.length === 0) return completions.map((c) => ({ runId: c.runId, applied: false, run: null, nextRun: null }));
     // Optimistic, as a claim: read unlocked, decide, one autocommit statement that writes only
@@ -760,6 +768,23 @@ export class PgStore implements Store {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/**
+ * A claim or completion that Postgres chose as a deadlock's victim (40P01) was rolled back
+ * whole (one statement, or one transaction), so it is sent again, at most twice more: the
+ * optimistic writes lock runs and then a job, the locked paths jobs and then runs, and two of
+ * them can meet the other way round under contention.
+ */
+async function retryDeadlocks<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (sqlState(err) !== '40P01' || attempt >= 3) throw err;
+      debug('deadlock victim (attempt %d): sent again', attempt);
+    }
   }
 }
 
