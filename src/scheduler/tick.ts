@@ -22,6 +22,9 @@ import { reapExpiredLeases, type ReapedRun } from './reaper.js';
 
 const debug = createDebug('warren:scheduler');
 
+/** The look-ahead widens to cover a slow claiming pass, at most this many times `lookAhead`. */
+const MAX_WIDENING = 4;
+
 /** Most unsent runs a leader remembers for a prompt resend (the outbox finds the rest). */
 const MAX_UNSENT = 10_000;
 
@@ -189,12 +192,12 @@ export class Ticker {
    */
   #aheadMs(): number {
     const base = this.#o.lookAheadMs;
-    return base === 0 ? 0 : Math.min(4 * base, Math.max(base, 2 * this.#claimCostMs));
+    return base === 0 ? 0 : Math.min(MAX_WIDENING * base, Math.max(base, 2 * this.#claimCostMs));
   }
 
   /** How early a claimed-ahead trigger may go out: the widest horizon a pass claims (0: the look-ahead is off). */
   #earlyMs(): number {
-    return 4 * this.#o.lookAheadMs;
+    return MAX_WIDENING * this.#o.lookAheadMs;
   }
 
   /** The outbox's runs and this leader's unsent ones, each once, at most `limit`. */

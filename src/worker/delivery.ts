@@ -57,7 +57,8 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
   // decides, and an early run is re-sent through the delay topology.
   const notBefore = notBeforeOf(delivery.headers);
   let startAt: Date | undefined;
-  if (notBefore !== null && notBefore > core.clock.now() && notBefore - core.clock.now() <= MAX_HOLD_MS) {
+  const wait = notBefore === null ? 0 : notBefore - core.clock.now();
+  if (notBefore !== null && wait > 0 && wait <= MAX_HOLD_MS) {
     core.count('held');
     startAt = new Date(notBefore);
     if (!(await core.book.untilInstant(notBefore, core.claimLeadMs()))) return; // closing: stays unacked, the broker requeues it
