@@ -18,7 +18,7 @@ export const UNIT_FILES = [
   'test/scheduler/{memory,outbox-backstop,plan,seed-bodies}.test.ts',
   'test/store/memory-*.test.ts',
   'test/testing/{control-contract,docs-example,docs-sync,harness,liveness,node-test,queue-handlers,remote-control-example,user-fake-timers}.test.ts',
-  'test/worker/{batcher,deadline,lease,run-book,worker-memory}.test.ts',
+  'test/worker/{batcher,deadline,lease,run-book,timer-group,worker-memory}.test.ts',
   'test/services.test.ts',
   'test/unit-project.test.ts',
 ];

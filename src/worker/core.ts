@@ -10,6 +10,7 @@ import type { RunExecution } from './run-executor.js';
 import type { Handlers } from './handlers.js';
 import { backoffDelayMs } from '../util/backoff.js';
 import type { RunBook } from './run-book.js';
+import type { TimerGroup } from '../util/timer-group.js';
 import { workerDebug } from './job-logger.js';
 import { errorText } from './dead-letter.js';
 
@@ -38,6 +39,8 @@ export interface RunningRun {
 export interface WorkerCore {
   readonly opts: ResolvedWorkerOptions;
   readonly clock: Clock;
+  /** Per-run deadlines (timeouts, lease ends) on one clock timer. */
+  readonly timers: TimerGroup;
   readonly store: Store;
   readonly transport: Transport;
   readonly events: SafeEmitter<WorkerEvents>;

@@ -66,14 +66,16 @@ async function processDelivery(core: WorkerCore, delivery: Delivery): Promise<vo
 
   // The window (prefetch) bounds the runs held; the handler slot is taken only after the
   // claim, so claims of many deliveries batch while handlers run.
-  let release: () => void;
-  try {
-    release = await core.book.enterWindow(delivery.queue);
-  } catch {
-    return; // closing: stays unacked, the broker requeues it
+  let release = core.book.tryEnterWindow(delivery.queue);
+  if (release === null) {
+    try {
+      release = await core.book.enterWindow(delivery.queue);
+    } catch {
+      return; // closing: stays unacked, the broker requeues it
+    }
   }
   // Backpressure: while too many results wait to be written, claim no more.
-  await core.completions.room(core.completionBacklog);
+  if (core.completions.size >= core.completionBacklog) await core.completions.room(core.completionBacklog);
   if (isLocalDuplicate(core, message)) {
     release();
     return dropDuplicate(core, delivery, message);

@@ -47,7 +47,7 @@ export async function startRun(
     handler: registration.handler,
     run,
     job,
-    clock: core.clock,
+    timers: core.timers,
     timeoutGraceMs: core.opts.timeoutGrace,
     log,
   });
@@ -74,14 +74,18 @@ export async function startRun(
     if (early > 0) await Promise.race([core.clock.sleep(early), execution.outcome]);
     // Claimed ahead of a free slot: wait for one, unless the run is stopped meanwhile
     // (cancelled by the store, or abandoned at shutdown), which settles it unstarted.
-    const acquiring = core.book.takeSlot(delivery.queue);
-    const slot = await Promise.race([acquiring, execution.outcome.then(() => null)]);
-    if (slot === null)
-      void acquiring.then(
-        (r) => r(),
-        () => undefined,
-      );
-    else release = slot;
+    const free = core.book.tryTakeSlot(delivery.queue);
+    if (free !== null) release = free;
+    else {
+      const acquiring = core.book.takeSlot(delivery.queue);
+      const slot = await Promise.race([acquiring, execution.outcome.then(() => null)]);
+      if (slot === null)
+        void acquiring.then(
+          (r) => r(),
+          () => undefined,
+        );
+      else release = slot;
+    }
     if (!execution.settled) {
       entry.startedAt = core.clock.now();
       core.events.emit('run:start', info);

@@ -25,7 +25,7 @@ export function proveLease(core: WorkerCore, entry: RunningRun, until: number): 
 function armLeaseTimer(core: WorkerCore, entry: RunningRun): void {
   entry.leaseTimer?.cancel();
   const due = entry.provenUntil - leaseMargin(core);
-  entry.leaseTimer = core.clock.setTimer(
+  entry.leaseTimer = core.timers.setTimer(
     () => {
       entry.leaseTimer = null;
       if (entry.lost || !core.book.holds(entry)) return;

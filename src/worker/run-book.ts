@@ -47,6 +47,16 @@ export class RunBook {
     return placesOf(this.#windows, queue, this.#limits.prefetch).acquire();
   }
 
+  /** A window place at once (its release), or null when the window is full. */
+  tryEnterWindow(queue: string): (() => void) | null {
+    return placesOf(this.#windows, queue, this.#limits.prefetch).tryAcquire();
+  }
+
+  /** A handler slot at once (its release), or null when all are taken. */
+  tryTakeSlot(queue: string): (() => void) | null {
+    return placesOf(this.#slots, queue, this.#limits.concurrency).tryAcquire();
+  }
+
   /** Takes one of the queue's handler slots; resolves with its release. */
   takeSlot(queue: string): Promise<() => void> {
     return placesOf(this.#slots, queue, this.#limits.concurrency).acquire();

@@ -26,7 +26,8 @@ export interface RunExecutionInput {
   handler: JobHandler<unknown>;
   run: RunRecord;
   job: JobRecord;
-  clock: Clock;
+  /** The worker's timers (a TimerGroup: the timeout is one of thousands that almost never fire). */
+  timers: Pick<Clock, 'setTimer'>;
   timeoutGraceMs: number;
   log: JobLogger;
 }
@@ -64,7 +65,7 @@ export class RunExecution {
   start(): void {
     if (this.#settled || this.#started) return;
     this.#started = true;
-    const { handler, run, job, clock } = this.#input;
+    const { handler, run, job, timers } = this.#input;
     let params: unknown;
     try {
       params = this.#input.parseParams(run, job);
@@ -93,7 +94,7 @@ export class RunExecution {
       },
       log: this.#input.log,
     };
-    this.#timeoutTimer = clock.setTimer(() => {
+    this.#timeoutTimer = timers.setTimer(() => {
       this.abort('timeout', new WarrenError('ERR_TIMEOUT', `job ${run.jobId} timed out after ${formatDuration(job.timeoutMs)}`));
     }, job.timeoutMs);
     let result: unknown;
@@ -127,7 +128,7 @@ export class RunExecution {
       this.#settleAborted();
       return;
     }
-    this.#graceTimer = this.#input.clock.setTimer(() => this.#settleAborted(), this.#input.timeoutGraceMs);
+    this.#graceTimer = this.#input.timers.setTimer(() => this.#settleAborted(), this.#input.timeoutGraceMs);
   }
 
   #signal(): AbortSignal {

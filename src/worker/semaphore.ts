@@ -16,11 +16,20 @@ export class Semaphore {
   }
 
   async acquire(): Promise<() => void> {
-    if (this.#free > 0) {
-      this.#free -= 1;
-    } else {
-      await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    }
+    const taken = this.tryAcquire();
+    if (taken !== null) return taken;
+    await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return this.#release();
+  }
+
+  /** A free place at once (its release), or null: the worker's hot path takes one without a promise. */
+  tryAcquire(): (() => void) | null {
+    if (this.#free === 0) return null;
+    this.#free -= 1;
+    return this.#release();
+  }
+
+  #release(): () => void {
     let released = false;
     return () => {
       if (released) return;

@@ -32,6 +32,7 @@ import { Heartbeat } from './heartbeat.js';
 import { workerDebug } from './job-logger.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
 import { RunBook } from './run-book.js';
+import { TimerGroup } from '../util/timer-group.js';
 import { startupRun } from './startup-runs.js';
 
 /** After the grace (and the results' flush), the most close() waits for the transport to close and background tasks to end. */
@@ -87,6 +88,7 @@ export function createWorker(options: WorkerOptions): Worker {
 class WorkerImpl implements Worker, WorkerCore {
   readonly opts: ResolvedWorkerOptions;
   readonly clock: Clock;
+  readonly timers: TimerGroup;
   readonly events = new SafeEmitter<WorkerEvents>();
   readonly log: Log;
   readonly #stats = emptyStats();
@@ -117,6 +119,7 @@ class WorkerImpl implements Worker, WorkerCore {
   constructor(opts: ResolvedWorkerOptions) {
     this.opts = opts;
     this.clock = opts.clock;
+    this.timers = new TimerGroup(opts.clock);
     this.handlers = new Handlers({ scope: opts.scope });
     this.book = new RunBook({ concurrency: opts.concurrency, prefetch: opts.prefetch }, this.clock);
     this.#readiness = new Readiness(`worker ${opts.workerId}`, opts.clock);
