@@ -46,6 +46,11 @@ export function cancelOtherVictims(live: readonly RunRecord[], maxParallel: numb
   return active.slice(0, Math.max(0, active.length - maxParallel + 1));
 }
 
+/** When a claimed run starts (epoch ms): now, or a held trigger's instant, at most CLAIM_AHEAD_MAX_MS ahead. */
+export function claimStart(request: ClaimRequest, now: number): number {
+  return request.startAt === undefined ? now : Math.max(now, Math.min(request.startAt.getTime(), now + CLAIM_AHEAD_MAX_MS));
+}
+
 export interface ClaimPlan {
   results: ClaimResult[];
   /** Rows to write, keyed by run id, with their final values. */
@@ -81,7 +86,7 @@ export function planClaims(
     if (!job) return { runId: request.runId, outcome: 'not_found', run, job: null };
     const result = (outcome: ClaimResult['outcome'], r: RunRecord): ClaimResult => ({ runId: request.runId, outcome, run: r, job });
     // A run claimed just ahead of its start (a held trigger) starts then: not before it is available.
-    const startsAt = request.startAt === undefined ? now : Math.max(now, Math.min(request.startAt.getTime(), now + CLAIM_AHEAD_MAX_MS));
+    const startsAt = claimStart(request, now);
     if (run.status !== 'pending' || run.attempt !== request.attempt) return result('duplicate', run);
     // A manual run belongs to no chain or slot, so a pause/resume does not invalidate it.
     if (run.epoch !== job.epoch && run.triggerSource !== 'manual')

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { migrate } from '../../src/store/migrate.js';
 import { PgStore } from '../../src/store/pg/index.js';
 import type { ClaimResult, Completion, CompletionResult, JobRecord } from '../../src/store/port.js';
+import { jobKey, planClaims } from '../../src/store/decide.js';
 import { slotRunId } from '../../src/util/uuid.js';
 import { uniqueToken } from '../helpers/env.js';
 import { type TestDatabase, createTestDatabase } from '../helpers/pg.js';
@@ -233,8 +234,8 @@ describe('completions and leadership under contention', () => {
 
 /**
  * A store whose one-statement reads and writes go through `pool`, with `between` run once
- * right after the first optimistic claim read returned: a write that lands between the
- * claim's read and its conditional update, deterministically.
+ * right after the first optimistic completion read returned: a write that lands between the
+ * completion's read and its conditional update, deterministically.
  */
 function storeWithWriteBetween(pool: pg.Pool, between: () => Promise<unknown>): PgStore {
   let pending: (() => Promise<unknown>) | undefined = between;
@@ -242,7 +243,7 @@ function storeWithWriteBetween(pool: pg.Pool, between: () => Promise<unknown>): 
     async query(textOrConfig: string | { text: string }, values?: unknown[]) {
       const result = await pool.query(textOrConfig as string, values);
       const text = typeof textOrConfig === 'string' ? textOrConfig : textOrConfig.text;
-      if (pending !== undefined && text.includes('AS row_version')) {
+      if (pending !== undefined && text.includes('r.xmin::text AS row_version FROM')) {
         const run = pending;
         pending = undefined;
         await run();
@@ -256,7 +257,7 @@ function storeWithWriteBetween(pool: pg.Pool, between: () => Promise<unknown>): 
   return new PgStore({ pool: wrapped as unknown as pg.Pool, schema: db.schema });
 }
 
-describe('the optimistic claim (runs of jobs without an overlap limit)', () => {
+describe('the straight claim and the optimistic completion (runs of jobs without an overlap limit)', () => {
   const ctx = (workerId: string) => ({ now: at(60_000), leaseMs: 30_000, workerId });
   const runsOf = async (scope: string, n: number) => {
     await stores[0]!.syncJob(scope, 'j', config({ overlap: 'allowAll' }), { now: T0, nextDueAt: null });
@@ -267,62 +268,197 @@ describe('the optimistic claim (runs of jobs without an overlap limit)', () => {
     );
   };
 
-  it('another worker claiming the run between the read and the write wins; the fallback answers duplicate', async () => {
-    const scope = uniqueToken('opt_dup');
+  /** Runs `fn` with a transaction open on its own connection, which has written `runId`'s row (and holds its lock) until `fn` lets it commit. */
+  const rowLockedBy = async (runId: string, write: string, values: unknown[], fn: (commit: () => Promise<void>) => Promise<void>) => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(write, [runId, ...values]);
+      await fn(async () => {
+        await client.query('COMMIT');
+      });
+    } finally {
+      client.release();
+    }
+  };
+  /** Resolves once some session waits for a row lock on this schema's runs (the claim reached the locked row). */
+  const someoneWaitsForALock = async () => {
+    for (;;) {
+      const { rows } = await db.pool.query(
+        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+          WHERE NOT l.granted AND c.relname = 'runs' AND c.relnamespace = $1::regnamespace`,
+        [db.schema],
+      );
+      if (rows[0].n > 0) return;
+      // Also a tuple lock wait shows as a transactionid lock not granted.
+      const { rows: tx } = await db.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'`);
+      if (tx[0].n > 0) return;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+
+  it('a rival claim committed while the straight claim waits for the row: the claim re-checks it and answers duplicate', async () => {
+    const scope = uniqueToken('str_dup');
     const [run, other] = await runsOf(scope, 2);
-    let rival: ClaimResult[] = [];
-    const store = storeWithWriteBetween(db.newPool(2), async () => {
-      rival = await stores[1]!.claimRuns([{ runId: run!.runId, attempt: 1 }], ctx('rival'));
-    });
-    const results = await store.claimRuns(
-      [
-        { runId: run!.runId, attempt: 1 },
-        { runId: other!.runId, attempt: 1 },
-      ],
-      ctx('me'),
+    let results: ClaimResult[] = [];
+    await rowLockedBy(
+      run!.runId,
+      `UPDATE "${db.schema}".runs SET status = 'running', worker_id = 'rival', lease_until = $2, started_at = $2 WHERE run_id = $1`,
+      [at(90_000)],
+      async (commit) => {
+        const claiming = stores[1]!.claimRuns(
+          [
+            { runId: run!.runId, attempt: 1 },
+            { runId: other!.runId, attempt: 1 },
+          ],
+          ctx('me'),
+        );
+        await someoneWaitsForALock();
+        await commit();
+        results = await claiming;
+      },
     );
-    expect(rival.map((r) => r.outcome)).toEqual(['claimed']);
     expect(results.map((r) => r.outcome)).toEqual(['duplicate', 'claimed']);
     expect((await stores[0]!.getRun(run!.runId))?.workerId).toBe('rival');
     expect((await stores[0]!.getRun(other!.runId))?.workerId).toBe('me');
-    await store.close();
   });
 
-  it('a write that does not change the decision (the publisher marking the run) sends the run through the locked path, which keeps it', async () => {
-    const scope = uniqueToken('opt_mark');
+  it('a write that does not change the decision (the publisher marking the run) is waited for and kept: the claim writes only its own columns', async () => {
+    const scope = uniqueToken('str_mark');
     const [run] = await runsOf(scope, 1);
-    const store = storeWithWriteBetween(db.newPool(2), () => stores[1]!.markPublished([{ runId: run!.runId, attempt: 1 }], at(30_000)));
-    const [result] = await store.claimRuns([{ runId: run!.runId, attempt: 1 }], ctx('me'));
+    let result: ClaimResult | undefined;
+    await rowLockedBy(run!.runId, `UPDATE "${db.schema}".runs SET published_at = $2 WHERE run_id = $1`, [at(30_000)], async (commit) => {
+      const claiming = stores[1]!.claimRuns([{ runId: run!.runId, attempt: 1 }], ctx('me'));
+      await someoneWaitsForALock();
+      await commit();
+      [result] = await claiming;
+    });
     expect(result!.outcome).toBe('claimed');
-    // The optimistic write would have put back the published_at it read (null): the locked path read the mark.
     const row = await stores[0]!.getRun(run!.runId);
     expect(row?.publishedAt?.toISOString()).toBe(at(30_000).toISOString());
     expect(result!.run?.publishedAt?.toISOString()).toBe(at(30_000).toISOString());
-    expect(row?.status).toBe('running');
-    await store.close();
+    expect(row).toMatchObject({ status: 'running', workerId: 'me' });
   });
 
-  it('a pause between the read and the write (the job epoch moved) cancels the run as stale instead of claiming it', async () => {
-    const scope = uniqueToken('opt_epoch');
+  it('a run cancelled while the straight claim waits for it is not claimed: the locked claim answers duplicate', async () => {
+    const scope = uniqueToken('str_cancel');
     const [run] = await runsOf(scope, 1);
-    const store = storeWithWriteBetween(db.newPool(2), () => stores[1]!.setEnabled(scope, 'j', false, { note: null, now: at(30_000) }));
-    const [result] = await store.claimRuns([{ runId: run!.runId, attempt: 1 }], ctx('me'));
-    expect(result!.outcome).toBe('stale_epoch');
-    expect((await stores[0]!.getRun(run!.runId))?.status).toBe('cancelled');
-    await store.close();
+    let result: ClaimResult | undefined;
+    await rowLockedBy(
+      run!.runId,
+      `UPDATE "${db.schema}".runs SET status = 'cancelled', finished_at = $2, error = 'cancelled by hand' WHERE run_id = $1`,
+      [at(30_000)],
+      async (commit) => {
+        const claiming = stores[1]!.claimRuns([{ runId: run!.runId, attempt: 1 }], ctx('me'));
+        await someoneWaitsForALock();
+        await commit();
+        [result] = await claiming;
+      },
+    );
+    expect(result!.outcome).toBe('duplicate');
+    expect(await stores[0]!.getRun(run!.runId)).toMatchObject({ status: 'cancelled', workerId: null });
   });
 
-  it('a job given an overlap limit between the read and the write is counted under its lock', async () => {
-    const scope = uniqueToken('opt_limit');
+  it('a job given an overlap limit is no longer claimed straight: its runs are counted under its lock', async () => {
+    const scope = uniqueToken('str_limit');
     const [first, second] = await runsOf(scope, 2);
     await stores[0]!.claimRuns([{ runId: first!.runId, attempt: 1 }], ctx('earlier'));
-    const store = storeWithWriteBetween(db.newPool(2), () =>
-      stores[1]!.updateJob(scope, 'j', { overlap: 'bufferOne', maxParallel: 1 }, { now: at(30_000) }),
-    );
-    const [result] = await store.claimRuns([{ runId: second!.runId, attempt: 1 }], ctx('me'));
+    await stores[1]!.updateJob(scope, 'j', { overlap: 'bufferOne', maxParallel: 1 }, { now: at(30_000) });
+    const [result] = await stores[2]!.claimRuns([{ runId: second!.runId, attempt: 1 }], ctx('me'));
     expect(result!.outcome).toBe('busy');
     expect((await stores[0]!.getRun(second!.runId))?.status).toBe('pending');
-    await store.close();
+  });
+
+  it('claims exactly what planClaims claims, for every combination of run states at the edges (deadline, availability, epoch, attempt, status)', async () => {
+    const scope = uniqueToken('str_gen');
+    await stores[0]!.syncJob(scope, 'j', config({ overlap: 'allowAll' }), { now: T0, nextDueAt: null });
+    const now = at(60_000).getTime();
+    // Every combination of the conditions at their edges (one millisecond either side).
+    interface Case {
+      i: number;
+      status: 'pending' | 'running';
+      storedAttempt: number;
+      epoch: number;
+      triggerSource: 'scheduler' | 'manual';
+      staleAt: number | null;
+      availableAt: number;
+      startAt: Date | undefined;
+      cancelRequested: boolean;
+    }
+    const cases: Case[] = [];
+    for (const staleAt of [null, now - 1, now, now + 1])
+      for (const startAhead of [undefined, 500, 1500])
+        for (const availableOffset of [-1, 0, 1])
+          for (const [epoch, triggerSource] of [
+            [0, 'scheduler'],
+            [1, 'scheduler'],
+            [1, 'manual'],
+          ] as const)
+            for (const [status, storedAttempt] of [
+              ['pending', 1],
+              ['running', 1],
+              ['pending', 2],
+            ] as const) {
+              const i = cases.length;
+              const startsAt = startAhead === undefined ? now : Math.min(now + startAhead, now + 1000);
+              cases.push({
+                i,
+                status,
+                storedAttempt,
+                epoch,
+                triggerSource,
+                staleAt,
+                availableAt: startsAt + availableOffset,
+                startAt: startAhead === undefined ? undefined : new Date(now + startAhead),
+                cancelRequested: i % 2 === 1,
+              });
+            }
+    const runs = await stores[0]!.insertRuns(
+      scope,
+      cases.map((c) =>
+        pendingRun(slotRunId(scope, 'j', at(c.i)), 'j', at(c.i), {
+          epoch: c.epoch,
+          triggerSource: c.triggerSource,
+          staleAt: c.staleAt === null ? null : new Date(c.staleAt),
+          availableAt: new Date(c.availableAt),
+          attempt: c.storedAttempt,
+        }),
+      ),
+      T0,
+    );
+    for (const [k, c] of cases.entries()) {
+      await db.pool.query(`UPDATE "${db.schema}".runs SET status = $2, cancel_requested_at = $3 WHERE run_id = $1`, [
+        runs[k]!.runId,
+        c.status,
+        c.cancelRequested ? at(1) : null,
+      ]);
+    }
+    const job = (await stores[0]!.getJob(scope, 'j'))!;
+    const requests = cases.map((c, k) => ({ runId: runs[k]!.runId, attempt: 1, ...(c.startAt ? { startAt: c.startAt } : {}) }));
+    const claimCtx = { ...ctx('me'), now: new Date(now) };
+    // The decision on the rows as they stand, one request at a time (each run is its own).
+    const expected = [];
+    for (const request of requests) {
+      const row = (await stores[0]!.getRun(request.runId))!;
+      const plan = planClaims([request], new Map([[row.runId, row]]), new Map([[jobKey(scope, 'j'), job]]), claimCtx);
+      expected.push({ outcome: plan.results[0]!.outcome, written: plan.updates.get(row.runId) ?? row });
+    }
+    const results = await stores[1]!.claimRuns(requests, claimCtx);
+    expect(results.map((r) => r.outcome)).toEqual(expected.map((e) => e.outcome));
+    expect(new Set(results.map((r) => r.outcome)).size).toBeGreaterThanOrEqual(4);
+    for (const [k, request] of requests.entries()) {
+      const row = await stores[0]!.getRun(request.runId);
+      const want = expected[k]!.written;
+      expect(row, `case ${JSON.stringify(cases[k])}`).toMatchObject({
+        status: want.status,
+        workerId: want.workerId,
+        leaseUntil: want.leaseUntil,
+        startedAt: want.startedAt,
+        cancelRequestedAt: want.cancelRequestedAt,
+        finishedAt: want.finishedAt,
+        error: want.error,
+      });
+    }
   });
 
   const done = (runId: string, guard: Completion['guard']): Completion => ({
@@ -400,13 +536,14 @@ describe('the optimistic claim (runs of jobs without an overlap limit)', () => {
       ctx('me'),
     );
     expect(claimed.map((r) => r.outcome)).toEqual(['claimed', 'claimed']);
-    expect(counts.reads).toBe(1);
+    // Claimed straight: no read.
+    expect(counts.reads).toBe(0);
     const results = await store.completeRuns([
       done(run!.runId, { workerId: 'me' }),
       { ...done(other!.runId, { workerId: 'me' }), status: 'failed', error: 'boom' },
     ]);
     expect(results.map((r) => r.applied)).toEqual([true, true]);
-    expect(counts.reads).toBe(1);
+    expect(counts.reads).toBe(0);
     expect(await stores[0]!.getRun(run!.runId)).toMatchObject({ status: 'succeeded', workerId: 'me', attempt: 1 });
     expect(await stores[0]!.getRun(other!.runId)).toMatchObject({ status: 'failed', error: 'boom' });
     expect((await stores[0]!.getJob(scope, 'j'))?.lastStatus).toBe('failed');
@@ -421,7 +558,7 @@ describe('the optimistic claim (runs of jobs without an overlap limit)', () => {
     await stores[1]!.heartbeat([run!.runId], { ...ctx('me'), leaseMs: 90_000 });
     const [result] = await store.completeRuns([done(run!.runId, { workerId: 'me' })]);
     expect(result!.applied).toBe(true);
-    expect(counts.reads).toBe(2);
+    expect(counts.reads).toBe(1);
     expect(await stores[0]!.getRun(run!.runId)).toMatchObject({ status: 'succeeded', leaseUntil: null });
     await store.close();
   });

@@ -84,15 +84,7 @@ describe('PgStore preparedStatements', () => {
       const store = new PgStore({ pool: client, schema: a.schema });
       await cycle(store, uniqueToken('prep_client'), 'job', 20, 'wc');
       const names = await preparedNames(client);
-      for (const key of [
-        'insertRuns',
-        'markPublished',
-        'readJobsAndRuns',
-        'updateRunsIfUnchanged',
-        'updateRunsAndJobsIfUnchanged',
-        'heartbeat',
-        'runningCounts',
-      ]) {
+      for (const key of ['insertRuns', 'markPublished', 'claimStraight', 'updateRunsAndJobsIfUnchanged', 'heartbeat', 'runningCounts']) {
         expect(
           names.some((n) => n.startsWith(`warren_${key}_`)),
           key,

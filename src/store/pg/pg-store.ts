@@ -53,7 +53,7 @@ import {
   type Queryable,
   type QueryResultLike,
 } from './db.js';
-import { type CompletionPlan, JOB_REMOVED_REASON, goneAsked, jobKey, planClaims, planCompletions } from '../decide.js';
+import { type CompletionPlan, JOB_REMOVED_REASON, claimStart, goneAsked, jobKey, planClaims, planCompletions } from '../decide.js';
 import { type LeaseRow, leadershipState, notLeaderError } from '../leadership.js';
 import { JobChangeListener } from './listener.js';
 import { PgLiveness, poolClientFactory } from './liveness.js';
@@ -105,7 +105,7 @@ const PREPARED: ReadonlyArray<keyof Queries> = [
   'updateRuns',
   'updateRunsAndJobs',
   'readJobsAndRuns',
-  'updateRunsIfUnchanged',
+  'claimStraight',
   'updateRunsAndJobsIfUnchanged',
   'heartbeat',
   'markPublished',
@@ -143,12 +143,12 @@ export class PgStore implements Store {
   readonly #liveness = new Set<LivenessHandle>();
   /**
    * The last claim or completion batch had a run of a job with an overlap limit: the next one
-   * goes straight to the locked path (the optimistic read would be a wasted round trip for
-   * those runs); a locked batch with none turns it back off.
+   * goes to the locked path at once (the straight claim, or the optimistic completion's read,
+   * would be a wasted round trip for those runs); a locked batch with none turns it back off.
    */
   #limitedSeen = false;
   /**
-   * Runs this store claimed optimistically, as written (record, row version, job as read): the
+   * Runs this store claimed straight, as written (record, row version, job as read): the
    * optimistic completion of such a run decides on this copy and writes only if the row is
    * still that version, so it needs no read. Dropped at the run's completion; bounded
    * (oldest first) for runs that never complete here.
@@ -362,39 +362,56 @@ export class PgStore implements Store {
 
   async claimRuns(requests: ClaimRequest[], ctx: ClaimContext): Promise<ClaimResult[]> {
     v.checkClaimRunsArgs(requests, ctx);
-    return retryDeadlocks(() => this.#claimRuns(requests, ctx));
-  }
-
-  async #claimRuns(requests: ClaimRequest[], ctx: ClaimContext): Promise<ClaimResult[]> {
     const ids = [...new Set(requests.map((r) => r.runId).filter(isUuid))];
     if (ids.length === 0) return requests.map((r) => ({ runId: r.runId, outcome: 'not_found', run: null, job: null }));
-    if (this.#limitedSeen) return this.#claimLocked(requests, ctx);
+    if (this.#limitedSeen) return retryDeadlocks(() => this.#claimLocked(requests, ctx));
 
-    // Optimistic: read unlocked, decide, and write in one autocommit statement that re-checks
-    // what the decision read (2 round trips and no row locks, against 4). Only for runs of jobs
-    // without an overlap limit: counting a job's running runs needs its lock.
-    const { jobs, runs, versions } = await this.#readJobsAndRuns(ids);
-    const limited = (runId: string) => {
-      const run = runs.get(runId);
-      const job = run && jobs.get(jobKey(run.scope, run.jobId));
-      return job !== undefined && job.overlap !== 'allowAll';
-    };
-    this.#limitedSeen = ids.some(limited);
-    const optimistic = requests.filter((r) => !limited(r.runId));
-    const plan = planClaims(optimistic, runs, jobs, ctx);
-    const written = await this.#updateRunsIfUnchanged(plan.updates, versions, jobs);
-    // A run written meanwhile (another claimer, a cancel request, the publisher's mark) or
-    // whose job changed: all its requests go through the locked path, which reads it again.
-    const retry = new Set([...plan.updates.keys()].filter((id) => !written.has(id)));
-    if (retry.size > 0)
-      debug('optimistic claim: %d of %d run(s) changed since the read, claimed under lock', retry.size, plan.updates.size);
-    const locked = requests.filter((r) => limited(r.runId) || retry.has(r.runId));
-    const lockedResults = locked.length === 0 ? [] : await this.#claimLocked(locked, ctx);
-    const byRequest = new Map<ClaimRequest, ClaimResult>(locked.map((r, i) => [r, lockedResults[i]!]));
-    optimistic.forEach((r, i) => {
-      if (!retry.has(r.runId)) byRequest.set(r, plan.results[i]!);
-    });
-    return requests.map((r) => byRequest.get(r)!);
+    // Straight: the runs that can simply be claimed are, in one round trip. The others (early,
+    // past their deadline, of an older epoch, already taken, a second request for a run, or of
+    // a job with an overlap limit) are decided by planClaims on the rows locked. Each step is
+    // retried on its own when chosen as a deadlock victim (rolled back whole): a claim that
+    // committed is never sent again, or its run would come back as a duplicate.
+    const straight = await retryDeadlocks(() => this.#claimStraight(requests, ctx));
+    if (straight.size === requests.length) return requests.map((r) => straight.get(r)!);
+    const rest = requests.filter((r) => !straight.has(r));
+    const decided = await retryDeadlocks(() => this.#claimLocked(rest, ctx));
+    const byRequest = new Map<ClaimRequest, ClaimResult>(rest.map((r, i) => [r, decided[i]!]));
+    return requests.map((r) => straight.get(r) ?? byRequest.get(r)!);
+  }
+
+  /**
+   * The straight claim (queries.ts claimStraight): the first request for each run, and only
+   * while no job with an overlap limit was seen. Returns the requests claimed, with their results.
+   */
+  async #claimStraight(requests: ClaimRequest[], ctx: ClaimContext): Promise<Map<ClaimRequest, ClaimResult>> {
+    const claimed = new Map<ClaimRequest, ClaimResult>();
+    const first = new Map<string, ClaimRequest>();
+    for (const r of requests) if (isUuid(r.runId) && !first.has(r.runId)) first.set(r.runId, r);
+    if (first.size === 0) return claimed;
+    const now = ctx.now.getTime();
+    const sent = [...first.values()].sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+    const { rows } = await this.#exec(this.#q.claimStraight, [
+      sent.map((r) => r.runId),
+      sent.map((r) => r.attempt),
+      sent.map((r) => claimStart(r, now)),
+      now,
+      now + ctx.leaseMs,
+      ctx.workerId,
+    ]);
+    const jobs = new Map<string, JobRecord>();
+    for (const r of rows) {
+      if (r.kind !== 'job') continue;
+      const job = toJob(r.row);
+      jobs.set(jobKey(job.scope, job.jobId), job);
+    }
+    for (const r of rows) {
+      if (r.kind !== 'run') continue;
+      const run = toRun(r.row);
+      const job = jobs.get(jobKey(run.scope, run.jobId))!;
+      this.#remember(run, r.row.row_version as string, job);
+      claimed.set(first.get(run.runId)!, { runId: run.runId, outcome: 'claimed', run, job });
+    }
+    return claimed;
   }
 
   /** The locked claim: one transaction, jobs with an overlap limit locked before the runs. */
@@ -422,7 +439,7 @@ export class PgStore implements Store {
     });
   }
 
-  /** The optimistic read: runs (with their row versions) and their jobs, unlocked, one autocommit statement. */
+  /** The optimistic completion's read: runs (with their row versions) and their jobs, unlocked, one autocommit statement. */
   async #readJobsAndRuns(ids: string[]): Promise<OptimisticRead> {
     const { rows } = await this.#exec(this.#q.readJobsAndRuns, [ids]);
     const read: OptimisticRead = { jobs: new Map(), runs: new Map(), versions: new Map() };
@@ -462,31 +479,6 @@ export class PgStore implements Store {
     const { rows } =
       u.length === 0 ? await exec(this.#q.updateRuns, values) : await exec(this.#q.updateRunsAndJobs, [...values, ...jobUpdateValues(u)]);
     return new Map(rows.map((row) => [row.run_id as string, updates.get(row.run_id as string)!]));
-  }
-
-  /** The optimistic claim's write (autocommit): only rows still at the version read, of jobs still at the epoch read. */
-  async #updateRunsIfUnchanged(
-    updates: Map<string, RunRecord>,
-    versions: Map<string, string>,
-    jobs: Map<string, JobRecord>,
-  ): Promise<Map<string, RunRecord>> {
-    if (updates.size === 0) return new Map();
-    // In id order: the rows are locked as the statement reaches them, so two claimers of
-    // overlapping batches lock in one order (no deadlock).
-    const runs = [...updates.values()].sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
-    const { rows } = await this.#exec(this.#q.updateRunsIfUnchanged, [
-      ...runUpdateValues(runs),
-      runs.map((r) => versions.get(r.runId)!),
-      ...jobCheckValues(runs, jobs),
-    ]);
-    const written = new Map<string, RunRecord>();
-    for (const row of rows) {
-      const run = updates.get(row.run_id as string)!;
-      written.set(run.runId, run);
-      const job = jobs.get(jobKey(run.scope, run.jobId));
-      if (run.status === 'running' && job !== undefined) this.#remember(run, row.row_version as string, job);
-    }
-    return written;
   }
 
   #remember(run: RunRecord, version: string, job: JobRecord): void {
@@ -829,7 +821,7 @@ function runUpdateValues(runs: RunRecord[]): unknown[] {
   return [runs.map((r) => r.runId), ...RUN_UPDATE_COLUMNS.map(([name]) => runs.map(value[name]))];
 }
 
-/** Most optimistically claimed runs a PgStore keeps for their completion (the oldest go first). */
+/** Most straight-claimed runs a PgStore keeps for their completion (the oldest go first). */
 const MAX_CLAIMED_KEPT = 10_000;
 
 /** What the optimistic paths read: jobs by key, runs by id, and each run's row version (xmin). */

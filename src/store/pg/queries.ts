@@ -259,7 +259,36 @@ export function buildQueries(s: string) {
       ${jobsAfterRuns(R + 2, 'true')}
       SELECT run_id FROM w`,
     /**
-     * The optimistic claim's read: the requested runs with their row version (xmin) and
+     * The straight claim, one autocommit statement: claims each requested run that decide.ts's
+     * planClaims would claim as it stands — pending at the requested attempt, of a job without
+     * an overlap limit at the run's epoch (or a manual run), not past its stale deadline at
+     * `now`, available by the requested start — writing what planClaims writes (running, the
+     * lease, the worker, started at the start, no cancel request). A row written meanwhile is
+     * re-checked on its new version (the conditions are the UPDATE's own). Params: run ids
+     * (unique, in id order: the lock order), attempts, starts (epoch ms, clamped as
+     * planClaims clamps them), now (epoch ms), lease end (epoch ms), worker id. Returns the
+     * runs claimed, with their new row versions, and their jobs, tagged like
+     * readJobsAndRuns; any other request goes through the locked claim.
+     */
+    claimStraight: `WITH q AS (
+        SELECT * FROM unnest($1::uuid[], $2::integer[], $3::float8[]) AS q(run_id, attempt, starts_at)
+      ),
+      w AS (
+        UPDATE ${s}.runs r SET status = 'running', lease_until = to_timestamp($5::float8 / 1000), worker_id = $6::text,
+          started_at = to_timestamp(q.starts_at / 1000), cancel_requested_at = NULL
+        FROM q, ${s}.jobs j
+        WHERE r.run_id = q.run_id AND j.scope = r.scope AND j.job_id = r.job_id
+          AND r.status = 'pending' AND r.attempt = q.attempt AND j.overlap = 'allowAll'
+          AND (r.epoch = j.epoch OR r.trigger_source = 'manual')
+          AND (r.stale_at IS NULL OR $4::float8 <= extract(epoch FROM r.stale_at) * 1000)
+          AND extract(epoch FROM r.available_at) * 1000 <= q.starts_at
+        RETURNING r.*, r.xmin::text AS row_version
+      )
+      SELECT 'job' AS kind, to_jsonb(j) AS row FROM ${s}.jobs j WHERE (j.scope, j.job_id) IN (SELECT DISTINCT scope, job_id FROM w)
+      UNION ALL
+      SELECT 'run' AS kind, to_jsonb(w) AS row FROM w`,
+    /**
+     * The optimistic completion's read: the requested runs with their row version (xmin) and
      * their jobs, unlocked, outside any transaction (rows as jsonb, tagged, like lockJobsAndRuns).
      */
     readJobsAndRuns: `WITH runs AS MATERIALIZED (
@@ -271,22 +300,6 @@ export function buildQueries(s: string) {
       SELECT 'job' AS kind, to_jsonb(jobs) AS row FROM jobs
       UNION ALL
       SELECT 'run' AS kind, to_jsonb(runs) AS row FROM runs`,
-    /**
-     * The optimistic claim's write, one autocommit statement: updateRuns where each row is
-     * still the version the plan read (same xmin: no write committed since; a row locked
-     * meanwhile is waited for and re-checked on its new version), and only if every job of
-     * the batch still has the epoch the plan read and no overlap limit. Params: updateRuns',
-     * then row versions, and the jobs (scopes, ids, epochs). The job check is one scalar, so
-     * the runs are reached by their ids whatever the statistics say (a join on the job let
-     * the planner walk every run of a hot job). Returns the ids written, with their new row
-     * versions (the completion of a run claimed here needs no read while it is unchanged);
-     * the caller sends the others through the locked path.
-     */
-    updateRunsIfUnchanged: `WITH ok AS MATERIALIZED (${jobsUnchanged(R + 3)})
-      ${runUpdate(`, $${R + 2}::xid[]`, ', row_version')}
-        AND r.xmin = u.row_version
-        AND (SELECT ok FROM ok)
-      RETURNING r.run_id, r.xmin::text AS row_version`,
     /**
      * The optimistic completion's write, one autocommit statement, all or nothing: every run
      * still the version the plan read (locked here, in id order, and re-checked on a new
