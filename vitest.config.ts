@@ -2,8 +2,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * The files that need no service (no PostgreSQL, no RabbitMQ, no built dist/): schedule
- * math, the scheduler's plan, options, the harness, the in-memory store and transport and
- * their halves of the contract suites. Everything else is `integration`, so a new file runs
+ * math, the scheduler's plan, options, the message envelope, the harness, the in-memory
+ * store and transport and their halves of the contract suites. Everything else is `integration`, so a new file runs
  * with the services unless it is listed here (test/unit-project.test.ts checks the list).
  */
 export const UNIT_FILES = [
@@ -13,6 +13,7 @@ export const UNIT_FILES = [
   'test/adapters/admin-page-http.test.ts',
   'test/adapters/telegram-params.test.ts',
   'test/broker/amqp-options.test.ts',
+  'test/broker/envelope.test.ts',
   'test/broker/memory-*.test.ts',
   'test/cli/cli-docs.test.ts',
   'test/scheduler/{memory,outbox-backstop,plan,seed-bodies}.test.ts',
