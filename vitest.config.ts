@@ -18,6 +18,7 @@ export const UNIT_FILES = [
   'test/cli/cli-docs.test.ts',
   'test/scheduler/{memory,outbox-backstop,plan,seed-bodies}.test.ts',
   'test/store/memory-*.test.ts',
+  'test/store/{array-literal,run-update}.test.ts',
   'test/testing/{control-contract,docs-example,docs-sync,harness,liveness,node-test,queue-handlers,remote-control-example,user-fake-timers}.test.ts',
   'test/worker/{batcher,deadline,lease,run-book,timer-group,worker-memory}.test.ts',
   'test/services.test.ts',

@@ -57,8 +57,10 @@ import { type CompletionPlan, JOB_REMOVED_REASON, claimStart, goneAsked, jobKey,
 import { type LeaseRow, leadershipState, notLeaderError } from '../leadership.js';
 import { JobChangeListener } from './listener.js';
 import { PgLiveness, poolClientFactory } from './liveness.js';
-import { RUN_UPDATE_COLUMNS, buildQueries, type Queries } from './queries.js';
-import { CONFIG_KEYS, attemptJson, configValues, toAudit, toJob, toRun } from './rows.js';
+import { buildQueries, buildRunUpdates, type Queries, type RunUpdates } from './queries.js';
+import { CONFIG_KEYS, configValues, toAudit, toJob, toRun } from './rows.js';
+import { changedColumns, runUpdateValues } from './run-update.js';
+import { numberArray, uuidArray } from './array-literal.js';
 import * as v from '../validate-calls.js';
 import { checkScope, isUuid, jobNotFound } from '../validate.js';
 
@@ -98,15 +100,12 @@ export type PgStoreOptions = z.input<typeof pgStoreOptionsSchema>;
 
 type Exec = (text: string, values?: unknown[]) => Promise<QueryResultLike<Record<string, any>>>;
 
-/** The statements worth preparing: run per message or per scheduler tick. */
+/** The statements worth preparing: run per message or per scheduler tick (and every run update, see #runUpdate). */
 const PREPARED: ReadonlyArray<keyof Queries> = [
   'lockJobsAndRuns',
   'lockRuns',
-  'updateRuns',
-  'updateRunsAndJobs',
   'readJobsAndRuns',
   'claimStraight',
-  'updateRunsAndJobsIfUnchanged',
   'heartbeat',
   'markPublished',
   'insertRuns',
@@ -124,9 +123,12 @@ const PREPARED: ReadonlyArray<keyof Queries> = [
  * name re-used on a connection with different text ("Prepared statements must be unique").
  */
 function statementNames(q: Queries): Map<string, string> {
-  return new Map(
-    PREPARED.map((key) => [q[key], `warren_${key}_${createHash('sha256').update(q[key], 'utf8').digest('hex').slice(0, 12)}`]),
-  );
+  return new Map(PREPARED.map((key) => [q[key], statementName(key, q[key])]));
+}
+
+/** `warren_<label>_<hash of the text>`, under 63 bytes: Postgres tells prepared statement names apart by their first 63. */
+function statementName(label: string, text: string): string {
+  return `warren_${label}_${createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 12)}`;
 }
 
 export class PgStore implements Store {
@@ -134,6 +136,8 @@ export class PgStore implements Store {
   readonly schema: string;
   readonly #runner: SqlRunner;
   readonly #q: Queries;
+  /** Run update statements by column mask (queries.ts buildRunUpdates), built on first use. */
+  readonly #runUpdates = new Map<number, RunUpdates>();
   readonly #listener: JobChangeListener;
   /** Statement text → prepared statement name; null when `preparedStatements` is off. */
   #names: Map<string, string> | null;
@@ -176,6 +180,21 @@ export class PgStore implements Store {
     const sent = this.#runner.query(text, values, name);
     return name === undefined ? sent : sent.catch((err: unknown) => this.#unprepare(err, () => this.#runner.query(text, values)));
   };
+
+  /**
+   * The run update statements writing the columns in `mask`, built once per mask; named
+   * (`…_m<mask in hex>_<hash>`) while statements are prepared, so each column set is
+   * prepared once per connection like the other hot statements.
+   */
+  #runUpdate(mask: number): RunUpdates {
+    let q = this.#runUpdates.get(mask);
+    if (q === undefined) {
+      q = buildRunUpdates(quoteIdent(this.schema), mask);
+      this.#runUpdates.set(mask, q);
+      for (const [key, text] of Object.entries(q)) this.#names?.set(text, statementName(`${key}_m${mask.toString(16)}`, text));
+    }
+    return q;
+  }
 
   /** A transaction holds one client, so a named statement is prepared on that connection. */
   #tx<T>(fn: (exec: Exec) => Promise<T>): Promise<T> {
@@ -391,9 +410,9 @@ export class PgStore implements Store {
     const now = ctx.now.getTime();
     const sent = [...first.values()].sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
     const { rows } = await this.#exec(this.#q.claimStraight, [
-      sent.map((r) => r.runId),
-      sent.map((r) => r.attempt),
-      sent.map((r) => claimStart(r, now)),
+      uuidArray(sent.map((r) => r.runId)),
+      numberArray(sent.map((r) => r.attempt)),
+      numberArray(sent.map((r) => claimStart(r, now))),
       now,
       now + ctx.leaseMs,
       ctx.workerId,
@@ -432,7 +451,7 @@ export class PgStore implements Store {
           : (await exec(this.#q.lockRuns, [ids, counted.map((j) => j.scope), counted.map((j) => j.jobId)])).rows.map(toRun);
       const runs = new Map(runRows.map((r) => [r.runId, r]));
       const plan = planClaims(requests, runs, jobs, ctx);
-      const written = await this.#updateRuns(exec, plan.updates);
+      const written = await this.#updateRuns(exec, plan.updates, runs);
       return plan.results.map((result) =>
         result.run && written.has(result.run.runId) ? { ...result, run: written.get(result.run.runId)! } : result,
       );
@@ -467,17 +486,23 @@ export class PgStore implements Store {
     return { jobs, runs };
   }
 
-  /** Writes planned run rows in one statement; returns those written (as planned: the rows are locked). */
+  /**
+   * Writes planned run rows (the columns they change from `read`, the locked rows they were
+   * planned on) in one statement; returns those written (as planned: the rows are locked).
+   */
   async #updateRuns(
     exec: Exec,
     updates: Map<string, RunRecord>,
+    read: Map<string, RunRecord>,
     jobUpdates?: CompletionPlan['jobUpdates'],
   ): Promise<Map<string, RunRecord>> {
     if (updates.size === 0) return new Map();
-    const values = runUpdateValues([...updates.values()]);
+    const mask = changedColumns(updates.values(), read);
+    const q = this.#runUpdate(mask);
+    const values = runUpdateValues([...updates.values()], mask);
     const u = [...(jobUpdates?.values() ?? [])];
     const { rows } =
-      u.length === 0 ? await exec(this.#q.updateRuns, values) : await exec(this.#q.updateRunsAndJobs, [...values, ...jobUpdateValues(u)]);
+      u.length === 0 ? await exec(q.updateRuns, values) : await exec(q.updateRunsAndJobs, [...values, ...jobUpdateValues(u)]);
     return new Map(rows.map((row) => [row.run_id as string, updates.get(row.run_id as string)!]));
   }
 
@@ -565,8 +590,9 @@ export class PgStore implements Store {
       const jobs = new Map(jobRows.map((j) => [jobKey(j.scope, j.jobId), j]));
       this.#limitedSeen = jobRows.some((j) => j.overlap !== 'allowAll');
       const gone = await this.#goneWorkers(exec, completions);
-      const plan = planCompletions(completions, new Map(runRows.map((r) => [r.runId, r])), jobs, gone);
-      const written = await this.#updateRuns(exec, plan.updates, plan.jobUpdates);
+      const runs = new Map(runRows.map((r) => [r.runId, r]));
+      const plan = planCompletions(completions, runs, jobs, gone);
+      const written = await this.#updateRuns(exec, plan.updates, runs, plan.jobUpdates);
       const links = plan.chain.length === 0 ? [] : await this.#insertRuns(exec, plan.chain, plan.chainCreatedAt!);
       const linkById = new Map(links.map((r) => [r.runId, r]));
       const nextOf = new Map(plan.chain.map((c) => [c.index, linkById.get(c.run.runId) ?? null]));
@@ -582,8 +608,9 @@ export class PgStore implements Store {
   async #completeIfUnchanged(plan: CompletionPlan, read: OptimisticRead): Promise<boolean> {
     const runs = [...plan.updates.values()];
     const u = [...plan.jobUpdates.values()];
-    const { rows } = await this.#exec(this.#q.updateRunsAndJobsIfUnchanged, [
-      ...runUpdateValues(runs),
+    const mask = changedColumns(runs, read.runs);
+    const { rows } = await this.#exec(this.#runUpdate(mask).updateRunsAndJobsIfUnchanged, [
+      ...runUpdateValues(runs, mask),
       runs.map((r) => read.versions.get(r.runId)!),
       ...jobCheckValues(runs, read.jobs),
       ...jobUpdateValues(u),
@@ -793,32 +820,6 @@ function leaseOf(row: Record<string, any> | undefined): LeaseRow | null {
     epoch: Number(row.fence_epoch),
     expiresAt: (row.expires_at as Date | null) ?? null,
   };
-}
-
-/**
- * The generic run update's parameters: run ids, then one array per RUN_UPDATE_COLUMNS.
- * Instants as ISO text: node-postgres would format each Date in the local zone, a measurable
- * share of a claim's CPU at thousands of runs/s; timestamptz reads both the same.
- */
-function runUpdateValues(runs: RunRecord[]): unknown[] {
-  // Instants as epoch milliseconds (the statement turns them back with to_timestamp): formatting
-  // each Date as text cost a measurable share of a claim's CPU at thousands of runs/s.
-  const ms = (d: Date | null) => (d === null ? null : d.getTime());
-  const value: Record<(typeof RUN_UPDATE_COLUMNS)[number][0], (r: RunRecord) => unknown> = {
-    status: (r) => r.status,
-    attempt: (r) => r.attempt,
-    available_at: (r) => ms(r.availableAt),
-    stale_at: (r) => ms(r.staleAt),
-    lease_until: (r) => ms(r.leaseUntil),
-    worker_id: (r) => r.workerId,
-    started_at: (r) => ms(r.startedAt),
-    finished_at: (r) => ms(r.finishedAt),
-    error: (r) => r.error,
-    published_at: (r) => ms(r.publishedAt),
-    cancel_requested_at: (r) => ms(r.cancelRequestedAt),
-    attempts: (r) => JSON.stringify(r.attempts.map(attemptJson)),
-  };
-  return [runs.map((r) => r.runId), ...RUN_UPDATE_COLUMNS.map(([name]) => runs.map(value[name]))];
 }
 
 /** Most straight-claimed runs a PgStore keeps for their completion (the oldest go first). */

@@ -10,7 +10,10 @@ const configCols = CONFIG_COLUMNS.map((c) => c.column).join(', ');
 const configParams = (first: number) => CONFIG_COLUMNS.map((c, i) => `$${first + i}::${c.cast}`).join(', ');
 const N = CONFIG_COLUMNS.length;
 
-/** Columns of the generic run update (the values come from the caller, computed on locked rows). */
+/**
+ * Columns of the generic run update (the values come from the caller, computed on the rows
+ * it read); a statement writes a subset of them, named by a bitmask (bit i: column i).
+ */
 export const RUN_UPDATE_COLUMNS = [
   ['status', 'text'],
   ['attempt', 'integer'],
@@ -44,45 +47,6 @@ const livenessKey = (prefix: string, kind: string, id: string) => `hashtextexten
 export function buildQueries(s: string) {
   const insertJob = `INSERT INTO ${s}.jobs (scope, job_id, ${configCols}, overridden, epoch, next_due_at, created_at, updated_at)
     VALUES ($1, $2, ${configParams(3)}, $${N + 3}::text[], 0, $${N + 4}::timestamptz, $${N + 5}::timestamptz, $${N + 5}::timestamptz)`;
-  // Instants travel as epoch milliseconds (float8): formatting each Date as text was a measurable
-  // share of the worker's CPU at thousands of runs/s; to_timestamp keeps the millisecond exactly.
-  const runUpdateArray = (cast: string) => (cast === 'jsonb' ? 'text' : cast === 'timestamptz' ? 'float8' : cast);
-  const runUpdateArrays = RUN_UPDATE_COLUMNS.map(([, cast], i) => `$${i + 2}::${runUpdateArray(cast)}[]`).join(', ');
-  const runUpdateNames = RUN_UPDATE_COLUMNS.map(([name]) => name).join(', ');
-  const runUpdateValue = (name: string, cast: string) =>
-    cast === 'jsonb' ? `u.${name}::jsonb` : cast === 'timestamptz' ? `to_timestamp(u.${name} / 1000)` : `u.${name}`;
-  const runUpdateSets = RUN_UPDATE_COLUMNS.map(([name, cast]) => `${name} = ${runUpdateValue(name, cast)}`).join(', ');
-  const R = RUN_UPDATE_COLUMNS.length;
-  /**
-   * CTEs `ju`, `l`, `jw`: after completions, the last run per job and a chain's next_due_at
-   * (params from `first`: scopes, job ids, last run at, last status, set next, next due),
-   * when `cond`. The job rows are locked in key order (no deadlock between completers).
-   */
-  const jobsAfterRuns = (first: number, cond: string) => `ju AS (
-        SELECT * FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::timestamptz[], $${first + 3}::text[],
-          $${first + 4}::boolean[], $${first + 5}::timestamptz[]) AS ju(scope, job_id, last_run_at, last_status, set_next, next_due_at)
-      ), l AS (
-        SELECT j.scope, j.job_id FROM ${s}.jobs j JOIN ju ON j.scope = ju.scope AND j.job_id = ju.job_id
-        WHERE ${cond}
-        ORDER BY j.scope, j.job_id FOR NO KEY UPDATE OF j
-      ), jw AS (
-        UPDATE ${s}.jobs j SET
-          last_run_at = coalesce(ju.last_run_at, j.last_run_at),
-          last_status = coalesce(ju.last_status, j.last_status),
-          next_due_at = CASE WHEN ju.set_next THEN ju.next_due_at ELSE j.next_due_at END
-        FROM ju JOIN l ON l.scope = ju.scope AND l.job_id = ju.job_id
-        WHERE j.scope = ju.scope AND j.job_id = ju.job_id
-      )`;
-  /** One boolean `ok`: every job given (params from `first`: scopes, ids, epochs) still at that epoch, without an overlap limit. */
-  const jobsUnchanged = (first: number) => `SELECT count(*) = cardinality($${first}::text[]) AS ok FROM ${s}.jobs j
-          JOIN unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::integer[]) AS k(scope, job_id, epoch)
-            ON j.scope = k.scope AND j.job_id = k.job_id AND j.epoch = k.epoch
-        WHERE j.overlap = 'allowAll'`;
-  /** The generic run update's head, up to its join condition; `extra` adds arrays (params from R + 2) and their names. */
-  const runUpdate = (extraArrays = '', extraNames = '') => `UPDATE ${s}.runs r SET ${runUpdateSets}
-      FROM unnest($1::uuid[], ${runUpdateArrays}${extraArrays}) AS u(run_id, ${runUpdateNames}${extraNames})
-      WHERE r.run_id = u.run_id`;
-
   return {
     // ── jobs ──
     /** Insert, or update the keys not overridden (code sync). Params: scope, job, config…, overridden, next_due_at, now. */
@@ -243,22 +207,6 @@ export function buildQueries(s: string) {
       UNION ALL
       SELECT 'run' AS kind, to_jsonb(runs) AS row FROM runs`,
     /**
-     * Writes new values computed on locked rows. Params: run ids, then one array per
-     * RUN_UPDATE_COLUMNS. Returns only the ids: the rows are locked, so what was written is
-     * what the caller computed (sending every column back only to parse it again is avoidable
-     * work on the hot path).
-     */
-    updateRuns: `${runUpdate()} RETURNING r.run_id`,
-    /**
-     * updateRuns, then after completions the last run per job and a chain's next_due_at, in
-     * one statement (a round trip less per completion batch). Params: updateRuns', then
-     * scopes, job ids, last run at, last status, set next, next due. The job rows are locked
-     * in key order (no deadlock between completers); the runs are locked already.
-     */
-    updateRunsAndJobs: `WITH w AS (${runUpdate()} RETURNING r.run_id),
-      ${jobsAfterRuns(R + 2, 'true')}
-      SELECT run_id FROM w`,
-    /**
      * The straight claim, one autocommit statement: claims each requested run that decide.ts's
      * planClaims would claim as it stands — pending at the requested attempt, of a job without
      * an overlap limit at the run's epoch (or a manual run), not past its stale deadline at
@@ -300,26 +248,6 @@ export function buildQueries(s: string) {
       SELECT 'job' AS kind, to_jsonb(jobs) AS row FROM jobs
       UNION ALL
       SELECT 'run' AS kind, to_jsonb(runs) AS row FROM runs`,
-    /**
-     * The optimistic completion's write, one autocommit statement, all or nothing: every run
-     * still the version the plan read (locked here, in id order, and re-checked on a new
-     * version if one was waited for) and every job still at its epoch without an overlap
-     * limit, then updateRunsAndJobs. Runs before jobs, as the locked completion of such jobs
-     * (their claims never lock the job). Params: updateRuns', row versions, the jobs
-     * (scopes, ids, epochs), then updateRunsAndJobs' job arrays. Returns no row when the
-     * check failed: the caller completes the batch through the locked path.
-     */
-    updateRunsAndJobsIfUnchanged: `WITH cur AS MATERIALIZED (
-        SELECT r.run_id FROM ${s}.runs r
-          JOIN unnest($1::uuid[], $${R + 2}::xid[]) AS v(run_id, row_version) ON r.run_id = v.run_id AND r.xmin = v.row_version
-        ORDER BY r.run_id FOR UPDATE OF r
-      ),
-      ok AS MATERIALIZED (
-        SELECT (SELECT count(*) FROM cur) = cardinality($1::uuid[]) AND (${jobsUnchanged(R + 3)}) AS ok
-      ),
-      w AS (${runUpdate()} AND (SELECT ok FROM ok) RETURNING r.run_id),
-      ${jobsAfterRuns(R + 6, '(SELECT ok FROM ok)')}
-      SELECT run_id FROM w`,
     /** Extends the leases of runs this worker holds, locked in id order. */
     heartbeat: `WITH held AS (
         SELECT run_id FROM ${s}.runs WHERE run_id = ANY($1::uuid[]) AND status = 'running' AND worker_id = $2
@@ -575,5 +503,95 @@ export function buildQueries(s: string) {
     appendAudit: `INSERT INTO ${s}.audit (scope, job_id, action, actor, details, at) VALUES ($1, $2, $3, $4, $5::jsonb, $6::timestamptz)`,
     listAudit: `SELECT * FROM ${s}.audit WHERE scope = $1 AND ($2::text IS NULL OR job_id = $2) ORDER BY id DESC LIMIT $3`,
     notify: `SELECT pg_notify($1, $2)`,
+  };
+}
+
+export type RunUpdates = ReturnType<typeof buildRunUpdates>;
+
+/**
+ * The generic run update's statements for one column set, `mask` (bit i: RUN_UPDATE_COLUMNS[i],
+ * at least one): a batch writes only the columns some run of it changes (a claim leaves the
+ * attempt history alone), PgStore building and naming each set once. Params: run ids, then
+ * one array literal per column of the set in RUN_UPDATE_COLUMNS order (k of them), then the
+ * statement's own from k + 2. Instants travel as epoch milliseconds (float8): formatting
+ * each Date as text was a measurable share of the worker's CPU at thousands of runs/s;
+ * to_timestamp keeps the millisecond exactly.
+ */
+export function buildRunUpdates(s: string, mask: number) {
+  const columns = RUN_UPDATE_COLUMNS.filter((_, i) => (mask & (1 << i)) !== 0);
+  const k = columns.length;
+  const array = (cast: string) => (cast === 'jsonb' ? 'text' : cast === 'timestamptz' ? 'float8' : cast);
+  const arrays = columns.map(([, cast], i) => `$${i + 2}::${array(cast)}[]`).join(', ');
+  const names = columns.map(([name]) => name).join(', ');
+  const value = (name: string, cast: string) =>
+    cast === 'jsonb' ? `u.${name}::jsonb` : cast === 'timestamptz' ? `to_timestamp(u.${name} / 1000)` : `u.${name}`;
+  const sets = columns.map(([name, cast]) => `${name} = ${value(name, cast)}`).join(', ');
+  /**
+   * CTEs `ju`, `l`, `jw`: after completions, the last run per job and a chain's next_due_at
+   * (params from `first`: scopes, job ids, last run at, last status, set next, next due),
+   * when `cond`. The job rows are locked in key order (no deadlock between completers).
+   */
+  const jobsAfterRuns = (first: number, cond: string) => `ju AS (
+        SELECT * FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::timestamptz[], $${first + 3}::text[],
+          $${first + 4}::boolean[], $${first + 5}::timestamptz[]) AS ju(scope, job_id, last_run_at, last_status, set_next, next_due_at)
+      ), l AS (
+        SELECT j.scope, j.job_id FROM ${s}.jobs j JOIN ju ON j.scope = ju.scope AND j.job_id = ju.job_id
+        WHERE ${cond}
+        ORDER BY j.scope, j.job_id FOR NO KEY UPDATE OF j
+      ), jw AS (
+        UPDATE ${s}.jobs j SET
+          last_run_at = coalesce(ju.last_run_at, j.last_run_at),
+          last_status = coalesce(ju.last_status, j.last_status),
+          next_due_at = CASE WHEN ju.set_next THEN ju.next_due_at ELSE j.next_due_at END
+        FROM ju JOIN l ON l.scope = ju.scope AND l.job_id = ju.job_id
+        WHERE j.scope = ju.scope AND j.job_id = ju.job_id
+      )`;
+  /** One boolean `ok`: every job given (params from `first`: scopes, ids, epochs) still at that epoch, without an overlap limit. */
+  const jobsUnchanged = (first: number) => `SELECT count(*) = cardinality($${first}::text[]) AS ok FROM ${s}.jobs j
+          JOIN unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::integer[]) AS k(scope, job_id, epoch)
+            ON j.scope = k.scope AND j.job_id = k.job_id AND j.epoch = k.epoch
+        WHERE j.overlap = 'allowAll'`;
+  /** The run update's head, up to its join condition; `extra` adds arrays (params from k + 2) and their names. */
+  const runUpdate = (extraArrays = '', extraNames = '') => `UPDATE ${s}.runs r SET ${sets}
+      FROM unnest($1::uuid[], ${arrays}${extraArrays}) AS u(run_id, ${names}${extraNames})
+      WHERE r.run_id = u.run_id`;
+
+  return {
+    /**
+     * Writes new values computed on locked rows. Params: run ids, then one array per
+     * column of the set. Returns only the ids: the rows are locked, so what was written is
+     * what the caller computed (sending every column back only to parse it again is avoidable
+     * work on the hot path).
+     */
+    updateRuns: `${runUpdate()} RETURNING r.run_id`,
+    /**
+     * updateRuns, then after completions the last run per job and a chain's next_due_at, in
+     * one statement (a round trip less per completion batch). Params: updateRuns', then
+     * scopes, job ids, last run at, last status, set next, next due. The job rows are locked
+     * in key order (no deadlock between completers); the runs are locked already.
+     */
+    updateRunsAndJobs: `WITH w AS (${runUpdate()} RETURNING r.run_id),
+      ${jobsAfterRuns(k + 2, 'true')}
+      SELECT run_id FROM w`,
+    /**
+     * The optimistic completion's write, one autocommit statement, all or nothing: every run
+     * still the version the plan read (locked here, in id order, and re-checked on a new
+     * version if one was waited for) and every job still at its epoch without an overlap
+     * limit, then updateRunsAndJobs. Runs before jobs, as the locked completion of such jobs
+     * (their claims never lock the job). Params: updateRuns', row versions, the jobs
+     * (scopes, ids, epochs), then updateRunsAndJobs' job arrays. Returns no row when the
+     * check failed: the caller completes the batch through the locked path.
+     */
+    updateRunsAndJobsIfUnchanged: `WITH cur AS MATERIALIZED (
+        SELECT r.run_id FROM ${s}.runs r
+          JOIN unnest($1::uuid[], $${k + 2}::xid[]) AS v(run_id, row_version) ON r.run_id = v.run_id AND r.xmin = v.row_version
+        ORDER BY r.run_id FOR UPDATE OF r
+      ),
+      ok AS MATERIALIZED (
+        SELECT (SELECT count(*) FROM cur) = cardinality($1::uuid[]) AND (${jobsUnchanged(k + 3)}) AS ok
+      ),
+      w AS (${runUpdate()} AND (SELECT ok FROM ok) RETURNING r.run_id),
+      ${jobsAfterRuns(k + 6, '(SELECT ok FROM ok)')}
+      SELECT run_id FROM w`,
   };
 }
