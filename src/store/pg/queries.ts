@@ -212,24 +212,30 @@ export function buildQueries(s: string) {
      * an overlap limit at the run's epoch (or a manual run), not past its stale deadline at
      * `now`, available by the requested start — writing what planClaims writes (running, the
      * lease, the worker, started at the start, no cancel request). A row written meanwhile is
-     * re-checked on its new version (the conditions are the UPDATE's own). Params: run ids
-     * (unique, in id order: the lock order), attempts, starts (epoch ms, clamped as
+     * re-checked on its new version (the conditions are the UPDATE's own). The runs are reached
+     * by their ids (`= ANY`), never through their job: a join on the job let the planner walk
+     * every pending run of a hot job (the job check is a subplan per run: `OFFSET 0` keeps
+     * Postgres from turning it into that join), and `IS TRUE` keeps the status test from being
+     * an index condition (the partial index of active runs would be ANDed in, reading every
+     * pending run). So the rows are reached through the primary key alone. Params: run ids
+     * (unique), attempts, starts (epoch ms, clamped as
      * planClaims clamps them), now (epoch ms), lease end (epoch ms), worker id. Returns the
      * runs claimed, with their new row versions, and their jobs, tagged like
      * readJobsAndRuns; any other request goes through the locked claim.
      */
-    claimStraight: `WITH q AS (
-        SELECT * FROM unnest($1::uuid[], $2::integer[], $3::float8[]) AS q(run_id, attempt, starts_at)
-      ),
-      w AS (
+    claimStraight: `WITH w AS (
         UPDATE ${s}.runs r SET status = 'running', lease_until = to_timestamp($5::float8 / 1000), worker_id = $6::text,
           started_at = to_timestamp(q.starts_at / 1000), cancel_requested_at = NULL
-        FROM q, ${s}.jobs j
-        WHERE r.run_id = q.run_id AND j.scope = r.scope AND j.job_id = r.job_id
-          AND r.status = 'pending' AND r.attempt = q.attempt AND j.overlap = 'allowAll'
-          AND (r.epoch = j.epoch OR r.trigger_source = 'manual')
+        FROM unnest($1::uuid[], $2::integer[], $3::float8[]) AS q(run_id, attempt, starts_at)
+        WHERE r.run_id = ANY($1::uuid[]) AND r.run_id = q.run_id
+          AND (r.status = 'pending') IS TRUE AND r.attempt = q.attempt
           AND (r.stale_at IS NULL OR $4::float8 <= extract(epoch FROM r.stale_at) * 1000)
           AND extract(epoch FROM r.available_at) * 1000 <= q.starts_at
+          AND EXISTS (
+            SELECT 1 FROM ${s}.jobs j WHERE j.scope = r.scope AND j.job_id = r.job_id AND j.overlap = 'allowAll'
+              AND (r.epoch = j.epoch OR r.trigger_source = 'manual')
+            OFFSET 0
+          )
         RETURNING r.*, r.xmin::text AS row_version
       )
       SELECT 'job' AS kind, to_jsonb(j) AS row FROM ${s}.jobs j WHERE (j.scope, j.job_id) IN (SELECT DISTINCT scope, job_id FROM w)
