@@ -26,6 +26,7 @@ jobs/s measured from the first delivery to the last job recorded done.
   --concurrency N      warren concurrency = amqplib prefetch           (default 10)
   --extra N            also run every side at concurrency/prefetch N   (default: none; 0 = none)
   --sides LIST         comma list of: amqplib,warren,pgboss,graphile   (default amqplib,warren)
+  --prefetch N         warren's prefetch window (default: the worker's, 2 × concurrency; --extra levels too)
   --queue-type T       quorum | classic, for the raw queue and warren's (default quorum, warren's default)
   --rounds N           repeat the whole sequence N times, sides interleaved; the table
                        shows each side's median (and range) over the rounds (default 1)
@@ -42,6 +43,7 @@ const args = parseCli(USAGE, {
   concurrency: { type: 'string', default: '10' },
   extra: { type: 'string', default: '0' },
   sides: { type: 'string', default: 'amqplib,warren' },
+  prefetch: { type: 'string', default: '0' },
   'queue-type': { type: 'string', default: 'quorum' },
   rounds: { type: 'string', default: '1' },
   timeout: { type: 'string', default: '120s' },
@@ -52,6 +54,7 @@ const jobs = intOption(args.jobs, 'jobs', 1, 200_000);
 const concurrency = intOption(args.concurrency, 'concurrency', 1, 1000);
 const extra = intOption(args.extra, 'extra', 0, 1000);
 const rounds = intOption(args.rounds, 'rounds', 1, 10);
+const prefetch = intOption(args.prefetch, 'prefetch', 0, 65_535);
 const timeoutMs = durationOption(args.timeout, 'timeout', 5_000, 290_000);
 if (args['queue-type'] !== 'quorum' && args['queue-type'] !== 'classic') {
   console.error(`--queue-type must be quorum or classic, got ${String(args['queue-type'])}`);
@@ -114,6 +117,7 @@ for (let round = 1; round <= rounds; round++) {
           concurrency: level,
           timeoutMs,
           queueType,
+          ...(prefetch > 0 ? { prefetch } : {}),
           profile: process.env.WARREN_BENCH_PROFILE === '1',
         }),
       );
@@ -175,7 +179,7 @@ const file = writeResult('worker-throughput', {
   bench: 'worker-throughput',
   startedAt: started.toISOString(),
   finishedAt: new Date().toISOString(),
-  options: { jobs, concurrency, extra, sides, queueType, rounds, timeoutMs },
+  options: { jobs, concurrency, extra, sides, queueType, rounds, timeoutMs, prefetch: prefetch > 0 ? prefetch : null },
   method:
     'Each side: fresh queue/schema; enqueue every job first (not timed in jobs/s), then start the consumer; drain = first delivery → last job done (raw: last ack; warren: the run:success event of the last distinct run, then one count(*) must find every row succeeded; pg-boss: last job row completed; graphile-worker: job table empty once every task was called).',
   machine: { ...machineInfo(), loadavgAtStart: loadAtStart },

@@ -28,6 +28,8 @@ export interface WarrenWorkerOptions {
   timeoutMs: number;
   /** warren's work, dead-letter and delay queues. @default 'quorum' (warren's default) */
   queueType?: 'quorum' | 'classic';
+  /** The worker's prefetch window. @default the worker's own default, 2 × concurrency */
+  prefetch?: number;
   /** Pool size given to the worker. @default concurrency + 2, at most 20 */
   poolSize?: number;
   /**
@@ -112,6 +114,7 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
       transport: probe,
       scope,
       concurrency: opts.concurrency,
+      ...(opts.prefetch === undefined ? {} : { prefetch: opts.prefetch }),
       jobs: [{ definition: noop, handler: () => void handled++ }],
     });
     worker.on('error', (err) => console.error('warren worker error:', err.message));
@@ -127,18 +130,17 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
         const delivered = probe.deliveredAt.get(run.runId);
         if (delivered !== undefined) toStart.push(now - delivered);
       });
-    // Done = a distinct run:success for every run (a duplicate success would not count twice).
-    const succeeded = new Set<string>();
+    // Done = as many run:success events as runs (a counter, as cheap as the peers' bookkeeping):
+    // a duplicate event would end the clock early, and the count in Postgres below would fail.
+    let succeeded = 0;
     let allSucceeded!: (at: number) => void;
     const done = new Promise<number>((resolve) => (allSucceeded = resolve));
     worker.on('run:success', (run) => {
-      const now = performance.now();
       if (opts.profile) {
         const started = startedAt.get(run.runId);
-        if (started !== undefined) toSuccess.push(now - started);
+        if (started !== undefined) toSuccess.push(performance.now() - started);
       }
-      succeeded.add(run.runId);
-      if (succeeded.size === opts.jobs) allSucceeded(now);
+      if (++succeeded === opts.jobs) allSucceeded(performance.now());
     });
     await profiler?.begin(admin);
     void worker.start();
@@ -151,7 +153,7 @@ export async function runWarrenWorker(opts: WarrenWorkerOptions): Promise<Throug
       [scope],
     );
     if (Number(rows[0]!.n) !== opts.jobs)
-      throw new Error(`warren worker: ${succeeded.size} run:success events but ${rows[0]!.n} of ${opts.jobs} run rows succeeded`);
+      throw new Error(`warren worker: ${succeeded} run:success events but ${rows[0]!.n} of ${opts.jobs} run rows succeeded`);
     const stats = worker.stats();
     return {
       side: `warren createWorker (concurrency ${opts.concurrency})`,
