@@ -26,7 +26,7 @@ jobs/s measured from the first delivery to the last job recorded done.
   --concurrency N      warren concurrency = amqplib prefetch           (default 10)
   --extra N            also run every side at concurrency/prefetch N   (default: none; 0 = none)
   --sides LIST         comma list of: amqplib,warren,pgboss,graphile   (default amqplib,warren)
-  --prefetch N         warren's prefetch window (default: the worker's, 2 × concurrency; --extra levels too)
+  --prefetch N         warren's prefetch window at --concurrency (default: the worker's, 2 × concurrency)
   --queue-type T       quorum | classic, for the raw queue and warren's (default quorum, warren's default)
   --rounds N           repeat the whole sequence N times, sides interleaved; the table
                        shows each side's median (and range) over the rounds (default 1)
@@ -117,7 +117,7 @@ for (let round = 1; round <= rounds; round++) {
           concurrency: level,
           timeoutMs,
           queueType,
-          ...(prefetch > 0 ? { prefetch } : {}),
+          ...(prefetch > 0 && level === concurrency ? { prefetch } : {}),
           profile: process.env.WARREN_BENCH_PROFILE === '1',
         }),
       );
