@@ -6,6 +6,7 @@ import { isWarrenError } from '../../src/errors.js';
 import { migrate, runMigrations } from '../../src/store/migrate.js';
 import { SqlRunner } from '../../src/store/pg/db.js';
 import { migrations } from '../../src/store/pg/migrations.generated.js';
+import { RUN_INSTANTS, RUN_OTHERS } from '../../src/store/pg/queries.js';
 import { DATABASE_URL, uniqueToken } from '../helpers/env.js';
 import { type TestDatabase, createTestDatabase } from '../helpers/pg.js';
 
@@ -104,6 +105,18 @@ describe('migrate', () => {
     ]);
     expect(rows.map((r) => r.table_name)).toEqual(['audit', 'jobs', 'leases', 'liveness', 'migrations', 'retention_marks', 'runs']);
     expect(await migrate(db.pool, { schema: db.schema })).toEqual({ applied: [], current: LATEST });
+  });
+
+  it("the hot paths' run projection (queries.ts runColumnsMs) names every column of runs, the instants as instants", async () => {
+    await migrate(db.pool, { schema: db.schema });
+    const { rows } = await db.pool.query(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'runs'`,
+      [db.schema],
+    );
+    const instants = rows.filter((r) => r.data_type === 'timestamp with time zone').map((r) => r.column_name as string);
+    const others = rows.filter((r) => r.data_type !== 'timestamp with time zone').map((r) => r.column_name as string);
+    expect([...RUN_INSTANTS].sort()).toEqual(instants.sort());
+    expect([...RUN_OTHERS].sort()).toEqual(others.sort());
   });
 
   it('works on a bare pg.Client', async () => {

@@ -37,9 +37,10 @@ export function configValues(config: Partial<JobConfig>): unknown[] {
 
 type Row = Record<string, any>;
 
+/** An instant as node-postgres gives it (a Date), as JSON carries it (ISO text), or as epoch ms (queries.ts `runColumnsMs`). */
 function date(value: unknown): Date | null {
   if (value === null || value === undefined) return null;
-  return value instanceof Date ? value : new Date(value as string);
+  return value instanceof Date ? value : new Date(value as string | number);
 }
 
 function isoDate(value: unknown): Date | null {
