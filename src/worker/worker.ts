@@ -112,8 +112,13 @@ class WorkerImpl implements Worker, WorkerCore {
   #state: WorkerState = 'idle';
   #booting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  /** Clock ms a claim call takes, a moving average (seeded at a loopback commit's order of magnitude). */
-  #claimMs = 5;
+  /**
+   * Clock ms a claim call takes, a moving average. Seeded high: a worker's first claims (cold
+   * connections, statements not yet prepared, code not yet optimised) took 20–30 ms on
+   * loopback where later ones take 2–5, and a first held slot claimed on a 5 ms guess started
+   * that much late. Measured claims bring it down within about ten batches.
+   */
+  #claimMs = 25;
   readonly #readiness: Readiness;
 
   constructor(opts: ResolvedWorkerOptions) {
