@@ -281,18 +281,19 @@ describe('the straight claim and the optimistic completion (runs of jobs without
       client.release();
     }
   };
-  /** Resolves once some session waits for a row lock on this schema's runs (the claim reached the locked row). */
+  /**
+   * Resolves once a statement on this file's schema waits for a row lock (the claim reached
+   * the locked row): waiting on a row another transaction wrote shows as a `transactionid`
+   * lock not granted, held by the session whose statement names the schema.
+   */
   const someoneWaitsForALock = async () => {
     for (;;) {
       const { rows } = await db.pool.query(
-        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-          WHERE NOT l.granted AND c.relname = 'runs' AND c.relnamespace = $1::regnamespace`,
+        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE NOT l.granted AND l.locktype = 'transactionid' AND position($1 IN a.query) > 0`,
         [db.schema],
       );
       if (rows[0].n > 0) return;
-      // Also a tuple lock wait shows as a transactionid lock not granted.
-      const { rows: tx } = await db.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'`);
-      if (tx[0].n > 0) return;
       await new Promise((resolve) => setImmediate(resolve));
     }
   };
