@@ -417,17 +417,10 @@ export class PgStore implements Store {
       now + ctx.leaseMs,
       ctx.workerId,
     ]);
-    const jobs = new Map<string, JobRecord>();
-    for (const r of rows) {
-      if (r.kind !== 'job') continue;
-      const job = toJob(r.row);
-      jobs.set(jobKey(job.scope, job.jobId), job);
-    }
-    for (const r of rows) {
-      if (r.kind !== 'run') continue;
-      const run = toRun(r.row);
-      const job = jobs.get(jobKey(run.scope, run.jobId))!;
-      this.#remember(run, r.row.row_version as string, job);
+    const written = taggedRows(rows);
+    for (const run of written.runs.values()) {
+      const job = written.jobs.get(jobKey(run.scope, run.jobId))!;
+      this.#remember(run, written.versions.get(run.runId)!, job);
       claimed.set(first.get(run.runId)!, { runId: run.runId, outcome: 'claimed', run, job });
     }
     return claimed;
@@ -460,18 +453,7 @@ export class PgStore implements Store {
 
   /** The optimistic completion's read: runs (with their row versions) and their jobs, unlocked, one autocommit statement. */
   async #readJobsAndRuns(ids: string[]): Promise<OptimisticRead> {
-    const { rows } = await this.#exec(this.#q.readJobsAndRuns, [ids]);
-    const read: OptimisticRead = { jobs: new Map(), runs: new Map(), versions: new Map() };
-    for (const r of rows) {
-      if (r.kind === 'job') {
-        const job = toJob(r.row);
-        read.jobs.set(jobKey(job.scope, job.jobId), job);
-      } else {
-        read.runs.set(r.row.run_id as string, toRun(r.row));
-        read.versions.set(r.row.run_id as string, r.row.row_version as string);
-      }
-    }
-    return read;
+    return taggedRows((await this.#exec(this.#q.readJobsAndRuns, [ids])).rows);
   }
 
   /** jobsOfRuns + the requested runs locked, in one round trip (see queries.ts for `forClaim`). */
@@ -830,6 +812,21 @@ interface OptimisticRead {
   jobs: Map<string, JobRecord>;
   runs: Map<string, RunRecord>;
   versions: Map<string, string>;
+}
+
+/** Rows tagged `job` / `run` with their row version (readJobsAndRuns, claimStraight): jobs by key, runs and versions by id. */
+function taggedRows(rows: Array<Record<string, any>>): OptimisticRead {
+  const read: OptimisticRead = { jobs: new Map(), runs: new Map(), versions: new Map() };
+  for (const r of rows) {
+    if (r.kind === 'job') {
+      const job = toJob(r.row);
+      read.jobs.set(jobKey(job.scope, job.jobId), job);
+    } else {
+      read.runs.set(r.row.run_id as string, toRun(r.row));
+      read.versions.set(r.row.run_id as string, r.row.row_version as string);
+    }
+  }
+  return read;
 }
 
 /** The jobs of the runs to write, once each, with the epoch the plan read: the optimistic writes' job check. */

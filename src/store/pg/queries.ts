@@ -82,6 +82,11 @@ const livenessKey = (prefix: string, kind: string, id: string) => `hashtextexten
 export function buildQueries(s: string) {
   const insertJob = `INSERT INTO ${s}.jobs (scope, job_id, ${configCols}, overridden, epoch, next_due_at, created_at, updated_at)
     VALUES ($1, $2, ${configParams(3)}, $${N + 3}::text[], 0, $${N + 4}::timestamptz, $${N + 5}::timestamptz, $${N + 5}::timestamptz)`;
+  /** The runs of CTE `runs` and their jobs, one jsonb row each, tagged `run` / `job` (PgStore's taggedRows reads them). */
+  const taggedJobsAndRuns = (runs: string) => `SELECT 'job' AS kind, to_jsonb(j) AS row FROM ${s}.jobs j
+        WHERE (j.scope, j.job_id) IN (SELECT DISTINCT scope, job_id FROM ${runs})
+      UNION ALL
+      SELECT 'run' AS kind, to_jsonb(${runs}) AS row FROM ${runs}`;
   return {
     // ── jobs ──
     /** Insert, or update the keys not overridden (code sync). Params: scope, job, config…, overridden, next_due_at, now. */
@@ -273,22 +278,15 @@ export function buildQueries(s: string) {
           )
         RETURNING ${runColumnsMs('r')}, r.xmin::text AS row_version
       )
-      SELECT 'job' AS kind, to_jsonb(j) AS row FROM ${s}.jobs j WHERE (j.scope, j.job_id) IN (SELECT DISTINCT scope, job_id FROM w)
-      UNION ALL
-      SELECT 'run' AS kind, to_jsonb(w) AS row FROM w`,
+      ${taggedJobsAndRuns('w')}`,
     /**
      * The optimistic completion's read: the requested runs with their row version (xmin) and
      * their jobs, unlocked, outside any transaction (rows as jsonb, tagged, like lockJobsAndRuns).
      */
     readJobsAndRuns: `WITH runs AS MATERIALIZED (
         SELECT ${runColumnsMs('r')}, r.xmin::text AS row_version FROM ${s}.runs r WHERE r.run_id = ANY($1::uuid[])
-      ),
-      jobs AS (
-        SELECT j.* FROM ${s}.jobs j WHERE (j.scope, j.job_id) IN (SELECT DISTINCT scope, job_id FROM runs)
       )
-      SELECT 'job' AS kind, to_jsonb(jobs) AS row FROM jobs
-      UNION ALL
-      SELECT 'run' AS kind, to_jsonb(runs) AS row FROM runs`,
+      ${taggedJobsAndRuns('runs')}`,
     /** Extends the leases of runs this worker holds, locked in id order. */
     heartbeat: `WITH held AS (
         SELECT run_id FROM ${s}.runs WHERE run_id = ANY($1::uuid[]) AND status = 'running' AND worker_id = $2
